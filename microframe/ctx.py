@@ -1,0 +1,445 @@
+"""Application and request contexts, and the helpers built on them.
+
+Contexts live in :mod:`contextvars`, so each asyncio task and each worker
+thread running a request's sync code sees its own. A context can be entered
+with ``with`` (sync code, tests) or ``async with`` (async code); the async
+form also runs async teardown functions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from werkzeug.exceptions import HTTPException
+
+from . import signals
+from .globals import _cv_app, _cv_request, _cv_websocket
+from .sync import WorkerLease, is_async_callable, run_async
+
+if TYPE_CHECKING:
+    from werkzeug.routing import MapAdapter
+
+    from .app import Microframe
+    from .sessions import SessionMixin
+    from .wrappers import Request, Response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_sentinel: Any = object()
+
+
+class _AppCtxGlobals:
+    """The ``g`` object: a namespace for data kept during one app context.
+
+    Behaves like a plain object with ``get``, ``pop``, ``setdefault``,
+    ``in`` and iteration over its attribute names, as Flask's does.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: Any | None = None) -> Any:
+        """Return attribute ``name``, or ``default`` if it is not set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: Any = _sentinel) -> Any:
+        """Remove and return attribute ``name`` (``default`` if missing)."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        """Return attribute ``name``, setting it to ``default`` first if missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return f"<microframe.g of '{ctx.app.name}'>"
+        return object.__repr__(self)
+
+
+class AppContext:
+    """The application context: makes ``current_app`` and ``g`` available.
+
+    ::
+
+        with app.app_context():
+            init_db()
+
+        async with app.app_context():
+            await init_db()
+    """
+
+    def __init__(self, app: Microframe) -> None:
+        self.app = app
+        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        #: The worker thread of the request that pushed this context, if any.
+        self.lease: WorkerLease | None = None
+        self._tokens: list[Token[AppContext]] = []
+
+    def push(self) -> None:
+        """Make this the current app context (sync)."""
+        self._tokens.append(_cv_app.set(self))
+        signals.send_sync(signals.appcontext_pushed, self.app)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run teardown functions and remove this context (sync)."""
+        try:
+            if len(self._tokens) == 1:
+                if exc is _sentinel:
+                    exc = None
+                run_async(self.app.do_teardown_appcontext(exc, self.lease))
+        finally:
+            self._reset()
+        signals.send_sync(signals.appcontext_popped, self.app)
+
+    async def push_async(self) -> None:
+        """Make this the current app context (async)."""
+        self._tokens.append(_cv_app.set(self))
+        await signals.send_async(signals.appcontext_pushed, self.app)
+
+    async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
+        """Run teardown functions (awaiting async ones) and remove this context."""
+        try:
+            if len(self._tokens) == 1:
+                if exc is _sentinel:
+                    exc = None
+                await self.app.do_teardown_appcontext(exc, self.lease)
+        finally:
+            self._reset()
+        await signals.send_async(signals.appcontext_popped, self.app)
+
+    def _reset(self) -> None:
+        token = self._tokens.pop()
+        ctx = _cv_app.get()
+        _cv_app.reset(token)
+        if ctx is not self:
+            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> AppContext:
+        await self.push_async()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.pop_async(exc)
+
+    def copy(self) -> AppContext:
+        """Return a new context for the same app sharing this ``g``."""
+        ctx = object.__new__(AppContext)
+        ctx.app, ctx.url_adapter, ctx.g, ctx._tokens = self.app, self.url_adapter, self.g, []
+        ctx.lease = None
+        return ctx
+
+
+class RequestContext:
+    """The request context: makes ``request`` and ``session`` available.
+
+    Created by the app for each request, and by
+    :meth:`~microframe.app.Microframe.test_request_context` in tests. It also
+    holds the request's worker-thread lease, the flashed messages and the
+    ``after_this_request`` functions.
+    """
+
+    def __init__(self, app: Microframe, request: Request, session: SessionMixin | None = None):
+        self.app = app
+        self.request = request
+        self.url_adapter: MapAdapter | None = None
+        try:
+            self.url_adapter = app.create_url_adapter(request)
+        except HTTPException as error:
+            request.routing_exception = error
+        self._session = session
+        self.flashes: list[tuple[str, str]] | None = None
+        self._after_request_functions: list[Callable[[Any], Any]] = []
+        self.lease = WorkerLease(app.sync_pool)
+        self._app_ctx: AppContext | None = None
+        self._token: Token[RequestContext] | None = None
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session, opened on first use (the cookie is untouched otherwise)."""
+        session = self._session
+        if session is None:
+            session = self._session = self.app.open_session_sync(self.request)
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    @property
+    def session_opened(self) -> bool:
+        """``True`` once the session has been used in this request."""
+        return self._session is not None
+
+    def match_request(self) -> None:
+        """Match the request against the URL map, storing the rule or the error."""
+        adapter = self.url_adapter
+        if adapter is None:
+            return
+        try:
+            rule, args = adapter.match(return_rule=True)
+        except HTTPException as error:
+            self.request.routing_exception = error
+        else:
+            self.request.url_rule, self.request.view_args = rule, args
+
+    # -- push and pop ----------------------------------------------------------
+
+    def _push_app_context(self) -> AppContext | None:
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.lease = self.lease
+            return app_ctx
+        return None
+
+    def push(self) -> None:
+        """Make this the current request context (sync), with an app context."""
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            app_ctx.push()
+        self._app_ctx = app_ctx
+        self._token = _cv_request.set(self)
+        if self.request.url_rule is None and self.request.routing_exception is None:
+            self.match_request()
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run request teardown and remove this context (sync)."""
+        if exc is _sentinel:
+            exc = None
+        try:
+            run_async(self.app.do_teardown_request(exc))
+        finally:
+            self._reset_request()
+        try:
+            if self._app_ctx is not None:
+                self._app_ctx.pop(exc)
+                self._app_ctx = None
+        finally:
+            self._release()
+
+    async def push_async(self) -> None:
+        """Make this the current request context (async), with an app context."""
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            await app_ctx.push_async()
+        self._app_ctx = app_ctx
+        self._token = _cv_request.set(self)
+        if self.request.url_rule is None and self.request.routing_exception is None:
+            self.match_request()
+        if self.app.session_interface_is_async:
+            self._session = await self.app.open_session(self.request)
+
+    async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
+        """Run request teardown (awaiting async functions) and remove this context."""
+        if exc is _sentinel:
+            exc = None
+        try:
+            await self.app.do_teardown_request(exc)
+        finally:
+            self._reset_request()
+        try:
+            if self._app_ctx is not None:
+                await self._app_ctx.pop_async(exc)
+                self._app_ctx = None
+        finally:
+            self._release()
+
+    def _reset_request(self) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _cv_request.reset(token)
+
+    def _release(self) -> None:
+        self.lease.release()
+        self.request.close_files()
+
+    def __enter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> RequestContext:
+        await self.push_async()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.pop_async(exc)
+
+    def copy(self) -> RequestContext:
+        """Return a context for the same request and session, to push elsewhere."""
+        ctx = RequestContext(self.app, self.request, self._session)
+        ctx.url_adapter = self.url_adapter
+        ctx.lease = self.lease
+        return ctx
+
+
+class WebsocketContext:
+    """The websocket context; filled in by the realtime layer."""
+
+    websocket: Any
+    session: SessionMixin
+
+
+def after_this_request(func: F) -> F:
+    """Run ``func(response)`` after this request, like an ``after_request`` hook.
+
+    ::
+
+        @app.get("/")
+        async def index():
+            @after_this_request
+            def add_header(response):
+                response.headers["X-Foo"] = "Parachute"
+                return response
+            return "Hello"
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used when a request"
+            " context is active, such as in a view function."
+        )
+    ctx._after_request_functions.append(func)
+    return func
+
+
+def copy_current_app_context(func: F) -> F:
+    """Wrap ``func`` so it runs in the current app context wherever it is called.
+
+    Useful for background work started from a view::
+
+        @copy_current_app_context
+        async def job():
+            current_app.logger.info("still have the app")
+    """
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_app_context' can only be used when an"
+            " application context is active, such as in a view function."
+        )
+    return _run_in(ctx.copy, func)
+
+
+def copy_current_request_context(func: F) -> F:
+    """Wrap ``func`` so it runs in a copy of the current request context."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_request_context' can only be used when a"
+            " request context is active, such as in a view function."
+        )
+    return _run_in(ctx.copy, func)
+
+
+def _run_in(make_ctx: Callable[[], Any], func: F) -> F:
+    if is_async_callable(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            ctx = make_ctx()
+            token = _set_only(ctx)
+            try:
+                return await cast(Callable[..., Awaitable[Any]], func)(*args, **kwargs)
+            finally:
+                _reset_only(ctx, token)
+
+        return cast(F, async_wrapper)
+
+    @functools.wraps(func)
+    def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = make_ctx()
+        token = _set_only(ctx)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _reset_only(ctx, token)
+
+    return cast(F, sync_wrapper)
+
+
+def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:
+    # Copied contexts are pushed without teardown: the original context's
+    # owner tears down; a copy only makes the globals available.
+    if isinstance(ctx, RequestContext):
+        app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())
+        return app_token, _cv_request.set(ctx)
+    return _cv_app.set(ctx), None
+
+
+def _reset_only(ctx: Any, tokens: tuple[Token[Any], Token[Any] | None]) -> None:
+    app_token, req_token = tokens
+    if req_token is not None:
+        _cv_request.reset(req_token)
+    _cv_app.reset(app_token)
+
+
+def has_app_context() -> bool:
+    """Return ``True`` inside an application context."""
+    return _cv_app.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """Return ``True`` while a request is handled (or a test request context is pushed)."""
+    return _cv_request.get(None) is not None
+
+
+def has_websocket_context() -> bool:
+    """Return ``True`` while a websocket connection is handled."""
+    return _cv_websocket.get(None) is not None
+
+
+__all__ = [
+    "AppContext",
+    "RequestContext",
+    "WebsocketContext",
+    "after_this_request",
+    "copy_current_app_context",
+    "copy_current_request_context",
+    "has_app_context",
+    "has_request_context",
+    "has_websocket_context",
+]

@@ -1,0 +1,342 @@
+"""Request dispatch: hooks, the view, error handling and teardown.
+
+This is the part of :class:`~microframe.app.Microframe` that runs for every
+request, kept in a module of its own so the hot path can be read in one
+place. Per-app work is done once: the hook lists of each blueprint chain and
+the error handler for each exception type are computed on first use and
+cached (registration is closed by then).
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.routing import RequestRedirect
+
+from . import signals
+from .globals import _cv_request
+from .sync import is_async_callable
+
+if TYPE_CHECKING:
+    from logging import Logger
+
+    from .config import Config
+    from .ctx import RequestContext
+    from .scaffold import ErrorSpec, Key
+    from .wrappers import Response
+
+Hook = tuple[Callable[..., Any], bool]
+
+
+def _hooks(funcs: dict[Key, list[Any]], names: tuple[Key, ...], reverse: bool) -> tuple[Hook, ...]:
+    out: list[Hook] = []
+    for name in names:
+        found = funcs.get(name)
+        if found:
+            items = reversed(found) if reverse else found
+            out.extend((func, is_async_callable(func)) for func in items)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHooks:
+    """The hooks that apply to one blueprint chain, in calling order."""
+
+    blueprints: tuple[str, ...]
+    url_value_preprocessors: tuple[Hook, ...]
+    before: tuple[Hook, ...]
+    after: tuple[Hook, ...]
+    teardown: tuple[Hook, ...]
+    before_websocket: tuple[Hook, ...]
+    after_websocket: tuple[Hook, ...]
+    teardown_websocket: tuple[Hook, ...]
+
+
+def blueprint_chain(blueprint: str | None) -> tuple[str, ...]:
+    """Return ``"a.b.c"`` as ``("a.b.c", "a.b", "a")``: innermost first."""
+    if blueprint is None:
+        return ()
+    parts = blueprint.split(".")
+    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
+
+
+async def call_hook(hook: Hook, ctx: RequestContext | None, *args: Any) -> Any:
+    """Await an async hook, or run a sync one on the request's worker thread."""
+    func, is_async = hook
+    if is_async:
+        return await func(*args)
+    if ctx is None:
+        from .sync import WorkerLease
+
+        return await WorkerLease(None).run(func, *args)
+    return await ctx.lease.run(func, *args)
+
+
+class DispatchMixin:
+    """Request dispatch for the app; see the module docstring."""
+
+    config: Config
+    debug: Any
+    error_handler_spec: ErrorSpec
+    logger: Logger
+    view_functions: dict[str, Any]
+    before_request_funcs: dict[Key, list[Any]]
+    after_request_funcs: dict[Key, list[Any]]
+    teardown_request_funcs: dict[Key, list[Any]]
+    url_value_preprocessors: dict[Key, list[Any]]
+    before_websocket_funcs: dict[Key, list[Any]]
+    after_websocket_funcs: dict[Key, list[Any]]
+    teardown_websocket_funcs: dict[Key, list[Any]]
+    session_interface: Any
+    response_class: type[Response]
+    propagate_exceptions: bool
+    make_response_sync: Callable[..., Response]
+
+    def _init_dispatch(self) -> None:
+        self._chain_cache: dict[str | None, ChainHooks] = {}
+        self._view_cache: dict[str, Hook] = {}
+        self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
+
+    def hooks_for(self, blueprint: str | None) -> ChainHooks:
+        """Return the hooks of a blueprint chain, computing them once."""
+        hooks = self._chain_cache.get(blueprint)
+        if hooks is None:
+            inner = blueprint_chain(blueprint)
+            outer: tuple[Key, ...] = (None, *reversed(inner))
+            innermost: tuple[Key, ...] = (*inner, None)
+            hooks = ChainHooks(
+                blueprints=inner,
+                url_value_preprocessors=_hooks(self.url_value_preprocessors, outer, False),
+                before=_hooks(self.before_request_funcs, outer, False),
+                after=_hooks(self.after_request_funcs, innermost, True),
+                teardown=_hooks(self.teardown_request_funcs, innermost, True),
+                before_websocket=_hooks(self.before_websocket_funcs, outer, False),
+                after_websocket=_hooks(self.after_websocket_funcs, innermost, True),
+                teardown_websocket=_hooks(self.teardown_websocket_funcs, innermost, True),
+            )
+            self._chain_cache[blueprint] = hooks
+        return hooks
+
+    def _view_for(self, endpoint: str) -> Hook:
+        hook = self._view_cache.get(endpoint)
+        if hook is None:
+            view = self.view_functions[endpoint]
+            hook = self._view_cache[endpoint] = (view, is_async_callable(view))
+        return hook
+
+    # -- the request cycle ------------------------------------------------------
+
+    async def handle_request(self, ctx: RequestContext) -> Response:
+        """Run the whole cycle for ``ctx``; unhandled errors become a 500."""
+        try:
+            return await self.full_dispatch_request(ctx)
+        except Exception as error:
+            return await self.handle_exception(ctx, error)
+
+    async def full_dispatch_request(self, ctx: RequestContext) -> Response:
+        """Preprocess, dispatch and finalize, with user error handling."""
+        try:
+            if signals.request_started.receivers:
+                await signals.send_async(signals.request_started, self)
+            rv = await self.preprocess_request(ctx)
+            if rv is None:
+                rv = await self.dispatch_request(ctx)
+        except Exception as error:
+            rv = await self.handle_user_exception(ctx, error)
+        return await self.finalize_request(ctx, rv)
+
+    async def preprocess_request(self, ctx: RequestContext) -> Any:
+        """Run URL value preprocessors, then ``before_request`` hooks.
+
+        Returns the first non-``None`` hook result, which ends the request.
+        """
+        request = ctx.request
+        hooks = self.hooks_for(request.blueprint)
+        for hook in hooks.url_value_preprocessors:
+            await call_hook(hook, ctx, request.endpoint, request.view_args)
+        for hook in hooks.before:
+            rv = await call_hook(hook, ctx)
+            if rv is not None:
+                return rv
+        return None
+
+    async def dispatch_request(self, ctx: RequestContext) -> Any:
+        """Call the view of the matched rule and return its return value."""
+        request = ctx.request
+        if request.routing_exception is not None:
+            raise request.routing_exception
+        rule = request.url_rule
+        assert rule is not None
+        if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return self.make_default_options_response(ctx)
+        view, is_async = self._view_for(rule.endpoint)
+        args = request.view_args or {}
+        if is_async:
+            return await view(**args)
+        return await ctx.lease.run(view, **args)
+
+    def make_default_options_response(self, ctx: RequestContext) -> Response:
+        """Answer an automatic ``OPTIONS`` request with the ``Allow`` header."""
+        response = self.response_class()
+        if ctx.url_adapter is not None:
+            response.allow.update(ctx.url_adapter.allowed_methods())
+        return response
+
+    async def finalize_request(
+        self, ctx: RequestContext, rv: Any, from_error_handler: bool = False
+    ) -> Response:
+        """Make the response, run ``after_request`` hooks, send ``request_finished``."""
+        response = self.make_response_sync(rv, ctx.request.endpoint)
+        try:
+            response = await self.process_response(ctx, response)
+            if signals.request_finished.receivers:
+                await signals.send_async(signals.request_finished, self, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception(
+                "Request finalizing failed with an error while handling an error"
+            )
+        return response
+
+    async def process_response(self, ctx: RequestContext, response: Response) -> Response:
+        """Run ``after_this_request`` functions and ``after_request`` hooks, save the session."""
+        for func in reversed(ctx._after_request_functions):
+            response = await call_hook((func, is_async_callable(func)), ctx, response)
+        for hook in self.hooks_for(ctx.request.blueprint).after:
+            response = await call_hook(hook, ctx, response)
+        session = ctx._session
+        if session is not None and not self.session_interface.is_null_session(session):
+            result = self.session_interface.save_session(self, session, response)
+            if result is not None and hasattr(result, "__await__"):
+                await result
+        return response
+
+    # -- errors -----------------------------------------------------------------
+
+    def find_error_handler(
+        self, error: BaseException, blueprints: tuple[str, ...]
+    ) -> Hook | None:
+        """Return the registered handler for ``error``: most specific wins.
+
+        Blueprint handlers (innermost first) come before app handlers; a
+        handler for the HTTP code comes before a handler for the class.
+        """
+        key = (type(error), blueprints[0] if blueprints else None)
+        try:
+            return self._error_cache[key]
+        except KeyError:
+            pass
+        code = error.code if isinstance(error, HTTPException) else None
+        found: Hook | None = None
+        codes = (code, None) if code is not None else (None,)
+        for c in codes:
+            for name in (*blueprints, None):
+                by_code = self.error_handler_spec.get(name)
+                handlers = by_code.get(c) if by_code else None
+                if not handlers:
+                    continue
+                for cls in type(error).__mro__:
+                    handler = handlers.get(cls)
+                    if handler is not None:
+                        found = (handler, is_async_callable(handler))
+                        break
+                if found:
+                    break
+            if found:
+                break
+        self._error_cache[key] = found
+        return found
+
+    def trap_http_exception(self, error: Exception) -> bool:
+        """Whether an HTTP exception should be raised like any other error."""
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.debug and isinstance(error, BadRequestKeyError):
+            return True
+        if trap_bad_request:
+            return isinstance(error, BadRequestKeyError)
+        return False
+
+    async def handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> Any:
+        """Answer an HTTP exception with its handler, or as it is."""
+        if error.code is None or isinstance(error, RequestRedirect):
+            return error
+        blueprints = self.hooks_for(ctx.request.blueprint).blueprints if ctx else ()
+        handler = self.find_error_handler(error, blueprints)
+        if handler is None:
+            return error
+        return await call_hook(handler, ctx, error)
+
+    async def handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
+        """Answer an exception raised by a view or hook with a registered handler.
+
+        HTTP exceptions without a handler become their own response; other
+        exceptions without a handler are re-raised.
+        """
+        if isinstance(error, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            error.show_exception = True
+        if isinstance(error, HTTPException) and not self.trap_http_exception(error):
+            return await self.handle_http_exception(ctx, error)
+        blueprints = self.hooks_for(ctx.request.blueprint).blueprints if ctx else ()
+        handler = self.find_error_handler(error, blueprints)
+        if handler is None:
+            raise error
+        return await call_hook(handler, ctx, error)
+
+    async def handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
+        """Answer an unhandled exception with a 500, after logging it.
+
+        With ``PROPAGATE_EXCEPTIONS`` (on when testing or debugging) the error
+        is re-raised instead, so tests and the debug page see it.
+        """
+        if signals.got_request_exception.receivers:
+            await signals.send_async(signals.got_request_exception, self, exception=error)
+        if self.propagate_exceptions:
+            raise error
+        self.log_exception(ctx, error)
+        server_error = InternalServerError(original_exception=error)
+        blueprints = self.hooks_for(ctx.request.blueprint).blueprints
+        handler = self.find_error_handler(server_error, blueprints)
+        rv: Any = server_error
+        if handler is not None:
+            rv = await call_hook(handler, ctx, server_error)
+        return await self.finalize_request(ctx, rv, from_error_handler=True)
+
+    def log_exception(self, ctx: RequestContext | None, error: BaseException) -> None:
+        """Log an unhandled exception on :attr:`logger` with the request line."""
+        where = f"{ctx.request.path} [{ctx.request.method}]" if ctx else "(no request)"
+        self.logger.error(f"Exception on {where}", exc_info=error)
+
+    def debug_response(self, error: BaseException) -> Response:
+        """A plain traceback page, shown for unhandled errors in debug mode only."""
+        text = "".join(traceback.format_exception(error))
+        body = (
+            "<!doctype html><title>500 Internal Server Error</title>"
+            f"<h1>{html.escape(type(error).__name__)}: {html.escape(str(error))}</h1>"
+            f"<pre>{html.escape(text)}</pre>"
+            "<p>This page is shown because the app runs in debug mode.</p>"
+        )
+        return self.response_class(body, 500)
+
+    # -- teardown ---------------------------------------------------------------
+
+    async def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        """Run ``teardown_request`` hooks (innermost blueprint first), then the signal."""
+        ctx = _cv_request.get(None)
+        if ctx is not None:
+            for hook in self.hooks_for(ctx.request.blueprint).teardown:
+                await call_hook(hook, ctx, exc)
+        if signals.request_tearing_down.receivers:
+            await signals.send_async(signals.request_tearing_down, self, exc=exc)
+
+
+__all__ = ["ChainHooks", "DispatchMixin", "blueprint_chain", "call_hook"]

@@ -1,0 +1,421 @@
+"""Parse request bodies into form fields and uploaded files, without blocking.
+
+:func:`parse_form` reads the body as it arrives from the network. A
+``multipart/form-data`` body is decoded incrementally by Werkzeug's sans-io
+:class:`~werkzeug.sansio.multipart.MultipartDecoder`; each file part streams
+into a :class:`~tempfile.SpooledTemporaryFile` that moves to disk past
+:data:`SPOOL_MAX_SIZE`, so a large upload is never held in memory.
+
+Every failure is a Werkzeug HTTP error: :exc:`~werkzeug.exceptions.BadRequest`
+(400) for a malformed body, :exc:`~werkzeug.exceptions.RequestEntityTooLarge`
+(413) for a body over a limit. Temporary files already created are closed
+before the error propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable
+from contextlib import aclosing
+from tempfile import SpooledTemporaryFile
+from urllib.parse import unquote_to_bytes
+
+from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import (
+    NEED_DATA,
+    Data,
+    Epilogue,
+    Event,
+    Field,
+    File,
+    MultipartDecoder,
+    NeedData,
+    State,
+)
+
+from .datastructures import FileStorage
+
+__all__ = ["SPOOL_MAX_SIZE", "parse_form", "parse_multipart", "parse_urlencoded"]
+
+#: File parts up to this many bytes stay in memory; larger ones go to disk.
+SPOOL_MAX_SIZE = 500 * 1024
+
+# Network chunks are fed to the decoder in slices of at most this size, so
+# one huge chunk cannot make a single decoding step (or its buffer) huge.
+_SLICE_SIZE = 64 * 1024
+
+# Charsets a part may declare. Anything else falls back to UTF-8: the name is
+# client input, and not every Python codec is a harmless text encoding.
+_PART_CHARSETS = frozenset({"ascii", "us-ascii", "utf-8", "iso-8859-1"})
+
+_Form = MultiDict[str, str]
+_Files = MultiDict[str, FileStorage]
+
+
+async def parse_form(
+    body: AsyncIterable[bytes],
+    mimetype: str,
+    options: dict[str, str],
+    *,
+    charset: str = "utf-8",
+    max_form_memory_size: int | None = None,
+    max_form_parts: int | None = None,
+    max_content_length: int | None = None,
+) -> tuple[_Form, _Files]:
+    """Parse a request body into ``(form, files)``.
+
+    Both results are :class:`~werkzeug.datastructures.ImmutableMultiDict`,
+    as Flask's ``request.form`` and ``request.files`` are. A mimetype other
+    than ``application/x-www-form-urlencoded`` or ``multipart/form-data``
+    gives two empty dicts and leaves ``body`` unread.
+
+    The caller owns the returned files: close them (``storage.close()``) when
+    the request ends.
+
+    :param body: the raw body, in chunks as they arrive.
+    :param mimetype: the request's mimetype, without parameters.
+    :param options: the Content-Type parameters (``boundary`` for multipart).
+    :param charset: the encoding of urlencoded data, and of text parts that
+        do not declare one.
+    :param max_form_memory_size: the most bytes a urlencoded body, a text
+        field, or a part's headers may hold in memory (413 beyond).
+    :param max_form_parts: the most fields or parts a form may have (413).
+    :param max_content_length: the most bytes the body may have (413). The
+        caller should already enforce it on the stream; it is checked again
+        here so this function is safe on its own.
+    :raises werkzeug.exceptions.BadRequest: the body is malformed.
+    :raises werkzeug.exceptions.RequestEntityTooLarge: a limit was exceeded.
+    """
+    if mimetype == "application/x-www-form-urlencoded":
+        form = await parse_urlencoded(
+            body,
+            charset=charset,
+            max_form_memory_size=max_form_memory_size,
+            max_form_parts=max_form_parts,
+            max_content_length=max_content_length,
+        )
+        return form, ImmutableMultiDict()
+    if mimetype == "multipart/form-data":
+        return await parse_multipart(
+            body,
+            options.get("boundary", ""),
+            charset=charset,
+            max_form_memory_size=max_form_memory_size,
+            max_form_parts=max_form_parts,
+            max_content_length=max_content_length,
+        )
+    return ImmutableMultiDict(), ImmutableMultiDict()
+
+
+async def parse_urlencoded(
+    body: AsyncIterable[bytes],
+    *,
+    charset: str = "utf-8",
+    max_form_memory_size: int | None = None,
+    max_form_parts: int | None = None,
+    max_content_length: int | None = None,
+) -> _Form:
+    """Parse an ``application/x-www-form-urlencoded`` body.
+
+    Blank values are kept (``a=&b`` gives ``a`` and ``b`` mapped to ``""``)
+    and repeated keys keep every value, in order. Bad percent-escapes are
+    kept literally and undecodable bytes become U+FFFD, so a sloppy client
+    never causes a server error.
+
+    See :func:`parse_form` for the parameters and errors.
+    """
+    data = bytearray()
+    async with aclosing(_slices(body, max_content_length)) as chunks:
+        async for chunk in chunks:
+            data += chunk
+            if max_form_memory_size is not None and len(data) > max_form_memory_size:
+                raise RequestEntityTooLarge(
+                    f"The form data is larger than the {max_form_memory_size} bytes"
+                    " allowed (MAX_FORM_MEMORY_SIZE)."
+                )
+    items: list[tuple[str, str]] = []
+    for pair in bytes(data).split(b"&"):
+        if not pair:
+            continue
+        if max_form_parts is not None and len(items) >= max_form_parts:
+            raise _too_many_parts(max_form_parts)
+        name, _, value = pair.partition(b"=")
+        items.append((_unquote_plus(name, charset), _unquote_plus(value, charset)))
+    return ImmutableMultiDict(items)
+
+
+async def parse_multipart(
+    body: AsyncIterable[bytes],
+    boundary: str,
+    *,
+    charset: str = "utf-8",
+    max_form_memory_size: int | None = None,
+    max_form_parts: int | None = None,
+    max_content_length: int | None = None,
+) -> tuple[_Form, _Files]:
+    """Parse a ``multipart/form-data`` body incrementally.
+
+    Parts with a ``filename`` become :class:`~microframe.datastructures.FileStorage`
+    objects backed by spooled temporary files; other parts become text
+    fields. Parts without a ``name`` are dropped, since no key could reach
+    them. An entirely empty body is an empty form, as Flask treats it.
+
+    :param boundary: the ``boundary`` parameter of the Content-Type.
+
+    See :func:`parse_form` for the other parameters and errors.
+    """
+    if not boundary:
+        raise BadRequest(
+            "The multipart/form-data request has no boundary in its Content-Type"
+            " header. Let the client library build the header instead of setting it."
+        )
+    try:
+        boundary_bytes = boundary.encode("ascii")
+    except UnicodeEncodeError:
+        raise BadRequest("The multipart/form-data boundary must be ASCII.") from None
+    parser = _MultipartParser(
+        boundary_bytes,
+        charset=charset,
+        max_form_memory_size=max_form_memory_size,
+        max_form_parts=max_form_parts,
+    )
+    # BaseException: a cancelled request (client gone, timeout) must close
+    # its temporary files too, not only a malformed one.
+    try:
+        received = False
+        async with aclosing(_slices(body, max_content_length)) as chunks:
+            async for chunk in chunks:
+                received = True
+                parser.feed(chunk)
+        if received:
+            parser.finish()
+    except BaseException:
+        parser.close()
+        raise
+    return ImmutableMultiDict(parser.fields), ImmutableMultiDict(parser.files)
+
+
+class _ChunkSafeDecoder(MultipartDecoder):
+    """A :class:`MultipartDecoder` whose events do not depend on chunking.
+
+    Werkzeug's decoder can misread a delimiter split across two chunks: it
+    decides from what is buffered, and some buffers are undecidable. This
+    reports :data:`NEED_DATA` for those until more bytes (or the end of the
+    body) arrive.
+    """
+
+    def __init__(self, boundary: bytes) -> None:
+        super().__init__(boundary)
+        self._marker = b"--" + boundary
+        self._delimiter_size = len(b"\r\n" + self._marker + b"\r\n")
+
+    def next_event(self) -> Event:
+        """Return the next event, or :data:`NEED_DATA` while undecidable."""
+        if not self.complete and self._undecidable():
+            return NEED_DATA
+        return super().next_event()
+
+    def _undecidable(self) -> bool:
+        if self.state is State.DATA_START and len(self.buffer) < self._delimiter_size:
+            # A part's data starts after a line break, which the decoder
+            # strips before looking for the next delimiter. Werkzeug's test
+            # encoder sends an empty value as "headers CRLF CRLF --boundary",
+            # the CRLF shared; if it arrives alone, stripping it would hide
+            # the delimiter.
+            return True
+        if self.state is not State.DATA_START and self.state is not State.DATA:
+            return False
+        # A buffer ending in "CRLF--boundary-" (or "--boundary" plus
+        # whitespace) may be a delimiter whose end has not arrived; the
+        # decoder would pass its line break on as data.
+        at = self.buffer.rfind(self._marker)
+        if at < 1 or self.buffer[at - 1] not in b"\r\n":
+            return False
+        tail = bytes(self.buffer[at + len(self._marker) :])
+        partial = tail == b"-" or (len(tail) <= 16 and not tail.strip(b" \t\f\v"))
+        return partial and self.boundary_re.search(self.buffer) is None
+
+
+class _MultipartParser:
+    """Drive a :class:`MultipartDecoder` and collect what it decodes."""
+
+    def __init__(
+        self,
+        boundary: bytes,
+        *,
+        charset: str,
+        max_form_memory_size: int | None,
+        max_form_parts: int | None,
+    ) -> None:
+        # The limits are enforced here, not by the decoder: its memory check
+        # counts whole network chunks (so a large file chunk would fail) and
+        # its errors carry no description.
+        self._decoder = _ChunkSafeDecoder(boundary)
+        self._charset = charset
+        self._max_memory = max_form_memory_size
+        self._max_parts = max_form_parts
+        self._parts = 0
+        self._part: Field | File | None = None
+        self._text = bytearray()
+        self._spool: SpooledTemporaryFile[bytes] | None = None
+        self._spools: list[SpooledTemporaryFile[bytes]] = []
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[tuple[str, FileStorage]] = []
+
+    def feed(self, data: bytes) -> None:
+        """Decode the next slice of the body."""
+        # Bytes after the closing boundary are an epilogue that carries no
+        # form data; dropping them keeps the decoder's buffer from growing.
+        if self._in_epilogue():
+            return
+        self._decoder.receive_data(data)
+        self._drain()
+        state = self._decoder.state
+        if state is State.EPILOGUE:
+            del self._decoder.buffer[:]
+        # In the data states the buffer holds at most a slice plus a few
+        # bytes; before them it holds a preamble or headers, which only grow.
+        buffered = len(self._decoder.buffer)
+        headers = state is State.PREAMBLE or state is State.PART
+        if headers and self._max_memory is not None and buffered > self._max_memory:
+            raise RequestEntityTooLarge(
+                f"A multipart/form-data preamble or part header is larger than the"
+                f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
+            )
+
+    def finish(self) -> None:
+        """Signal the end of the body; it must have ended with the closing boundary."""
+        self._decoder.receive_data(None)
+        self._drain()
+
+    def close(self) -> None:
+        """Close every temporary file created so far."""
+        for spool in self._spools:
+            spool.close()
+
+    def _in_epilogue(self) -> bool:
+        return self._decoder.state is State.EPILOGUE
+
+    def _drain(self) -> None:
+        while True:
+            event = self._next_event()
+            if isinstance(event, (NeedData, Epilogue)):
+                return
+            self._handle(event)
+
+    def _next_event(self) -> Event:
+        # The decoder is pure parsing over client bytes, so anything it
+        # raises besides a 413 means the body is malformed.
+        try:
+            return self._decoder.next_event()
+        except HTTPException:
+            raise
+        except Exception as error:
+            if self._decoder.complete:
+                raise BadRequest(
+                    "The multipart/form-data body is truncated or malformed: it ends"
+                    " before its closing boundary."
+                ) from error
+            raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, (Field, File)):
+            self._start_part(event)
+        elif isinstance(event, Data):
+            self._write(event.data)
+            if not event.more_data:
+                self._end_part()
+
+    def _start_part(self, part: Field | File) -> None:
+        self._parts += 1
+        if self._max_parts is not None and self._parts > self._max_parts:
+            raise _too_many_parts(self._max_parts)
+        # The decoder's name is None when Content-Disposition has none.
+        if not isinstance(part.name, str):
+            self._part = None
+            return
+        self._part = part
+        if isinstance(part, File):
+            # A file's data is written straight to the spool, never kept
+            # whole in memory. The spool outlives this call (FileStorage owns
+            # it on success, close() on failure), hence no ``with``.
+            self._spool = SpooledTemporaryFile(  # noqa: SIM115
+                max_size=SPOOL_MAX_SIZE, mode="w+b"
+            )
+            self._spools.append(self._spool)
+        else:
+            self._text = bytearray()
+
+    def _write(self, data: bytes) -> None:
+        if isinstance(self._part, File):
+            assert self._spool is not None
+            # A blocking write, on purpose: it lands in memory or in the page
+            # cache of a local temp file, far cheaper than a thread hand-off.
+            self._spool.write(data)
+        elif isinstance(self._part, Field):
+            self._text += data
+            if self._max_memory is not None and len(self._text) > self._max_memory:
+                raise RequestEntityTooLarge(
+                    f"The form field {self._part.name!r} is larger than the"
+                    f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
+                )
+
+    def _end_part(self) -> None:
+        part = self._part
+        if isinstance(part, File):
+            assert self._spool is not None
+            self._spool.seek(0)
+            storage = FileStorage(
+                self._spool, filename=part.filename, name=part.name, headers=part.headers
+            )
+            self.files.append((part.name, storage))
+            self._spool = None
+        elif isinstance(part, Field):
+            text = bytes(self._text).decode(_part_charset(part.headers, self._charset), "replace")
+            self.fields.append((part.name, text))
+            self._text = bytearray()
+        self._part = None
+
+
+async def _slices(
+    body: AsyncIterable[bytes], max_content_length: int | None
+) -> AsyncGenerator[bytes, None]:
+    """Yield ``body`` in non-empty slices of at most ``_SLICE_SIZE`` bytes, counting them."""
+    chunks = aiter(body)
+    total = 0
+    try:
+        async for chunk in chunks:
+            total += len(chunk)
+            if max_content_length is not None and total > max_content_length:
+                raise RequestEntityTooLarge(
+                    f"The request body is larger than the {max_content_length} bytes"
+                    " allowed (MAX_CONTENT_LENGTH)."
+                )
+            for start in range(0, len(chunk), _SLICE_SIZE):
+                yield chunk[start : start + _SLICE_SIZE]
+    finally:
+        # When parsing stops early, finalise the body's iterator now, so its
+        # cleanup runs in this task rather than whenever it is collected.
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _unquote_plus(data: bytes, charset: str) -> str:
+    return unquote_to_bytes(data.replace(b"+", b" ")).decode(charset, "replace")
+
+
+def _part_charset(headers: Headers, default: str) -> str:
+    content_type = headers.get("content-type")
+    if content_type:
+        declared = parse_options_header(content_type)[1].get("charset", "").lower()
+        if declared in _PART_CHARSETS:
+            return declared
+    return default
+
+
+def _too_many_parts(limit: int) -> RequestEntityTooLarge:
+    return RequestEntityTooLarge(
+        f"The form has more than the {limit} fields or parts allowed (MAX_FORM_PARTS)."
+    )

@@ -1,0 +1,93 @@
+"""The context globals: ``current_app``, ``g``, ``request``, ``session`` and
+``websocket``.
+
+Each global is a :class:`werkzeug.local.LocalProxy` over a
+:class:`contextvars.ContextVar`, so every asyncio task (and every worker
+thread running sync code for a request) sees its own contexts. For type
+checkers the proxies are typed as the objects they stand for.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, cast
+
+from werkzeug.local import LocalProxy
+
+if TYPE_CHECKING:
+    from .app import Microframe
+    from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
+    from .sessions import SessionMixin
+    from .wrappers import Request, Websocket
+
+_no_app_msg = """\
+Working outside of application context.
+
+This typically means that you attempted to use functionality that needed
+the current application. To solve this, set up an application context
+with app.app_context(). See the documentation for more information.\
+"""
+_no_req_msg = """\
+Working outside of request context.
+
+This typically means that you attempted to use functionality that needed
+an active HTTP request. Consult the documentation on testing for
+information about how to avoid this problem.\
+"""
+_no_ws_msg = """\
+Working outside of websocket context.
+
+This typically means that you attempted to use functionality that needed
+an active websocket connection. Use a websocket route, or push a
+websocket context in tests with app.test_websocket_context().\
+"""
+_no_session_msg = """\
+Working outside of request or websocket context.
+
+The session is only available while a request or a websocket connection
+is handled.\
+"""
+
+_cv_app: ContextVar[AppContext] = ContextVar("microframe.app_ctx")
+_cv_request: ContextVar[RequestContext] = ContextVar("microframe.request_ctx")
+_cv_websocket: ContextVar[WebsocketContext] = ContextVar("microframe.websocket_ctx")
+
+
+def _lookup_session() -> SessionMixin:
+    ctx = _cv_request.get(None) or _cv_websocket.get(None)
+    if ctx is None:
+        raise RuntimeError(_no_session_msg)
+    return ctx.session
+
+
+app_ctx: AppContext = cast("AppContext", LocalProxy(_cv_app, unbound_message=_no_app_msg))
+current_app: Microframe = cast(
+    "Microframe", LocalProxy(_cv_app, "app", unbound_message=_no_app_msg)
+)
+g: _AppCtxGlobals = cast(
+    "_AppCtxGlobals", LocalProxy(_cv_app, "g", unbound_message=_no_app_msg)
+)
+request_ctx: RequestContext = cast(
+    "RequestContext", LocalProxy(_cv_request, unbound_message=_no_req_msg)
+)
+request: Request = cast(
+    "Request", LocalProxy(_cv_request, "request", unbound_message=_no_req_msg)
+)
+websocket_ctx: WebsocketContext = cast(
+    "WebsocketContext", LocalProxy(_cv_websocket, unbound_message=_no_ws_msg)
+)
+websocket: Websocket = cast(
+    "Websocket", LocalProxy(_cv_websocket, "websocket", unbound_message=_no_ws_msg)
+)
+session: SessionMixin = cast("SessionMixin", LocalProxy(_lookup_session))
+
+__all__ = [
+    "app_ctx",
+    "current_app",
+    "g",
+    "request",
+    "request_ctx",
+    "session",
+    "websocket",
+    "websocket_ctx",
+]

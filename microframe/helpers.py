@@ -1,0 +1,222 @@
+"""Helpers used in views: URLs, redirects, aborts, responses, streaming."""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import abort as _werkzeug_abort
+from werkzeug.urls import iri_to_uri
+
+from .globals import _cv_app, _cv_request, current_app
+from .sync import in_sync_code
+
+if TYPE_CHECKING:
+    from .wrappers import Response
+
+T = TypeVar("T")
+
+
+def url_for(
+    endpoint: str,
+    *,
+    _anchor: str | None = None,
+    _method: str | None = None,
+    _scheme: str | None = None,
+    _external: bool | None = None,
+    **values: Any,
+) -> str:
+    """Build the URL of ``endpoint`` with ``values`` for its rule.
+
+    Values that the rule does not use become the query string. ``.name``
+    refers to an endpoint of the current blueprint::
+
+        url_for("user", user_id=3)            # "/user/3"
+        url_for("search", q="a b")            # "/search?q=a+b"
+        url_for("index", _external=True)      # "http://localhost/"
+
+    :param _anchor: a ``#fragment`` to append.
+    :param _method: the method the URL is for, when rules differ by method.
+    :param _scheme: the scheme of an external URL.
+    :param _external: build an absolute URL (the default outside requests).
+    :raises werkzeug.routing.BuildError: naming the endpoint that cannot be built.
+    """
+    return current_app.url_for(
+        endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values
+    )
+
+
+def make_redirect(response_class: type[Response], location: str, code: int = 302) -> Response:
+    """Build a redirect response of ``response_class`` to ``location``.
+
+    A location containing CR or LF is refused with 400 Bad Request: such a
+    target usually comes from user input and would split the headers.
+    """
+    if "\r" in location or "\n" in location or "\0" in location:
+        raise BadRequest("The redirect target contains a newline or NUL character.")
+    display = html.escape(location)
+    location = iri_to_uri(location)
+    body = (
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
+        "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target"
+        f' URL: <a href="{html.escape(location)}">{display}</a>. If not, click the link.\n'
+    )
+    response = response_class(body, code, mimetype="text/html")
+    response.headers["Location"] = location
+    return response
+
+
+def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
+    """Return a response redirecting the client to ``location``.
+
+    Uses the current app's ``redirect`` (so apps can customise it)::
+
+        return redirect(url_for("index"))
+    """
+    if Response is None:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return ctx.app.redirect(location, code)
+        from .wrappers import Response as response_class
+
+        Response = response_class
+    return make_redirect(Response, location, code)
+
+
+def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
+    """Raise an :class:`~werkzeug.exceptions.HTTPException` for ``code``.
+
+    ::
+
+        abort(404)
+        abort(403, description="Members only")
+        abort(make_response_obj)  # ends the request with that response
+    """
+    if not isinstance(code, int):
+        from werkzeug.exceptions import HTTPException
+
+        error = HTTPException(response=code)  # type: ignore[arg-type]
+        raise error
+    _werkzeug_abort(code, *args, **kwargs)
+
+
+def make_response(*args: Any) -> Any:
+    """Turn view return values into a response object, to set headers on it.
+
+    Takes what a view may return (``body``, ``(body, status)``, ...). In
+    async code it is awaited, as in Quart; in sync code it returns the
+    response, as in Flask::
+
+        response = await make_response("hello", 201)   # async view
+        response = make_response("hello", 201)         # sync view
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not args:
+        rv: Any = app.response_class()
+    elif len(args) == 1:
+        rv = args[0]
+    else:
+        rv = args
+    response = app.make_response_sync(rv)
+    if in_sync_code():
+        return response
+    return _ready(response)
+
+
+async def _ready(value: T) -> T:
+    return value
+
+
+def stream_with_context(generator_or_function: Any) -> Any:
+    """Keep the request context available while a streamed body is produced.
+
+    Wraps a sync or async generator (or a function returning one, used as a
+    decorator). microframe sends the body while the request context is
+    still pushed, so this matters when a generator is consumed elsewhere,
+    e.g. in a background task; it is accepted everywhere for Flask and Quart
+    compatibility::
+
+        @app.get("/stream")
+        async def stream():
+            @stream_with_context
+            async def generate():
+                yield request.args["name"]
+            return generate()
+    """
+    ctx = _cv_request.get(None)
+    if callable(generator_or_function) and not hasattr(generator_or_function, "__next__") and (
+        not hasattr(generator_or_function, "__anext__")
+    ):
+        func: Callable[..., Any] = generator_or_function
+
+        @functools.wraps(func)
+        def decorator(*args: Any, **kwargs: Any) -> Any:
+            return stream_with_context(func(*args, **kwargs))
+
+        return decorator
+    if ctx is None:
+        raise RuntimeError(
+            "'stream_with_context' can only be used when a request"
+            " context is active, such as in a view function."
+        )
+    copy = ctx.copy()
+    if hasattr(generator_or_function, "__anext__"):
+        return _async_with_context(copy, generator_or_function)
+    return _sync_with_context(copy, generator_or_function)
+
+
+async def _async_with_context(ctx: Any, gen: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    from .ctx import _reset_only, _set_only
+
+    tokens = _set_only(ctx)
+    try:
+        async for item in gen:
+            yield item
+    finally:
+        aclose = getattr(gen, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        _reset_only(ctx, tokens)
+
+
+class _sync_with_context:
+    """Iterate a sync generator with a request context pushed around each step.
+
+    Each step may run in a different copy of the context (on the worker
+    thread), so the context is set and reset within the step.
+    """
+
+    def __init__(self, ctx: Any, gen: Iterator[Any]) -> None:
+        self._ctx = ctx
+        self._gen = gen
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        from .ctx import _reset_only, _set_only
+
+        tokens = _set_only(self._ctx)
+        try:
+            return next(self._gen)
+        finally:
+            _reset_only(self._ctx, tokens)
+
+    def close(self) -> None:
+        """Close the wrapped generator."""
+        close = getattr(self._gen, "close", None)
+        if close is not None:
+            close()
+
+
+__all__ = [
+    "abort",
+    "make_redirect",
+    "make_response",
+    "redirect",
+    "stream_with_context",
+    "url_for",
+]

@@ -1,0 +1,325 @@
+"""Tagged JSON: a compact JSON form that keeps types plain JSON loses.
+
+Session cookies are serialised this way, so a session can hold tuples,
+bytes, :class:`~markupsafe.Markup`, :class:`~uuid.UUID` and
+:class:`~datetime.datetime` values and get the same types back. A value of
+such a type is written as a one-key object whose key names the type::
+
+    serializer = TaggedJSONSerializer()
+    serializer.dumps({"ids": (1, 2), "raw": b"\\x00"})
+    # '{"ids":{" t":[1,2]},"raw":{" b":"AA=="}}'
+
+The tags (``" t"``, ``" u"``, ``" b"``, ``" m"``, ``" d"``, ``" di"``) are
+the ones Flask uses, so session cookies can be shared with Flask apps that
+use the same secret key.
+
+Add a type by subclassing :class:`JSONTag` and registering it::
+
+    class TagDecimal(JSONTag):
+        __slots__ = ()
+        key = " dec"
+
+        def check(self, value):
+            return isinstance(value, Decimal)
+
+        def to_json(self, value):
+            return str(value)
+
+        def to_python(self, value):
+            return Decimal(value)
+
+    app.session_interface.serializer.register(TagDecimal, index=0)
+"""
+
+from __future__ import annotations
+
+from base64 import b64decode, b64encode
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from markupsafe import Markup
+from werkzeug.http import http_date, parse_date
+
+from . import dumps as _dumps
+from . import loads as _loads
+
+
+class JSONTag:
+    """One type that :class:`TaggedJSONSerializer` knows how to keep.
+
+    :param serializer: the serializer the tag belongs to, used to tag the
+        items of containers.
+    """
+
+    __slots__ = ("serializer",)
+
+    #: The key marking a tagged value, such as ``" t"``. An empty key makes
+    #: a pass-through tag: the value is converted but not wrapped, and it is
+    #: never looked up when loading.
+    key: ClassVar[str] = ""
+
+    def __init__(self, serializer: TaggedJSONSerializer) -> None:
+        self.serializer = serializer
+
+    def check(self, value: Any) -> bool:
+        """Return ``True`` if this tag handles ``value``."""
+        raise NotImplementedError
+
+    def to_json(self, value: Any) -> Any:
+        """Convert ``value`` to something JSON can hold (items still untagged)."""
+        raise NotImplementedError
+
+    def to_python(self, value: Any) -> Any:
+        """Convert the JSON form made by :meth:`to_json` back to the type."""
+        raise NotImplementedError
+
+    def tag(self, value: Any) -> Any:
+        """Convert ``value`` and wrap it as ``{key: json_value}`` (if keyed)."""
+        converted = self.to_json(value)
+        return {self.key: converted} if self.key else converted
+
+
+class TagDict(JSONTag):
+    """A one-key dict whose key is itself a tag key.
+
+    Without this, ``{" t": [1]}`` stored by a user would come back as a
+    tuple. The key gets a ``"__"`` suffix, removed again on loading.
+    """
+
+    __slots__ = ()
+    key = " di"
+
+    def check(self, value: Any) -> bool:
+        return (
+            isinstance(value, dict)
+            and len(value) == 1
+            and next(iter(value)) in self.serializer.tags
+        )
+
+    def to_json(self, value: Any) -> Any:
+        ((name, item),) = value.items()
+        return {f"{name}__": self.serializer.tag(item)}
+
+    def to_python(self, value: Any) -> Any:
+        ((name, item),) = value.items()
+        return {name[:-2]: item}
+
+
+class PassDict(JSONTag):
+    """Any other dict: tag its values (JSON keys are always strings)."""
+
+    __slots__ = ()
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, dict)
+
+    def to_json(self, value: Any) -> Any:
+        return {name: self.serializer.tag(item) for name, item in value.items()}
+
+
+class TagTuple(JSONTag):
+    """A tuple, stored as a list of its tagged items."""
+
+    __slots__ = ()
+    key = " t"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, tuple)
+
+    def to_json(self, value: Any) -> Any:
+        return [self.serializer.tag(item) for item in value]
+
+    def to_python(self, value: Any) -> Any:
+        return tuple(value)
+
+
+class PassList(JSONTag):
+    """A list: tag its items."""
+
+    __slots__ = ()
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, list)
+
+    def to_json(self, value: Any) -> Any:
+        return [self.serializer.tag(item) for item in value]
+
+
+class TagBytes(JSONTag):
+    """Bytes, stored as base64 text."""
+
+    __slots__ = ()
+    key = " b"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, bytes)
+
+    def to_json(self, value: Any) -> Any:
+        return b64encode(value).decode("ascii")
+
+    def to_python(self, value: Any) -> Any:
+        return b64decode(value)
+
+
+class TagMarkup(JSONTag):
+    """An object with ``__html__`` (such as :class:`~markupsafe.Markup`),
+    stored as its HTML and loaded as :class:`~markupsafe.Markup`."""
+
+    __slots__ = ()
+    key = " m"
+
+    def check(self, value: Any) -> bool:
+        return callable(getattr(value, "__html__", None))
+
+    def to_json(self, value: Any) -> Any:
+        return str(value.__html__())
+
+    def to_python(self, value: Any) -> Any:
+        return Markup(value)
+
+
+class TagUUID(JSONTag):
+    """A :class:`~uuid.UUID`, stored as its 32 hex digits."""
+
+    __slots__ = ()
+    key = " u"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, UUID)
+
+    def to_json(self, value: Any) -> Any:
+        return value.hex
+
+    def to_python(self, value: Any) -> Any:
+        return UUID(value)
+
+
+class TagDateTime(JSONTag):
+    """A :class:`~datetime.datetime`, stored as an HTTP date.
+
+    HTTP dates have one-second precision and are in UTC: a naive datetime
+    is taken as UTC, and loading gives an aware UTC datetime.
+    """
+
+    __slots__ = ()
+    key = " d"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, datetime)
+
+    def to_json(self, value: Any) -> Any:
+        return http_date(value)
+
+    def to_python(self, value: Any) -> Any:
+        return parse_date(value)
+
+
+class TaggedJSONSerializer:
+    """Serialise data to tagged JSON and back.
+
+    ::
+
+        serializer = TaggedJSONSerializer()
+        data = serializer.loads(serializer.dumps({"when": datetime.now(UTC)}))
+
+    Tags are tried in :attr:`order`; the first whose ``check`` accepts a
+    value is used.
+    """
+
+    __slots__ = ("order", "tags")
+
+    #: The tags every new serializer starts with, in order. Order matters:
+    #: :class:`TagDict` must come before :class:`PassDict`.
+    default_tags: ClassVar[list[type[JSONTag]]] = [
+        TagDict,
+        PassDict,
+        TagTuple,
+        PassList,
+        TagBytes,
+        TagMarkup,
+        TagUUID,
+        TagDateTime,
+    ]
+
+    def __init__(self) -> None:
+        #: Tags by key, for loading.
+        self.tags: dict[str, JSONTag] = {}
+        #: Tags in the order they are tried, for dumping.
+        self.order: list[JSONTag] = []
+        for tag_class in self.default_tags:
+            self.register(tag_class)
+
+    def register(
+        self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
+    ) -> None:
+        """Add a tag.
+
+        :param tag_class: the :class:`JSONTag` subclass; it is instantiated
+            with this serializer.
+        :param force: replace a registered tag with the same key instead of
+            raising.
+        :param index: position in :attr:`order` (default: last). Put a tag
+            before the built-in ones to handle a subclass of a built-in type.
+        :raises KeyError: if the key is taken and ``force`` is false.
+        """
+        tag = tag_class(self)
+        if tag.key:
+            if tag.key in self.tags and not force:
+                raise KeyError(
+                    f"A tag with key {tag.key!r} is already registered; pass force=True"
+                    " to replace it."
+                )
+            self.tags[tag.key] = tag
+        if index is None:
+            self.order.append(tag)
+        else:
+            self.order.insert(index, tag)
+
+    def tag(self, value: Any) -> Any:
+        """Convert ``value`` (and everything in it) to its tagged JSON form."""
+        for tag in self.order:
+            if tag.check(value):
+                return tag.tag(value)
+        return value
+
+    def untag(self, value: dict[str, Any]) -> Any:
+        """Turn one tagged object back into its type; other dicts are returned
+        unchanged. Contents are not untagged here (see :meth:`loads`)."""
+        if len(value) != 1:
+            return value
+        key = next(iter(value))
+        tag = self.tags.get(key)
+        if tag is None:
+            return value
+        return tag.to_python(value[key])
+
+    def _untag_tree(self, value: Any) -> Any:
+        # Inside out, so a tag's to_python receives already untagged items.
+        if isinstance(value, dict):
+            return self.untag({key: self._untag_tree(item) for key, item in value.items()})
+        if isinstance(value, list):
+            return [self._untag_tree(item) for item in value]
+        return value
+
+    def dumps(self, value: Any) -> str:
+        """Tag ``value`` and serialise it to compact JSON."""
+        return _dumps(self.tag(value), separators=(",", ":"))
+
+    def loads(self, value: str | bytes) -> Any:
+        """Parse tagged JSON made by :meth:`dumps` back into Python values."""
+        return self._untag_tree(_loads(value))
+
+
+__all__ = [
+    "JSONTag",
+    "PassDict",
+    "PassList",
+    "TagBytes",
+    "TagDateTime",
+    "TagDict",
+    "TagMarkup",
+    "TagTuple",
+    "TagUUID",
+    "TaggedJSONSerializer",
+]

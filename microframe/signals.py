@@ -1,0 +1,90 @@
+"""Signals sent by microframe, as blinker signals in one namespace.
+
+Receivers may be plain functions or coroutine functions; async receivers are
+awaited. Connect as with Flask::
+
+    from microframe import request_started
+
+    @request_started.connect_via(app)
+    async def log_request(sender, **extra):
+        ...
+
+A signal with no receivers costs one attribute check to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from blinker import Namespace, Signal
+
+from .sync import run_async
+
+_signals = Namespace()
+
+template_rendered = _signals.signal("template-rendered")
+before_render_template = _signals.signal("before-render-template")
+request_started = _signals.signal("request-started")
+request_finished = _signals.signal("request-finished")
+request_tearing_down = _signals.signal("request-tearing-down")
+got_request_exception = _signals.signal("got-request-exception")
+appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
+appcontext_pushed = _signals.signal("appcontext-pushed")
+appcontext_popped = _signals.signal("appcontext-popped")
+message_flashed = _signals.signal("message-flashed")
+websocket_started = _signals.signal("websocket-started")
+websocket_finished = _signals.signal("websocket-finished")
+websocket_tearing_down = _signals.signal("websocket-tearing-down")
+got_websocket_exception = _signals.signal("got-websocket-exception")
+got_background_exception = _signals.signal("got-background-exception")
+got_serving_exception = _signals.signal("got-serving-exception")
+
+
+def _wrap_sync(func: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return call
+
+
+def _wrap_async(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return run_async(func(*args, **kwargs))
+
+    return call
+
+
+async def send_async(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """Send ``signal`` from async code, awaiting async receivers."""
+    if signal.receivers:
+        await signal.send_async(sender, _sync_wrapper=_wrap_sync, **kwargs)
+
+
+def send_sync(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """Send ``signal`` from sync code, running async receivers to completion."""
+    if signal.receivers:
+        signal.send(sender, _async_wrapper=_wrap_async, **kwargs)
+
+
+__all__ = [
+    "Namespace",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "got_background_exception",
+    "got_request_exception",
+    "got_serving_exception",
+    "got_websocket_exception",
+    "message_flashed",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "send_async",
+    "send_sync",
+    "template_rendered",
+    "websocket_finished",
+    "websocket_started",
+    "websocket_tearing_down",
+]

@@ -1,0 +1,320 @@
+"""The test client: requests straight into the app's ASGI interface."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from http.cookies import SimpleCookie
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from werkzeug.datastructures import Headers
+from werkzeug.http import dump_cookie
+
+from ..sync import in_sync_code, run_async
+from .utils import (
+    make_test_body_with_headers,
+    make_test_headers_path_and_query_string,
+    make_test_scope,
+    sentinel,
+)
+
+if TYPE_CHECKING:
+    from ..app import Microframe
+    from ..wrappers import Response
+
+_REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
+_MAX_REDIRECTS = 20
+
+
+class Cookie:
+    """A cookie held by the test client's jar."""
+
+    __slots__ = ("domain", "key", "path", "value")
+
+    def __init__(self, key: str, value: str, domain: str, path: str) -> None:
+        self.key, self.value, self.domain, self.path = key, value, domain, path
+
+    def __repr__(self) -> str:
+        return f"<Cookie {self.key}={self.value!r} domain={self.domain} path={self.path}>"
+
+
+class CookieJar:
+    """The cookies a test client keeps across requests, keyed by domain, path and name."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[tuple[str, str, str], Cookie] = {}
+
+    def update_from(self, headers: Headers, host: str) -> None:
+        """Store or remove cookies from a response's ``Set-Cookie`` headers."""
+        for header in headers.getlist("Set-Cookie"):
+            parsed: SimpleCookie = SimpleCookie()
+            try:
+                parsed.load(header)
+            except Exception:
+                continue
+            for key, morsel in parsed.items():
+                domain = (morsel["domain"] or host).lstrip(".")
+                path = morsel["path"] or "/"
+                expired = morsel["max-age"] in ("0", "-1") or _expired(morsel["expires"])
+                if expired or (morsel.value == "" and morsel["expires"]):
+                    self.cookies.pop((domain, path, key), None)
+                else:
+                    self.cookies[(domain, path, key)] = Cookie(key, morsel.value, domain, path)
+
+    def header_for(self, host: str, path: str) -> str | None:
+        """Return the ``Cookie`` header for a request to ``host`` and ``path``."""
+        host = host.partition(":")[0]
+        pairs = [
+            f"{cookie.key}={cookie.value}"
+            for cookie in self.cookies.values()
+            if (host == cookie.domain or host.endswith("." + cookie.domain))
+            and path.startswith(cookie.path)
+        ]
+        return "; ".join(pairs) if pairs else None
+
+
+def _expired(expires: str) -> bool:
+    if not expires:
+        return False
+    from werkzeug.http import parse_date
+
+    when = parse_date(expires)
+    if when is None:
+        return False
+    from datetime import datetime, timezone
+
+    return when <= datetime.now(timezone.utc)
+
+
+class MicroframeClient:
+    """A client that sends requests to the app in-process, through ASGI.
+
+    In async tests the calls are awaited, as with Quart's client; in plain
+    ``def`` tests they return the finished response, as with Flask's::
+
+        async def test_index(app):
+            client = app.test_client()
+            response = await client.get("/", query_string={"q": "x"})
+            assert response.status_code == 200
+            assert await response.get_data(as_text=True) == "hello"
+
+    Cookies set by responses are kept and sent with later requests.
+    """
+
+    def __init__(self, app: Microframe, use_cookies: bool = True) -> None:
+        self.app = app
+        self.cookie_jar: CookieJar | None = CookieJar() if use_cookies else None
+        self.preserve_context = False
+
+    # -- cookies ------------------------------------------------------------
+
+    def set_cookie(self, *args: Any, **kwargs: Any) -> None:
+        """Set a cookie: Flask's ``(key, value="", *, domain="localhost", path="/")``
+        or Quart's ``(server_name, key, value="")`` argument order."""
+        if self.cookie_jar is None:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+        if len(args) >= 3 or ("server_name" in kwargs):
+            server_name = kwargs.pop("server_name", None) or args[0]
+            args = args[1:]
+            kwargs.setdefault("domain", server_name)
+        key = args[0] if args else kwargs.pop("key")
+        value = args[1] if len(args) > 1 else kwargs.pop("value", "")
+        domain = kwargs.pop("domain", None) or "localhost"
+        path = kwargs.pop("path", "/")
+        header = dump_cookie(key, value, domain=domain, path=path, **kwargs)
+        self.cookie_jar.update_from(Headers([("Set-Cookie", header)]), domain)
+
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Remove a cookie from the jar."""
+        if self.cookie_jar is not None:
+            self.cookie_jar.cookies.pop((domain, path, key), None)
+
+    def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Cookie | None:
+        """Return the cookie ``key`` from the jar, or ``None``."""
+        if self.cookie_jar is None:
+            return None
+        return self.cookie_jar.cookies.get((domain, path, key))
+
+    # -- requests -----------------------------------------------------------
+
+    def open(self, path: str = "/", *, method: str = "GET", **kwargs: Any) -> Any:
+        """Send a request and return the response: awaitable in async code.
+
+        :param path: the path, optionally with a query string.
+        :param method: the HTTP method.
+        :param headers: request headers (a dict or ``Headers``).
+        :param query_string: a dict, str or bytes query string.
+        :param data: a body (bytes or str), or a dict sent as a form.
+        :param form: form fields, urlencoded (or multipart with ``files``).
+        :param files: files as file objects, ``(file, filename[, type])``
+            tuples or ``FileStorage``.
+        :param json: a value sent as a JSON body.
+        :param follow_redirects: follow redirects, keeping ``response.history``.
+        :param scheme: ``http`` or ``https``.
+        :param root_path: the ASGI ``root_path``.
+        :param auth: a ``(username, password)`` for Basic authentication.
+        """
+        coro = self._open(path, method, **kwargs)
+        if in_sync_code():
+            return run_async(coro)
+        return coro
+
+    async def _open(
+        self,
+        path: str,
+        method: str,
+        *,
+        headers: Mapping[str, Any] | Headers | None = None,
+        query_string: Mapping[str, Any] | str | bytes | None = None,
+        data: Any = None,
+        form: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        json: Any = sentinel,
+        follow_redirects: bool = False,
+        scheme: str = "http",
+        root_path: str = "",
+        http_version: str = "1.1",
+        scope_base: dict[str, Any] | None = None,
+        auth: tuple[str, str] | None = None,
+        subdomain: str | None = None,
+    ) -> Response:
+        request_headers, path, query = make_test_headers_path_and_query_string(
+            self.app, path, headers, query_string, auth, subdomain
+        )
+        body, body_headers = make_test_body_with_headers(
+            data=data, form=form, files=files, json=json, app=self.app
+        )
+        request_headers.update(body_headers)
+        history: list[Response] = []
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = await self._send(
+                method, path, query, request_headers, body, scheme, root_path, http_version,
+                scope_base,
+            )
+            if not follow_redirects or response.status_code not in _REDIRECTS:
+                response.history = tuple(history)  # type: ignore[attr-defined]
+                return response
+            location = response.headers.get("Location", "")
+            target = urlsplit(urljoin(f"{scheme}://{request_headers['Host']}{path}", location))
+            if target.netloc and target.netloc != request_headers["Host"]:
+                response.history = tuple(history)  # type: ignore[attr-defined]
+                return response
+            history.append(response)
+            path, query = target.path or "/", target.query.encode()
+            if response.status_code in (301, 302, 303) and method != "HEAD":
+                method, body = "GET", b""
+                for name in ("Content-Type", "Content-Length"):
+                    request_headers.pop(name, None)
+        raise RuntimeError(f"More than {_MAX_REDIRECTS} redirects; is there a redirect loop?")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: Headers,
+        body: bytes,
+        scheme: str,
+        root_path: str,
+        http_version: str,
+        scope_base: dict[str, Any] | None,
+    ) -> Response:
+        headers = Headers(headers)
+        if body:
+            headers["Content-Length"] = str(len(body))
+        host = headers.get("Host", "localhost")
+        if self.cookie_jar is not None:
+            cookie = self.cookie_jar.header_for(host, path)
+            if cookie is not None:
+                headers["Cookie"] = cookie
+        scope = make_test_scope(
+            "http", path, method.upper(), headers, query, scheme, root_path, http_version,
+            scope_base, _preserve_context=self.preserve_context,
+        )
+        status, response_headers, chunks = await _run_asgi(self.app, scope, body)
+        response = self.app.response_class(b"".join(chunks), status, response_headers)
+        if self.cookie_jar is not None:
+            self.cookie_jar.update_from(response.headers, host.partition(":")[0])
+        return response
+
+    def get(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a GET request; see :meth:`open`."""
+        return self.open(path, method="GET", **kwargs)
+
+    def post(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a POST request; see :meth:`open`."""
+        return self.open(path, method="POST", **kwargs)
+
+    def put(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a PUT request; see :meth:`open`."""
+        return self.open(path, method="PUT", **kwargs)
+
+    def patch(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a PATCH request; see :meth:`open`."""
+        return self.open(path, method="PATCH", **kwargs)
+
+    def delete(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a DELETE request; see :meth:`open`."""
+        return self.open(path, method="DELETE", **kwargs)
+
+    def head(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a HEAD request; see :meth:`open`."""
+        return self.open(path, method="HEAD", **kwargs)
+
+    def options(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send an OPTIONS request; see :meth:`open`."""
+        return self.open(path, method="OPTIONS", **kwargs)
+
+    def trace(self, path: str = "/", **kwargs: Any) -> Any:
+        """Send a TRACE request; see :meth:`open`."""
+        return self.open(path, method="TRACE", **kwargs)
+
+    async def __aenter__(self) -> MicroframeClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+async def _run_asgi(
+    app: Any, scope: dict[str, Any], body: bytes
+) -> tuple[int, Headers, list[bytes]]:
+    """Call ``app`` with one request and collect the response it sends."""
+    done = asyncio.Event()
+    sent_body = False
+    status = 500
+    headers = Headers()
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        kind = message["type"]
+        if kind == "http.response.start":
+            status = message["status"]
+            for name, value in message.get("headers", ()):
+                headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        elif kind == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                done.set()
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        done.set()
+    return status, headers, chunks
+
+
+__all__ = ["Cookie", "CookieJar", "MicroframeClient"]

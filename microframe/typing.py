@@ -1,0 +1,177 @@
+"""Type aliases for views, hooks and the ASGI protocol.
+
+These are the names to use in annotations of user code, e.g.::
+
+    from microframe.typing import ResponseReturnValue
+
+    async def index() -> ResponseReturnValue:
+        return "hello"
+"""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+    from werkzeug.sansio.response import Response as SansIOResponse
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    from .wrappers.response import Response
+
+# --- ASGI ------------------------------------------------------------------
+
+ASGIMessage = dict[str, Any]
+ASGIReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
+ASGISendCallable = Callable[[ASGIMessage], Awaitable[None]]
+
+
+class _BaseScope(TypedDict, total=False):
+    asgi: dict[str, str]
+    extensions: dict[str, dict[Any, Any]]
+    state: dict[str, Any]
+
+
+class HTTPScope(_BaseScope):
+    """The ASGI scope of an HTTP request."""
+
+    type: Literal["http"]
+    http_version: str
+    method: str
+    scheme: str
+    path: str
+    raw_path: bytes
+    query_string: bytes
+    root_path: str
+    headers: Iterable[tuple[bytes, bytes]]
+    client: tuple[str, int] | None
+    server: tuple[str, int | None] | None
+
+
+class WebsocketScope(_BaseScope):
+    """The ASGI scope of a WebSocket connection."""
+
+    type: Literal["websocket"]
+    http_version: str
+    scheme: str
+    path: str
+    raw_path: bytes
+    query_string: bytes
+    root_path: str
+    headers: Iterable[tuple[bytes, bytes]]
+    client: tuple[str, int] | None
+    server: tuple[str, int | None] | None
+    subprotocols: Iterable[str]
+
+
+class LifespanScope(_BaseScope):
+    """The ASGI scope of the lifespan protocol."""
+
+    type: Literal["lifespan"]
+
+
+Scope = Union[HTTPScope, WebsocketScope, LifespanScope]
+
+# --- Return values -----------------------------------------------------------
+
+ResponseBody = Union[
+    "Response",
+    "WerkzeugResponse",
+    "SansIOResponse",
+    str,
+    bytes,
+    Mapping[str, Any],
+    list[Any],
+    Iterable[str],
+    Iterable[bytes],
+    AsyncIterable[str],
+    AsyncIterable[bytes],
+]
+"""What a view may return as the body of its response."""
+
+StatusCode = int
+HeaderValue = Union[str, list[str], tuple[str, ...]]
+HeadersValue = Union[
+    "Headers",
+    Mapping[str, HeaderValue],
+    Sequence[tuple[str, HeaderValue]],
+]
+
+ResponseReturnValue = Union[
+    ResponseBody,
+    tuple[ResponseBody, HeadersValue],
+    tuple[ResponseBody, StatusCode],
+    tuple[ResponseBody, StatusCode, HeadersValue],
+]
+"""Everything a view function, hook or error handler may return."""
+
+ResponseTypes = Union["Response", "WerkzeugResponse"]
+"""The response objects a view may hand back whole."""
+
+ResponseClass = Any
+
+# --- Callables -------------------------------------------------------------
+
+RouteCallable = Callable[..., Union[ResponseReturnValue, Awaitable[ResponseReturnValue]]]
+"""A view: a coroutine function or a plain function returning a response value."""
+
+BeforeRequestCallable = Callable[
+    [], Union[ResponseReturnValue | None, Awaitable[ResponseReturnValue | None]]
+]
+AfterRequestCallable = Callable[[Any], Union[Any, Awaitable[Any]]]
+TeardownCallable = Callable[[BaseException | None], Union[None, Awaitable[None]]]
+ErrorHandlerCallable = Callable[[Any], Union[ResponseReturnValue, Awaitable[ResponseReturnValue]]]
+TemplateContextProcessorCallable = Callable[
+    [], Union[dict[str, Any], Awaitable[dict[str, Any]]]
+]
+TemplateFilterCallable = Callable[..., Any]
+TemplateGlobalCallable = Callable[..., Any]
+TemplateTestCallable = Callable[..., bool]
+URLDefaultCallable = Callable[[str, dict[str, Any]], None]
+URLValuePreprocessorCallable = Callable[[str | None, dict[str, Any] | None], None]
+ShellContextProcessorCallable = Callable[[], dict[str, Any]]
+BeforeServingCallable = Callable[[], Union[None, Awaitable[None]]]
+AfterServingCallable = Callable[[], Union[None, Awaitable[None]]]
+WhileServingCallable = Callable[[], AsyncGenerator[None, None]]
+AppOrBlueprintKey = Union[str, None]
+
+__all__ = [
+    "ASGIMessage",
+    "ASGIReceiveCallable",
+    "ASGISendCallable",
+    "AfterRequestCallable",
+    "AfterServingCallable",
+    "AppOrBlueprintKey",
+    "BeforeRequestCallable",
+    "BeforeServingCallable",
+    "ErrorHandlerCallable",
+    "HTTPScope",
+    "HeadersValue",
+    "LifespanScope",
+    "ResponseBody",
+    "ResponseClass",
+    "ResponseReturnValue",
+    "ResponseTypes",
+    "RouteCallable",
+    "Scope",
+    "ShellContextProcessorCallable",
+    "StatusCode",
+    "TeardownCallable",
+    "TemplateContextProcessorCallable",
+    "TemplateFilterCallable",
+    "TemplateGlobalCallable",
+    "TemplateTestCallable",
+    "URLDefaultCallable",
+    "URLValuePreprocessorCallable",
+    "WebsocketScope",
+    "WhileServingCallable",
+]

@@ -1,0 +1,8 @@
+"""Request, response and websocket wrappers."""
+
+from __future__ import annotations
+
+from .request import Body, Request
+from .response import Response
+
+__all__ = ["Body", "Request", "Response"]

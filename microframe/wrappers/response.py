@@ -1,0 +1,238 @@
+"""The HTTP response object."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import parse_range_header, quote_etag
+from werkzeug.sansio.http import is_resource_modified
+from werkzeug.sansio.response import Response as SansIOResponse
+
+from ..sync import in_sync_code, run_async
+from .response_body import DataBody, ResponseBody, body_from
+
+if TYPE_CHECKING:
+    from werkzeug.sansio.request import Request as SansIORequest
+
+    from ..json.provider import JSONProvider
+
+T = TypeVar("T")
+
+
+class Response(SansIOResponse):
+    """An HTTP response, built on werkzeug's sans-io response.
+
+    The body may be ``str``, ``bytes``, a sync or async iterable, or a
+    :class:`~microframe.wrappers.response_body.ResponseBody`::
+
+        Response("hello", status=201, mimetype="text/plain")
+
+    Reading the body back is awaited in async code (``await
+    response.get_data()``) and direct in sync code (``response.data``).
+
+    :attr timeout: seconds the body may take to send, overriding
+        ``RESPONSE_TIMEOUT``; ``None`` disables the limit.
+    """
+
+    default_mimetype = "text/html"
+    json_provider: JSONProvider | None = None
+    #: Marks "use the app's RESPONSE_TIMEOUT"; set a number or None to override.
+    timeout: Any = Ellipsis
+
+    def __init__(
+        self,
+        response: Any = None,
+        status: int | str | None = None,
+        headers: Headers | dict[str, Any] | list[tuple[str, Any]] | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(status, headers, mimetype, content_type)
+        self.body: ResponseBody = DataBody(b"")
+        self.set_body(body_from(response))
+
+    def set_body(self, body: ResponseBody) -> None:
+        """Replace the body, keeping ``Content-Length`` in step with it."""
+        self.body = body
+        length = body.length
+        if length is not None:
+            self.headers["Content-Length"] = str(length)
+        else:
+            self.headers.pop("Content-Length", None)
+
+    def set_data(self, value: bytes | str) -> None:
+        """Set the body to ``value`` (``str`` is encoded as UTF-8)."""
+        self.set_body(DataBody(value.encode() if isinstance(value, str) else bytes(value)))
+
+    @property
+    def is_streamed(self) -> bool:
+        """``True`` when the body is produced while sending."""
+        return self.body.streamed
+
+    # -- reading the body back (tests, after_request hooks) -----------------
+
+    def _dual(self, coro: Coroutine[Any, Any, T]) -> Any:
+        if in_sync_code():
+            if isinstance(self.body, DataBody):
+                try:
+                    coro.send(None)
+                except StopIteration as stop:
+                    return stop.value
+            return run_async(coro)
+        return coro
+
+    async def _read(self) -> bytes:
+        body = self.body
+        if isinstance(body, DataBody):
+            return body.data
+        try:
+            data = b"".join([chunk async for chunk in body])
+        finally:
+            await body.aclose()
+        self.set_body(DataBody(data))
+        return data
+
+    async def _get_data(self, as_text: bool) -> bytes | str:
+        data = await self._read()
+        return data.decode() if as_text else data
+
+    def get_data(self, as_text: bool = False) -> Any:
+        """Return the body (reading a streamed body in full): awaitable in async code."""
+        return self._dual(self._get_data(as_text))
+
+    @property
+    def data(self) -> Any:
+        """The body as bytes: ``await response.data`` in async code."""
+        return self._dual(self._get_data(False))
+
+    @data.setter
+    def data(self, value: bytes | str) -> None:
+        self.set_data(value)
+
+    @property
+    def text(self) -> Any:
+        """The body as text: ``await response.text`` in async code."""
+        return self._dual(self._get_data(True))
+
+    async def _get_json(self, force: bool, silent: bool) -> Any:
+        if not (force or self.is_json):
+            return None
+        data = await self._read()
+        try:
+            if self.json_provider is not None:
+                return self.json_provider.loads(data)
+            import json
+
+            return json.loads(data)
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """Parse the body as JSON: awaitable in async code."""
+        return self._dual(self._get_json(force, silent))
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON: ``await response.json`` in async code."""
+        return self._dual(self._get_json(False, False))
+
+    # -- conditional and partial responses -----------------------------------
+
+    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ETag computed from an in-memory body, if none is set."""
+        if overwrite or "etag" not in self.headers:
+            etag = self.body.etag()
+            if etag is not None:
+                self.set_etag(etag, weak)
+
+    def make_conditional(
+        self,
+        request: SansIORequest,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Any:
+        """Answer ``If-*`` and ``Range`` headers of ``request``.
+
+        Turns the response into a ``304 Not Modified`` when the client's copy
+        is current, or a ``206 Partial Content`` for a satisfiable range (a
+        ``416`` is raised for an unsatisfiable one). Returns the response;
+        awaitable in async code, as in Quart.
+        """
+        self._conditional(request, accept_ranges, complete_length)
+        if in_sync_code():
+            return self
+        return _ready(self)
+
+    def _conditional(
+        self, request: SansIORequest, accept_ranges: bool | str, complete_length: int | None
+    ) -> None:
+        if request.method not in ("GET", "HEAD"):
+            return
+        headers = request.headers
+        if accept_ranges:
+            self.headers["Accept-Ranges"] = "bytes" if accept_ranges is True else accept_ranges
+            self._apply_range(headers, complete_length)
+        if "date" not in self.headers:
+            from werkzeug.http import http_date
+
+            self.headers["Date"] = http_date()
+        modified = is_resource_modified(
+            http_range=headers.get("Range"),
+            http_if_range=headers.get("If-Range"),
+            http_if_modified_since=headers.get("If-Modified-Since"),
+            http_if_none_match=headers.get("If-None-Match"),
+            http_if_match=headers.get("If-Match"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+        )
+        if not modified:
+            if "If-Match" in headers or "If-Unmodified-Since" in headers:
+                self.status_code = 412
+            else:
+                self.status_code = 304
+            self.set_body(DataBody(b""))
+            self.headers.pop("Content-Length", None)
+
+    def _apply_range(self, headers: Headers, complete_length: int | None) -> None:
+        header = headers.get("Range")
+        if not header or self.status_code != 200:
+            return
+        length = complete_length if complete_length is not None else self.body.length
+        if length is None:
+            return
+        if_range = headers.get("If-Range")
+        if if_range and not _if_range_matches(if_range, self.headers):
+            return
+        parsed = parse_range_header(header)
+        bounds = parsed.range_for_length(length) if parsed is not None else None
+        if parsed is None:
+            return
+        if bounds is None or len(parsed.ranges) != 1:
+            self.headers["Content-Range"] = f"bytes */{length}"
+            raise RequestedRangeNotSatisfiable(length=length)
+        start, stop = bounds
+        partial = self.body.make_range(start, stop)
+        if partial is None:
+            return
+        self.set_body(partial)
+        self.status_code = 206
+        self.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{length}"
+
+
+def _if_range_matches(if_range: str, headers: Headers) -> bool:
+    etag = headers.get("ETag")
+    if if_range.startswith(('"', "W/")):
+        return etag is not None and quote_etag(etag.strip('"')) == if_range
+    return headers.get("Last-Modified") == if_range
+
+
+async def _ready(response: Response) -> Response:
+    return response
+
+
+__all__ = ["Response"]

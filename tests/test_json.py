@@ -1,0 +1,457 @@
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import gc
+import io
+import json as stdlib_json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
+
+from microframe import json as mjson
+from microframe.globals import _cv_app
+from microframe.json.provider import DefaultJSONProvider, JSONProvider
+from microframe.json.tag import JSONTag, TaggedJSONSerializer
+
+
+class StubResponse:
+    def __init__(self, body: str, mimetype: str | None = None) -> None:
+        self.body = body
+        self.mimetype = mimetype
+
+
+class StubApp:
+    response_class = StubResponse
+
+    def __init__(self, debug: bool = False) -> None:
+        self.debug = debug
+        self.config: dict[str, Any] = {}
+        self.json: JSONProvider = DefaultJSONProvider(self)  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class HTMLThing:
+    def __html__(self) -> str:
+        return "<b>hi</b>"
+
+
+@pytest.fixture
+def app() -> StubApp:
+    return StubApp()
+
+
+@pytest.fixture
+def app_ctx(app: StubApp) -> Iterator[StubApp]:
+    # Stands in for app.app_context(): current_app only needs ctx.app.
+    token = _cv_app.set(SimpleNamespace(app=app))  # type: ignore[arg-type]
+    try:
+        yield app
+    finally:
+        _cv_app.reset(token)
+
+
+# -- DefaultJSONProvider --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), '"Tue, 02 Jan 2024 03:04:05 GMT"'),
+        (datetime(2024, 1, 2, 3, 4, 5), '"Tue, 02 Jan 2024 03:04:05 GMT"'),
+        (
+            datetime(2024, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1))),
+            '"Tue, 02 Jan 2024 03:04:05 GMT"',
+        ),
+        (date(2024, 1, 2), '"Tue, 02 Jan 2024 00:00:00 GMT"'),
+        (decimal.Decimal("1.10"), '"1.10"'),
+        (
+            uuid.UUID("12345678-1234-5678-1234-567812345678"),
+            '"12345678-1234-5678-1234-567812345678"',
+        ),
+        (Point(1, 2), '{"x": 1, "y": 2}'),
+        (Markup("<b>x</b>"), '"<b>x</b>"'),
+        (HTMLThing(), '"<b>hi</b>"'),
+    ],
+)
+def test_default_types(app: StubApp, value: Any, expected: str) -> None:
+    assert app.json.dumps(value) == expected
+
+
+@pytest.mark.parametrize("value", [object(), {1, 2}, Point, b"bytes", 1j])
+def test_unknown_type_raises(app: StubApp, value: Any) -> None:
+    with pytest.raises(TypeError, match=r"Object of type \w+ is not JSON serializable"):
+        app.json.dumps(value)
+
+
+def test_default_names_type_in_error() -> None:
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        DefaultJSONProvider.default({1})
+
+
+def test_sort_keys_and_ensure_ascii(app: StubApp) -> None:
+    provider = app.json
+    assert isinstance(provider, DefaultJSONProvider)
+    assert provider.dumps({"b": 1, "a": "é"}) == '{"a": "\\u00e9", "b": 1}'
+    provider.sort_keys = False
+    provider.ensure_ascii = False
+    assert provider.dumps({"b": 1, "a": "é"}) == '{"b": 1, "a": "é"}'
+    assert provider.dumps({"b": 1, "a": 2}, sort_keys=True) == '{"a": 2, "b": 1}'
+
+
+def test_custom_default_on_instance(app: StubApp) -> None:
+    provider = app.json
+    assert isinstance(provider, DefaultJSONProvider)
+    provider.default = lambda o: sorted(o) if isinstance(o, set) else DefaultJSONProvider.default(o)
+    assert provider.dumps({3, 1, 2}) == "[1, 2, 3]"
+    assert provider.dumps(decimal.Decimal(2)) == '"2"'
+
+
+def test_custom_provider_subclass() -> None:
+    class Unsorted(DefaultJSONProvider):
+        sort_keys = False
+
+    assert Unsorted(StubApp()).dumps({"b": 1, "a": 2}) == '{"b": 1, "a": 2}'  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"a": [1, 2.5, null, true, "é"]}',
+        '{"a": [1, 2.5, null, true, "é"]}'.encode(),
+        '{"a": [1, 2.5, null, true, "é"]}'.encode("utf-16"),
+        '{"a": [1, 2.5, null, true, "é"]}'.encode("utf-32-le"),
+    ],
+)
+def test_loads_str_and_bytes(app: StubApp, data: str | bytes) -> None:
+    assert app.json.loads(data) == {"a": [1, 2.5, None, True, "é"]}
+
+
+def test_loads_invalid(app: StubApp) -> None:
+    with pytest.raises(ValueError):
+        app.json.loads("{nope")
+    with pytest.raises(ValueError):
+        app.json.loads(b"\xff\xfe\x00")
+
+
+def test_dump_and_load_files(app: StubApp) -> None:
+    fp = io.StringIO()
+    app.json.dump({"b": date(2024, 1, 2), "a": 1}, fp)
+    assert fp.getvalue() == '{"a": 1, "b": "Tue, 02 Jan 2024 00:00:00 GMT"}'
+    fp.seek(0)
+    assert app.json.load(fp) == {"a": 1, "b": "Tue, 02 Jan 2024 00:00:00 GMT"}
+    assert app.json.load(io.BytesIO(b"[1]")) == [1]
+
+
+# -- responses ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "body"),
+    [
+        ((), {}, "null\n"),
+        (({"b": 1, "a": [1, 2]},), {}, '{"a":[1,2],"b":1}\n'),
+        ((1, "two"), {}, '[1,"two"]\n'),
+        (([1],), {}, "[1]\n"),
+        ((), {"b": 1, "a": 2}, '{"a":2,"b":1}\n'),
+    ],
+)
+def test_response_shapes(
+    app: StubApp, args: tuple[Any, ...], kwargs: dict[str, Any], body: str
+) -> None:
+    response: Any = app.json.response(*args, **kwargs)
+    assert response.body == body
+    assert response.mimetype == "application/json"
+
+
+def test_response_args_and_kwargs(app: StubApp) -> None:
+    with pytest.raises(TypeError, match="either positional or keyword arguments"):
+        app.json.response(1, a=2)
+
+
+def test_response_debug_is_indented() -> None:
+    app = StubApp(debug=True)
+    response: Any = app.json.response(a=1)
+    assert response.body == '{\n  "a": 1\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("compact", "debug", "body"),
+    [
+        (None, False, '{"a":1}\n'),
+        (None, True, '{\n  "a": 1\n}\n'),
+        (True, True, '{"a":1}\n'),
+        (False, False, '{\n  "a": 1\n}\n'),
+    ],
+)
+def test_response_compact(compact: bool | None, debug: bool, body: str) -> None:
+    app = StubApp(debug=debug)
+    provider = app.json
+    assert isinstance(provider, DefaultJSONProvider)
+    provider.compact = compact
+    response: Any = provider.response(a=1)
+    assert response.body == body
+
+
+def test_response_custom_mimetype(app: StubApp) -> None:
+    provider = app.json
+    assert isinstance(provider, DefaultJSONProvider)
+    provider.mimetype = "application/vnd.api+json"
+    response: Any = provider.response([])
+    assert response.mimetype == "application/vnd.api+json"
+
+
+def test_base_provider() -> None:
+    class Reversed(JSONProvider):
+        def dumps(self, obj: Any, **kwargs: Any) -> str:
+            return repr(obj)[::-1]
+
+        def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+            return s
+
+    app = StubApp()
+    provider = Reversed(app)  # type: ignore[arg-type]
+    response: Any = provider.response(1, 2)
+    assert response.body == "]2 ,1["
+    assert response.mimetype == "application/json"
+    assert provider.load(io.StringIO("x")) == "x"
+
+    base = JSONProvider(app)  # type: ignore[arg-type]
+    with pytest.raises(NotImplementedError):
+        base.dumps(1)
+    with pytest.raises(NotImplementedError):
+        base.loads("1")
+
+
+def test_provider_does_not_keep_app_alive() -> None:
+    app = StubApp()
+    provider = app.json
+    del app
+    gc.collect()
+    with pytest.raises(RuntimeError, match="garbage collected"):
+        provider.response(1)
+
+
+# -- module functions -----------------------------------------------------
+
+
+def test_module_functions_without_app() -> None:
+    assert mjson.dumps({"b": decimal.Decimal("1"), "a": "é"}) == '{"a": "\\u00e9", "b": "1"}'
+    assert mjson.dumps({"b": 1, "a": 2}, sort_keys=False) == '{"b": 1, "a": 2}'
+    assert mjson.loads(b'{"a": 1}') == {"a": 1}
+    fp = io.StringIO()
+    mjson.dump([Point(1, 2)], fp)
+    fp.seek(0)
+    assert mjson.load(fp) == [{"x": 1, "y": 2}]
+    with pytest.raises(TypeError, match="Object of type object"):
+        mjson.dumps(object())
+
+
+def test_module_functions_use_current_app(app_ctx: StubApp) -> None:
+    provider = app_ctx.json
+    assert isinstance(provider, DefaultJSONProvider)
+    provider.default = lambda o: "custom"
+    provider.sort_keys = False
+    assert mjson.dumps({"b": object(), "a": 1}) == '{"b": "custom", "a": 1}'
+    fp = io.StringIO()
+    mjson.dump(object(), fp)
+    assert fp.getvalue() == '"custom"'
+    fp.seek(0)
+    assert mjson.load(fp) == "custom"
+    assert mjson.loads("[1]") == [1]
+
+
+def test_jsonify(app_ctx: StubApp) -> None:
+    response: Any = mjson.jsonify(b=1, a=2)
+    assert response.body == '{"a":2,"b":1}\n'
+    assert response.mimetype == "application/json"
+    response = mjson.jsonify([1, 2])
+    assert response.body == "[1,2]\n"
+    with pytest.raises(TypeError):
+        mjson.jsonify(1, a=1)
+
+
+def test_jsonify_outside_app_context() -> None:
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        mjson.jsonify(1)
+
+
+# -- tagged JSON ----------------------------------------------------------
+
+AWARE = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+UID = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        ({" t": 1}, '{" di":{" t__":1}}'),
+        ({" t": (1,)}, '{" di":{" t__":{" t":[1]}}}'),
+        ({"a": 1, "b": [1]}, '{"a":1,"b":[1]}'),
+        ((1, "a"), '{" t":[1,"a"]}'),
+        ([1, (2,)], '[1,{" t":[2]}]'),
+        (b"\x00\xffhi", '{" b":"AP9oaQ=="}'),
+        (Markup("<b>x</b>"), '{" m":"<b>x</b>"}'),
+        (UID, '{" u":"12345678123456781234567812345678"}'),
+        (AWARE, '{" d":"Tue, 02 Jan 2024 03:04:05 GMT"}'),
+        ("plain", '"plain"'),
+        (None, "null"),
+    ],
+)
+def test_tag_wire_format_and_round_trip(value: Any, wire: str) -> None:
+    serializer = TaggedJSONSerializer()
+    assert serializer.dumps(value) == wire
+    loaded = serializer.loads(wire)
+    assert loaded == value
+    assert type(loaded) is type(value)
+
+
+def test_tag_nested_round_trip() -> None:
+    serializer = TaggedJSONSerializer()
+    value = {
+        "_flashes": [("message", "Saved!")],
+        "user": {"id": UID, "when": AWARE, "key": b"k"},
+        "html": Markup("&amp;"),
+        " di": {" u": "not a uuid"},
+    }
+    loaded = serializer.loads(serializer.dumps(value))
+    assert loaded == value
+    assert isinstance(loaded["_flashes"][0], tuple)
+    assert isinstance(loaded["html"], Markup)
+
+
+def test_tag_naive_datetime_loads_as_utc() -> None:
+    serializer = TaggedJSONSerializer()
+    loaded = serializer.loads(serializer.dumps(datetime(2024, 1, 2, 3, 4, 5, 999)))
+    assert loaded == AWARE
+
+
+def test_tag_loads_bytes_and_unknown_keys() -> None:
+    serializer = TaggedJSONSerializer()
+    assert serializer.loads(b'{" t":[1]}') == (1,)
+    assert serializer.loads('{" x":1}') == {" x": 1}
+    assert serializer.loads('{" t":[1]," b":""}') == {" t": [1], " b": ""}
+
+
+def test_tag_unknown_type_raises() -> None:
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        TaggedJSONSerializer().dumps({"a": object()})
+
+
+def test_tag_untag_single_object() -> None:
+    serializer = TaggedJSONSerializer()
+    assert serializer.untag({" t": [1]}) == (1,)
+    assert serializer.untag({"a": 1}) == {"a": 1}
+    assert serializer.tag({"a": (1,)}) == {"a": {" t": [1]}}
+    assert serializer.tag(object) is object
+
+
+class TagComplex(JSONTag):
+    __slots__ = ()
+    key = " c"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, complex)
+
+    def to_json(self, value: Any) -> Any:
+        return [value.real, value.imag]
+
+    def to_python(self, value: Any) -> Any:
+        return complex(*value)
+
+
+class TagOrderedTuple(JSONTag):
+    __slots__ = ()
+    key = " t"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, tuple)
+
+    def to_json(self, value: Any) -> Any:
+        return [self.serializer.tag(item) for item in value]
+
+    def to_python(self, value: Any) -> Any:
+        return ("replaced", *value)
+
+
+def test_register_custom_tag() -> None:
+    serializer = TaggedJSONSerializer()
+    serializer.register(TagComplex)
+    assert serializer.dumps({"z": 1 + 2j}) == '{"z":{" c":[1.0,2.0]}}'
+    assert serializer.loads('{"z":{" c":[1.0,2.0]}}') == {"z": 1 + 2j}
+    assert serializer.order[-1].key == " c"
+    # A one-key dict using the new key is now escaped too.
+    assert serializer.dumps({" c": 1}) == '{" di":{" c__":1}}'
+
+
+def test_register_duplicate_key() -> None:
+    serializer = TaggedJSONSerializer()
+    with pytest.raises(KeyError, match="' t' is already registered"):
+        serializer.register(TagOrderedTuple)
+    serializer.register(TagOrderedTuple, force=True, index=0)
+    assert serializer.order[0].key == " t"
+    assert serializer.loads('{" t":[1]}') == ("replaced", 1)
+
+
+def test_default_tags_not_shared() -> None:
+    first = TaggedJSONSerializer()
+    first.register(TagComplex)
+    assert " c" not in TaggedJSONSerializer().tags
+
+
+def test_base_tag_is_abstract() -> None:
+    tag = JSONTag(TaggedJSONSerializer())
+    for method in (tag.check, tag.to_json, tag.to_python):
+        with pytest.raises(NotImplementedError):
+            method(1)
+
+
+def test_tag_interoperates_with_flask() -> None:
+    flask_tag = pytest.importorskip("flask.json.tag")
+    theirs = flask_tag.TaggedJSONSerializer()
+    ours = TaggedJSONSerializer()
+    value = {"a": (1, b"x"), "m": Markup("<i>"), "u": UID, "d": AWARE, " t": [1]}
+    # Flask sorts keys only inside an app context; compare the parsed JSON.
+    assert stdlib_json.loads(ours.dumps(value)) == stdlib_json.loads(theirs.dumps(value))
+    assert theirs.loads(ours.dumps(value)) == value
+    assert ours.loads(theirs.dumps(value)) == value
+
+
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.binary()
+    | st.uuids()
+    | st.text().map(Markup)
+)
+tag_keys = st.sampled_from([" t", " u", " b", " m", " d", " di", " di__", " t__"])
+trees = st.recursive(
+    leaves,
+    lambda children: (
+        st.lists(children)
+        | st.lists(children).map(tuple)
+        | st.dictionaries(st.text() | tag_keys, children)
+    ),
+    max_leaves=20,
+)
+
+
+@given(trees)
+def test_tag_round_trip_property(value: Any) -> None:
+    serializer = TaggedJSONSerializer()
+    assert serializer.loads(serializer.dumps(value)) == value
