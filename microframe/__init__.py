@@ -17,7 +17,17 @@ from .ctx import (
     has_websocket_context,
 )
 from .globals import current_app, g, request, session, websocket
-from .helpers import abort, make_response, redirect, stream_with_context, url_for
+from .helpers import (
+    abort,
+    flash,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    send_file,
+    send_from_directory,
+    stream_with_context,
+    url_for,
+)
 from .json import jsonify
 from .signals import (
     appcontext_popped,
@@ -34,6 +44,13 @@ from .signals import (
     websocket_finished,
     websocket_started,
     websocket_tearing_down,
+)
+from .templating import (
+    get_template_attribute,
+    render_template,
+    render_template_string,
+    stream_template,
+    stream_template_string,
 )
 from .typing import ResponseReturnValue
 from .wrappers import Request, Response
@@ -58,7 +75,10 @@ __all__ = [
     "copy_current_request_context",
     "current_app",
     "escape",
+    "flash",
     "g",
+    "get_flashed_messages",
+    "get_template_attribute",
     "got_request_exception",
     "got_websocket_exception",
     "has_app_context",
@@ -69,11 +89,17 @@ __all__ = [
     "make_response",
     "message_flashed",
     "redirect",
+    "render_template",
+    "render_template_string",
     "request",
     "request_finished",
     "request_started",
     "request_tearing_down",
+    "send_file",
+    "send_from_directory",
     "session",
+    "stream_template",
+    "stream_template_string",
     "stream_with_context",
     "template_rendered",
     "url_for",

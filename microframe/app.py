@@ -27,6 +27,7 @@ from .logging import create_logger
 from .scaffold import Scaffold, get_root_path, merge_methods, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable
+from .templating import TemplatingMixin
 from .typing import (
     AfterServingCallable,
     ASGIReceiveCallable,
@@ -47,13 +48,13 @@ if TYPE_CHECKING:
     from .testing import MicroframeClient
 
 
-def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
-    if value is None or isinstance(value, timedelta):
+def _make_timedelta(value: timedelta | int) -> timedelta:
+    if isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
 
 
-class Microframe(DispatchMixin, Scaffold):
+class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
     """The application: an ASGI callable with Flask's API, made async.
 
     ::
@@ -128,6 +129,7 @@ class Microframe(DispatchMixin, Scaffold):
         elif not os.path.isabs(instance_path):
             raise ValueError("If an instance path is provided it must be absolute.")
         self.instance_path = instance_path
+        self.name = self._find_name()
         self.config = self.make_config(instance_relative_config)
         self.json: JSONProvider = self.json_provider_class(self)
         self.url_map = self.url_map_class(host_matching=host_matching)
@@ -163,14 +165,13 @@ class Microframe(DispatchMixin, Scaffold):
 
     # -- identity and configuration ------------------------------------------
 
-    @cached_property
-    def name(self) -> str:
+    def _find_name(self) -> str:
         """The app's name: the import name, or the script's name for ``__main__``."""
         if self.import_name == "__main__":
             main_file = getattr(sys.modules["__main__"], "__file__", None)
             if main_file is None:
                 return "__main__"
-            return os.path.splitext(os.path.basename(main_file))[0]
+            return os.path.splitext(os.path.basename(str(main_file)))[0]
         return self.import_name
 
     @cached_property
@@ -490,7 +491,7 @@ class Microframe(DispatchMixin, Scaffold):
             )
         response = self._coerce_response(rv, view_name)
         if status is not None:
-            response.status = status  # type: ignore[assignment]
+            response.status = status
         if headers:
             response.headers.update(headers)
         return response
@@ -501,7 +502,7 @@ class Microframe(DispatchMixin, Scaffold):
         if isinstance(rv, (str, bytes, bytearray)):
             return self.response_class(rv)
         if isinstance(rv, (dict, list)):
-            return cast(Response, self.json.response(rv))
+            return self.json.response(rv)
         if isinstance(rv, HTTPException):
             return self._http_exception_response(rv)
         if isinstance(rv, SansIOResponse):
@@ -542,7 +543,18 @@ class Microframe(DispatchMixin, Scaffold):
             raise RuntimeError("'static_folder' must be set to serve static_files.")
         from .helpers import send_from_directory
 
-        return send_from_directory(cast(str, self.static_folder), filename)
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds a sent file may be cached: ``SEND_FILE_MAX_AGE_DEFAULT``.
+
+        ``None`` (the default) sends ``Cache-Control: no-cache``, so browsers
+        revalidate with a conditional request. Override to vary by file.
+        """
+        from .sending import get_send_file_max_age
+
+        return get_send_file_max_age(self, filename)
 
     # -- sessions -------------------------------------------------------------
 
@@ -560,7 +572,7 @@ class Microframe(DispatchMixin, Scaffold):
             session = run_async(session)
         if session is None:
             session = self.session_interface.make_null_session(self)
-        return cast("SessionMixin", session)
+        return session
 
     async def open_session(self, request: Request) -> SessionMixin:
         """Open the session for ``request``, awaiting an async interface."""
@@ -605,9 +617,9 @@ class Microframe(DispatchMixin, Scaffold):
 
     def test_client(self, use_cookies: bool = True, **kwargs: Any) -> MicroframeClient:
         """Return a test client for the app; see :class:`MicroframeClient`."""
-        cls = self.test_client_class
-        if cls is None:
-            from .testing import MicroframeClient as cls
+        from .testing import MicroframeClient
+
+        cls = self.test_client_class or MicroframeClient
         return cls(self, use_cookies=use_cookies, **kwargs)
 
     def test_app(self) -> Any:
@@ -622,9 +634,9 @@ class Microframe(DispatchMixin, Scaffold):
 
     def test_cli_runner(self, **kwargs: Any) -> Any:
         """Return a :class:`~microframe.testing.MicroframeCliRunner` for the app."""
-        cls = self.test_cli_runner_class
-        if cls is None:
-            from .testing import MicroframeCliRunner as cls
+        from .testing import MicroframeCliRunner
+
+        cls = self.test_cli_runner_class or MicroframeCliRunner
         return cls(self, **kwargs)
 
     def run(
@@ -640,10 +652,27 @@ class Microframe(DispatchMixin, Scaffold):
         """Serve the app with the Hypercorn development server.
 
         For development only: in production run Hypercorn (or another ASGI
-        server) directly, with several workers.
+        server) directly, with several workers. Inside the ``microframe``
+        command (which serves the app itself) the call does nothing.
+
+        :param host: the interface to listen on (``127.0.0.1``).
+        :param port: the port (``5000``).
+        :param debug: set :attr:`debug` first.
+        :param use_reloader: restart on code changes; on in debug mode.
+        :param certfile: a TLS certificate, to serve HTTPS.
+        :param keyfile: the TLS key.
+        :param options: passed to :func:`microframe.serving.run_simple`
+            (``workers``, ``use_uvloop``, ...).
         """
         from .serving import run_simple
 
+        if os.environ.get("MICROFRAME_RUN_FROM_CLI") == "true":
+            print(
+                " * Ignoring app.run(): the 'microframe' command is serving the app."
+                " Call app.run() only under 'if __name__ == \"__main__\":'.",
+                file=sys.stderr,
+            )
+            return
         if debug is not None:
             self.debug = debug
         run_simple(

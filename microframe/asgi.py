@@ -114,7 +114,13 @@ async def handle_http(
     try:
         await ctx.push_async()
         try:
-            response = await app.handle_request(ctx)
+            try:
+                response = await app.full_dispatch_request(ctx)
+            except Exception as exc:
+                # As in Flask, teardown functions are given an unhandled error
+                # even when it is answered with a 500 page.
+                error = exc
+                response = await app.handle_exception(ctx, exc)
         except (ClientDisconnected, asyncio.CancelledError) as exc:
             error = exc
             raise
@@ -178,9 +184,11 @@ async def _stream(response: Response, send: ASGISendCallable, timeout: float | N
         async with asyncio.timeout(timeout):
             async for chunk in body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
+        # Closed before the final message, so that once the client has the
+        # whole response nothing of the stream is still running.
         await body.aclose()
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _wait_for_disconnect(receive: ASGIReceiveCallable) -> None:
@@ -202,6 +210,8 @@ async def _send_streamed(
     try:
         await asyncio.wait({stream, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        # Either the stream ended (the watcher is no longer needed) or the
+        # client went away (the stream is cancelled at its next await).
         for task in (stream, watcher):
             task.cancel()
         await asyncio.gather(stream, watcher, return_exceptions=True)

@@ -9,7 +9,7 @@ form also runs async teardown functions.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -18,18 +18,33 @@ from werkzeug.exceptions import HTTPException
 
 from . import signals
 from .globals import _cv_app, _cv_request, _cv_websocket
-from .sync import WorkerLease, is_async_callable, run_async
+from .sync import WorkerLease, in_sync_code, is_async_callable, run_async
 
 if TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
 
     from .app import Microframe
     from .sessions import SessionMixin
-    from .wrappers import Request, Response
+    from .wrappers import Request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel: Any = object()
+
+
+def _run_teardown(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a context's teardown from sync code (a ``with`` block, ``pop()``)."""
+    if not in_sync_code():
+        # The loop of this thread is busy running our caller: teardown
+        # functions cannot be awaited from here.
+        coro.close()
+        raise RuntimeError(
+            "A context was popped synchronously ('with' or 'pop()') from async code,"
+            " where its teardown functions cannot run. In async code use 'async with"
+            " app.app_context():' (or 'async with app.test_request_context(...)'),"
+            " or 'await ctx.pop_async()'."
+        )
+    run_async(coro)
 
 
 class _AppCtxGlobals:
@@ -112,7 +127,7 @@ class AppContext:
             if len(self._tokens) == 1:
                 if exc is _sentinel:
                     exc = None
-                run_async(self.app.do_teardown_appcontext(exc, self.lease))
+                _run_teardown(self.app.do_teardown_appcontext(exc, self.lease))
         finally:
             self._reset()
         signals.send_sync(signals.appcontext_popped, self.app)
@@ -217,7 +232,7 @@ class RequestContext:
         except HTTPException as error:
             self.request.routing_exception = error
         else:
-            self.request.url_rule, self.request.view_args = rule, args
+            self.request.url_rule, self.request.view_args = rule, dict(args)
 
     # -- push and pop ----------------------------------------------------------
 
@@ -243,16 +258,18 @@ class RequestContext:
         """Run request teardown and remove this context (sync)."""
         if exc is _sentinel:
             exc = None
+        # Nested finally blocks: a failing teardown_request function must
+        # not leave the app context pushed nor skip teardown_appcontext.
         try:
-            run_async(self.app.do_teardown_request(exc))
+            _run_teardown(self.app.do_teardown_request(exc))
         finally:
             self._reset_request()
-        try:
-            if self._app_ctx is not None:
-                self._app_ctx.pop(exc)
-                self._app_ctx = None
-        finally:
-            self._release()
+            try:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                if app_ctx is not None:
+                    app_ctx.pop(exc)
+            finally:
+                self._release()
 
     async def push_async(self) -> None:
         """Make this the current request context (async), with an app context."""
@@ -274,12 +291,12 @@ class RequestContext:
             await self.app.do_teardown_request(exc)
         finally:
             self._reset_request()
-        try:
-            if self._app_ctx is not None:
-                await self._app_ctx.pop_async(exc)
-                self._app_ctx = None
-        finally:
-            self._release()
+            try:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                if app_ctx is not None:
+                    await app_ctx.pop_async(exc)
+            finally:
+                self._release()
 
     def _reset_request(self) -> None:
         token, self._token = self._token, None
@@ -405,7 +422,7 @@ def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:
     # Copied contexts are pushed without teardown: the original context's
     # owner tears down; a copy only makes the globals available.
     if isinstance(ctx, RequestContext):
-        app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())
+        app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())  # type: ignore[arg-type]
         return app_token, _cv_request.set(ctx)
     return _cv_app.set(ctx), None
 

@@ -83,7 +83,6 @@ class DispatchMixin:
     config: Config
     debug: Any
     error_handler_spec: ErrorSpec
-    logger: Logger
     view_functions: dict[str, Any]
     before_request_funcs: dict[Key, list[Any]]
     after_request_funcs: dict[Key, list[Any]]
@@ -94,8 +93,15 @@ class DispatchMixin:
     teardown_websocket_funcs: dict[Key, list[Any]]
     session_interface: Any
     response_class: type[Response]
-    propagate_exceptions: bool
     make_response_sync: Callable[..., Response]
+
+    if TYPE_CHECKING:
+
+        @property
+        def logger(self) -> Logger: ...
+
+        @property
+        def propagate_exceptions(self) -> bool: ...
 
     def _init_dispatch(self) -> None:
         self._chain_cache: dict[str | None, ChainHooks] = {}
@@ -210,9 +216,19 @@ class DispatchMixin:
             response = await call_hook((func, is_async_callable(func)), ctx, response)
         for hook in self.hooks_for(ctx.request.blueprint).after:
             response = await call_hook(hook, ctx, response)
+        interface = self.session_interface
         session = ctx._session
-        if session is not None and not self.session_interface.is_null_session(session):
-            result = self.session_interface.save_session(self, session, response)
+        if (
+            session is None
+            and self.config["SESSION_REFRESH_EACH_REQUEST"]
+            and interface.get_cookie_name(self) in ctx.request.cookies
+        ):
+            # Flask re-sends a permanent session's cookie on every request so
+            # it keeps sliding forward; the session is opened lazily, so it
+            # is opened here, only for a request that carries the cookie.
+            session = ctx.session
+        if session is not None and not interface.is_null_session(session):
+            result = interface.save_session(self, session, response)
             if result is not None and hasattr(result, "__await__"):
                 await result
         return response

@@ -202,13 +202,21 @@ class _ChunkSafeDecoder(MultipartDecoder):
     Werkzeug's decoder can misread a delimiter split across two chunks: it
     decides from what is buffered, and some buffers are undecidable. This
     reports :data:`NEED_DATA` for those until more bytes (or the end of the
-    body) arrive.
+    body) arrive. It also drops data after the closing boundary.
     """
 
     def __init__(self, boundary: bytes) -> None:
         super().__init__(boundary)
         self._marker = b"--" + boundary
         self._delimiter_size = len(b"\r\n" + self._marker + b"\r\n")
+
+    def receive_data(self, data: bytes | None) -> None:
+        """Buffer ``data``, or mark the end of the body with ``None``."""
+        # The epilogue carries no form data; buffering it would only grow
+        # memory for as long as a client cares to send.
+        if data is not None and self.state is State.EPILOGUE:
+            return
+        super().receive_data(data)
 
     def next_event(self) -> Event:
         """Return the next event, or :data:`NEED_DATA` while undecidable."""
@@ -238,7 +246,7 @@ class _ChunkSafeDecoder(MultipartDecoder):
 
 
 class _MultipartParser:
-    """Drive a :class:`MultipartDecoder` and collect what it decodes."""
+    """Drive the decoder and collect the fields and files it decodes."""
 
     def __init__(
         self,
@@ -265,20 +273,13 @@ class _MultipartParser:
 
     def feed(self, data: bytes) -> None:
         """Decode the next slice of the body."""
-        # Bytes after the closing boundary are an epilogue that carries no
-        # form data; dropping them keeps the decoder's buffer from growing.
-        if self._in_epilogue():
-            return
         self._decoder.receive_data(data)
         self._drain()
-        state = self._decoder.state
-        if state is State.EPILOGUE:
-            del self._decoder.buffer[:]
         # In the data states the buffer holds at most a slice plus a few
         # bytes; before them it holds a preamble or headers, which only grow.
-        buffered = len(self._decoder.buffer)
-        headers = state is State.PREAMBLE or state is State.PART
-        if headers and self._max_memory is not None and buffered > self._max_memory:
+        decoder = self._decoder
+        in_headers = decoder.state in (State.PREAMBLE, State.PART)
+        if in_headers and self._max_memory is not None and len(decoder.buffer) > self._max_memory:
             raise RequestEntityTooLarge(
                 f"A multipart/form-data preamble or part header is larger than the"
                 f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
@@ -294,15 +295,17 @@ class _MultipartParser:
         for spool in self._spools:
             spool.close()
 
-    def _in_epilogue(self) -> bool:
-        return self._decoder.state is State.EPILOGUE
-
     def _drain(self) -> None:
         while True:
             event = self._next_event()
             if isinstance(event, (NeedData, Epilogue)):
                 return
-            self._handle(event)
+            if isinstance(event, (Field, File)):
+                self._start_part(event)
+            elif isinstance(event, Data):
+                self._write(event.data)
+                if not event.more_data:
+                    self._end_part()
 
     def _next_event(self) -> Event:
         # The decoder is pure parsing over client bytes, so anything it
@@ -318,14 +321,6 @@ class _MultipartParser:
                     " before its closing boundary."
                 ) from error
             raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
-
-    def _handle(self, event: Event) -> None:
-        if isinstance(event, (Field, File)):
-            self._start_part(event)
-        elif isinstance(event, Data):
-            self._write(event.data)
-            if not event.more_data:
-                self._end_part()
 
     def _start_part(self, part: Field | File) -> None:
         self._parts += 1
@@ -344,8 +339,6 @@ class _MultipartParser:
                 max_size=SPOOL_MAX_SIZE, mode="w+b"
             )
             self._spools.append(self._spool)
-        else:
-            self._text = bytearray()
 
     def _write(self, data: bytes) -> None:
         if isinstance(self._part, File):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.urls import iri_to_uri
 
+from . import signals
 from .globals import _cv_app, _cv_request, current_app
+from .sending import send_file, send_from_directory
 from .sync import in_sync_code
 
 if TYPE_CHECKING:
@@ -98,7 +100,7 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
     if not isinstance(code, int):
         from werkzeug.exceptions import HTTPException
 
-        error = HTTPException(response=code)  # type: ignore[arg-type]
+        error = HTTPException(response=code)
         raise error
     _werkzeug_abort(code, *args, **kwargs)
 
@@ -212,11 +214,92 @@ class _sync_with_context:
             close()
 
 
+def flash(message: str, category: str = "message") -> Any:
+    """Keep ``message`` for the next request's :func:`get_flashed_messages`.
+
+    The message is stored in the session at once and the
+    ``message_flashed`` signal is sent. In sync code that is all, as in
+    Flask; in async code ``flash`` returns an awaitable that finishes when
+    the signal's receivers have run, so Quart's ``await flash(...)`` works.
+    Not awaiting it is fine too: the receivers still run, in a task::
+
+        flash("Saved.")                        # sync view
+        await flash("Saved.", "success")       # async view
+
+    :param message: the message (any value the session can store).
+    :param category: a free-form category such as ``"error"`` or ``"info"``.
+    """
+    session = _request_ctx("flash").session
+    flashes = session.get("_flashes", [])
+    flashes.append((category, message))
+    session["_flashes"] = flashes
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if in_sync_code():
+        signals.send_sync(signals.message_flashed, app, message=message, category=category)
+        return None
+    import asyncio
+
+    if not signals.message_flashed.receivers:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+    # A task rather than a bare coroutine: a Flask-style ``flash()`` without
+    # ``await`` in an async view must still reach the receivers, and must
+    # not leave a never-awaited coroutine behind.
+    return asyncio.ensure_future(
+        signals.send_async(signals.message_flashed, app, message=message, category=category)
+    )
+
+
+def get_flashed_messages(
+    with_categories: bool = False, category_filter: Iterable[str] = ()
+) -> list[Any]:
+    """Return the flashed messages and remove them from the session.
+
+    Within one request, later calls return the same messages::
+
+        {% for category, message in get_flashed_messages(with_categories=true) %}
+          <p class="{{ category }}">{{ message }}</p>
+        {% endfor %}
+
+    :param with_categories: return ``(category, message)`` pairs instead of
+        messages.
+    :param category_filter: return only messages of these categories.
+    """
+    ctx = _request_ctx("get_flashed_messages")
+    flashes = ctx.flashes
+    if flashes is None:
+        session = ctx.session
+        flashes = session.pop("_flashes") if "_flashes" in session else []
+        ctx.flashes = flashes
+    if category_filter:
+        wanted = set(category_filter)
+        flashes = [item for item in flashes if item[0] in wanted]
+    if with_categories:
+        return [tuple(item) for item in flashes]
+    return [item[1] for item in flashes]
+
+
+def _request_ctx(name: str) -> Any:
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            f"'{name}' needs the session, which is only available in a request:"
+            " call it in a view, or push a request context with"
+            " 'app.test_request_context()'."
+        )
+    return ctx
+
+
 __all__ = [
     "abort",
+    "flash",
+    "get_flashed_messages",
     "make_redirect",
     "make_response",
     "redirect",
+    "send_file",
+    "send_from_directory",
     "stream_with_context",
     "url_for",
 ]

@@ -67,7 +67,7 @@ def get_root_path(import_name: str) -> str:
     """
     module = sys.modules.get(import_name)
     if module is not None and getattr(module, "__file__", None):
-        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[type-var]
+        return os.path.dirname(os.path.abspath(str(module.__file__)))
     try:
         spec = importlib.util.find_spec(import_name)
     except (ImportError, ValueError):
@@ -109,7 +109,7 @@ class Scaffold(ABC):
         root_path: str | None = None,
     ) -> None:
         self.import_name = import_name
-        self.static_folder = static_folder  # type: ignore[assignment]
+        self.static_folder = static_folder
         self.static_url_path = static_url_path
         self.template_folder = template_folder
         if root_path is None:

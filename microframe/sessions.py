@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import MutableMapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -88,7 +88,7 @@ class NullSession(SecureCookieSession):
             " secret_key on the application to something unique and secret."
         )
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class SessionInterface:
@@ -143,7 +143,7 @@ class SessionInterface:
     def get_expiration_time(self, app: Microframe, session: SessionMixin) -> datetime | None:
         """When a permanent session's cookie expires; ``None`` for a browser session."""
         if session.permanent:
-            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+            return datetime.now(UTC) + app.permanent_session_lifetime
         return None
 
     def should_set_cookie(self, app: Microframe, session: SessionMixin) -> bool:
@@ -198,7 +198,9 @@ class SecureCookieSessionInterface(SessionInterface):
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
             data = serializer.loads(value, max_age=max_age)
-        except (BadSignature, ValueError, TypeError, KeyError, OverflowError):
+        except (BadData, ValueError, TypeError, KeyError, OverflowError, RecursionError):
+            # The cookie comes from the client: whatever is wrong with it
+            # (tampered, expired, another app's, cut short) it is ignored.
             return self.session_class()
         if not isinstance(data, dict):
             return self.session_class()

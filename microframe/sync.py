@@ -99,11 +99,16 @@ class SyncWorker:
             ctx, func, args, kwargs, loop, fut = item
             _thread_state.loop = loop
             try:
-                result = ctx.run(func, *args, **kwargs)
-            except BaseException as error:  # handed to the awaiting task
-                loop.call_soon_threadsafe(_resolve, fut, False, error)
-            else:
-                loop.call_soon_threadsafe(_resolve, fut, True, result)
+                try:
+                    result = ctx.run(func, *args, **kwargs)
+                except BaseException as error:  # handed to the awaiting task
+                    loop.call_soon_threadsafe(_resolve, fut, False, error)
+                else:
+                    loop.call_soon_threadsafe(_resolve, fut, True, result)
+            except RuntimeError:
+                # The loop closed while the function ran (its caller was
+                # cancelled and the loop ended); nobody waits for the result.
+                pass
             finally:
                 _thread_state.loop = None
                 del item, ctx, func, args, kwargs, fut

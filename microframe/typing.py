@@ -121,17 +121,17 @@ ResponseClass = Any
 
 # --- Callables -------------------------------------------------------------
 
-RouteCallable = Callable[..., Union[ResponseReturnValue, Awaitable[ResponseReturnValue]]]
+RouteCallable = Callable[..., ResponseReturnValue | Awaitable[ResponseReturnValue]]
 """A view: a coroutine function or a plain function returning a response value."""
 
 BeforeRequestCallable = Callable[
-    [], Union[ResponseReturnValue | None, Awaitable[ResponseReturnValue | None]]
+    [], ResponseReturnValue | None | Awaitable[ResponseReturnValue | None]
 ]
-AfterRequestCallable = Callable[[Any], Union[Any, Awaitable[Any]]]
-TeardownCallable = Callable[[BaseException | None], Union[None, Awaitable[None]]]
-ErrorHandlerCallable = Callable[[Any], Union[ResponseReturnValue, Awaitable[ResponseReturnValue]]]
+AfterRequestCallable = Callable[[Any], Any | Awaitable[Any]]
+TeardownCallable = Callable[[BaseException | None], None | Awaitable[None]]
+ErrorHandlerCallable = Callable[[Any], ResponseReturnValue | Awaitable[ResponseReturnValue]]
 TemplateContextProcessorCallable = Callable[
-    [], Union[dict[str, Any], Awaitable[dict[str, Any]]]
+    [], dict[str, Any] | Awaitable[dict[str, Any]]
 ]
 TemplateFilterCallable = Callable[..., Any]
 TemplateGlobalCallable = Callable[..., Any]
@@ -139,8 +139,8 @@ TemplateTestCallable = Callable[..., bool]
 URLDefaultCallable = Callable[[str, dict[str, Any]], None]
 URLValuePreprocessorCallable = Callable[[str | None, dict[str, Any] | None], None]
 ShellContextProcessorCallable = Callable[[], dict[str, Any]]
-BeforeServingCallable = Callable[[], Union[None, Awaitable[None]]]
-AfterServingCallable = Callable[[], Union[None, Awaitable[None]]]
+BeforeServingCallable = Callable[[], None | Awaitable[None]]
+AfterServingCallable = Callable[[], None | Awaitable[None]]
 WhileServingCallable = Callable[[], AsyncGenerator[None, None]]
 AppOrBlueprintKey = Union[str, None]
 

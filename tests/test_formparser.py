@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -584,3 +585,58 @@ def test_chunking_never_changes_the_result(data: bytes, size: int) -> None:
         assert await parse(size) == await parse(None)
 
     asyncio.run(both())
+
+
+_content = st.lists(
+    st.one_of(
+        st.sampled_from([b"\r", b"\n", b"-", b"--", b" ", f"--{BOUNDARY[:5]}".encode()]),
+        st.sampled_from([f"--{BOUNDARY}".encode()]),
+        st.binary(max_size=8),
+    ),
+    max_size=12,
+).map(b"".join)
+_MARKER = f"--{BOUNDARY}".encode()
+
+
+def _is_unambiguous(content: bytes) -> bool:
+    # A real client picks a boundary that cannot be read as a delimiter in
+    # the content: not at its start, nor after a line break.
+    return not content.startswith(_MARKER) and all(
+        lb + _MARKER not in content for lb in (b"\r", b"\n")
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(st.booleans(), _content.filter(_is_unambiguous)), min_size=1, max_size=4
+    ),
+    step=st.integers(min_value=1, max_value=80),
+    cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=20),
+)
+def test_valid_forms_survive_any_chunking(
+    values: list[tuple[bool, bytes]], step: int, cuts: list[int]
+) -> None:
+    parts = [
+        _file(f"k{i}", f"f{i}", data) if is_file else _field(f"k{i}", data)
+        for i, (is_file, data) in enumerate(values)
+    ]
+    data = _body(*parts)
+    bounds = sorted({*range(0, len(data), step), len(data), *(c for c in cuts if c < len(data))})
+
+    async def body() -> AsyncIterator[bytes]:
+        for start, end in itertools.pairwise(bounds):
+            yield data[start:end]
+
+    async def parse() -> None:
+        form, files = await parse_form(body(), MULTIPART, {"boundary": BOUNDARY})
+        try:
+            for i, (is_file, content) in enumerate(values):
+                if is_file:
+                    assert files[f"k{i}"].read() == content
+                else:
+                    assert form[f"k{i}"] == content.decode(errors="replace")
+        finally:
+            _close(files)
+
+    asyncio.run(parse())

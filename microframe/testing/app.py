@@ -106,6 +106,9 @@ class MicroframeCliRunner(CliRunner):
         runner = app.test_cli_runner()
         result = runner.invoke(args=["hello"])
         assert "Hello" in result.output
+
+    Without a ``cli`` argument the command line is the ``microframe`` one for
+    this app: its own commands plus ``routes``, ``run`` and ``shell``.
     """
 
     def __init__(self, app: Microframe, **kwargs: Any) -> None:
@@ -115,13 +118,18 @@ class MicroframeCliRunner(CliRunner):
     def invoke(  # type: ignore[override]
         self, cli: Any = None, args: Any = None, **kwargs: Any
     ) -> Result:
-        """Invoke ``cli`` (the app's command group by default) with ``args``."""
-        if cli is None:
-            cli = self.app.cli
-        if "obj" not in kwargs:
-            from ..cli import ScriptInfo
+        """Invoke ``cli`` (the app's command line by default) with ``args``."""
+        from ..cli import MicroframeGroup, ScriptInfo
 
-            kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
+        if cli is None:
+            cli = MicroframeGroup(
+                create_app=lambda: self.app,
+                load_dotenv=False,
+                add_version_option=False,
+                name=self.app.cli.name,
+            )
+        if "obj" not in kwargs:
+            kwargs["obj"] = ScriptInfo(create_app=lambda: self.app, load_dotenv_defaults=False)
         return super().invoke(cli, args, **kwargs)
 
 

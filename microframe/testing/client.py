@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import UTC
 from http.cookies import SimpleCookie
+from inspect import isawaitable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -83,9 +85,9 @@ def _expired(expires: str) -> bool:
     when = parse_date(expires)
     if when is None:
         return False
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return when <= datetime.now(timezone.utc)
+    return when <= datetime.now(UTC)
 
 
 class MicroframeClient:
@@ -234,7 +236,10 @@ class MicroframeClient:
             scope_base, _preserve_context=self.preserve_context,
         )
         status, response_headers, chunks = await _run_asgi(self.app, scope, body)
-        response = self.app.response_class(b"".join(chunks), status, response_headers)
+        response = self.app.response_class(b"".join(chunks), status)
+        # The headers as sent: the constructor would recompute Content-Length
+        # from the body, which is wrong for a HEAD response (no body, real length).
+        response.headers = response_headers
         if self.cookie_jar is not None:
             self.cookie_jar.update_from(response.headers, host.partition(":")[0])
         return response
@@ -271,6 +276,26 @@ class MicroframeClient:
         """Send a TRACE request; see :meth:`open`."""
         return self.open(path, method="TRACE", **kwargs)
 
+    # -- sessions -------------------------------------------------------------
+
+    def session_transaction(self, *args: Any, **kwargs: Any) -> SessionTransaction:
+        """Open the session the client's cookies carry, to read or change it.
+
+        Changes are saved back to the client's cookies when the block ends.
+        Use ``async with`` in async tests and ``with`` in sync ones::
+
+            async with client.session_transaction() as session:
+                session["user_id"] = 1
+            response = await client.get("/profile")
+
+        :param args: the path and other arguments of the request the session
+            is opened for, as for :meth:`Microframe.test_request_context
+            <microframe.app.Microframe.test_request_context>`.
+        """
+        if self.cookie_jar is None:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+        return SessionTransaction(self, args, kwargs)
+
     async def __aenter__(self) -> MicroframeClient:
         return self
 
@@ -278,6 +303,100 @@ class MicroframeClient:
         self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         return None
+
+
+class SessionTransaction:
+    """The context manager of :meth:`MicroframeClient.session_transaction`.
+
+    The request context is pushed only while the session is opened and
+    saved, as in Flask, so the block itself runs outside any context.
+    """
+
+    def __init__(self, client: MicroframeClient, args: tuple[Any, ...], kwargs: dict[str, Any]):
+        self.client = client
+        self._args = args
+        self._kwargs = kwargs
+        self._ctx: Any = None
+        self._session: Any = None
+
+    def _make_context(self) -> Any:
+        app = self.client.app
+        ctx = app.test_request_context(*self._args, **self._kwargs)
+        request = ctx.request
+        jar = self.client.cookie_jar
+        assert jar is not None
+        cookie = jar.header_for(request.host, request.path)
+        if cookie is not None:
+            request.headers["Cookie"] = cookie
+        self._ctx = ctx
+        return ctx
+
+    def _check(self, session: Any) -> Any:
+        if session is None:
+            raise RuntimeError(
+                "The session interface did not open a session; is SECRET_KEY set?"
+            )
+        self._session = session
+        return session
+
+    def _response(self) -> Response:
+        return self.client.app.response_class()
+
+    def _store(self, response: Response) -> None:
+        jar = self.client.cookie_jar
+        assert jar is not None
+        jar.update_from(response.headers, self._ctx.request.host.partition(":")[0])
+
+    def __enter__(self) -> Any:
+        if not in_sync_code():
+            raise RuntimeError(
+                "Use 'async with client.session_transaction()' in async code."
+            )
+        interface: Any = self.client.app.session_interface
+        with self._make_context():
+            return self._check(_resolved(interface.open_session(self.client.app, self._ctx.request)))
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is not None:
+            return
+        app = self.client.app
+        interface: Any = app.session_interface
+        if interface.is_null_session(self._session):
+            return
+        response = self._response()
+        with self._ctx:
+            _resolved(interface.save_session(app, self._session, response))
+        self._store(response)
+
+    async def __aenter__(self) -> Any:
+        interface: Any = self.client.app.session_interface
+        async with self._make_context():
+            session = interface.open_session(self.client.app, self._ctx.request)
+            if isawaitable(session):
+                session = await session
+            return self._check(session)
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is not None:
+            return
+        app = self.client.app
+        interface: Any = app.session_interface
+        if interface.is_null_session(self._session):
+            return
+        response = self._response()
+        async with self._ctx:
+            result = interface.save_session(app, self._session, response)
+            if isawaitable(result):
+                await result
+        self._store(response)
+
+
+def _resolved(value: Any) -> Any:
+    return run_async(value) if isawaitable(value) else value
 
 
 async def _run_asgi(
@@ -317,4 +436,4 @@ async def _run_asgi(
     return status, headers, chunks
 
 
-__all__ = ["Cookie", "CookieJar", "MicroframeClient"]
+__all__ = ["Cookie", "CookieJar", "MicroframeClient", "SessionTransaction"]

@@ -25,6 +25,23 @@ def _is_file(value: Any) -> bool:
     return isinstance(value, (FileStorage, tuple)) or hasattr(value, "read")
 
 
+def _items(mapping: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Return the ``(key, value)`` pairs of ``mapping``, as werkzeug's test builder does.
+
+    Only a list stands for several values: a tuple is one value, a
+    ``(file, filename[, content_type])`` file, so it must not be split.
+    """
+    if isinstance(mapping, MultiDict):
+        return list(mapping.items(multi=True))
+    pairs: list[tuple[str, Any]] = []
+    for key, value in mapping.items():
+        if isinstance(value, list):
+            pairs.extend((key, item) for item in value)
+        else:
+            pairs.append((key, value))
+    return pairs
+
+
 def _to_file_storage(value: Any) -> FileStorage:
     if isinstance(value, FileStorage):
         return value
@@ -55,9 +72,9 @@ def make_test_body_with_headers(
         raise ValueError("Only one of data, form/files or json may be given.")
     headers = Headers()
     if isinstance(data, Mapping):
-        form_items = MultiDict(data)
-        file_items = {k: v for k, v in form_items.items(multi=True) if _is_file(v)}
-        form = {k: v for k, v in form_items.items(multi=True) if not _is_file(v)}
+        pairs = _items(data)
+        file_items = MultiDict([(k, v) for k, v in pairs if _is_file(v)])
+        form = MultiDict([(k, v) for k, v in pairs if not _is_file(v)])
         files = file_items or None
         data = None
     if json is not sentinel:
@@ -65,15 +82,15 @@ def make_test_body_with_headers(
         headers["Content-Type"] = "application/json"
         return dumped.encode(), headers
     if files:
-        values: MultiDict[str, Any] = MultiDict(form or {})
-        for key, value in MultiDict(files).items(multi=True):
+        values: MultiDict[str, Any] = MultiDict(_items(form or {}))
+        for key, value in _items(files):
             values.add(key, _to_file_storage(value))
         boundary, body = encode_multipart(values)
         headers["Content-Type"] = f'multipart/form-data; boundary="{boundary}"'
         return body, headers
     if form is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return urlencode(list(MultiDict(form).items(multi=True))).encode(), headers
+        return urlencode(_items(form)).encode(), headers
     if data is None:
         return b"", headers
     return (data.encode() if isinstance(data, str) else bytes(data)), headers
@@ -88,7 +105,7 @@ def make_test_headers_path_and_query_string(
     subdomain: str | None = None,
 ) -> tuple[Headers, str, bytes]:
     """Return the headers, path and query string bytes of a test request."""
-    headers = Headers(headers)  # type: ignore[arg-type]
+    headers = Headers(headers)
     if "?" in path and query_string is not None:
         raise ValueError("Query string is defined in the path and as an argument")
     path, _, path_query = path.partition("?")

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from werkzeug.datastructures import CombinedMultiDict, Headers, MultiDict
+from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
     RequestEntityTooLarge,
@@ -19,8 +19,8 @@ from ..sync import in_sync_code, run_async
 from ..typing import ASGIMessage
 
 if TYPE_CHECKING:
-    from werkzeug.routing import Rule
     from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import Rule
     from werkzeug.routing.exceptions import RequestRedirect
 
     from ..datastructures import FileStorage
@@ -31,8 +31,14 @@ T = TypeVar("T")
 ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
 
 
-class ClientDisconnected(Exception):
-    """The client went away before the request body was read in full."""
+class ClientDisconnected(BaseException):
+    """The client went away before the request body was read in full.
+
+    A :class:`BaseException`, like :class:`asyncio.CancelledError`: it is not
+    an error of the app, so ``except Exception`` in views and the app's error
+    handling (which would log it and answer a 500 to nobody) let it pass; the
+    ASGI layer ends the request and runs teardown with it.
+    """
 
 
 class BodyConsumedError(RuntimeError):
@@ -76,6 +82,10 @@ class Body:
     def is_complete(self) -> bool:
         """``True`` once the whole body is in memory."""
         return self._data is not None
+
+    def mark_consumed(self) -> None:
+        """Note that a parser read the stream: the body now reads as empty."""
+        self._data = b""
 
     def _check_declared_length(self) -> None:
         limit = self.max_content_length
@@ -346,9 +356,10 @@ class Request(SansIORequest):
 
         mimetype, options = self.mimetype, self.mimetype_params
         if mimetype not in _FORM_TYPES:
-            self._form, self._files = MultiDict(), MultiDict()
+            self._form, self._files = ImmutableMultiDict(), ImmutableMultiDict()
             return
         body = self.body
+        was_complete = body.is_complete
         form, files = await parse_form(
             body,
             mimetype,
@@ -358,6 +369,10 @@ class Request(SansIORequest):
             max_content_length=body.max_content_length,
         )
         self._form, self._files = form, files
+        if not was_complete:
+            # The form parser consumed the stream without keeping it; as in
+            # Flask, the raw body then reads as empty.
+            body.mark_consumed()
 
     async def _get_form(self) -> MultiDict[str, str]:
         await self._load_form()
@@ -393,7 +408,8 @@ class Request(SansIORequest):
     def close_files(self) -> None:
         """Close uploaded files that were spooled to disk."""
         if self._files:
-            for storage in self._files.values():
+            # items(multi=True): values() gives only the first file of each key.
+            for _, storage in self._files.items(multi=True):
                 storage.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, Range
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_range_header, quote_etag
 from werkzeug.sansio.http import is_resource_modified
@@ -209,9 +209,14 @@ class Response(SansIOResponse):
         if if_range and not _if_range_matches(if_range, self.headers):
             return
         parsed = parse_range_header(header)
-        bounds = parsed.range_for_length(length) if parsed is not None else None
-        if parsed is None:
+        if parsed is None or parsed.units != "bytes":
+            # RFC 9110 14.2: ignore a malformed Range or one in a unit we do not serve.
             return
+        if len(parsed.ranges) == 1 and parsed.ranges[0][0] < -length:
+            # RFC 9110 14.1.2: a suffix longer than the representation selects
+            # all of it (werkzeug would call it unsatisfiable).
+            parsed = Range(parsed.units, [(-length, None)])
+        bounds = parsed.range_for_length(length)
         if bounds is None or len(parsed.ranges) != 1:
             self.headers["Content-Range"] = f"bytes */{length}"
             raise RequestedRangeNotSatisfiable(length=length)

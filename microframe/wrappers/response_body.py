@@ -27,8 +27,12 @@ class ResponseBody:
         sender watches for a client that goes away meanwhile.
     """
 
-    length: int | None = None
     streamed: bool = False
+
+    @property
+    def length(self) -> int | None:
+        """The size in bytes when known before sending, else ``None``."""
+        return None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         raise TypeError(f"{type(self).__name__} cannot be iterated")
@@ -53,11 +57,11 @@ class DataBody(ResponseBody):
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    @property  # type: ignore[override]
+    @property
     def length(self) -> int:
         return len(self.data)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         if self.data:
             yield self.data
 
@@ -97,7 +101,7 @@ class IterableBody(ResponseBody):
         self.iterable = iterable
         self.lease = lease
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         if isinstance(self.iterable, (list, tuple)):
             for chunk in self.iterable:
                 yield _encode(chunk)
@@ -124,7 +128,7 @@ class AsyncIterableBody(ResponseBody):
     def __init__(self, iterable: AsyncIterable[Any]) -> None:
         self.iterable = iterable
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self.iterable:
             yield _encode(chunk)
 
@@ -155,11 +159,11 @@ class FileBody(ResponseBody):
         self.start = start
         self.stop = size if stop is None else stop
 
-    @property  # type: ignore[override]
+    @property
     def length(self) -> int:
         return self.stop - self.start
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         import aiofiles
 
         remaining = self.stop - self.start
@@ -186,7 +190,7 @@ class FileObjectBody(ResponseBody):
         self.file = file
         self.lease = lease
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         lease = self.lease or WorkerLease(None)
         while True:
             chunk = await lease.run(self.file.read, self.chunk_size)

@@ -1,0 +1,733 @@
+"""Jinja templates: the app's environment, its loader, and the render functions.
+
+Each app has one Jinja environment, :attr:`Microframe.jinja_env
+<microframe.app.Microframe.jinja_env>`, created on first use with
+``enable_async=True`` so templates may call coroutine functions and loop over
+async generators. Most templates need neither, and Jinja renders a template
+compiled for sync use about twice as fast, so the environment keeps a sync
+twin (an overlay sharing its loader, filters, tests, globals and policies)
+and renders through the twin whenever nothing in the template's reach is
+async.
+
+The render functions follow the house rule for sync and async callers::
+
+    @app.get("/")
+    async def index():
+        return await render_template("index.html", name="Ada")
+
+    @app.get("/sync")
+    def sync_index():
+        return render_template("index.html", name="Ada")
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from functools import cached_property, partial
+from types import AsyncGeneratorType, FunctionType, MethodType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import jinja2
+from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, TemplatesNotFound
+from jinja2.ext import Extension
+from jinja2.utils import LRUCache
+
+from . import signals
+from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .sync import WorkerLease, in_sync_code, is_async_callable, run_async
+from .typing import (
+    TemplateContextProcessorCallable,
+    TemplateFilterCallable,
+    TemplateGlobalCallable,
+    TemplateTestCallable,
+)
+
+if TYPE_CHECKING:
+    from .app import Microframe
+    from .config import Config
+    from .scaffold import Scaffold
+
+T_filter = TypeVar("T_filter", bound=TemplateFilterCallable)
+T_global = TypeVar("T_global", bound=TemplateGlobalCallable)
+T_test = TypeVar("T_test", bound=TemplateTestCallable)
+
+TemplateNames = str | Template | list[str | Template]
+
+AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
+
+# Attributes that belong to one environment only and must not be copied to
+# the sync twin when set on the async environment.
+_OWN_ATTRIBUTES = frozenset(
+    {
+        "is_async",
+        "cache",
+        "linked_to",
+        "overlayed",
+        "extensions",
+        "_sync_twin",
+        "_string_cache",
+        "_scan_key",
+        "_scan_result",
+    }
+)
+_twin_lock = threading.Lock()
+
+
+def _needs_loop(value: Any) -> bool:
+    """Return ``True`` if a template can only use ``value`` when rendered async.
+
+    Types are compared exactly so that a :class:`~werkzeug.local.LocalProxy`
+    (``request``, ``session``) is never resolved by the check.
+    """
+    kind = type(value)
+    if kind is partial:
+        return _needs_loop(value.func)
+    if kind is FunctionType or kind is MethodType:
+        return inspect.iscoroutinefunction(value) or inspect.isasyncgenfunction(value)
+    return kind is AsyncGeneratorType
+
+
+def _get_flashed_messages(*args: Any, **kwargs: Any) -> Any:
+    # helpers may not provide flashing (yet); without it no message can exist.
+    from . import helpers
+
+    func = getattr(helpers, "get_flashed_messages", None)
+    return [] if func is None else func(*args, **kwargs)
+
+
+class Environment(jinja2.Environment):
+    """The Jinja environment of an app, async-enabled, with a sync twin.
+
+    Created by :meth:`Microframe.create_jinja_environment`; ``options`` are
+    the app's :attr:`~TemplatingMixin.jinja_options`. Attributes set on this
+    environment (``undefined``, ``trim_blocks``, ...) and extensions added
+    with :meth:`add_extension` are applied to the twin as well.
+
+    :param app: the app whose templates, config and globals are used.
+    :param options: keyword arguments for :class:`jinja2.Environment`.
+    """
+
+    #: Render through the sync twin when the template needs nothing async.
+    #: Set to ``False`` if templates call coroutine functions reached only
+    #: through objects (``{{ obj.fetch() }}``), which cannot be detected.
+    sync_render: bool = True
+    #: How many compiled ``render_template_string`` sources are kept.
+    string_cache_size: int = 256
+
+    app: Microframe
+    _sync_twin: Environment | None
+    _string_cache: LRUCache
+    _scan_key: tuple[int, int, int] | None
+    _scan_result: bool
+    _auto_reload: bool | None
+
+    def __init__(self, app: Microframe, **options: Any) -> None:
+        # Set first: __setattr__ consults these while Jinja initialises.
+        self.__dict__.update(_sync_twin=None, _scan_key=None, _scan_result=False, _auto_reload=None)
+        options.setdefault("loader", app.create_global_jinja_loader())
+        options.setdefault("autoescape", app.select_jinja_autoescape)
+        options.setdefault("auto_reload", None)
+        options.setdefault("enable_async", True)
+        super().__init__(**options)
+        self.app = app
+        self._string_cache: LRUCache = LRUCache(self.string_cache_size)
+        self.globals.update(
+            url_for=app.url_for,
+            get_flashed_messages=_get_flashed_messages,
+            config=app.config,
+            request=request,
+            session=session,
+            g=g,
+        )
+        self.policies["json.dumps_function"] = app.json.dumps
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        twin = self.__dict__.get("_sync_twin")
+        if twin is not None and twin is not self and name not in _OWN_ATTRIBUTES:
+            setattr(twin, name, value)
+
+    @property
+    def auto_reload(self) -> bool:
+        """Whether templates are re-read when their file changes.
+
+        Follows the app's ``TEMPLATES_AUTO_RELOAD`` (``None``: on in debug)
+        unless set explicitly on the environment.
+        """
+        value: bool | None = self._auto_reload
+        if value is None:
+            return self.app.templates_auto_reload
+        return value
+
+    @auto_reload.setter
+    def auto_reload(self, value: bool | None) -> None:
+        self._auto_reload = value
+
+    def add_extension(self, extension: str | type[Extension]) -> None:
+        """Add a Jinja extension to this environment and its sync twin."""
+        super().add_extension(extension)
+        twin = self._sync_twin
+        if twin is not None and twin is not self:
+            twin.add_extension(extension)
+
+    @property
+    def sync_twin(self) -> Environment:
+        """The environment compiling the same templates for sync rendering."""
+        twin: Environment | None = self._sync_twin
+        if twin is None:
+            with _twin_lock:
+                twin = self._sync_twin
+                if twin is None:
+                    twin = self.overlay(enable_async=False) if self.is_async else self
+                    twin._string_cache = LRUCache(self.string_cache_size)
+                    twin._sync_twin = twin
+                    self._sync_twin = twin
+        return twin
+
+    def from_string_cached(self, source: str) -> Template:
+        """Return ``source`` compiled, compiling each source only once.
+
+        Keeps the :attr:`string_cache_size` most recently used templates.
+        """
+        template: Template | None = self._string_cache.get(source)
+        if template is None:
+            template = self.from_string(source)
+            self._string_cache[source] = template
+        return template
+
+    def invalidate_async_scan(self) -> None:
+        """Forget whether the filters, tests and globals include async ones."""
+        self._scan_key = None
+
+    def needs_async(self, context: Mapping[str, Any]) -> bool:
+        """Return ``True`` when a render with ``context`` must be async.
+
+        That is when a filter, test, global or context value is a coroutine
+        function, an async generator function or an async generator.
+        """
+        if not self.is_async:
+            return False
+        if not self.sync_render:
+            return True
+        key = (len(self.filters), len(self.tests), len(self.globals))
+        if key != self._scan_key:
+            self._scan_result = any(
+                _needs_loop(value)
+                for table in (self.filters, self.tests, self.globals)
+                for value in table.values()
+            )
+            self._scan_key = key
+        if self._scan_result:
+            return True
+        return any(_needs_loop(value) for value in context.values())
+
+
+def _folder_of(scaffold: Scaffold) -> str | None:
+    if scaffold.template_folder is None:
+        return None
+    return os.path.join(scaffold.root_path, scaffold.template_folder)
+
+
+class DispatchingJinjaLoader(BaseLoader):
+    """Finds a template in the app's template folder, then in each blueprint's.
+
+    Blueprints are searched in registration order, so the app can override a
+    blueprint's template by putting a file of the same name in its folder.
+    When none has it, :class:`~jinja2.TemplateNotFound` names every folder
+    tried; with ``EXPLAIN_TEMPLATE_LOADING`` each search is also logged.
+
+    :param app: the app whose folders are searched.
+    """
+
+    def __init__(self, app: Microframe) -> None:
+        self.app = app
+        self._folder_loaders: dict[str, FileSystemLoader] = {}
+
+    def _scaffold_loader(self, scaffold: Scaffold) -> BaseLoader | None:
+        loader = getattr(scaffold, "jinja_loader", _MISSING)
+        if loader is not _MISSING:
+            return cast("BaseLoader | None", loader)
+        folder = _folder_of(scaffold)
+        if folder is None:
+            return None
+        found = self._folder_loaders.get(folder)
+        if found is None:
+            found = self._folder_loaders[folder] = FileSystemLoader(folder)
+        return found
+
+    def iter_loaders(self) -> Iterator[tuple[str, BaseLoader]]:
+        """Yield ``(label, loader)`` for the app and each blueprint, in search order."""
+        app = self.app
+        if app.jinja_loader is not None:
+            yield "application", app.jinja_loader
+        seen: set[int] = set()
+        for blueprint in app.iter_blueprints():
+            if id(blueprint) in seen:
+                continue
+            seen.add(id(blueprint))
+            loader = self._scaffold_loader(blueprint)
+            if loader is not None:
+                yield f"blueprint {blueprint.name!r}", loader
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        """Return the first source found for ``template``, app folder first."""
+        explain = self.app.config["EXPLAIN_TEMPLATE_LOADING"]
+        tried: list[tuple[str, BaseLoader]] = []
+        for label, loader in self.iter_loaders():
+            try:
+                source = loader.get_source(environment, template)
+            except TemplateNotFound:
+                tried.append((label, loader))
+                continue
+            if explain:
+                self._explain(template, tried, (label, loader))
+            return source
+        if explain:
+            self._explain(template, tried, None)
+        raise TemplateNotFound(template, not_found_message([template], tried))
+
+    def list_templates(self) -> list[str]:
+        """Return the names of all templates the app can find."""
+        names: set[str] = set()
+        for _, loader in self.iter_loaders():
+            names.update(loader.list_templates())
+        return sorted(names)
+
+    def _explain(
+        self, template: str, tried: list[tuple[str, BaseLoader]], found: tuple[str, BaseLoader] | None
+    ) -> None:
+        lines = [f"Locating template {template!r}:"]
+        lines.extend(f"  - not in {_describe(label, loader)}" for label, loader in tried)
+        if found is None:
+            lines.append("Error: the template was not found.")
+        else:
+            lines.append(f"  - found in {_describe(*found)}")
+        self.app.logger.info("\n".join(lines))
+
+
+_MISSING: Any = object()
+
+
+def _describe(label: str, loader: BaseLoader) -> str:
+    if isinstance(loader, FileSystemLoader):
+        folders = []
+        for path in loader.searchpath:
+            missing = "" if os.path.isdir(path) else " (missing)"
+            folders.append(f"{path}{missing}")
+        return f"{label} folder {', '.join(folders)}"
+    return f"{label} loader {loader!r}"
+
+
+def not_found_message(names: list[str], tried: list[tuple[str, BaseLoader]]) -> str:
+    """Explain that none of ``names`` is in any of the ``tried`` places."""
+    what = f"Template {names[0]!r} was" if len(names) == 1 else f"None of the templates {names!r} was"
+    if not tried:
+        return (
+            f"{what} not found: the application and its blueprints have no template"
+            " folder. Set 'template_folder' on the app or a blueprint."
+        )
+    places = "\n".join(f"  - {_describe(label, loader)}" for label, loader in tried)
+    return (
+        f"{what} not found. Looked in:\n{places}\nCheck the name, or put the template"
+        " in one of these folders."
+    )
+
+
+def _get_template(env: Environment, names: TemplateNames) -> Template:
+    if isinstance(names, (str, Template)):
+        return env.get_template(names)
+    try:
+        return env.select_template(names)
+    except TemplatesNotFound as error:
+        loader = env.loader
+        if not isinstance(loader, DispatchingJinjaLoader):
+            raise
+        tried = list(loader.iter_loaders())
+        names_tried = [str(name) for name in error.templates]
+        raise TemplatesNotFound(names_tried, not_found_message(names_tried, tried)) from None
+
+
+def _load(env: Environment, names: TemplateNames | None, source: str | None) -> Template:
+    if source is not None:
+        return env.from_string_cached(source)
+    return _get_template(env, cast(TemplateNames, names))
+
+
+# -- the template context ------------------------------------------------------
+
+
+def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallable]:
+    processors = app.template_context_processors
+    req_ctx = _cv_request.get(None)
+    names: tuple[str | None, ...] = (None,)
+    if req_ctx is not None:
+        names = (None, *reversed(req_ctx.request.blueprints))
+    funcs: list[TemplateContextProcessorCallable] = []
+    for name in names:
+        funcs.extend(processors.get(name, ()))
+    return funcs
+
+
+def _default_context() -> dict[str, Any]:
+    # ``session`` stays the global proxy so a render does not open the session
+    # (and touch the cookie) unless the template uses it.
+    extra: dict[str, Any] = {}
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        extra["g"] = app_ctx.g
+    req_ctx = _cv_request.get(None)
+    if req_ctx is not None:
+        extra["request"] = req_ctx.request
+    return extra
+
+
+def _merge(context: dict[str, Any], extra: dict[str, Any]) -> None:
+    # Values passed to the render call win over context processors.
+    for key, value in extra.items():
+        context.setdefault(key, value)
+
+
+def update_context_sync(app: Microframe, context: dict[str, Any]) -> None:
+    """Fill ``context`` from sync code: ``g``, ``request`` and context processors."""
+    extra = _default_context()
+    for func in _context_processors(app):
+        result = func()
+        if inspect.isawaitable(result):
+            result = run_async(result)
+        extra.update(result)
+    _merge(context, extra)
+
+
+async def update_context_async(app: Microframe, context: dict[str, Any]) -> None:
+    """Fill ``context`` from async code, awaiting async context processors.
+
+    Sync processors run on the request's worker thread, like every sync
+    function of a request, so they may use thread-bound resources on ``g``.
+    """
+    extra = _default_context()
+    funcs = _context_processors(app)
+    if funcs:
+        req_ctx = _cv_request.get(None)
+        lease = req_ctx.lease if req_ctx is not None else WorkerLease(None)
+        for func in funcs:
+            if is_async_callable(func):
+                result = await cast("Callable[[], Any]", func)()
+            else:
+                result = await lease.run(func)
+            extra.update(result)
+    _merge(context, extra)
+
+
+# -- rendering -------------------------------------------------------------------
+
+
+def _current_app() -> Microframe:
+    return cast("Microframe", current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _pick(
+    env: Environment, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+) -> tuple[Template, bool]:
+    """Return the template to render and whether it must be rendered async."""
+    if isinstance(names, Template):
+        return names, names.environment.is_async
+    use_async = env.needs_async(context)
+    return _load(env if use_async else env.sync_twin, names, source), use_async
+
+
+def _render_sync(
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+) -> str:
+    app.update_template_context(context)
+    template, use_async = _pick(app.jinja_env, names, source, context)
+    _send_sync(signals.before_render_template, app, template, context)
+    rv = run_async(template.render_async(context)) if use_async else template.render(context)
+    _send_sync(signals.template_rendered, app, template, context)
+    return rv
+
+
+async def _render_async(
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+) -> str:
+    await app.update_template_context(context)
+    template, use_async = _pick(app.jinja_env, names, source, context)
+    await _send_async(signals.before_render_template, app, template, context)
+    if use_async:
+        rv = await template.render_async(context)
+    else:
+        # Compiled for sync use: about twice as fast, and nothing here awaits.
+        rv = template.render(context)
+    await _send_async(signals.template_rendered, app, template, context)
+    return rv
+
+
+def _send_sync(signal: Any, app: Microframe, template: Template, context: dict[str, Any]) -> None:
+    if signal.receivers:
+        signals.send_sync(signal, app, template=template, context=context)
+
+
+async def _send_async(signal: Any, app: Microframe, template: Template, context: dict[str, Any]) -> None:
+    if signal.receivers:
+        await signals.send_async(signal, app, template=template, context=context)
+
+
+def render_template(template_name_or_list: TemplateNames, **context: Any) -> Any:
+    """Render a template from the app's or a blueprint's template folder.
+
+    Awaited in async code (as in Quart); returns the string directly in sync
+    code (as in Flask). Given a list, the first template that exists is used::
+
+        return await render_template("hello.html", name="Ada")   # async view
+        return render_template("hello.html", name="Ada")         # sync view
+
+    :param template_name_or_list: a template name, or a list of names to try.
+    :param context: variables for the template; they win over context
+        processors.
+    :raises jinja2.TemplateNotFound: listing the folders searched.
+    """
+    app = _current_app()
+    if in_sync_code():
+        return _render_sync(app, template_name_or_list, None, context)
+    return _render_async(app, template_name_or_list, None, context)
+
+
+def render_template_string(source: str, **context: Any) -> Any:
+    """Render a template given as a string; autoescaped like an ``.html`` file.
+
+    Awaited in async code, direct in sync code. Each source is compiled once
+    and kept in a small LRU cache::
+
+        return await render_template_string("Hello {{ name }}", name=name)
+    """
+    app = _current_app()
+    if in_sync_code():
+        return _render_sync(app, None, source, context)
+    return _render_async(app, None, source, context)
+
+
+def _stream_sync(
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+) -> Iterator[str]:
+    app.update_template_context(context)
+    template, use_async = _pick(app.jinja_env, names, source, context)
+    _send_sync(signals.before_render_template, app, template, context)
+
+    def generate() -> Iterator[str]:
+        if use_async:
+            chunks = template.generate_async(context)
+            try:
+                while True:
+                    try:
+                        yield run_async(chunks.__anext__())
+                    except StopAsyncIteration:
+                        break
+            finally:
+                run_async(chunks.aclose())
+        else:
+            yield from template.generate(context)
+        _send_sync(signals.template_rendered, app, template, context)
+
+    return cast("Iterator[str]", _with_request_context(generate()))
+
+
+async def _stream_async(
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+) -> AsyncIterator[str]:
+    await app.update_template_context(context)
+    template, use_async = _pick(app.jinja_env, names, source, context)
+    await _send_async(signals.before_render_template, app, template, context)
+
+    async def generate() -> AsyncIterator[str]:
+        if use_async:
+            async for chunk in template.generate_async(context):
+                yield chunk
+        else:
+            for chunk in template.generate(context):
+                yield chunk
+        await _send_async(signals.template_rendered, app, template, context)
+
+    return cast("AsyncIterator[str]", _with_request_context(generate()))
+
+
+def _with_request_context(chunks: Any) -> Any:
+    if _cv_request.get(None) is None:
+        return chunks
+    from .helpers import stream_with_context
+
+    return stream_with_context(chunks)
+
+
+def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Any:
+    """Render a template as a stream of strings, to send as it is produced.
+
+    Awaited in async code, giving an async iterator; direct in sync code,
+    giving an iterator. Return it from a view (or wrap it in a response)::
+
+        @app.get("/report")
+        async def report():
+            return await stream_template("report.html", rows=rows())
+
+    The request context stays available while the template renders.
+    """
+    app = _current_app()
+    if in_sync_code():
+        return _stream_sync(app, template_name_or_list, None, context)
+    return _stream_async(app, template_name_or_list, None, context)
+
+
+def stream_template_string(source: str, **context: Any) -> Any:
+    """Render a template given as a string as a stream; see :func:`stream_template`."""
+    app = _current_app()
+    if in_sync_code():
+        return _stream_sync(app, None, source, context)
+    return _stream_async(app, None, source, context)
+
+
+def get_template_attribute(template_name: str, attribute: str) -> Any:
+    """Return a macro or variable defined by a template, to use from Python.
+
+    Macros come from the sync compilation of the template, so they are
+    called directly in sync and async code alike::
+
+        hello = get_template_attribute("_macros.html", "hello")
+        return hello("World")
+    """
+    env = _current_app().jinja_env.sync_twin
+    return getattr(env.get_template(template_name).module, attribute)
+
+
+# -- the app's side ----------------------------------------------------------------
+
+
+def _register(table: dict[str, Any], func: Callable[..., Any], name: str | None) -> None:
+    table[name or func.__name__] = func
+
+
+class TemplatingMixin:
+    """The template API of :class:`~microframe.app.Microframe`.
+
+    Kept beside the environment it configures; every method here is a
+    method of the app.
+    """
+
+    #: The environment class; subclass :class:`Environment` to customise it.
+    jinja_environment: type[Environment] = Environment
+    #: Keyword arguments for the environment, e.g. ``{"trim_blocks": True}``.
+    jinja_options: dict[str, Any] = {}
+
+    config: Config
+    debug: Any
+    root_path: str
+    template_folder: str | os.PathLike[str] | None
+    _check_setup_finished: Callable[[str], None]
+
+    @cached_property
+    def jinja_env(self) -> Environment:
+        """The app's Jinja environment, created on first use."""
+        return self.create_jinja_environment()
+
+    @cached_property
+    def jinja_loader(self) -> FileSystemLoader | None:
+        """The loader of the app's own ``template_folder`` (``None`` without one)."""
+        folder = _folder_of(cast("Scaffold", self))
+        return FileSystemLoader(folder) if folder is not None else None
+
+    def create_jinja_environment(self) -> Environment:
+        """Create the Jinja environment from :attr:`jinja_options`; override to customise."""
+        return self.jinja_environment(cast("Microframe", self), **self.jinja_options)
+
+    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
+        """Create the loader searching the app's and the blueprints' folders."""
+        return DispatchingJinjaLoader(cast("Microframe", self))
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Return whether to autoescape a template: string templates and HTML, XML, SVG."""
+        return filename is None or filename.endswith(AUTOESCAPE_EXTENSIONS)
+
+    @property
+    def templates_auto_reload(self) -> bool:
+        """Whether changed template files are reloaded (``TEMPLATES_AUTO_RELOAD``, else debug)."""
+        value = self.config["TEMPLATES_AUTO_RELOAD"]
+        return bool(self.debug) if value is None else bool(value)
+
+    @templates_auto_reload.setter
+    def templates_auto_reload(self, value: bool) -> None:
+        self.config["TEMPLATES_AUTO_RELOAD"] = value
+
+    def update_template_context(self, context: dict[str, Any]) -> Any:
+        """Add ``g``, ``request`` and the context processors' values to ``context``.
+
+        Values already in ``context`` are kept. Awaitable in async code,
+        direct in sync code, like ``make_response``.
+        """
+        app = cast("Microframe", self)
+        if in_sync_code():
+            return update_context_sync(app, context)
+        return update_context_async(app, context)
+
+    def _add_to_env(self, table: str, func: Callable[..., Any], name: str | None, caller: str) -> None:
+        self._check_setup_finished(caller)
+        env = self.jinja_env
+        _register(getattr(env, table), func, name)
+        env.invalidate_async_scan()
+
+    def add_template_filter(self, func: TemplateFilterCallable, name: str | None = None) -> None:
+        """Register ``func`` as a template filter, named ``name`` or after the function."""
+        self._add_to_env("filters", func, name, "add_template_filter")
+
+    def add_template_test(self, func: TemplateTestCallable, name: str | None = None) -> None:
+        """Register ``func`` as a template test, named ``name`` or after the function."""
+        self._add_to_env("tests", func, name, "add_template_test")
+
+    def add_template_global(self, func: TemplateGlobalCallable, name: str | None = None) -> None:
+        """Make ``func`` available in every template, as ``name`` or its own name."""
+        self._add_to_env("globals", func, name, "add_template_global")
+
+    def template_filter(self, name: str | None = None) -> Callable[[T_filter], T_filter]:
+        """Decorate a function to register it as a template filter::
+
+            @app.template_filter("reverse")
+            def reverse_filter(s):
+                return s[::-1]
+        """
+
+        def decorator(func: T_filter) -> T_filter:
+            self.add_template_filter(func, name=name)
+            return func
+
+        return decorator
+
+    def template_test(self, name: str | None = None) -> Callable[[T_test], T_test]:
+        """Decorate a function to register it as a template test (``{% if n is prime %}``)."""
+
+        def decorator(func: T_test) -> T_test:
+            self.add_template_test(func, name=name)
+            return func
+
+        return decorator
+
+    def template_global(self, name: str | None = None) -> Callable[[T_global], T_global]:
+        """Decorate a function to make it available in every template."""
+
+        def decorator(func: T_global) -> T_global:
+            self.add_template_global(func, name=name)
+            return func
+
+        return decorator
+
+
+__all__ = [
+    "DispatchingJinjaLoader",
+    "Environment",
+    "TemplatingMixin",
+    "get_template_attribute",
+    "render_template",
+    "render_template_string",
+    "stream_template",
+    "stream_template_string",
+]

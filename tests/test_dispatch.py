@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from typing import Any
+
+from microframe import Blueprint, Microframe, Response, current_app, g, request
+
+
+async def test_async_view_runs_on_loop_thread(app: Microframe) -> None:
+    seen: list[int] = []
+
+    @app.get("/")
+    async def index() -> str:
+        seen.append(threading.get_ident())
+        return "ok"
+
+    await app.test_client().get("/")
+    assert seen == [threading.get_ident()]
+
+
+async def test_sync_view_runs_on_worker_thread(app: Microframe) -> None:
+    seen: dict[str, Any] = {}
+
+    @app.get("/")
+    def index() -> str:
+        seen["thread"] = threading.get_ident()
+        seen["app"] = current_app.name
+        seen["path"] = request.path
+        return "sync"
+
+    response = await app.test_client().get("/")
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == "sync"
+    assert seen["thread"] != threading.get_ident()
+    assert seen["app"] == app.name
+    assert seen["path"] == "/"
+
+
+async def test_all_sync_code_of_a_request_shares_one_thread(app: Microframe) -> None:
+    threads: dict[str, int] = {}
+
+    @app.before_request
+    def before() -> None:
+        threads["before"] = threading.get_ident()
+        g.db = sqlite3.connect(":memory:")
+
+    @app.get("/")
+    def index() -> str:
+        threads["view"] = threading.get_ident()
+        # sqlite3 objects refuse to be used from another thread.
+        return str(g.db.execute("select 40 + 2").fetchone()[0])
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        threads["after"] = threading.get_ident()
+        g.db.execute("select 1")
+        return response
+
+    @app.teardown_request
+    def teardown_request(exc: BaseException | None) -> None:
+        threads["teardown_request"] = threading.get_ident()
+        g.db.execute("select 1")
+
+    @app.teardown_appcontext
+    def teardown_appcontext(exc: BaseException | None) -> None:
+        threads["teardown_appcontext"] = threading.get_ident()
+        g.db.close()
+
+    response = await app.test_client().get("/")
+    assert await response.get_data(as_text=True) == "42"
+    assert set(threads) == {"before", "view", "after", "teardown_request", "teardown_appcontext"}
+    assert len(set(threads.values())) == 1
+    assert threads["view"] != threading.get_ident()
+
+
+async def test_blocking_sync_view_does_not_block_async_requests(app: Microframe) -> None:
+    finished: list[str] = []
+
+    @app.get("/slow")
+    def slow() -> str:
+        time.sleep(0.3)
+        finished.append("slow")
+        return "slow"
+
+    @app.get("/fast")
+    async def fast() -> str:
+        finished.append("fast")
+        return "fast"
+
+    client = app.test_client()
+
+    async def fast_later() -> Any:
+        await asyncio.sleep(0.02)  # let the slow request start first
+        started = time.perf_counter()
+        response = await client.get("/fast")
+        return response, time.perf_counter() - started
+
+    start = time.perf_counter()
+    slow_response, (fast_response, fast_time) = await asyncio.gather(client.get("/slow"), fast_later())
+    assert await slow_response.get_data(as_text=True) == "slow"
+    assert await fast_response.get_data(as_text=True) == "fast"
+    assert finished == ["fast", "slow"]
+    assert fast_time < 0.25
+    assert time.perf_counter() - start >= 0.3
+
+
+async def test_concurrent_sync_views_run_in_parallel(app: Microframe) -> None:
+    @app.get("/sleep")
+    def sleep() -> str:
+        time.sleep(0.2)
+        return str(threading.get_ident())
+
+    client = app.test_client()
+    start = time.perf_counter()
+    responses = await asyncio.gather(*(client.get("/sleep") for _ in range(4)))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.7
+    threads = {await r.get_data(as_text=True) for r in responses}
+    assert len(threads) == 4
+
+
+async def test_sync_view_reads_request_directly(app: Microframe) -> None:
+    @app.post("/form")
+    def form() -> dict[str, Any]:
+        return {"form": request.form.to_dict(), "args": request.args.to_dict()}
+
+    @app.post("/json")
+    def json_view() -> dict[str, Any]:
+        return {"json": request.get_json(), "is_json": request.is_json, "prop": request.json}
+
+    @app.post("/data")
+    def data() -> bytes:
+        return request.data[::-1]
+
+    @app.post("/values")
+    def values() -> dict[str, Any]:
+        return {"values": request.values.to_dict()}
+
+    client = app.test_client()
+    response = await client.post("/form", form={"a": "1", "b": "two"}, query_string={"q": "x"})
+    assert await response.get_json() == {"form": {"a": "1", "b": "two"}, "args": {"q": "x"}}
+    response = await client.post("/json", json={"k": [1, 2, None]})
+    assert await response.get_json() == {
+        "json": {"k": [1, 2, None]},
+        "is_json": True,
+        "prop": {"k": [1, 2, None]},
+    }
+    response = await client.post("/data", data=b"abc")
+    assert await response.get_data() == b"cba"
+    response = await client.post("/values", form={"f": "1"}, query_string={"q": "2"})
+    assert await response.get_json() == {"values": {"f": "1", "q": "2"}}
+
+
+async def test_sync_view_bad_json_is_400(app: Microframe) -> None:
+    @app.post("/json")
+    def json_view() -> Any:
+        return {"json": request.get_json()}
+
+    client = app.test_client()
+    response = await client.post("/json", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    response = await client.post("/json", data=b"plain", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+
+
+async def test_async_view_reads_request_awaiting(app: Microframe) -> None:
+    @app.post("/")
+    async def index() -> dict[str, Any]:
+        form = await request.form
+        return {"form": form.to_dict(), "args": request.args.to_dict()}
+
+    @app.post("/json")
+    async def json_view() -> dict[str, Any]:
+        return {"json": await request.get_json(), "data": await request.get_data(as_text=True)}
+
+    client = app.test_client()
+    response = await client.post("/", form={"a": "b"}, query_string={"q": "1"})
+    assert await response.get_json() == {"form": {"a": "b"}, "args": {"q": "1"}}
+    response = await client.post("/json", json=[1])
+    assert await response.get_json() == {"json": [1], "data": "[1]"}
+
+
+async def test_sync_hooks_and_handlers_see_contexts(app: Microframe) -> None:
+    log: list[str] = []
+
+    @app.before_request
+    def before() -> None:
+        g.user = "ada"
+        log.append(f"before {request.path}")
+
+    @app.get("/")
+    async def index() -> str:
+        return f"user {g.user}"
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        log.append(f"after {g.user} {request.endpoint}")
+        response.headers["X-User"] = g.user
+        return response
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        log.append(f"teardown {request.path} {exc!r}")
+
+    response = await app.test_client().get("/")
+    assert await response.get_data(as_text=True) == "user ada"
+    assert response.headers["X-User"] == "ada"
+    assert log == ["before /", "after ada index", "teardown / None"]
+
+
+async def test_hook_order_with_nested_blueprints(app: Microframe) -> None:
+    log: list[str] = []
+    parent = Blueprint("parent", __name__, url_prefix="/p")
+    child = Blueprint("child", __name__, url_prefix="/c")
+
+    def hooks(scaffold: Any, label: str) -> None:
+        @scaffold.before_request
+        async def before() -> None:
+            log.append(f"before {label}")
+
+        @scaffold.after_request
+        def after(response: Response) -> Response:
+            log.append(f"after {label}")
+            return response
+
+        @scaffold.teardown_request
+        async def teardown(exc: BaseException | None) -> None:
+            log.append(f"teardown {label}")
+
+    hooks(app, "app")
+    hooks(parent, "parent")
+    hooks(child, "child")
+
+    @child.get("/")
+    async def index() -> str:
+        log.append("view")
+        return "ok"
+
+    parent.register_blueprint(child)
+    app.register_blueprint(parent)
+    response = await app.test_client().get("/p/c/")
+    assert response.status_code == 200
+    assert log == [
+        "before app",
+        "before parent",
+        "before child",
+        "view",
+        "after child",
+        "after parent",
+        "after app",
+        "teardown child",
+        "teardown parent",
+        "teardown app",
+    ]
+
+
+async def test_hooks_of_one_scaffold_run_in_registration_order(app: Microframe) -> None:
+    log: list[str] = []
+
+    @app.before_request
+    def b1() -> None:
+        log.append("b1")
+
+    @app.before_request
+    async def b2() -> None:
+        log.append("b2")
+
+    @app.after_request
+    def a1(response: Response) -> Response:
+        log.append("a1")
+        return response
+
+    @app.after_request
+    def a2(response: Response) -> Response:
+        log.append("a2")
+        return response
+
+    @app.get("/")
+    async def index() -> str:
+        return "x"
+
+    await app.test_client().get("/")
+    # before: registration order; after: reverse registration order (as Flask).
+    assert log == ["b1", "b2", "a2", "a1"]

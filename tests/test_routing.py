@@ -1,0 +1,446 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from werkzeug.routing import BaseConverter
+
+from microframe import Microframe, g, request, url_for
+
+
+def _allow(response: Any) -> set[str]:
+    return set(response.headers["Allow"].split(", "))
+
+
+async def test_route_and_method_shortcuts(app: Microframe) -> None:
+    @app.route("/both", methods=["GET", "POST"])
+    async def both() -> str:
+        return f"both {request.method}"
+
+    @app.get("/r")
+    async def read() -> str:
+        return "get"
+
+    @app.post("/r")
+    async def create() -> str:
+        return "post"
+
+    @app.put("/r")
+    async def replace() -> str:
+        return "put"
+
+    @app.patch("/r")
+    async def update() -> str:
+        return "patch"
+
+    @app.delete("/r")
+    async def remove() -> str:
+        return "delete"
+
+    client = app.test_client()
+    for method in ("get", "post", "put", "patch", "delete"):
+        response = await getattr(client, method)("/r")
+        assert response.status_code == 200
+        assert await response.get_data(as_text=True) == method
+    assert await (await client.post("/both")).get_data(as_text=True) == "both POST"
+    assert await (await client.get("/both")).get_data(as_text=True) == "both GET"
+    response = await client.put("/both")
+    assert response.status_code == 405
+    assert _allow(response) == {"GET", "HEAD", "POST", "OPTIONS"}
+
+
+def test_shortcut_refuses_methods(app: Microframe) -> None:
+    with pytest.raises(TypeError, match="route"):
+        app.get("/", methods=["POST"])
+
+
+def test_methods_must_not_be_a_string(app: Microframe) -> None:
+    with pytest.raises(TypeError, match="list of strings"):
+        app.add_url_rule("/", "index", lambda: "x", methods="POST")
+
+
+async def test_add_url_rule_and_endpoint_decorator(app: Microframe) -> None:
+    def plain() -> str:
+        return "plain"
+
+    app.add_url_rule("/plain", view_func=plain)
+    app.add_url_rule("/named", "named_endpoint", plain)
+    app.add_url_rule("/late", "late")
+
+    @app.endpoint("late")
+    async def late() -> str:
+        return "late view"
+
+    client = app.test_client()
+    assert await (await client.get("/plain")).get_data(as_text=True) == "plain"
+    assert await (await client.get("/named")).get_data(as_text=True) == "plain"
+    assert await (await client.get("/late")).get_data(as_text=True) == "late view"
+    async with app.test_request_context("/"):
+        assert url_for("named_endpoint") == "/named"
+        assert url_for("plain") == "/plain"
+
+
+async def test_unknown_route_is_404(client: Any) -> None:
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert "Not Found" in await response.get_data(as_text=True)
+
+
+async def test_converters(app: Microframe) -> None:
+    @app.get("/int/<int:n>")
+    async def int_view(n: int) -> str:
+        return f"{type(n).__name__}:{n + 1}"
+
+    @app.get("/float/<float:x>")
+    async def float_view(x: float) -> str:
+        return f"{type(x).__name__}:{x * 2}"
+
+    @app.get("/path/<path:rest>")
+    async def path_view(rest: str) -> str:
+        return rest
+
+    @app.get("/uuid/<uuid:u>")
+    async def uuid_view(u: uuid.UUID) -> str:
+        return f"{type(u).__name__}:{u.hex}"
+
+    @app.get("/any/<any(red, green):colour>")
+    async def any_view(colour: str) -> str:
+        return colour
+
+    client = app.test_client()
+
+    async def body(path: str) -> tuple[int, str]:
+        response = await client.get(path)
+        return response.status_code, await response.get_data(as_text=True)
+
+    assert await body("/int/41") == (200, "int:42")
+    assert (await client.get("/int/abc")).status_code == 404
+    assert (await client.get("/int/-1")).status_code == 404
+    assert await body("/float/1.5") == (200, "float:3.0")
+    assert (await client.get("/float/1")).status_code == 404
+    assert await body("/path/a/b/c.txt") == (200, "a/b/c.txt")
+    value = uuid.uuid4()
+    assert await body(f"/uuid/{value}") == (200, f"UUID:{value.hex}")
+    assert (await client.get("/uuid/not-a-uuid")).status_code == 404
+    assert await body("/any/green") == (200, "green")
+    assert (await client.get("/any/blue")).status_code == 404
+
+
+async def test_custom_converter(app: Microframe) -> None:
+    class ListConverter(BaseConverter):
+        def to_python(self, value: str) -> list[str]:
+            return value.split("+")
+
+        def to_url(self, value: list[str]) -> str:
+            return "+".join(BaseConverter.to_url(self, item) for item in value)
+
+    app.url_map.converters["list"] = ListConverter
+
+    @app.get("/tags/<list:tags>")
+    async def tags(tags: list[str]) -> dict[str, Any]:
+        return {"tags": tags, "url": url_for("tags", tags=["x", "y z"])}
+
+    response = await app.test_client().get("/tags/a+b+c")
+    assert response.status_code == 200
+    assert await response.get_json() == {"tags": ["a", "b", "c"], "url": "/tags/x+y%20z"}
+
+
+async def test_defaults(app: Microframe) -> None:
+    @app.get("/page/", defaults={"n": 1})
+    @app.get("/page/<int:n>")
+    async def page(n: int) -> str:
+        return f"page {n}"
+
+    client = app.test_client()
+    assert await (await client.get("/page/")).get_data(as_text=True) == "page 1"
+    assert await (await client.get("/page/7")).get_data(as_text=True) == "page 7"
+    # The default's own URL is canonical: /page/1 redirects to /page/.
+    response = await client.get("/page/1")
+    assert response.status_code == 308
+    assert response.headers["Location"].endswith("/page/")
+
+
+async def test_strict_slashes_redirect(app: Microframe) -> None:
+    @app.get("/folder/")
+    async def folder() -> str:
+        return "folder"
+
+    @app.get("/file", strict_slashes=False)
+    async def file() -> str:
+        return "file"
+
+    @app.post("/submit/")
+    async def submit() -> str:
+        return await request.get_data(as_text=True)
+
+    client = app.test_client()
+    response = await client.get("/folder", query_string={"a": "1"})
+    assert response.status_code == 308
+    assert response.headers["Location"] in ("http://localhost/folder/?a=1", "/folder/?a=1")
+    response = await client.get("/folder", follow_redirects=True)
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == "folder"
+    assert (await client.get("/file/")).status_code == 200
+    # 308 keeps the method and body when followed.
+    response = await client.post("/submit", data=b"payload", follow_redirects=True)
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == "payload"
+
+
+async def test_automatic_head(app: Microframe, raw_request: Any) -> None:
+    @app.get("/")
+    async def index() -> tuple[str, dict[str, str]]:
+        return "hello world", {"X-Custom": request.method}
+
+    get = await raw_request(app, "GET", "/")
+    head = await raw_request(app, "HEAD", "/")
+    assert get.status == head.status == 200
+    assert get.body == b"hello world"
+    assert head.body == b""
+    assert head.headers["content-length"] == get.headers["content-length"] == "11"
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["x-custom"] == "HEAD"
+    response = await app.test_client().head("/")
+    assert response.status_code == 200
+    assert await response.get_data() == b""
+
+
+async def test_head_of_streamed_response_has_no_body(app: Microframe, raw_request: Any) -> None:
+    closed: list[bool] = []
+
+    @app.get("/stream")
+    async def stream() -> Any:
+        async def gen() -> Any:
+            try:
+                yield b"chunk"
+            finally:
+                closed.append(True)
+
+        return gen()
+
+    head = await raw_request(app, "HEAD", "/stream")
+    assert head.status == 200
+    assert head.body == b""
+
+
+async def test_automatic_options(app: Microframe) -> None:
+    @app.route("/", methods=["GET", "POST"])
+    async def index() -> str:
+        return "index"
+
+    @app.route("/own", methods=["GET", "OPTIONS"])
+    async def own() -> tuple[str, dict[str, str]]:
+        if request.method == "OPTIONS":
+            return "", {"X-Own": "yes"}
+        return "own"
+
+    @app.get("/none", provide_automatic_options=False)
+    async def none() -> str:
+        return "none"
+
+    client = app.test_client()
+    response = await client.options("/")
+    assert response.status_code == 200
+    assert _allow(response) == {"GET", "HEAD", "POST", "OPTIONS"}
+    assert await response.get_data() == b""
+    response = await client.options("/own")
+    assert response.headers["X-Own"] == "yes"
+    response = await client.options("/none")
+    assert response.status_code == 405
+    assert _allow(response) == {"GET", "HEAD"}
+
+
+async def test_automatic_options_config(app: Microframe) -> None:
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+
+    @app.get("/")
+    async def index() -> str:
+        return "index"
+
+    response = await app.test_client().options("/")
+    assert response.status_code == 405
+
+
+async def test_405_has_allow_header(app: Microframe) -> None:
+    @app.get("/thing")
+    async def get_thing() -> str:
+        return "thing"
+
+    @app.delete("/thing")
+    async def delete_thing() -> str:
+        return "gone"
+
+    response = await app.test_client().post("/thing", data=b"x")
+    assert response.status_code == 405
+    assert _allow(response) == {"GET", "HEAD", "DELETE", "OPTIONS"}
+    assert "Method Not Allowed" in await response.get_data(as_text=True)
+
+
+async def test_host_matching() -> None:
+    app = Microframe(__name__, host_matching=True, static_host="static.test")
+    app.config["TESTING"] = True
+
+    @app.get("/", host="example.test")
+    async def main() -> str:
+        return "main"
+
+    @app.get("/", host="<user>.users.test")
+    async def user(user: str) -> str:
+        return f"user {user} {url_for('main', _external=True)}"
+
+    client = app.test_client()
+    response = await client.get("/", headers={"Host": "example.test"})
+    assert await response.get_data(as_text=True) == "main"
+    response = await client.get("/", headers={"Host": "ada.users.test"})
+    assert await response.get_data(as_text=True) == "user ada http://example.test/"
+    response = await client.get("/", headers={"Host": "other.test"})
+    assert response.status_code == 404
+
+
+async def test_subdomain_matching() -> None:
+    app = Microframe(__name__, subdomain_matching=True)
+    app.config.update(TESTING=True, SERVER_NAME="example.test")
+
+    @app.get("/")
+    async def index() -> str:
+        return "root"
+
+    @app.get("/", subdomain="api")
+    async def api() -> str:
+        return "api"
+
+    @app.get("/", subdomain="<account>")
+    async def account(account: str) -> str:
+        return f"account {account} {url_for('api')}"
+
+    client = app.test_client()
+    response = await client.get("/", headers={"Host": "example.test"})
+    assert await response.get_data(as_text=True) == "root"
+    response = await client.get("/", headers={"Host": "api.example.test"})
+    assert await response.get_data(as_text=True) == "api"
+    response = await client.get("/", subdomain="ada")
+    assert await response.get_data(as_text=True) == "account ada http://api.example.test/"
+    async with app.app_context():
+        assert url_for("account", account="bob") == "http://bob.example.test/"
+
+
+async def test_subdomain_matching_other_host_is_404() -> None:
+    app = Microframe(__name__, subdomain_matching=True)
+    app.config.update(TESTING=True, SERVER_NAME="example.test")
+
+    @app.get("/")
+    async def index() -> str:
+        return "root"
+
+    @app.get("/", subdomain="api")
+    async def api() -> str:
+        return "api"
+
+    client = app.test_client()
+    assert (await client.get("/", headers={"Host": "unrelated.test"})).status_code == 404
+    assert (await client.get("/", headers={"Host": "x.example.test"})).status_code == 404
+    response = await client.get("/", headers={"Host": "EXAMPLE.test"})
+    assert await response.get_data(as_text=True) == "root"
+
+
+async def test_subdomain_without_subdomain_matching_ignores_host(app: Microframe) -> None:
+    app.config["SERVER_NAME"] = "example.test"
+
+    @app.get("/")
+    async def index() -> str:
+        return "index"
+
+    # Without subdomain_matching, SERVER_NAME does not restrict the host.
+    response = await app.test_client().get("/", headers={"Host": "other.test"})
+    assert response.status_code == 200
+
+
+async def test_url_value_preprocessor_and_url_defaults(app: Microframe) -> None:
+    @app.url_defaults
+    def add_lang(endpoint: str, values: dict[str, Any]) -> None:
+        if "lang" in values or not app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            return
+        values["lang"] = g.lang
+
+    @app.url_value_preprocessor
+    def pull_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        assert values is not None
+        g.lang = values.pop("lang")
+
+    @app.get("/<lang>/")
+    async def index() -> str:
+        return f"{g.lang} {url_for('about')} {url_for('about', lang='fr')}"
+
+    @app.get("/<lang>/about")
+    async def about() -> str:
+        return "about"
+
+    response = await app.test_client().get("/de/")
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == "de /de/about /fr/about"
+
+
+async def test_async_url_value_preprocessor(app: Microframe) -> None:
+    @app.url_value_preprocessor
+    async def convert(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        assert values is not None
+        values["n"] = values["n"] * 10
+
+    @app.get("/<int:n>")
+    async def index(n: int) -> str:
+        return str(n)
+
+    response = await app.test_client().get("/4")
+    assert await response.get_data(as_text=True) == "40"
+
+
+def test_duplicate_endpoint_with_other_function(app: Microframe) -> None:
+    @app.get("/a")
+    async def view() -> str:
+        return "a"
+
+    async def other() -> str:
+        return "b"
+
+    # The same function twice is fine.
+    app.add_url_rule("/a2", "view", view)
+    with pytest.raises(AssertionError, match="overwriting an existing endpoint function: view"):
+        app.add_url_rule("/b", "view", other)
+
+
+async def test_setup_after_first_request(app: Microframe) -> None:
+    @app.get("/")
+    async def index() -> str:
+        return "index"
+
+    await app.test_client().get("/")
+    with pytest.raises(AssertionError, match="'add_url_rule' can no longer be called") as info:
+        app.add_url_rule("/late", "late", index)
+    assert "already handled its first request" in str(info.value)
+    with pytest.raises(AssertionError, match="'before_request'"):
+        app.before_request(lambda: None)
+    with pytest.raises(AssertionError, match="'route'"):
+        app.route("/x")
+    with pytest.raises(AssertionError, match="'errorhandler'"):
+        app.errorhandler(404)
+
+
+async def test_request_routing_attributes(app: Microframe) -> None:
+    @app.get("/item/<int:item_id>")
+    async def item(item_id: int) -> dict[str, Any]:
+        assert request.url_rule is not None
+        return {
+            "endpoint": request.endpoint,
+            "rule": request.url_rule.rule,
+            "view_args": request.view_args,
+            "blueprint": request.blueprint,
+        }
+
+    response = await app.test_client().get("/item/5")
+    assert await response.get_json() == {
+        "endpoint": "item",
+        "rule": "/item/<int:item_id>",
+        "view_args": {"item_id": 5},
+        "blueprint": None,
+    }
