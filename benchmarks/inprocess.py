@@ -129,7 +129,7 @@ async def call(app: App, path: str) -> tuple[int, bytes]:
 
 
 def check(name: str, case: str, status: int, body: bytes) -> None:
-    path, want_status, want_body = CASES[case]
+    _, want_status, want_body = CASES[case]
     if status != want_status:
         raise AssertionError(f"{name} {case}: status {status}, expected {want_status}")
     if want_body and body.strip() != want_body and json.loads(body or b"null") != json.loads(want_body):

@@ -56,12 +56,18 @@ class AppImportError(NoAppException):
         super().show(file)
 
 
+def env_flag(name: str) -> bool:
+    """Return whether the environment variable ``name`` is ``1``, ``true``, ``yes`` or ``on``."""
+    return os.environ.get(name, "").strip().lower() in _TRUE_VALUES
+
+
 def get_debug_flag() -> bool:
     """Return whether ``MICROFRAME_DEBUG`` asks for debug mode."""
-    return os.environ.get("MICROFRAME_DEBUG", "").strip().lower() in _TRUE_VALUES
+    return env_flag("MICROFRAME_DEBUG")
 
 
-def _is_app(value: object) -> TypeGuard[Microframe]:
+def is_app(value: object) -> TypeGuard[Microframe]:
+    """Return whether ``value`` is a :class:`~microframe.Microframe` app."""
     from .app import Microframe
 
     return isinstance(value, Microframe)
@@ -92,9 +98,9 @@ def find_best_app(module: ModuleType) -> Microframe:
     """
     for name in DEFAULT_APP_NAMES:
         value = getattr(module, name, None)
-        if _is_app(value):
+        if is_app(value):
             return value
-    apps = {name: value for name, value in vars(module).items() if _is_app(value)}
+    apps = {name: value for name, value in vars(module).items() if is_app(value)}
     if len(apps) == 1:
         return next(iter(apps.values()))
     if len(apps) > 1:
@@ -107,7 +113,7 @@ def find_best_app(module: ModuleType) -> Microframe:
         factory = getattr(module, name, None)
         if inspect.isfunction(factory):
             app = _call_factory(factory, [], {}, f"'{module.__name__}:{name}'")
-            if _is_app(app):
+            if is_app(app):
                 return app
             raise NoAppException(
                 f"The factory '{module.__name__}:{name}' returned {app!r}, not a Microframe app."
@@ -159,7 +165,7 @@ def find_app_by_string(module: ModuleType, expression: str) -> Microframe:
         if not callable(value):
             raise NoAppException(f"{label} calls {name!r}, which is not callable.")
         value = _call_factory(value, args, kwargs, label)
-    if not _is_app(value):
+    if not is_app(value):
         raise NoAppException(f"{label} gave {value!r}, not a Microframe app.")
     return value
 
@@ -318,10 +324,12 @@ __all__ = [
     "NoAppException",
     "app_file_of",
     "discover_app",
+    "env_flag",
     "find_app_by_string",
     "find_best_app",
     "get_debug_flag",
     "import_app_module",
+    "is_app",
     "load_app_from_path",
     "locate_app",
     "prepare_import",

@@ -1,0 +1,241 @@
+"""``microframe run`` as a real process: serving, signals, and startup errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MICROFRAME = Path(sys.executable).with_name("microframe")
+URL_LINE = re.compile(r" \* Running on (http://127\.0\.0\.1:\d+) \(CTRL \+ C to quit\)")
+STARTUP_TIMEOUT = 15.0
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+class Server:
+    """A ``microframe`` process whose combined output is read on a thread."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MICROFRAME_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = STARTUP_TIMEOUT) -> re.Match[str]:
+        """Return the first output line matching ``pattern``, within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.output.append(line)
+            match = pattern.search(line)
+            if match:
+                return match
+        pytest.fail(f"no line matching {pattern.pattern!r}; output so far:\n{''.join(self.output)}")
+
+    def finish(self, timeout: float = 10.0) -> str:
+        """Wait for the process to exit; return all of its output."""
+        self.process.wait(timeout=timeout)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.output.append(line)
+        return "".join(self.output)
+
+    def kill(self) -> None:
+        """Kill the process if it still runs, and release its pipe."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    try:
+        yield started
+    finally:
+        for server in started:
+            server.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+SLOW_APP = """
+import asyncio
+from microframe import Microframe
+
+app = Microframe(__name__)
+
+@app.after_serving
+async def goodbye():
+    print("after_serving ran", flush=True)
+
+@app.get("/slow")
+async def slow():
+    print("slow started", flush=True)
+    await asyncio.sleep(0.6)
+    return "finished"
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[str(MICROFRAME)], [sys.executable, "-m", "microframe"]],
+    ids=["console-script", "python-m"],
+)
+def test_serves_the_hello_example_until_ctrl_c(servers: list[Server], command: list[str]) -> None:
+    port = free_port()
+    server = Server([*command, "--app", "examples/hello", "run", "--port", str(port)], ROOT)
+    servers.append(server)
+    url = server.wait_for(URL_LINE).group(1)
+    assert url == f"http://127.0.0.1:{port}"
+    assert get(url + "/") == "Hello, World!"
+    assert json.loads(get(url + "/hello/Ada")) == {"greeting": "Hello, Ada!"}
+    server.process.send_signal(signal.SIGINT)
+    output = server.finish()
+    assert server.process.returncode == 0, output
+    assert "Traceback" not in output
+
+
+def test_sigterm_lets_requests_finish_and_runs_after_serving(
+    servers: list[Server], tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text(textwrap.dedent(SLOW_APP))
+    server = Server([str(MICROFRAME), "run", "--port", "0"], tmp_path)
+    servers.append(server)
+    url = server.wait_for(URL_LINE).group(1)
+    answers: list[str] = []
+    request = threading.Thread(target=lambda: answers.append(get(url + "/slow")))
+    request.start()
+    server.wait_for(re.compile("slow started"))
+    server.process.send_signal(signal.SIGTERM)
+    request.join(timeout=10)
+    assert answers == ["finished"]
+    output = server.finish()
+    assert server.process.returncode == 0, output
+    assert "after_serving ran" in output
+
+
+def test_reloads_on_code_change(servers: list[Server], tmp_path: Path) -> None:
+    source = tmp_path / "app.py"
+    source.write_text(textwrap.dedent(SLOW_APP) + "\n@app.get('/')\nasync def index():\n    return 'v1'\n")
+    server = Server([str(MICROFRAME), "run", "--port", str(free_port()), "--reload"], tmp_path)
+    servers.append(server)
+    url = server.wait_for(URL_LINE).group(1)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    body = ""
+    while body != "v1" and time.monotonic() < deadline:
+        try:
+            body = get(url + "/")
+        except OSError:
+            time.sleep(0.1)
+    assert body == "v1"
+    source.write_text(source.read_text().replace("'v1'", "'v2'"))
+    stat = source.stat()
+    os.utime(source, (stat.st_atime, stat.st_mtime + 5))
+    deadline = time.monotonic() + 8
+    while body != "v2" and time.monotonic() < deadline:
+        try:
+            body = get(url + "/")
+        except OSError:
+            pass
+        time.sleep(0.2)
+    assert body == "v2"
+    server.process.send_signal(signal.SIGINT)
+    output = server.finish()
+    assert server.process.returncode == 0, output
+
+
+def _one_line_error(server: Server) -> str:
+    output = server.finish(timeout=STARTUP_TIMEOUT)
+    assert server.process.returncode not in (0, None), output
+    last = output.rstrip().splitlines()[-1]
+    assert last.startswith("Error: "), output
+    return last
+
+
+def test_port_in_use(servers: list[Server]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = Server([str(MICROFRAME), "--app", "examples/hello", "run", "--port", str(port)], ROOT)
+        servers.append(server)
+        output = server.finish(timeout=STARTUP_TIMEOUT)
+    assert server.process.returncode == 1, output
+    assert output.strip() == (
+        f"Error: port {port} on 127.0.0.1 is in use; stop the other server or choose another port"
+        " with --port"
+    )
+
+
+def test_missing_app(servers: list[Server], tmp_path: Path) -> None:
+    server = Server([str(MICROFRAME), "run", "--port", "0"], tmp_path)
+    servers.append(server)
+    output = server.finish(timeout=STARTUP_TIMEOUT)
+    assert server.process.returncode != 0
+    assert len(output.strip().splitlines()) == 1, output
+    assert output.startswith("Error: Could not find a Microframe app in")
+
+
+def test_broken_app_shows_traceback_then_one_line(servers: list[Server], tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import not_a_real_module_xyz\n")
+    server = Server([sys.executable, "-m", "microframe", "run", "--port", "0"], tmp_path)
+    servers.append(server)
+    last = _one_line_error(server)
+    assert "Traceback" in "".join(server.output)
+    assert last.startswith("Error: While importing 'app', ModuleNotFoundError was raised")
+    assert "not_a_real_module_xyz" in last
