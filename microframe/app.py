@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote as _url_quote
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
+from .asgi import handle_http, handle_scope
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .dispatch import DispatchMixin
@@ -341,30 +342,27 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
         """Bind the URL map for ``request``, or for URL building without one."""
         config = self.config
         if request is not None:
-            if self.url_map.host_matching:
-                return self.url_map.bind(
-                    request.host,
-                    script_name=request.root_path or "/",
-                    url_scheme=request.scheme,
-                    default_method=request.method,
-                    path_info=request.path,
-                    query_args=request.query_string.decode("latin-1"),
-                )
-            server_name = config["SERVER_NAME"]
             host = request.host.lower()
-            if self.subdomain_matching and server_name:
-                subdomain = _subdomain_of(host, server_name.lower())
-            else:
-                subdomain = self.url_map.default_subdomain or ""
-                server_name = host
-            return self.url_map.bind(
-                server_name or host,
-                script_name=request.root_path or "/",
-                subdomain=subdomain,
-                url_scheme=request.scheme,
-                default_method=request.method,
-                path_info=request.path,
-                query_args=request.query_string.decode("latin-1"),
+            subdomain: str | None = None
+            server_name = host
+            if not self.url_map.host_matching:
+                configured = config["SERVER_NAME"]
+                if self.subdomain_matching and configured:
+                    server_name = configured.lower()
+                    subdomain = _subdomain_of(host, server_name)
+                else:
+                    subdomain = self.url_map.default_subdomain or ""
+            # What Map.bind does, minus the IDNA encoding of the same few
+            # hosts on every request.
+            return MapAdapter(
+                self.url_map,
+                _idna_host(server_name),
+                request.root_path or "/",
+                subdomain,
+                request.scheme,
+                request.path,
+                request.method,
+                request.query_string.decode("latin-1"),
             )
         if config["SERVER_NAME"] is None:
             return None
@@ -528,6 +526,16 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
             return self._coerce_response(error.response, None)
         if isinstance(error, RequestRedirect):
             return self.redirect(error.new_url, error.code)
+        cls = type(error)
+        if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
+            # The stock error page: render it once per code and description.
+            key = (error.code, error.description)
+            body = _error_pages.get(key)
+            if body is None:
+                body = error.get_body()
+                if len(_error_pages) < 256:
+                    _error_pages[key] = body
+            return self.response_class(body, error.code)
         return self.response_class(error.get_body(), error.code, error.get_headers())
 
     def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
@@ -597,9 +605,10 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
 
             app.asgi_app = ProxyFixMiddleware(app.asgi_app)
         """
-        from .asgi import handle_scope
-
-        await handle_scope(self, scope, receive, send)
+        if scope["type"] == "http":
+            await handle_http(self, scope, receive, send)
+        else:
+            await handle_scope(self, scope, receive, send)
 
     async def startup(self) -> None:
         """Run ``before_serving`` functions and enter ``while_serving`` generators."""
@@ -711,6 +720,22 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
 
 
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+_idna_hosts: dict[str, str] = {}
+_error_pages: dict[tuple[int | None, str | None], str] = {}
+
+
+def _idna_host(host: str) -> str:
+    """Return ``host`` IDNA-encoded as URL building needs it; 400 if impossible."""
+    encoded = _idna_hosts.get(host)
+    if encoded is None:
+        name, sep, port = host.partition(":")
+        try:
+            encoded = name.encode("idna").decode("ascii") + sep + port
+        except UnicodeError:
+            raise BadHost() from None
+        if len(_idna_hosts) < 1024:  # the Host header is chosen by clients
+            _idna_hosts[host] = encoded
+    return encoded
 
 
 def _subdomain_of(host: str, server_name: str) -> str:

@@ -17,6 +17,7 @@ from werkzeug.datastructures import Headers
 from .ctx import RequestContext
 from .sync import WorkerLease, is_async_callable
 from .typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
+from .wrappers.headers import trusted_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response_body import DataBody
 
@@ -62,7 +63,9 @@ def _content_length(headers: Headers) -> int | None:
 
 def decode_headers(raw: Any) -> Headers:
     """Turn ASGI header pairs into werkzeug :class:`Headers` (latin-1, as HTTP)."""
-    return Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw])
+    return trusted_headers(
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+    )
 
 
 def scope_path(scope: Any) -> tuple[str, str]:

@@ -135,18 +135,23 @@ class AppContext:
     async def push_async(self) -> None:
         """Make this the current app context (async)."""
         self._tokens.append(_cv_app.set(self))
-        await signals.send_async(signals.appcontext_pushed, self.app)
+        if signals.appcontext_pushed.receivers:
+            await signals.send_async(signals.appcontext_pushed, self.app)
 
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions (awaiting async ones) and remove this context."""
         try:
-            if len(self._tokens) == 1:
+            app = self.app
+            if len(self._tokens) == 1 and (
+                app.teardown_appcontext_funcs or signals.appcontext_tearing_down.receivers
+            ):
                 if exc is _sentinel:
                     exc = None
-                await self.app.do_teardown_appcontext(exc, self.lease)
+                await app.do_teardown_appcontext(exc, self.lease)
         finally:
             self._reset()
-        await signals.send_async(signals.appcontext_popped, self.app)
+        if signals.appcontext_popped.receivers:
+            await signals.send_async(signals.appcontext_popped, self.app)
 
     def _reset(self) -> None:
         token = self._tokens.pop()

@@ -221,7 +221,7 @@ class DispatchMixin:
         if (
             session is None
             and self.config["SESSION_REFRESH_EACH_REQUEST"]
-            and interface.get_cookie_name(self) in ctx.request.cookies
+            and self._carries_session_cookie(ctx.request)
         ):
             # Flask re-sends a permanent session's cookie on every request so
             # it keeps sliding forward; the session is opened lazily, so it
@@ -232,6 +232,15 @@ class DispatchMixin:
             if result is not None and hasattr(result, "__await__"):
                 await result
         return response
+
+    def _carries_session_cookie(self, request: Any) -> bool:
+        # A substring test on the raw header first: parsing cookies for every
+        # request without one would cost more than the rest of a small request.
+        header = request.headers.get("Cookie")
+        if not header:
+            return False
+        name = self.session_interface.get_cookie_name(self)
+        return name in header and name in request.cookies
 
     # -- errors -----------------------------------------------------------------
 

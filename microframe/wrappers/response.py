@@ -12,6 +12,7 @@ from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..sync import in_sync_code, run_async
+from .headers import content_type_for, status_line, trusted_headers
 from .response_body import DataBody, ResponseBody, body_from
 
 if TYPE_CHECKING:
@@ -50,9 +51,20 @@ class Response(SansIOResponse):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        super().__init__(status, headers, mimetype, content_type)
-        self.body: ResponseBody = DataBody(b"")
-        self.set_body(body_from(response))
+        if headers is None and content_type is None and (status is None or type(status) is int):
+            # The common case, built without werkzeug's general-purpose checks.
+            ctype = content_type_for(mimetype or self.default_mimetype)
+            body = self.body = body_from(response)
+            length = body.length
+            pairs = [("Content-Type", ctype)]
+            if length is not None:
+                pairs.append(("Content-Length", str(length)))
+            self.headers = trusted_headers(pairs)
+            code = 200 if status is None else status
+            self._status, self._status_code = status_line(code), code
+        else:
+            super().__init__(status, headers, mimetype, content_type)
+            self.set_body(body_from(response))
 
     def set_body(self, body: ResponseBody) -> None:
         """Replace the body, keeping ``Content-Length`` in step with it."""
