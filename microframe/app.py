@@ -181,8 +181,17 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
         return create_logger(self)
 
     def auto_find_instance_path(self) -> str:
-        """Return ``instance`` beside the app's package or module."""
-        return os.path.join(get_root_path(self.import_name.partition(".")[0]), "instance")
+        """Return ``instance`` beside the app's top-level package or module.
+
+        For a package that is the folder containing the package, so the
+        instance folder is never inside the code.
+        """
+        top = self.import_name.partition(".")[0]
+        root = get_root_path(top)
+        module = sys.modules.get(top)
+        if module is not None and hasattr(module, "__path__"):
+            root = os.path.dirname(root)
+        return os.path.join(root, "instance")
 
     def make_config(self, instance_relative: bool = False) -> Config:
         """Create the :class:`Config` with the defaults and ``DEBUG`` from the environment."""

@@ -50,15 +50,11 @@ async def reject_websocket(receive: ASGIReceiveCallable, send: ASGISendCallable)
         await send({"type": "websocket.close", "code": 1008})
 
 
-def _content_length(headers: Headers) -> int | None:
-    value = headers.get("content-length")
-    if value is None:
+def _parse_length(value: bytes) -> int | None:
+    # Servers reject malformed lengths, but the app does not rely on it.
+    if not value.isdigit():
         return None
-    try:
-        length = int(value)
-    except ValueError:
-        return None
-    return length if length >= 0 else None
+    return int(value)
 
 
 def decode_headers(raw: Any) -> Headers:
@@ -80,10 +76,16 @@ def scope_path(scope: Any) -> tuple[str, str]:
 def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
     """Build the app's request object for an HTTP scope."""
     config = app.config
-    headers = decode_headers(scope["headers"])
+    pairs: list[tuple[str, str]] = []
+    length: int | None = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = _parse_length(value)
+        pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+    headers = trusted_headers(pairs)
     body = Body(
         receive,
-        _content_length(headers),
+        length,
         max_content_length=config["MAX_CONTENT_LENGTH"],
         timeout=config["BODY_TIMEOUT"],
     )

@@ -18,7 +18,13 @@ from werkzeug.exceptions import HTTPException
 
 from . import signals
 from .globals import _cv_app, _cv_request, _cv_websocket
-from .sync import WorkerLease, in_sync_code, is_async_callable, run_async
+from .sync import (
+    WorkerLease,
+    in_sync_code,
+    is_async_callable,
+    lease_for_sync_pop,
+    run_async,
+)
 
 if TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from .app import Microframe
     from .sessions import SessionMixin
     from .wrappers import Request
+    from .wrappers.websocket import Websocket
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,11 +117,22 @@ class AppContext:
 
     def __init__(self, app: Microframe) -> None:
         self.app = app
-        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
+        self._url_adapter: Any = _sentinel
         self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         #: The worker thread of the request that pushed this context, if any.
         self.lease: WorkerLease | None = None
         self._tokens: list[Token[AppContext]] = []
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL adapter for building URLs outside a request (needs ``SERVER_NAME``)."""
+        if self._url_adapter is _sentinel:
+            self._url_adapter = self.app.create_url_adapter(None)
+        return self._url_adapter  # type: ignore[no-any-return]
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
 
     def push(self) -> None:
         """Make this the current app context (sync)."""
@@ -127,7 +145,8 @@ class AppContext:
             if len(self._tokens) == 1:
                 if exc is _sentinel:
                     exc = None
-                _run_teardown(self.app.do_teardown_appcontext(exc, self.lease))
+                lease = lease_for_sync_pop(self.lease)
+                _run_teardown(self.app.do_teardown_appcontext(exc, lease))
         finally:
             self._reset()
         signals.send_sync(signals.appcontext_popped, self.app)
@@ -181,7 +200,7 @@ class AppContext:
     def copy(self) -> AppContext:
         """Return a new context for the same app sharing this ``g``."""
         ctx = object.__new__(AppContext)
-        ctx.app, ctx.url_adapter, ctx.g, ctx._tokens = self.app, self.url_adapter, self.g, []
+        ctx.app, ctx._url_adapter, ctx.g, ctx._tokens = self.app, self._url_adapter, self.g, []
         ctx.lease = None
         return ctx
 
@@ -232,12 +251,28 @@ class RequestContext:
         adapter = self.url_adapter
         if adapter is None:
             return
-        try:
-            rule, args = adapter.match(return_rule=True)
-        except HTTPException as error:
-            self.request.routing_exception = error
+        app = self.app
+        # Once serving, the URL map is frozen, so a successful match for the
+        # same host, scheme, path and method always gives the same rule.
+        key = (
+            adapter.server_name,
+            adapter.subdomain,
+            adapter.url_scheme,
+            adapter.path_info,
+            adapter.default_method,
+        )
+        cached = app._match_cache.get(key) if app._got_first_request else None
+        if cached is not None:
+            rule, args = cached
         else:
-            self.request.url_rule, self.request.view_args = rule, dict(args)
+            try:
+                rule, args = adapter.match(return_rule=True)
+            except HTTPException as error:
+                self.request.routing_exception = error
+                return
+            if app._got_first_request and len(app._match_cache) < 4096:
+                app._match_cache[key] = (rule, args)
+        self.request.url_rule, self.request.view_args = rule, dict(args)
 
     # -- push and pop ----------------------------------------------------------
 
@@ -263,6 +298,9 @@ class RequestContext:
         """Run request teardown and remove this context (sync)."""
         if exc is _sentinel:
             exc = None
+        # Popped by a 'with' block in a test or script: sync teardown runs on
+        # this thread, the one that used the context (sqlite3 on g).
+        self.lease = lease_for_sync_pop(self.lease) or self.lease
         # Nested finally blocks: a failing teardown_request function must
         # not leave the app context pushed nor skip teardown_appcontext.
         try:
@@ -339,10 +377,150 @@ class RequestContext:
 
 
 class WebsocketContext:
-    """The websocket context; filled in by the realtime layer."""
+    """The websocket context: makes ``websocket`` (and ``session``) available.
 
-    websocket: Any
-    session: SessionMixin
+    Created by the app for each websocket connection, and by
+    :meth:`~microframe.app.Microframe.test_websocket_context` in tests. Like
+    :class:`RequestContext` it pushes an app context when none is active
+    and holds the worker-thread lease of the connection's sync hooks. The
+    session is opened on first use; it is not saved (a cookie cannot be set
+    once the handshake is answered).
+    """
+
+    def __init__(
+        self, app: Microframe, websocket: Websocket, session: SessionMixin | None = None
+    ) -> None:
+        self.app = app
+        self.websocket = websocket
+        self.url_adapter: MapAdapter | None = None
+        try:
+            # The websocket quacks like a request: host, root_path, a ws
+            # scheme (so werkzeug matches websocket rules), path, "GET".
+            self.url_adapter = app.create_url_adapter(cast("Request", websocket))
+        except HTTPException as error:
+            websocket.routing_exception = error
+        self._session = session
+        self.lease = WorkerLease(app.sync_pool)
+        self._app_ctx: AppContext | None = None
+        self._token: Token[WebsocketContext] | None = None
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session of the handshake's cookies, opened on first use."""
+        session = self._session
+        if session is None:
+            session = self._session = self.app.open_session_sync(cast("Request", self.websocket))
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    def match_websocket(self) -> None:
+        """Match the websocket against the URL map, storing the rule or the error."""
+        adapter = self.url_adapter
+        if adapter is None:
+            return
+        try:
+            rule, args = adapter.match(return_rule=True)
+        except HTTPException as error:
+            self.websocket.routing_exception = error
+            return
+        self.websocket.url_rule, self.websocket.view_args = rule, dict(args)
+
+    def _push_app_context(self) -> AppContext | None:
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.lease = self.lease
+            return app_ctx
+        return None
+
+    def _set(self) -> None:
+        self._token = _cv_websocket.set(self)
+        websocket = self.websocket
+        if websocket.url_rule is None and websocket.routing_exception is None:
+            self.match_websocket()
+
+    def _reset(self) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _cv_websocket.reset(token)
+
+    def push(self) -> None:
+        """Make this the current websocket context (sync), with an app context."""
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            app_ctx.push()
+        self._app_ctx = app_ctx
+        self._set()
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run websocket teardown and remove this context (sync)."""
+        if exc is _sentinel:
+            exc = None
+        self.lease = lease_for_sync_pop(self.lease) or self.lease
+        try:
+            _run_teardown(self.app.do_teardown_websocket(exc))
+        finally:
+            self._reset()
+            try:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                if app_ctx is not None:
+                    app_ctx.pop(exc)
+            finally:
+                self.lease.release()
+
+    async def push_async(self) -> None:
+        """Make this the current websocket context (async), with an app context."""
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            await app_ctx.push_async()
+        self._app_ctx = app_ctx
+        self._set()
+        if self.app.session_interface_is_async and self._session is None:
+            self._session = await self.app.open_session(cast("Request", self.websocket))
+
+    async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
+        """Run websocket teardown (awaiting async functions) and remove this context."""
+        if exc is _sentinel:
+            exc = None
+        try:
+            await self.app.do_teardown_websocket(exc)
+        finally:
+            self._reset()
+            try:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                if app_ctx is not None:
+                    await app_ctx.pop_async(exc)
+            finally:
+                self.lease.release()
+
+    def __enter__(self) -> WebsocketContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> WebsocketContext:
+        await self.push_async()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.pop_async(exc)
+
+    def copy(self) -> WebsocketContext:
+        """Return a context for the same websocket and session, to push elsewhere."""
+        ctx = WebsocketContext.__new__(WebsocketContext)
+        ctx.app, ctx.websocket, ctx.url_adapter = self.app, self.websocket, self.url_adapter
+        ctx._session, ctx.lease = self._session, self.lease
+        ctx._app_ctx, ctx._token = None, None
+        return ctx
 
 
 def after_this_request(func: F) -> F:
@@ -429,14 +607,40 @@ def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:
     if isinstance(ctx, RequestContext):
         app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())  # type: ignore[arg-type]
         return app_token, _cv_request.set(ctx)
+    if isinstance(ctx, WebsocketContext):
+        app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())  # type: ignore[arg-type]
+        return app_token, _cv_websocket.set(ctx)
     return _cv_app.set(ctx), None
 
 
 def _reset_only(ctx: Any, tokens: tuple[Token[Any], Token[Any] | None]) -> None:
-    app_token, req_token = tokens
-    if req_token is not None:
-        _cv_request.reset(req_token)
+    app_token, inner_token = tokens
+    if inner_token is not None:
+        inner_token.var.reset(inner_token)
     _cv_app.reset(app_token)
+
+
+def copy_current_websocket_context(func: F) -> F:
+    """Wrap ``func`` so it runs in a copy of the current websocket context.
+
+    Useful to receive and send in a task of its own::
+
+        @app.websocket("/ws")
+        async def chat():
+            @copy_current_websocket_context
+            async def pump():
+                while True:
+                    await websocket.send(await queue.get())
+
+            task = asyncio.create_task(pump())
+    """
+    ctx = _cv_websocket.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_websocket_context' can only be used when a"
+            " websocket context is active, such as in a websocket handler."
+        )
+    return _run_in(ctx.copy, func)
 
 
 def has_app_context() -> bool:
@@ -461,6 +665,7 @@ __all__ = [
     "after_this_request",
     "copy_current_app_context",
     "copy_current_request_context",
+    "copy_current_websocket_context",
     "has_app_context",
     "has_request_context",
     "has_websocket_context",

@@ -107,6 +107,7 @@ class DispatchMixin:
         self._chain_cache: dict[str | None, ChainHooks] = {}
         self._view_cache: dict[str, Hook] = {}
         self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
+        self._match_cache: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
@@ -282,12 +283,12 @@ class DispatchMixin:
         """Whether an HTTP exception should be raised like any other error."""
         if self.config["TRAP_HTTP_EXCEPTIONS"]:
             return True
+        if not isinstance(error, BadRequestKeyError):
+            return False
         trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None and self.debug and isinstance(error, BadRequestKeyError):
-            return True
-        if trap_bad_request:
-            return isinstance(error, BadRequestKeyError)
-        return False
+        if trap_bad_request is None:
+            return bool(self.debug)
+        return bool(trap_bad_request)
 
     async def handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> Any:
         """Answer an HTTP exception with its handler, or as it is."""

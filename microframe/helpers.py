@@ -55,12 +55,18 @@ def make_redirect(response_class: type[Response], location: str, code: int = 302
     """Build a redirect response of ``response_class`` to ``location``.
 
     A location containing CR or LF is refused with 400 Bad Request: such a
-    target usually comes from user input and would split the headers.
+    target usually comes from user input and would split the headers. So is
+    one that is not a URL at all (``http://[::1``).
     """
     if "\r" in location or "\n" in location or "\0" in location:
         raise BadRequest("The redirect target contains a newline or NUL character.")
     display = html.escape(location)
-    location = iri_to_uri(location)
+    try:
+        location = iri_to_uri(location)
+    except ValueError:
+        # urlsplit refuses some targets ("http://[::1", lone surrogates);
+        # like a newline, such a target comes from user input, not the app.
+        raise BadRequest("The redirect target is not a valid URL.") from None
     body = (
         "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
         "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target"

@@ -23,7 +23,7 @@ import queue
 import threading
 from asyncio import events
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
@@ -191,11 +191,72 @@ class WorkerLease:
             return await _run_in_executor(func, args, kwargs)
         return await worker.submit(func, args, kwargs)
 
+    @property
+    def leased(self) -> bool:
+        """``True`` while a worker thread is held by this lease."""
+        return self._worker is not None
+
     def release(self) -> None:
         """Return the thread to the pool (at the end of the request)."""
         worker, self._worker = self._worker, None
         if worker is not None and self._pool is not None:
             self._pool.release(worker)
+
+
+class CallerLease(WorkerLease):
+    """A lease that runs sync functions on the calling thread itself.
+
+    Used when a context is popped by a plain ``with`` block in sync code (a
+    test, a script, a CLI command): its sync teardown functions then run on
+    the thread that used the context, as under Flask, so an ``sqlite3``
+    connection opened there can be closed there.
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the sync ``func`` right here and return its result."""
+        return call_outside_loop(func, *args, **kwargs)
+
+    def release(self) -> None:
+        """Nothing to release: no worker thread is held."""
+
+
+_CALLER_LEASE = CallerLease()
+
+
+def lease_for_sync_pop(lease: WorkerLease | None) -> WorkerLease | None:
+    """Choose where a context popped from sync code runs its sync teardown.
+
+    A lease holding a worker keeps it (the request's sync code ran there).
+    Otherwise, on a thread that is not a request's worker (a test, a script),
+    teardown runs on the calling thread: the thread that used the context.
+    On a worker thread the lease is returned unchanged.
+    """
+    if lease is not None and lease.leased:
+        return lease
+    if getattr(_thread_state, "worker", None) is not None:
+        return lease
+    return _CALLER_LEASE
+
+
+def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call the sync ``func`` with this thread's running loop hidden from it.
+
+    The loop is the short-lived one :func:`run_async` started for sync code;
+    hiding it lets ``func`` see itself as sync code (:func:`in_sync_code` is
+    ``True``, the dual request and template APIs return values) and call
+    :func:`run_async` in turn.
+    """
+    loop = events._get_running_loop()
+    events._set_running_loop(None)
+    try:
+        return func(*args, **kwargs)
+    finally:
+        events._set_running_loop(loop)
 
 
 async def _run_in_executor(func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
@@ -238,6 +299,84 @@ def run_async(awaitable: Awaitable[T]) -> T:
     return asyncio.run(coro)
 
 
+class AwaitableValue(Coroutine[Any, Any, T]):
+    """The value of a dual sync/async API in async code: a coroutine to await.
+
+    ``request.form`` and ``request.get_json()`` return their values directly
+    in sync code and one of these in async code. It is awaited (or handed to
+    ``asyncio.create_task``/``gather``) like the coroutine it wraps, but using
+    it as the value itself (``request.form["name"]`` without ``await``)
+    raises a :class:`RuntimeError` that says how to await it, where a bare
+    coroutine would fail with a puzzling ``TypeError``.
+
+    :param coro: the coroutine computing the value.
+    :param expr: the expression as the user wrote it, for the error message,
+        such as ``"request.form"``.
+    """
+
+    __slots__ = ("_coro", "_expr")
+
+    def __init__(self, coro: Coroutine[Any, Any, T], expr: str) -> None:
+        self._coro = coro
+        self._expr = expr
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._coro.__await__()
+
+    def send(self, value: Any) -> Any:
+        """Advance the wrapped coroutine (used by the event loop)."""
+        return self._coro.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        """Raise an exception in the wrapped coroutine (used by the event loop)."""
+        if val is None and tb is None:
+            return self._coro.throw(typ)
+        return self._coro.throw(typ, val, tb)
+
+    def close(self) -> None:
+        """Close the wrapped coroutine without running it."""
+        self._coro.close()
+
+    def _misused(self, usage: str = "") -> RuntimeError:
+        # Closed here so that Python does not add a "never awaited" warning
+        # to the error that already says what to do.
+        self._coro.close()
+        expr = self._expr
+        return RuntimeError(
+            f"{expr} must be awaited in async code: use (await {expr}){usage}"
+        )
+
+    def __getitem__(self, key: Any) -> Any:
+        raise self._misused("[...]")
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        """Refused: await the value first."""
+        raise self._misused(".get(...)")
+
+    def __iter__(self) -> Any:
+        raise self._misused()
+
+    def __len__(self) -> int:
+        raise self._misused()
+
+    def __contains__(self, item: Any) -> bool:
+        raise self._misused()
+
+    def __bool__(self) -> bool:
+        raise self._misused()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("cr_"):
+            # Coroutine introspection (asyncio's task repr, debuggers).
+            return getattr(self._coro, name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise self._misused(f".{name}")
+
+    def __repr__(self) -> str:
+        return f"<awaitable {self._expr}: use 'await {self._expr}' in async code>"
+
+
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
@@ -249,11 +388,15 @@ def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
 
 
 __all__ = [
+    "AwaitableValue",
+    "CallerLease",
     "SyncWorker",
     "SyncWorkerPool",
     "WorkerLease",
+    "call_outside_loop",
     "in_sync_code",
     "is_async_callable",
+    "lease_for_sync_pop",
     "run_async",
     "run_sync_in_executor",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +18,8 @@ from microframe.testing import MicroframeClient
 @pytest.fixture
 def app() -> Microframe:
     """A fresh app in testing mode with a secret key."""
-    app = Microframe(__name__)
+    # root_path is explicit: "conftest" may name another folder's conftest.
+    app = Microframe(__name__, root_path=os.path.dirname(os.path.abspath(__file__)))
     app.config.update(TESTING=True, SECRET_KEY="test secret key")
     return app
 

@@ -888,3 +888,28 @@ async def test_missing_key_is_trapped_in_debug(app: Microframe) -> None:
     response = await app.test_client().get("/")
     assert response.status_code == 500
     assert "BadRequestKeyError" in await response.get_data(as_text=True)
+
+
+def test_instance_path_is_beside_a_package(tmp_path: Any, monkeypatch: Any) -> None:
+    package = tmp_path / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from microframe import Microframe\napp = Microframe(__name__)\n"
+    )
+    (tmp_path / "mymod.py").write_text(
+        "from microframe import Microframe\napp = Microframe(__name__)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    pkg = importlib.import_module("mypkg")
+    mod = importlib.import_module("mymod")
+    try:
+        assert pkg.app.instance_path == str(tmp_path / "instance")
+        assert mod.app.instance_path == str(tmp_path / "instance")
+        assert pkg.app.root_path == str(package)
+    finally:
+        import sys
+
+        sys.modules.pop("mypkg", None)
+        sys.modules.pop("mymod", None)

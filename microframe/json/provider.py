@@ -130,6 +130,9 @@ def _default(o: Any) -> Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+_encoders: dict[tuple[Any, ...], json.JSONEncoder] = {}
+
+
 class DefaultJSONProvider(JSONProvider):
     """JSON through the standard library's :mod:`json`, with extra types.
 
@@ -163,10 +166,34 @@ class DefaultJSONProvider(JSONProvider):
         :attr:`default`, :attr:`ensure_ascii` and :attr:`sort_keys` apply
         unless given in ``kwargs``.
         """
+        if not kwargs:
+            return self._encoder(None).encode(obj)
         kwargs.setdefault("default", self.default)
         kwargs.setdefault("ensure_ascii", self.ensure_ascii)
         kwargs.setdefault("sort_keys", self.sort_keys)
         return json.dumps(obj, **kwargs)
+
+    def _encoder(self, compact: bool | None) -> json.JSONEncoder:
+        # json.dumps() with options builds a new encoder per call; encoders
+        # for the current settings are kept instead (settings may change).
+        key = (self.default, self.ensure_ascii, self.sort_keys, compact)
+        encoder = _encoders.get(key)
+        if encoder is None:
+            if compact is None:
+                options: dict[str, Any] = {}
+            elif compact:
+                options = {"separators": (",", ":")}
+            else:
+                options = {"indent": 2}
+            encoder = json.JSONEncoder(
+                default=self.default,
+                ensure_ascii=self.ensure_ascii,
+                sort_keys=self.sort_keys,
+                **options,
+            )
+            if len(_encoders) < 64:
+                _encoders[key] = encoder
+        return encoder
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse ``s`` with :func:`json.loads`; bytes may be UTF-8, -16 or -32."""
@@ -179,11 +206,10 @@ class DefaultJSONProvider(JSONProvider):
         (or ``None`` with the app in debug mode), and ends with a newline.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        if self.compact is False or (self.compact is None and self._app.debug):
-            options: dict[str, Any] = {"indent": 2}
-        else:
-            options = {"separators": (",", ":")}
-        return self._app.response_class(f"{self.dumps(obj, **options)}\n", mimetype=self.mimetype)
+        app = self._app
+        compact = not (self.compact is False or (self.compact is None and app.debug))
+        body = self._encoder(compact).encode(obj)
+        return app.response_class(f"{body}\n", mimetype=self.mimetype)
 
 
 __all__ = ["DefaultJSONProvider", "JSONProvider"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import UTC
 from http.cookies import SimpleCookie
 from inspect import isawaitable
@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
 
+from ..globals import _cv_app, _cv_request
+from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async
 from .utils import (
     make_test_body_with_headers,
@@ -24,10 +26,12 @@ from .utils import (
 
 if TYPE_CHECKING:
     from ..app import Microframe
+    from ..ctx import AppContext, RequestContext
     from ..wrappers import Response
 
 _REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
 _MAX_REDIRECTS = 20
+_PRESERVE_KEY = "_microframe_preserve_context"
 
 
 class Cookie:
@@ -109,6 +113,10 @@ class MicroframeClient:
         self.app = app
         self.cookie_jar: CookieJar | None = CookieJar() if use_cookies else None
         self.preserve_context = False
+        #: The contexts of the last request, kept by ``with client:``.
+        self._preserved: list[tuple[AppContext, RequestContext]] = []
+        #: The preserved contexts this client pushed in the test's context.
+        self._pushed: list[tuple[AppContext, RequestContext]] = []
 
     # -- cookies ------------------------------------------------------------
 
@@ -159,9 +167,89 @@ class MicroframeClient:
         :param auth: a ``(username, password)`` for Basic authentication.
         """
         coro = self._open(path, method, **kwargs)
+        if not self.preserve_context:
+            if in_sync_code():
+                return run_async(coro)
+            return coro
         if in_sync_code():
-            return run_async(coro)
-        return coro
+            self._pop_preserved()
+            response = run_async(coro)
+            self._push_preserved()
+            return response
+        return self._open_preserving(coro)
+
+    async def _open_preserving(self, coro: Coroutine[Any, Any, Response]) -> Response:
+        try:
+            await self._pop_preserved_async()
+        except BaseException:
+            coro.close()
+            raise
+        response = await coro
+        await self._push_preserved_async()
+        return response
+
+    # -- preserved contexts (``with client:``) ----------------------------------
+    #
+    # The app tears its contexts down at the end of each request, on the
+    # request's worker thread, as usual. A receiver of request_tearing_down,
+    # connected only inside ``with client:``, notes the contexts of this
+    # client's requests (marked in the scope); the client then pushes them
+    # again in the test's own context, as Flask's client does, and pops them
+    # (running teardown once more, as Flask does) before the next request
+    # and when the block ends. Nothing is added to the app's request path.
+
+    def _note_contexts(self, sender: Any, **extra: Any) -> None:
+        req_ctx = _cv_request.get(None)
+        app_ctx = _cv_app.get(None)
+        if req_ctx is None or app_ctx is None:
+            return
+        scope = req_ctx.request.scope
+        extensions = scope.get("extensions") if isinstance(scope, dict) else None
+        if extensions and extensions.get(_PRESERVE_KEY) is self:
+            self._preserved = [(app_ctx, req_ctx)]
+
+    def _start_preserving(self) -> None:
+        if self.preserve_context:
+            raise RuntimeError("Cannot nest client invocations")
+        self.preserve_context = True
+        self._preserved = []
+        request_tearing_down.connect(self._note_contexts, sender=self.app, weak=False)
+
+    def _stop_preserving(self) -> None:
+        self.preserve_context = False
+        request_tearing_down.disconnect(self._note_contexts, sender=self.app)
+
+    def _push_preserved(self) -> None:
+        for app_ctx, req_ctx in self._preserved:
+            app_ctx.push()
+            req_ctx.push()
+            self._pushed.append((app_ctx, req_ctx))
+        self._preserved = []
+
+    async def _push_preserved_async(self) -> None:
+        for app_ctx, req_ctx in self._preserved:
+            await app_ctx.push_async()
+            # The sync push: the request context's session is kept as the
+            # view left it rather than opened again.
+            req_ctx.push()
+            self._pushed.append((app_ctx, req_ctx))
+        self._preserved = []
+
+    def _pop_preserved(self) -> None:
+        while self._pushed:
+            app_ctx, req_ctx = self._pushed.pop()
+            try:
+                req_ctx.pop()
+            finally:
+                app_ctx.pop()
+
+    async def _pop_preserved_async(self) -> None:
+        while self._pushed:
+            app_ctx, req_ctx = self._pushed.pop()
+            try:
+                await req_ctx.pop_async()
+            finally:
+                await app_ctx.pop_async()
 
     async def _open(
         self,
@@ -235,6 +323,8 @@ class MicroframeClient:
             "http", path, method.upper(), headers, query, scheme, root_path, http_version,
             scope_base, _preserve_context=self.preserve_context,
         )
+        if self.preserve_context:
+            scope["extensions"][_PRESERVE_KEY] = self
         status, response_headers, chunks = await _run_asgi(self.app, scope, body)
         response = self.app.response_class(b"".join(chunks), status)
         # The headers as sent: the constructor would recompute Content-Length
@@ -296,13 +386,44 @@ class MicroframeClient:
             raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
         return SessionTransaction(self, args, kwargs)
 
+    def __enter__(self) -> MicroframeClient:
+        """Keep the contexts of the last request pushed until the block ends.
+
+        As with Flask's client, ``request``, ``session`` and ``g`` can be
+        inspected after a request::
+
+            with app.test_client() as client:
+                client.get("/profile")
+                assert g.user.name == "Ada"
+                assert request.path == "/profile"
+
+        In async tests use ``async with client:``.
+        """
+        if not in_sync_code():
+            raise RuntimeError("Use 'async with client:' in async code.")
+        self._start_preserving()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self._pop_preserved()
+        finally:
+            self._stop_preserving()
+
     async def __aenter__(self) -> MicroframeClient:
+        """Keep the contexts of the last request pushed; see :meth:`__enter__`."""
+        self._start_preserving()
         return self
 
     async def __aexit__(
         self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        return None
+        try:
+            await self._pop_preserved_async()
+        finally:
+            self._stop_preserving()
 
 
 class SessionTransaction:

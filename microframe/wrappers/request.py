@@ -15,7 +15,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.sansio.request import Request as SansIORequest
 
-from ..sync import in_sync_code, run_async
+from ..sync import AwaitableValue, in_sync_code, run_async
 from ..typing import ASGIMessage
 
 if TYPE_CHECKING:
@@ -274,16 +274,16 @@ class Request(SansIORequest):
 
     # -- the body: dual sync/async API --------------------------------------
 
-    def _dual(self, coro: Coroutine[Any, Any, T]) -> Any:
+    def _dual(self, coro: Coroutine[Any, Any, T], expr: str) -> Any:
         if in_sync_code():
             return _settle(coro, self.body.is_complete)
-        return coro
+        return AwaitableValue(coro, expr)
 
     def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> Any:
         """Return the body as bytes (or text): awaitable in async code."""
-        return self._dual(self._get_data(as_text, parse_form_data))
+        return self._dual(self._get_data(as_text, parse_form_data), "request.get_data()")
 
     async def _get_data(self, as_text: bool, parse_form_data: bool) -> bytes | str:
         if parse_form_data:
@@ -294,7 +294,7 @@ class Request(SansIORequest):
     @property
     def data(self) -> Any:
         """The raw body as bytes: ``await request.data`` in async code."""
-        return self._dual(self._get_data(False, False))
+        return self._dual(self._get_data(False, False), "request.data")
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON: awaitable in async code.
@@ -303,7 +303,7 @@ class Request(SansIORequest):
         400 when the body is not valid JSON (unless ``silent``, which returns
         ``None``).
         """
-        return self._dual(self._get_json(force, silent, cache))
+        return self._dual(self._get_json(force, silent, cache), "request.get_json()")
 
     async def _get_json(self, force: bool, silent: bool, cache: bool) -> Any:
         cached = self._cached_json[silent]
@@ -347,7 +347,7 @@ class Request(SansIORequest):
     @property
     def json(self) -> Any:
         """The parsed JSON body, or ``None``: ``await request.json`` in async code."""
-        return self._dual(self._get_json(False, True, True))
+        return self._dual(self._get_json(False, True, True), "request.json")
 
     async def _load_form(self) -> None:
         if self._form is not None:
@@ -393,17 +393,17 @@ class Request(SansIORequest):
     @property
     def form(self) -> Any:
         """Form fields of a urlencoded or multipart body: ``await request.form``."""
-        return self._dual(self._get_form())
+        return self._dual(self._get_form(), "request.form")
 
     @property
     def files(self) -> Any:
         """Uploaded files of a multipart body: ``await request.files``."""
-        return self._dual(self._get_files())
+        return self._dual(self._get_files(), "request.files")
 
     @property
     def values(self) -> Any:
         """``args`` and ``form`` combined: ``await request.values``."""
-        return self._dual(self._get_values())
+        return self._dual(self._get_values(), "request.values")
 
     def close_files(self) -> None:
         """Close uploaded files that were spooled to disk."""
