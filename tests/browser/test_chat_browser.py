@@ -1,0 +1,81 @@
+"""The chat example in a real browser: two visitors, one WebSocket room.
+
+The page is driven without knowing its markup beyond "a text field to type
+a message in", so the test keeps working as the example's page changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+Screenshot = Callable[["Page", str], Path]
+
+MESSAGE_FIELD = "input[type=text], input:not([type]), textarea"
+
+
+def send(page: Page, text: str) -> None:
+    """Type ``text`` in the page's last text field and send it.
+
+    The last field is the message box when the page also asks for a name.
+    A field in a form is submitted with Enter; otherwise its button is clicked.
+    """
+    field = page.locator(MESSAGE_FIELD).last
+    field.fill(text)
+    if field.evaluate("element => element.form !== null"):
+        field.press("Enter")
+    else:
+        page.locator("button").last.click()
+
+
+def shows(page: Page, text: str, timeout: float) -> bool:
+    """Return whether ``text`` appears in the page within ``timeout`` seconds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
+def open_chat(browser: Browser, url: str) -> Page:
+    """Open the chat at ``url`` in a new browser context; wait for its WebSocket."""
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    with page.expect_websocket(lambda ws: ws.url.endswith("/ws")):
+        page.goto(url)
+    return page
+
+
+def test_message_reaches_the_other_visitor(
+    browser: Browser, serve: Callable[..., str], screenshot: Screenshot
+) -> None:
+    base = serve("chat")
+    alice = open_chat(browser, base)
+    bob = open_chat(browser, base)
+    try:
+        # A socket may still be opening when the page has loaded: Bob says
+        # hello until Alice hears it, so both are surely in the room.
+        deadline = time.monotonic() + 15
+        for attempt in itertools.count(1):
+            hello = f"Bob is here ({attempt})"
+            send(bob, hello)
+            if shows(alice, hello, 1.0):
+                break
+            assert time.monotonic() < deadline, "Bob's messages never reached Alice"
+
+        send(alice, "Hello Bob, from Alice's browser")
+        assert shows(bob, "Hello Bob, from Alice's browser", 10), "Alice's message did not reach Bob"
+        screenshot(alice, "alice")
+        screenshot(bob, "bob")
+    finally:
+        alice.context.close()
+        bob.context.close()
