@@ -569,7 +569,16 @@ class MicroframeGroup(AppGroup):
         if command is not None:
             return command
         app = self._load_app(ctx)
-        return app.cli.get_command(ctx, cmd_name)
+        command = app.cli.get_command(ctx, cmd_name)
+        if command is not None:
+            # The app's commands run in its app context, even plain click
+            # commands added with app.cli.add_command().
+            from .globals import _cv_app
+
+            current = _cv_app.get(None)
+            if current is None or current.app is not app:
+                ctx.with_resource(app.app_context())
+        return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """List every command; the app's are left out if it cannot be loaded."""

@@ -508,7 +508,11 @@ def test_custom_commands_run_in_the_app_context(app: Microframe) -> None:
     result = runner.invoke(args=["greet", "Ada"])
     assert result.exit_code == 0, result.output
     assert result.output == f"Hello Ada from {app.name}\n"
-    assert runner.invoke(args=["bare"]).output == "app context: False\n"
+    # As with Flask's group, the app's commands run with its context pushed;
+    # with_appcontext=False only drops the decorator's own wrapping.
+    assert runner.invoke(args=["bare"]).output == "app context: True\n"
+    result = click.testing.CliRunner().invoke(app.cli, ["bare"])
+    assert result.output == "app context: False\n"
 
 
 def test_command_decorator_without_parentheses(app: Microframe) -> None:
@@ -538,7 +542,8 @@ def test_async_commands_are_awaited(app: Microframe) -> None:
     result = runner.invoke(args=["count", "--times", "3"])
     assert result.exit_code == 0, result.output
     assert result.output.split() == [app.name] * 3
-    assert runner.invoke(args=["ctx-aware"]).output == "ctx-aware False\n"
+    assert runner.invoke(args=["ctx-aware"]).output == "ctx-aware True\n"
+    assert click.testing.CliRunner().invoke(app.cli, ["ctx-aware"]).output == "ctx-aware False\n"
 
 
 def test_nested_groups_are_app_groups(app: Microframe) -> None:
@@ -761,3 +766,23 @@ def test_run_options_from_the_environment(
     result = CliRunner().invoke(cli, ["run"])
     assert result.exit_code == 0, result.output
     assert served[-1][2] == 9123
+
+
+def test_plain_click_command_added_to_app_cli_runs_in_app_context() -> None:
+    import click
+
+    from microframe import Microframe, current_app
+
+    app = Microframe("plain_click_app")
+
+    @click.command("plain")
+    def plain() -> None:
+        click.echo(f"app={current_app.name}")
+
+    app.cli.add_command(plain)
+    from microframe.cli import MicroframeGroup
+
+    group = MicroframeGroup(create_app=lambda: app)
+    result = click.testing.CliRunner().invoke(group, ["plain"])
+    assert result.exit_code == 0, result.output
+    assert "app=plain_click_app" in result.output
