@@ -3,8 +3,8 @@
 The examples are served by ``microframe --app examples/<name> run`` in a
 subprocess, as a user would run them, and driven by Debian's Chromium
 through Playwright's Python package. Without ``/usr/bin/chromium`` or
-``playwright`` every test here is skipped; ``.ci/browser-deps VENV``
-installs both.
+``playwright`` every test here is skipped: ``.ci/system-deps`` installs
+Chromium, and the ``test`` extra installs playwright.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ _URL_LINE = re.compile(r"Running on (http://\S+)")
 
 def _missing_dependency() -> str | None:
     if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing; run '.ci/browser-deps VENV' to install Chromium"
+        return f"{CHROMIUM} is missing; run '.ci/system-deps' to install Chromium"
     if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed; run '.ci/browser-deps VENV' to install it"
+        return "playwright is not installed; install the test extra: pip install -e '.[test]'"
     return None
 
 
