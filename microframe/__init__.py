@@ -12,6 +12,7 @@ from .ctx import (
     after_this_request,
     copy_current_app_context,
     copy_current_request_context,
+    copy_current_websocket_context,
     has_app_context,
     has_request_context,
     has_websocket_context,
@@ -53,7 +54,7 @@ from .templating import (
     stream_template_string,
 )
 from .typing import ResponseReturnValue
-from .wrappers import Request, Response
+from .wrappers import Request, Response, Websocket
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "Request",
     "Response",
     "ResponseReturnValue",
+    "Websocket",
     "abort",
     "after_this_request",
     "appcontext_popped",
@@ -73,6 +75,7 @@ __all__ = [
     "before_render_template",
     "copy_current_app_context",
     "copy_current_request_context",
+    "copy_current_websocket_context",
     "current_app",
     "escape",
     "flash",

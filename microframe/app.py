@@ -19,10 +19,11 @@ from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
 from .asgi import handle_http, handle_scope
+from .background import BackgroundTaskMixin
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .dispatch import DispatchMixin
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app, _cv_request, _cv_websocket
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
 from .scaffold import Scaffold, get_root_path, merge_methods, setupmethod
@@ -38,6 +39,7 @@ from .typing import (
     Scope,
     WhileServingCallable,
 )
+from .websocket_dispatch import WebsocketDispatchMixin
 from .wrappers import Request, Response
 from .wrappers.response_body import body_from
 
@@ -55,7 +57,9 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
-class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
+class Microframe(
+    TemplatingMixin, DispatchMixin, WebsocketDispatchMixin, BackgroundTaskMixin, Scaffold
+):
     """The application: an ASGI callable with Flask's API, made async.
 
     ::
@@ -147,6 +151,7 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
         self._got_first_request = False
         self._sync_pool: SyncWorkerPool | None = None
         self._init_dispatch()
+        self._init_background()
         self.cli = self._make_cli()
         if self.has_static_folder:
             assert bool(static_host) == host_matching, (
@@ -395,9 +400,13 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
     ) -> str:
         """Build a URL for ``endpoint``; see :func:`microframe.url_for`."""
         req_ctx = _cv_request.get(None)
-        if req_ctx is not None:
-            adapter = req_ctx.url_adapter
-            blueprint = req_ctx.request.blueprint
+        ws_ctx = _cv_websocket.get(None) if req_ctx is None else None
+        if req_ctx is not None or ws_ctx is not None:
+            if req_ctx is not None:
+                adapter, blueprint = req_ctx.url_adapter, req_ctx.request.blueprint
+            else:
+                assert ws_ctx is not None
+                adapter, blueprint = ws_ctx.url_adapter, ws_ctx.websocket.blueprint
             if endpoint[:1] == ".":
                 endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
             if _external is None:
@@ -610,7 +619,9 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
     async def asgi_app(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        """The ASGI application; wrap this to add ASGI middleware::
+        """The ASGI application; wrap this to add ASGI middleware.
+
+        ::
 
             app.asgi_app = ProxyFixMiddleware(app.asgi_app)
         """
@@ -626,7 +637,8 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
         await run_startup(self)
 
     async def shutdown(self) -> None:
-        """Leave ``while_serving`` generators and run ``after_serving`` functions."""
+        """Finish background tasks, leave ``while_serving`` generators and run
+        ``after_serving`` functions."""
         from .asgi import run_shutdown
 
         await run_shutdown(self)
@@ -641,7 +653,9 @@ class Microframe(TemplatingMixin, DispatchMixin, Scaffold):
         return cls(self, use_cookies=use_cookies, **kwargs)
 
     def test_app(self) -> Any:
-        """Return an async context manager running startup and shutdown::
+        """Return an async context manager running startup and shutdown.
+
+        ::
 
             async with app.test_app() as test_app:
                 client = test_app.test_client()

@@ -1,4 +1,4 @@
-"""The ASGI protocol: HTTP requests, lifespan, and (later) websockets.
+"""The ASGI protocol: HTTP requests, lifespan, and websockets.
 
 Everything that speaks ASGI messages lives here; the app deals only in
 requests and responses. No task is created for a plain response; a
@@ -14,12 +14,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.datastructures import Headers
 
-from .ctx import RequestContext
-from .sync import WorkerLease, is_async_callable
-from .typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
+from .ctx import RequestContext, WebsocketContext
+from .sync import WorkerLease, detached_timeout, is_async_callable
+from .typing import (
+    ASGIMessage,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    HTTPScope,
+    Scope,
+    WebsocketScope,
+)
 from .wrappers.headers import trusted_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response_body import DataBody
+from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -38,16 +46,9 @@ async def handle_scope(
     elif kind == "lifespan":
         await handle_lifespan(app, receive, send)
     elif kind == "websocket":
-        await reject_websocket(receive, send)
+        await handle_websocket(app, cast(WebsocketScope, scope), receive, send)
     else:
         raise ValueError(f"microframe cannot serve ASGI scope type {kind!r}")
-
-
-async def reject_websocket(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-    """Refuse a websocket handshake (no websocket routes are served)."""
-    message = await receive()
-    if message["type"] == "websocket.connect":
-        await send({"type": "websocket.close", "code": 1008})
 
 
 def _parse_length(value: bytes) -> int | None:
@@ -73,6 +74,19 @@ def scope_path(scope: Any) -> tuple[str, str]:
     return root_path, path
 
 
+def scope_query(scope: Any) -> bytes:
+    """Return the query string of an HTTP or websocket scope, as ASCII bytes.
+
+    A URL's query is ASCII; a server that passes other bytes through gets
+    them percent-encoded, as a browser would have sent them, so that
+    ``request.args`` (which decodes the query as UTF-8) cannot fail on them.
+    """
+    query: bytes = scope.get("query_string", b"")
+    if query.isascii():
+        return query
+    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
+
+
 def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
     """Build the app's request object for an HTTP scope."""
     config = app.config
@@ -95,7 +109,7 @@ def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable
         scope["method"],
         scope.get("scheme", "http"),
         path,
-        scope.get("query_string", b""),
+        scope_query(scope),
         headers,
         root_path,
         scope.get("http_version", "1.1"),
@@ -186,7 +200,7 @@ async def send_response(
 async def _stream(response: Response, send: ASGISendCallable, timeout: float | None) -> None:
     body = response.body
     try:
-        async with asyncio.timeout(timeout):
+        async with detached_timeout(timeout):
             async for chunk in body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
     finally:
@@ -281,7 +295,10 @@ async def run_startup(app: Microframe) -> None:
 
 
 async def run_shutdown(app: Microframe) -> None:
-    """Leave ``while_serving`` generators (newest first) and run ``after_serving``."""
+    """Finish background tasks, leave ``while_serving`` generators (newest
+    first) and run ``after_serving``."""
+    # Background tasks first: they may use what after_serving closes.
+    await app.finish_background_tasks()
     async with app.app_context():
         while app._while_serving_running:
             gen = app._while_serving_running.pop()
@@ -296,14 +313,172 @@ async def run_shutdown(app: Microframe) -> None:
         app._sync_pool.shutdown()
 
 
+# -- websockets -------------------------------------------------------------------
+#
+# The handler runs in the connection's own task; a reader task moves the
+# client's messages into a queue that websocket.receive() reads. When the
+# client goes away the reader cancels the handler, unless it is waiting in
+# receive() (which then raises WebsocketDisconnect), so a handler that only
+# sends is ended at its next await and teardown runs.
+
+
+def make_websocket(
+    app: Microframe, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> Websocket:
+    """Build the app's websocket object for a websocket scope."""
+    root_path, path = scope_path(scope)
+    client = scope.get("client")
+    return app.websocket_class(
+        path,
+        scope_query(scope),
+        scope.get("scheme", "ws"),
+        decode_headers(scope["headers"]),
+        root_path,
+        scope.get("http_version", "1.1"),
+        scope.get("subprotocols", ()),
+        receive,
+        send,
+        remote_addr=client[0] if client else None,
+        server=scope.get("server"),
+        scope=scope,
+        json_provider=app.json,
+        http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
+    )
+
+
+class _Connection:
+    """What the reader task needs to know about the handler it may cancel."""
+
+    __slots__ = ("in_handler", "task", "websocket")
+
+    def __init__(self, websocket: Websocket, task: asyncio.Task[Any]) -> None:
+        self.websocket = websocket
+        self.task = task
+        self.in_handler = False
+
+
+async def _read_websocket(
+    receive: ASGIReceiveCallable, queue: asyncio.Queue[ASGIMessage], conn: _Connection
+) -> None:
+    # The queue is unbounded as the server's own limits (message size, flow
+    # control) bound what a client can send; blocking here would also stop
+    # the disconnect from being seen.
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "websocket.receive":
+            queue.put_nowait(message)
+        elif kind == "websocket.disconnect":
+            websocket = conn.websocket
+            if websocket.receiving:
+                queue.put_nowait(message)
+            else:
+                websocket.mark_disconnected(message.get("code", 1005), message.get("reason") or "")
+                queue.put_nowait(message)
+                if conn.in_handler:
+                    conn.task.cancel()
+            return
+
+
+async def handle_websocket(
+    app: Microframe, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
+    """Serve one websocket connection: contexts, dispatch, close, teardown."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    app._got_first_request = True
+    queue: asyncio.Queue[ASGIMessage] = asyncio.Queue()
+    websocket = make_websocket(app, scope, queue.get, send)
+    task = asyncio.current_task()
+    assert task is not None
+    conn = _Connection(websocket, task)
+    reader = asyncio.create_task(_read_websocket(receive, queue, conn))
+    try:
+        await _serve_websocket(app, websocket, conn)
+    except asyncio.CancelledError:
+        if websocket.disconnect is None:
+            raise
+        # Our own cancellation, for the client that went away: the
+        # connection ended normally as far as the server is concerned.
+        task.uncancel()
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+async def _serve_websocket(app: Microframe, websocket: Websocket, conn: _Connection) -> None:
+    ctx = WebsocketContext(app, websocket)
+    error: BaseException | None = None
+    try:
+        await ctx.push_async()
+        try:
+            conn.in_handler = True
+            try:
+                response = await app.full_dispatch_websocket(ctx)
+            except Exception as exc:
+                error = exc
+                response = await app.handle_websocket_exception(ctx, exc)
+            finally:
+                conn.in_handler = False
+        except (ClientDisconnected, asyncio.CancelledError) as exc:
+            error = websocket.disconnect or exc
+            raise
+        except Exception as exc:
+            error = exc
+            if app.testing or not app.debug:
+                # PROPAGATE_EXCEPTIONS: answer and re-raise for the test
+                # client or server to see.
+                app.log_websocket_exception(ctx, exc)
+                await end_websocket(app, websocket, app.response_class("Internal Server Error", 500), True)
+                raise
+            await end_websocket(app, websocket, app.debug_response(exc), True)
+            return
+        await end_websocket(app, websocket, response, error is not None)
+    except WebsocketDisconnect as exc:
+        error = exc
+    finally:
+        try:
+            await ctx.pop_async(error)
+        except Exception as exc:
+            app.log_websocket_exception(ctx, exc)
+
+
+async def end_websocket(
+    app: Microframe, websocket: Websocket, response: Response | None, failed: bool
+) -> None:
+    """End a connection once its handler is done.
+
+    An unanswered handshake is rejected with ``response`` (an HTTP response
+    where the server supports it, else close code 1008); an accepted
+    connection is closed with 1000, or 1011 after an unhandled error.
+    """
+    if websocket.disconnect is not None or websocket.closed:
+        return
+    if websocket.accepted:
+        await websocket.close(1011 if failed else 1000)
+    elif response is None:
+        await websocket.close(1000)
+    elif websocket.http_response_supported:
+        body: bytes = await response.get_data()
+        await websocket.send_http_response(response.status_code, encode_headers(response), body)
+    else:
+        await response.body.aclose()
+        await websocket.close(1008)
+
+
 __all__ = [
     "decode_headers",
+    "end_websocket",
     "handle_http",
     "handle_lifespan",
     "handle_scope",
+    "handle_websocket",
     "make_request",
+    "make_websocket",
     "run_shutdown",
     "run_startup",
     "scope_path",
+    "scope_query",
     "send_response",
 ]

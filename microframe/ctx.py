@@ -214,6 +214,10 @@ class RequestContext:
     ``after_this_request`` functions.
     """
 
+    #: Calls made once the request is over (background tasks added during
+    #: it); a class default, so requests without any cost nothing.
+    deferred_calls: list[Callable[[], Any]] | None = None
+
     def __init__(self, app: Microframe, request: Request, session: SessionMixin | None = None):
         self.app = app
         self.request = request
@@ -349,6 +353,11 @@ class RequestContext:
     def _release(self) -> None:
         self.lease.release()
         self.request.close_files()
+        deferred = self.deferred_calls
+        if deferred:
+            self.deferred_calls = None
+            for call in deferred:
+                call()
 
     def __enter__(self) -> RequestContext:
         self.push()

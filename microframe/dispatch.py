@@ -235,13 +235,17 @@ class DispatchMixin:
         return response
 
     def _carries_session_cookie(self, request: Any) -> bool:
-        # A substring test on the raw header first: parsing cookies for every
-        # request without one would cost more than the rest of a small request.
-        header = request.headers.get("Cookie")
-        if not header:
+        # A scan of the raw header pairs first: werkzeug's Headers.get builds
+        # an exception for a missing header, and parsing cookies for every
+        # request would cost more than the rest of a small request.
+        scope = request.scope
+        if scope is not None:
+            if not any(name == b"cookie" for name, _ in scope["headers"]):
+                return False
+        elif "Cookie" not in request.headers:
             return False
         name = self.session_interface.get_cookie_name(self)
-        return name in header and name in request.cookies
+        return name in request.headers.get("Cookie", "") and name in request.cookies
 
     # -- errors -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ checkers the proxies are typed as the objects they stand for.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from werkzeug.local import LocalProxy
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .app import Microframe
     from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
     from .sessions import SessionMixin
-    from .wrappers import Request
+    from .wrappers import Request, Websocket
 
 _no_app_msg = """\
 Working outside of application context.
@@ -76,7 +76,9 @@ request: Request = cast(
 websocket_ctx: WebsocketContext = cast(
     "WebsocketContext", LocalProxy(_cv_websocket, unbound_message=_no_ws_msg)
 )
-websocket: Any = LocalProxy(_cv_websocket, "websocket", unbound_message=_no_ws_msg)
+websocket: Websocket = cast(
+    "Websocket", LocalProxy(_cv_websocket, "websocket", unbound_message=_no_ws_msg)
+)
 session: SessionMixin = cast("SessionMixin", LocalProxy(_lookup_session))
 
 __all__ = [

@@ -14,11 +14,12 @@ import os
 import sys
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from .sync import is_async_callable
 from .typing import (
     AfterRequestCallable,
     BeforeRequestCallable,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 T_route = TypeVar("T_route", bound=RouteCallable)
+T_websocket = TypeVar("T_websocket", bound=Callable[..., Awaitable[Any]])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
@@ -230,6 +232,33 @@ class Scaffold(ABC):
         return decorator
 
     @setupmethod
+    def websocket(self, rule: str, **options: Any) -> Callable[[T_websocket], T_websocket]:
+        """Register the decorated coroutine function as the websocket handler for ``rule``.
+
+        ::
+
+            @app.websocket("/ws/<room>")
+            async def chat(room):
+                while True:
+                    message = await websocket.receive()
+                    await websocket.send(f"{room}: {message}")
+
+        Handlers must be ``async def`` (a plain function is refused with a
+        :class:`TypeError`). The same as ``add_url_rule(rule, endpoint,
+        func, websocket=True)``.
+
+        :param rule: the URL rule, with werkzeug converters.
+        :param options: as for :meth:`route` (``endpoint``, ``defaults``, ...).
+        """
+
+        def decorator(func: T_websocket) -> T_websocket:
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(rule, endpoint, func, websocket=True, **options)
+            return func
+
+        return decorator
+
+    @setupmethod
     def add_url_rule(
         self,
         rule: str,
@@ -238,7 +267,13 @@ class Scaffold(ABC):
         provide_automatic_options: bool | None = None,
         **options: Any,
     ) -> None:
-        """Register a URL rule; see :meth:`route`."""
+        """Register a URL rule; see :meth:`route` (and :meth:`websocket` for
+        ``websocket=True``)."""
+        if options.get("websocket") and view_func is not None and not is_async_callable(view_func):
+            raise TypeError(
+                f"The websocket handler {getattr(view_func, '__name__', view_func)!r} must"
+                " be a coroutine function: define it with 'async def'."
+            )
         self._register_url_rule(
             rule, endpoint, view_func, provide_automatic_options, options
         )

@@ -169,21 +169,41 @@ class SecureCookieSessionInterface(SessionInterface):
     serializer = TaggedJSONSerializer()
     session_class = SecureCookieSession
 
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
     def get_signing_serializer(self, app: Microframe) -> URLSafeTimedSerializer | None:
         """Return the itsdangerous serializer, or ``None`` without ``SECRET_KEY``."""
-        if not app.secret_key:
+        secret_key = app.secret_key
+        if not secret_key:
             return None
-        keys: list[str | bytes] = list(app.config["SECRET_KEY_FALLBACKS"] or ())
-        keys.append(app.secret_key)  # itsdangerous signs with the last key
-        return URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
-            salt=self.salt,
-            serializer=self.serializer,
-            signer_kwargs={
-                "key_derivation": self.key_derivation,
-                "digest_method": self.digest_method,
-            },
+        fallbacks = app.config["SECRET_KEY_FALLBACKS"]
+        # Built once per key set and settings: a serializer is immutable, and
+        # building one costs as much as signing a cookie.
+        key = (
+            secret_key,
+            tuple(fallbacks or ()),
+            self.salt,
+            self.serializer,
+            self.key_derivation,
+            self.digest_method,
         )
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            keys: list[str | bytes] = [*key[1], secret_key]  # the last key signs
+            serializer = URLSafeTimedSerializer(
+                keys,  # type: ignore[arg-type]
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={
+                    "key_derivation": self.key_derivation,
+                    "digest_method": self.digest_method,
+                },
+            )
+            if len(self._serializers) >= 8:
+                self._serializers.clear()
+            self._serializers[key] = serializer
+        return serializer
 
     def open_session(self, app: Microframe, request: Request) -> SecureCookieSession | None:
         """Read and verify the cookie; anything invalid gives an empty session."""

@@ -377,6 +377,34 @@ class AwaitableValue(Coroutine[Any, Any, T]):
         return f"<awaitable {self._expr}: use 'await {self._expr}' in async code>"
 
 
+class detached_timeout:
+    """``async with detached_timeout(seconds):`` is ``asyncio.timeout(seconds)``
+    whose timer holds none of the caller's context variables.
+
+    asyncio keeps a cancelled timer, and the context it was created in, until
+    the timer is due. A timer made while a request context is set would keep
+    that request (its body, its session, ``g``) alive for the whole timeout,
+    often a minute, after the request ended. ``None`` means no limit.
+    """
+
+    __slots__ = ("_cm", "_seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._cm = asyncio.timeout(None)
+
+    async def __aenter__(self) -> asyncio.Timeout:
+        await self._cm.__aenter__()
+        if self._seconds is not None:
+            when = asyncio.get_running_loop().time() + self._seconds
+            # Scheduled from an empty context, so the timer's copy is empty.
+            contextvars.Context().run(self._cm.reschedule, when)
+        return self._cm
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._cm.__aexit__(*exc)
+
+
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
@@ -394,6 +422,7 @@ __all__ = [
     "SyncWorkerPool",
     "WorkerLease",
     "call_outside_loop",
+    "detached_timeout",
     "in_sync_code",
     "is_async_callable",
     "lease_for_sync_pop",

@@ -689,7 +689,9 @@ class TemplatingMixin:
         self._add_to_env("globals", func, name, "add_template_global")
 
     def template_filter(self, name: str | None = None) -> Callable[[T_filter], T_filter]:
-        """Decorate a function to register it as a template filter::
+        """Decorate a function to register it as a template filter.
+
+        ::
 
             @app.template_filter("reverse")
             def reverse_filter(s):

@@ -66,7 +66,9 @@ async def _no_receive() -> dict[str, Any]:
 
 
 class TestApp:
-    """Runs the app's startup and shutdown around a block of tests::
+    """Runs the app's startup and shutdown around a block of tests.
+
+    ::
 
         async with app.test_app() as test_app:
             client = test_app.test_client()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..app import Microframe
     from ..ctx import AppContext, RequestContext
     from ..wrappers import Response
+    from .websocket import TestWebsocketConnection
 
 _REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
 _MAX_REDIRECTS = 20
@@ -365,6 +366,43 @@ class MicroframeClient:
     def trace(self, path: str = "/", **kwargs: Any) -> Any:
         """Send a TRACE request; see :meth:`open`."""
         return self.open(path, method="TRACE", **kwargs)
+
+    def websocket(
+        self,
+        path: str = "/",
+        *,
+        headers: Mapping[str, Any] | Headers | None = None,
+        subprotocols: list[str] | None = None,
+        **kwargs: Any,
+    ) -> TestWebsocketConnection:
+        """Open a websocket to the app: ``async with client.websocket("/ws") as ws``.
+
+        ::
+
+            async with client.websocket("/ws", subprotocols=["chat"]) as ws:
+                await ws.send_json({"text": "hi"})
+                assert await ws.receive_json() == {"echo": "hi"}
+
+        A rejected handshake raises
+        :class:`~microframe.testing.WebsocketResponseError` when the block is
+        entered. The client's cookies are sent with the handshake.
+
+        :param path: the path, optionally with a query string.
+        :param headers: handshake headers.
+        :param subprotocols: the subprotocols to offer.
+        :param kwargs: ``query_string``, ``scheme`` (``ws``), ``root_path``,
+            ``auth``, ``subdomain``, ``scope_base``.
+        """
+        from .websocket import TestWebsocketConnection, make_websocket_scope
+
+        cookie = None
+        if self.cookie_jar is not None:
+            host = Headers(headers).get("Host") or self.app.config["SERVER_NAME"] or "localhost"
+            cookie = self.cookie_jar.header_for(host, path.partition("?")[0])
+        scope = make_websocket_scope(
+            self.app, path, headers=headers, subprotocols=subprotocols, cookie=cookie, **kwargs
+        )
+        return TestWebsocketConnection(self.app, scope)
 
     # -- sessions -------------------------------------------------------------
 

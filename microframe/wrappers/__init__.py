@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from .request import Body, Request
 from .response import Response
+from .websocket import Websocket, WebsocketDisconnect
 
-__all__ = ["Body", "Request", "Response"]
+__all__ = ["Body", "Request", "Response", "Websocket", "WebsocketDisconnect"]

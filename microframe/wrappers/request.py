@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -15,7 +14,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.sansio.request import Request as SansIORequest
 
-from ..sync import AwaitableValue, in_sync_code, run_async
+from ..sync import AwaitableValue, detached_timeout, in_sync_code, run_async
 from ..typing import ASGIMessage
 
 if TYPE_CHECKING:
@@ -147,17 +146,17 @@ class Body:
 
 
 class _deadline:
-    """``asyncio.timeout`` that turns expiry into 408 Request Timeout."""
+    """A timeout that turns expiry into 408 Request Timeout."""
 
     __slots__ = ("_cm", "_seconds")
 
     def __init__(self, seconds: float | None) -> None:
         self._seconds = seconds
-        self._cm: asyncio.Timeout | None = None
+        self._cm: detached_timeout | None = None
 
     async def __aenter__(self) -> None:
         if self._seconds is not None:
-            self._cm = asyncio.timeout(self._seconds)
+            self._cm = detached_timeout(self._seconds)
             await self._cm.__aenter__()
 
     async def __aexit__(self, *exc: Any) -> None:

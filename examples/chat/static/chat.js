@@ -1,0 +1,48 @@
+// Joins the room's websocket as soon as the page loads and shows what
+// everyone says. The server names each visitor in its first message.
+(function () {
+  "use strict";
+  const script = document.currentScript;
+  const log = document.getElementById("log");
+  const status = document.getElementById("status");
+  const say = document.getElementById("say");
+  const input = document.getElementById("text");
+  let socket = null;
+
+  function show(text, kind) {
+    const item = document.createElement("li");
+    item.className = kind;
+    item.textContent = text; // never innerHTML: messages come from other users
+    log.appendChild(item);
+    item.scrollIntoView();
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(scheme + "//" + location.host + script.dataset.wsPath);
+    socket.addEventListener("message", function (event) {
+      const message = JSON.parse(event.data);
+      if (message.type === "welcome") {
+        status.textContent = "Connected as " + message.name + ".";
+      } else if (message.type === "message") {
+        show(message.name + ": " + message.text, "message");
+      } else {
+        const verb = message.type === "join" ? "joined" : "left";
+        show(message.name + " " + verb + " (" + message.members + " here)", "notice");
+      }
+    });
+    socket.addEventListener("close", function (event) {
+      status.textContent = "Disconnected (code " + event.code + "); reconnecting…";
+      setTimeout(connect, 2000);
+    });
+  }
+
+  say.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (socket && socket.readyState === WebSocket.OPEN && input.value.trim()) {
+      socket.send(input.value);
+      input.value = "";
+    }
+  });
+  connect();
+})();

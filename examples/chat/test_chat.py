@@ -1,0 +1,83 @@
+"""Tests for the chat example, through the test client."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from microframe import Microframe
+from microframe.testing import MicroframeClient
+
+
+def _load_example() -> ModuleType:
+    # Loaded under a name of its own: other examples have an 'app' module too.
+    name = "chat_example_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("app.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+example = _load_example()
+
+
+@pytest.fixture
+def client() -> MicroframeClient:
+    app: Microframe = example.app
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+async def test_page_connects_to_ws(client: MicroframeClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert 'data-ws-path="/ws"' in page
+    script = await client.get("/static/chat.js")
+    assert "new WebSocket(" in await script.get_data(as_text=True)
+
+
+async def test_messages_reach_everyone(client: MicroframeClient) -> None:
+    async with client.websocket("/ws?name=Ada") as ada:
+        assert await ada.receive_json() == {"type": "welcome", "name": "Ada"}
+        assert await ada.receive_json() == {"type": "join", "name": "Ada", "members": 1}
+        async with client.websocket("/ws?name=Bob") as bob:
+            assert await bob.receive_json() == {"type": "welcome", "name": "Bob"}
+            assert await bob.receive_json() == {"type": "join", "name": "Bob", "members": 2}
+            assert await ada.receive_json() == {"type": "join", "name": "Bob", "members": 2}
+            await bob.send("  hello room  ")
+            expected = {"type": "message", "name": "Bob", "text": "hello room"}
+            assert await ada.receive_json() == expected
+            assert await bob.receive_json() == expected
+            await ada.send(b"bytes too")
+            assert (await bob.receive_json())["text"] == "bytes too"
+            assert (await ada.receive_json())["text"] == "bytes too"
+        assert await ada.receive_json() == {"type": "leave", "name": "Bob", "members": 1}
+    assert example.room.members == set()
+
+
+async def test_long_text_and_names_are_cut(client: MicroframeClient) -> None:
+    async with client.websocket("/ws?name=" + "n" * 100) as ws:
+        await ws.receive_json()
+        joined = await ws.receive_json()
+        assert joined["name"] == "n" * example.MAX_NAME
+        await ws.send("x" * 1000)
+        message = await ws.receive_json()
+        assert len(message["text"]) == example.MAX_TEXT
+
+
+async def test_blank_messages_are_ignored(client: MicroframeClient) -> None:
+    async with client.websocket("/ws") as ws:
+        welcome = await ws.receive_json()
+        assert welcome["type"] == "welcome" and welcome["name"].startswith("guest-")
+        assert (await ws.receive_json())["name"] == welcome["name"]
+        await ws.send("   ")
+        await ws.send("real")
+        assert (await ws.receive_json())["text"] == "real"
