@@ -1,0 +1,80 @@
+"""The benchmark apps: one per framework, with identical endpoints and semantics.
+
+Every module in this package exposes ``app``, an ASGI callable serving:
+
+=====================  ======  ==================================================
+path                   method  answer
+=====================  ======  ==================================================
+``/text``              GET     ``Hello, World!`` as ``text/plain``
+``/json``              GET     ``{"hello": "world"}``
+``/users/<int:id>``    GET     ``{"id": id}``; a non-integer id is a 404
+``/template?name=``    GET     ``page.html`` from ``benchmarks/templates``
+``/template-string``   GET     :data:`PAGE_SOURCE` through ``render_template_string``
+``/form``              POST    urlencoded ``name`` and ``count``: ``"<name> <count>"``
+``/echo``              POST    the JSON body, echoed as JSON
+``/hooks/``            GET     a before hook sets a value the view returns; an
+                               after hook adds ``X-Hooked: yes``
+``/session``           GET     reads ``count`` from a signed cookie session,
+                               increments it, answers ``count <n>``
+``/stream``            GET     ten chunks ``chunk <i>\\n`` streamed
+``/ws``                WS      echoes each text message
+anything else          any     404
+=====================  ======  ==================================================
+
+The hooks apply to ``/hooks/`` only (a blueprint in Flask-style frameworks, a
+route middleware in Starlette) so they do not tax the other endpoints.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+#: The frameworks, in the order tables list them.
+FRAMEWORKS: tuple[str, ...] = ("raw", "microframe", "quart", "starlette")
+#: Module of each framework's app, below this package.
+MODULES: dict[str, str] = {
+    "raw": "raw",
+    "microframe": "microframe_app",
+    "quart": "quart_app",
+    "starlette": "starlette_app",
+}
+#: The distribution each app needs; a framework whose package is missing is skipped.
+REQUIRES: dict[str, str | None] = {
+    "raw": None,
+    "microframe": "microframe",
+    "quart": "quart",
+    "starlette": "starlette",
+}
+
+TEMPLATE_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+TEMPLATE_NAME = "page.html"
+with open(os.path.join(TEMPLATE_FOLDER, TEMPLATE_NAME), encoding="utf-8") as _file:
+    #: The template's source, also used by the ``/template-string`` endpoint.
+    PAGE_SOURCE: str = _file.read()
+
+#: The signing key of every app's session cookie.
+SECRET_KEY = "benchmark secret key, not a secret"
+TEXT = "Hello, World!"
+JSON_DOC: dict[str, str] = {"hello": "world"}
+PAGE_TITLE = "Benchmark"
+PAGE_ITEMS: tuple[str, ...] = tuple(f"item {i}" for i in range(10))
+STREAM_CHUNKS: tuple[str, ...] = tuple(f"chunk {i}\n" for i in range(10))
+HOOK_VALUE = "set by before_request"
+
+
+def page_context(name: str) -> dict[str, Any]:
+    """Return the template context for a request with ``?name=<name>``."""
+    return {"title": PAGE_TITLE, "name": name, "items": PAGE_ITEMS}
+
+
+def load(framework: str) -> Any:
+    """Import and return the ASGI app of ``framework`` (raises ``ImportError`` if absent)."""
+    module = importlib.import_module(f"{__name__}.{MODULES[framework]}")
+    return module.app
+
+
+def app_path(framework: str) -> str:
+    """Return ``module:attribute`` of the app, for an ASGI server's command line."""
+    return f"{__name__}.{MODULES[framework]}:app"
