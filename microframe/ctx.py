@@ -12,7 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextvars import Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from werkzeug.exceptions import HTTPException
 
@@ -103,7 +103,43 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
-class AppContext:
+class _Entered:
+    """``with`` and ``async with`` for a context with push/pop methods.
+
+    The sync form suits tests and scripts; the async form also awaits async
+    teardown functions.
+    """
+
+    if TYPE_CHECKING:
+
+        def push(self) -> None: ...
+
+        def pop(self, exc: BaseException | None = ...) -> None: ...
+
+        async def push_async(self) -> None: ...
+
+        async def pop_async(self, exc: BaseException | None = ...) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.push()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> Self:
+        await self.push_async()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.pop_async(exc)
+
+
+class AppContext(_Entered):
     """The application context: makes ``current_app`` and ``g`` available.
 
     ::
@@ -179,24 +215,6 @@ class AppContext:
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
 
-    def __enter__(self) -> AppContext:
-        self.push()
-        return self
-
-    def __exit__(
-        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.pop(exc)
-
-    async def __aenter__(self) -> AppContext:
-        await self.push_async()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.pop_async(exc)
-
     def copy(self) -> AppContext:
         """Return a new context for the same app sharing this ``g``."""
         ctx = object.__new__(AppContext)
@@ -205,7 +223,7 @@ class AppContext:
         return ctx
 
 
-class RequestContext:
+class RequestContext(_Entered):
     """The request context: makes ``request`` and ``session`` available.
 
     Created by the app for each request, and by
@@ -359,24 +377,6 @@ class RequestContext:
             for call in deferred:
                 call()
 
-    def __enter__(self) -> RequestContext:
-        self.push()
-        return self
-
-    def __exit__(
-        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.pop(exc)
-
-    async def __aenter__(self) -> RequestContext:
-        await self.push_async()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.pop_async(exc)
-
     def copy(self) -> RequestContext:
         """Return a context for the same request and session, to push elsewhere."""
         ctx = RequestContext(self.app, self.request, self._session)
@@ -385,7 +385,7 @@ class RequestContext:
         return ctx
 
 
-class WebsocketContext:
+class WebsocketContext(_Entered):
     """The websocket context: makes ``websocket`` (and ``session``) available.
 
     Created by the app for each websocket connection, and by
@@ -504,24 +504,6 @@ class WebsocketContext:
                     await app_ctx.pop_async(exc)
             finally:
                 self.lease.release()
-
-    def __enter__(self) -> WebsocketContext:
-        self.push()
-        return self
-
-    def __exit__(
-        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.pop(exc)
-
-    async def __aenter__(self) -> WebsocketContext:
-        await self.push_async()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.pop_async(exc)
 
     def copy(self) -> WebsocketContext:
         """Return a context for the same websocket and session, to push elsewhere."""

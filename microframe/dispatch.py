@@ -21,6 +21,7 @@ from werkzeug.routing import RequestRedirect
 from . import signals
 from .globals import _cv_request
 from .sync import is_async_callable
+from .wrappers.base import blueprint_chain
 
 if TYPE_CHECKING:
     from logging import Logger
@@ -55,14 +56,6 @@ class ChainHooks:
     before_websocket: tuple[Hook, ...]
     after_websocket: tuple[Hook, ...]
     teardown_websocket: tuple[Hook, ...]
-
-
-def blueprint_chain(blueprint: str | None) -> tuple[str, ...]:
-    """Return ``"a.b.c"`` as ``("a.b.c", "a.b", "a")``: innermost first."""
-    if blueprint is None:
-        return ()
-    parts = blueprint.split(".")
-    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
 
 
 async def call_hook(hook: Hook, ctx: RequestContext | None, *args: Any) -> Any:

@@ -12,15 +12,12 @@ from werkzeug.exceptions import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from werkzeug.sansio.request import Request as SansIORequest
 
 from ..sync import AwaitableValue, detached_timeout, in_sync_code, run_async
 from ..typing import ASGIMessage
+from .base import RoutedRequest
 
 if TYPE_CHECKING:
-    from werkzeug.exceptions import HTTPException
-    from werkzeug.routing import Rule
-    from werkzeug.routing.exceptions import RequestRedirect
 
     from ..datastructures import FileStorage
     from ..json.provider import JSONProvider
@@ -187,7 +184,7 @@ def _settle(coro: Coroutine[Any, Any, T], complete: bool) -> T:
     return run_async(coro)
 
 
-class Request(SansIORequest):
+class Request(RoutedRequest):
     """An HTTP request, built on werkzeug's sans-io request.
 
     Everything werkzeug offers is here (``args``, ``headers``, ``cookies``,
@@ -203,9 +200,6 @@ class Request(SansIORequest):
             form = request.form
     """
 
-    routing_exception: HTTPException | RequestRedirect | None = None
-    url_rule: Rule | None = None
-    view_args: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -248,28 +242,6 @@ class Request(SansIORequest):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self.body.max_content_length = value
-
-    @property
-    def endpoint(self) -> str | None:
-        """The endpoint that matched the request, or ``None``."""
-        return self.url_rule.endpoint if self.url_rule is not None else None
-
-    @property
-    def blueprint(self) -> str | None:
-        """The (dotted) name of the blueprint of the matched endpoint."""
-        endpoint = self.endpoint
-        if endpoint is not None and "." in endpoint:
-            return endpoint.rpartition(".")[0]
-        return None
-
-    @property
-    def blueprints(self) -> list[str]:
-        """The current blueprint and its parents, innermost first."""
-        name = self.blueprint
-        if name is None:
-            return []
-        parts = name.split(".")
-        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
     # -- the body: dual sync/async API --------------------------------------
 

@@ -7,15 +7,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
-from werkzeug.sansio.request import Request as SansIORequest
 
 from ..typing import ASGIMessage
+from .base import RoutedRequest
 from .request import ClientDisconnected
 
 if TYPE_CHECKING:
-    from werkzeug.exceptions import HTTPException
-    from werkzeug.routing import Rule
-    from werkzeug.routing.exceptions import RequestRedirect
 
     from ..json.provider import JSONProvider
 
@@ -54,7 +51,7 @@ class WebsocketDisconnect(ClientDisconnected):
         return f"The websocket was closed by the client with code {self.code}{reason}"
 
 
-class Websocket(SansIORequest):
+class Websocket(RoutedRequest):
     """A websocket connection, built on werkzeug's sans-io request.
 
     The handshake request's ``path``, ``args``, ``headers``, ``cookies``,
@@ -72,9 +69,6 @@ class Websocket(SansIORequest):
     the handshake with that response.
     """
 
-    routing_exception: HTTPException | RequestRedirect | None = None
-    url_rule: Rule | None = None
-    view_args: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -122,28 +116,6 @@ class Websocket(SansIORequest):
     def requested_subprotocols(self) -> list[str]:
         """The subprotocols the client offered, in its order of preference."""
         return list(self._subprotocols)
-
-    @property
-    def endpoint(self) -> str | None:
-        """The endpoint that matched the websocket, or ``None``."""
-        return self.url_rule.endpoint if self.url_rule is not None else None
-
-    @property
-    def blueprint(self) -> str | None:
-        """The (dotted) name of the blueprint of the matched endpoint."""
-        endpoint = self.endpoint
-        if endpoint is not None and "." in endpoint:
-            return endpoint.rpartition(".")[0]
-        return None
-
-    @property
-    def blueprints(self) -> list[str]:
-        """The current blueprint and its parents, innermost first."""
-        name = self.blueprint
-        if name is None:
-            return []
-        parts = name.split(".")
-        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
     # -- connection state ----------------------------------------------------------
 
