@@ -346,3 +346,22 @@ def test_test_request_context_builds_a_request(app: Microframe) -> None:
         assert request.form.to_dict() == {"k": "v"}
         assert request.files["f"].filename == "a.txt"
         assert request.files["f"].read() == b"abc"
+
+
+def test_test_request_context_base_url_and_url_scheme() -> None:
+    from microframe import Microframe, request, url_for
+
+    app = Microframe(__name__)
+
+    @app.get("/page")
+    async def page() -> str:
+        return "page"
+
+    with app.test_request_context("/page", base_url="https://example.com/prefix"):
+        assert request.scheme == "https"
+        assert request.host == "example.com"
+        assert request.root_path == "/prefix"
+        assert request.url == "https://example.com/prefix/page"
+        assert url_for("page", _external=True) == "https://example.com/prefix/page"
+    with app.test_request_context("/page", url_scheme="https"):
+        assert request.url == "https://localhost/page"

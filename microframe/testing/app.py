@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from click.testing import CliRunner, Result
+from werkzeug.datastructures import Headers
 
 from ..asgi import make_request
 from ..wrappers.request import Body
@@ -39,8 +41,24 @@ def make_test_request(
     scope_base: dict[str, Any] | None = None,
     auth: tuple[str, str] | None = None,
     subdomain: str | None = None,
+    base_url: str | None = None,
+    url_scheme: str | None = None,
 ) -> Request:
-    """Build a request for ``app`` with its whole body in memory."""
+    """Build a request for ``app`` with its whole body in memory.
+
+    ``base_url`` (``"https://example.com/prefix"``) sets the scheme, the
+    ``Host`` header and the root path at once, and ``url_scheme`` the scheme,
+    as with Flask's ``test_request_context``.
+    """
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        scheme = parts.scheme or scheme
+        root_path = parts.path.rstrip("/")
+        if parts.netloc:
+            headers = Headers(headers)
+            headers.setdefault("Host", parts.netloc)
+    if url_scheme is not None:
+        scheme = url_scheme
     request_headers, path, query = make_test_headers_path_and_query_string(
         app, path, headers, query_string, auth, subdomain
     )
