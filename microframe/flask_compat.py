@@ -147,8 +147,9 @@ def install() -> None:
     Calling it again while installed does nothing.
     """
     global _saved, _added_ensure_sync
-    if _saved is not None:
+    if is_installed():
         return
+    # A shim that something else took out of sys.modules is forgotten.
     _saved = {name: module for name, module in sys.modules.items() if _is_flask(name)}
     for name in _saved:
         del sys.modules[name]
@@ -192,8 +193,8 @@ def uninstall(purge: Iterable[str] = ()) -> None:
 
 
 def is_installed() -> bool:
-    """Return ``True`` while the shim is installed."""
-    return _saved is not None
+    """Return ``True`` while the shim is installed (and still in :data:`sys.modules`)."""
+    return _saved is not None and isinstance(sys.modules.get("flask"), ShimModule)
 
 
 @contextmanager

@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from microframe import flask_compat
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 _FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<info>[^\n`]*)$")
@@ -178,6 +180,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     try:
         yield tmp_path
     finally:
+        # The porting page installs the flask shim; put the real Flask back.
+        flask_compat.uninstall()
         # A page's modules (app.py, ...) must not shadow those of other tests.
         for name, module in list(sys.modules.items()):
             if (getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
