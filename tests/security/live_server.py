@@ -1,0 +1,146 @@
+"""A real Hypercorn server in a subprocess, for the security and fault tests.
+
+The server binds 127.0.0.1 on a free port, and is stopped by its own pid.
+Raw socket helpers send bytes no well-behaved client library would.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+STARTUP_SECONDS = 15.0
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """A server process for ``module:app`` found on ``pythonpath``.
+
+    :param command: the command after the interpreter; ``{port}`` is filled
+        in. Hypercorn serving ``target`` by default.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        pythonpath: Sequence[Path],
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        log: Path | None = None,
+    ) -> None:
+        self.port = free_port()
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            [*(str(p) for p in pythonpath), full_env.get("PYTHONPATH", "")]
+        )
+        args = command or ["-m", "hypercorn", target, "--bind", "127.0.0.1:{port}"]
+        args = [arg.replace("{port}", str(self.port)) for arg in args]
+        self.log_path = log
+        self._log = open(log, "wb") if log is not None else None  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, *args],
+            env=full_env,
+            stdout=self._log if self._log is not None else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self.process.pid
+
+    def wait_until_ready(self) -> None:
+        """Wait until the port accepts connections; fail if the process died."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited early ({self.process.returncode}):\n{self.output()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the server did not listen within {STARTUP_SECONDS}s")
+
+    def output(self) -> str:
+        """What the server logged so far (when started with ``log``)."""
+        if self.log_path is None:
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """Send one request with :mod:`http.client` and read the whole answer."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response, response.read()
+        finally:
+            conn.close()
+
+    def raw(self, data: bytes, timeout: float = 5, pause: float = 0.0) -> bytes:
+        """Send raw bytes, then read until the server closes (or ``timeout``).
+
+        With ``pause``, the bytes are sent, then nothing for that long.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(data)
+            if pause:
+                time.sleep(pause)
+            chunks: list[bytes] = []
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    break
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    def terminate(self, timeout: float = 15) -> int:
+        """SIGTERM the server by its pid and return its exit code."""
+        os.kill(self.pid, signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        """Kill the server by its pid if it still runs; close the log."""
+        if self.process.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def status_of(raw_response: bytes) -> int | None:
+    """The status code of a raw HTTP/1.1 response, or ``None`` if there is none."""
+    line = raw_response.split(b"\r\n", 1)[0]
+    parts = line.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+        return None
+    try:
+        return int(parts[1])
+    except ValueError:
+        return None
