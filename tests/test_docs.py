@@ -100,7 +100,8 @@ def extract_blocks(text: str) -> list[Block]:
 
 
 def _pages() -> list[Path]:
-    return sorted(path for path in DOCS.rglob("*.md") if "_build" not in path.parts)
+    pages = sorted(path for path in DOCS.rglob("*.md") if "_build" not in path.parts)
+    return [DOCS.parent / "README.md", *pages]
 
 
 def _runs(code: str, namespace: dict[str, Any], loop: asyncio.AbstractEventLoop, name: str) -> None:
@@ -114,7 +115,7 @@ def _runs(code: str, namespace: dict[str, Any], loop: asyncio.AbstractEventLoop,
 def run_page(page: Path, folder: Path) -> None:
     """Run the code of ``page`` in ``folder``; see the module docstring."""
     blocks = extract_blocks(page.read_text(encoding="utf-8"))
-    relative = page.relative_to(DOCS)
+    relative = page.relative_to(DOCS.parent)
     namespace: dict[str, Any] = {"__name__": "docs_" + re.sub(r"\W", "_", str(relative))}
     written: set[str] = set()
     loop = asyncio.new_event_loop()
@@ -189,14 +190,14 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         sys.modules.update(before)
 
 
-@pytest.mark.parametrize("page", _pages(), ids=lambda page: str(page.relative_to(DOCS)))
+@pytest.mark.parametrize("page", _pages(), ids=lambda page: str(page.relative_to(DOCS.parent)))
 def test_page_samples_run(page: Path, isolated: Path) -> None:
     run_page(page, isolated)
 
 
 def test_every_page_is_found() -> None:
-    names = {str(page.relative_to(DOCS)) for page in _pages()}
-    assert {"index.md", "quickstart.md", "tutorial.md"} <= names
+    names = {str(page.relative_to(DOCS.parent)) for page in _pages()}
+    assert {"README.md", "docs/index.md", "docs/quickstart.md", "docs/tutorial.md"} <= names
 
 
 def test_extract_blocks_markers() -> None:
