@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from click.testing import CliRunner, Result
-from werkzeug.datastructures import Headers
 
 from ..asgi import make_request
 from ..wrappers.request import Body
 from .utils import (
-    make_test_body_with_headers,
-    make_test_headers_path_and_query_string,
+    make_test_request_parts,
     make_test_scope,
     sentinel,
 )
@@ -50,22 +47,13 @@ def make_test_request(
     ``Host`` header and the root path at once, and ``url_scheme`` the scheme,
     as with Flask's ``test_request_context``.
     """
-    if base_url is not None:
-        parts = urlsplit(base_url)
-        scheme = parts.scheme or scheme
-        root_path = parts.path.rstrip("/")
-        if parts.netloc:
-            headers = Headers(headers)
-            headers.setdefault("Host", parts.netloc)
     if url_scheme is not None:
         scheme = url_scheme
-    request_headers, path, query = make_test_headers_path_and_query_string(
-        app, path, headers, query_string, auth, subdomain
+    request_headers, path, query, body, scheme, root_path = make_test_request_parts(
+        app, path, headers=headers, query_string=query_string, data=data, form=form,
+        files=files, json=json, auth=auth, subdomain=subdomain, base_url=base_url,
+        scheme=scheme, root_path=root_path,
     )
-    body, body_headers = make_test_body_with_headers(
-        data=data, form=form, files=files, json=json, app=app
-    )
-    request_headers.update(body_headers)
     if body:
         request_headers["Content-Length"] = str(len(body))
     scope = make_test_scope(

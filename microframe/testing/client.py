@@ -18,8 +18,7 @@ from ..globals import _cv_app, _cv_request
 from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async
 from .utils import (
-    make_test_body_with_headers,
-    make_test_headers_path_and_query_string,
+    make_test_request_parts,
     make_test_scope,
     sentinel,
 )
@@ -270,14 +269,13 @@ class MicroframeClient:
         scope_base: dict[str, Any] | None = None,
         auth: tuple[str, str] | None = None,
         subdomain: str | None = None,
+        base_url: str | None = None,
     ) -> Response:
-        request_headers, path, query = make_test_headers_path_and_query_string(
-            self.app, path, headers, query_string, auth, subdomain
+        request_headers, path, query, body, scheme, root_path = make_test_request_parts(
+            self.app, path, headers=headers, query_string=query_string, data=data, form=form,
+            files=files, json=json, auth=auth, subdomain=subdomain, base_url=base_url,
+            scheme=scheme, root_path=root_path,
         )
-        body, body_headers = make_test_body_with_headers(
-            data=data, form=form, files=files, json=json, app=self.app
-        )
-        request_headers.update(body_headers)
         history: list[Response] = []
         for _ in range(_MAX_REDIRECTS + 1):
             response = await self._send(

@@ -10,7 +10,7 @@ import json as _json
 from base64 import b64encode
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
 from werkzeug.test import encode_multipart
@@ -127,6 +127,44 @@ def make_test_headers_path_and_query_string(
     return headers, path or "/", query_bytes
 
 
+def make_test_request_parts(
+    app: Microframe,
+    path: str,
+    *,
+    headers: Mapping[str, Any] | Headers | None = None,
+    query_string: Mapping[str, Any] | str | bytes | None = None,
+    data: Any = None,
+    form: Mapping[str, Any] | None = None,
+    files: Mapping[str, Any] | None = None,
+    json: Any = sentinel,
+    auth: tuple[str, str] | None = None,
+    subdomain: str | None = None,
+    base_url: str | None = None,
+    scheme: str = "http",
+    root_path: str = "",
+) -> tuple[Headers, str, bytes, bytes, str, str]:
+    """Return ``(headers, path, query, body, scheme, root_path)`` of a test request.
+
+    ``base_url`` (``"https://example.com/prefix"``) sets the scheme, the
+    ``Host`` header and the root path at once, as in Flask's test tools.
+    """
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        scheme = parts.scheme or scheme
+        root_path = parts.path.rstrip("/")
+        if parts.netloc:
+            headers = Headers(headers)
+            headers.setdefault("Host", parts.netloc)
+    request_headers, path, query = make_test_headers_path_and_query_string(
+        app, path, headers, query_string, auth, subdomain
+    )
+    body, body_headers = make_test_body_with_headers(
+        data=data, form=form, files=files, json=json, app=app
+    )
+    request_headers.update(body_headers)
+    return request_headers, path, query, body, scheme, root_path
+
+
 def make_test_scope(
     type_: str,
     path: str,
@@ -176,6 +214,7 @@ async def no_op_push(path: str, headers: Headers) -> None:
 __all__ = [
     "make_test_body_with_headers",
     "make_test_headers_path_and_query_string",
+    "make_test_request_parts",
     "make_test_scope",
     "no_op_push",
     "sentinel",
