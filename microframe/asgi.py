@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.datastructures import Headers
+from werkzeug.sansio.request import Request as SansIORequest
 
 from .ctx import RequestContext, WebsocketContext
 from .sync import WorkerLease, detached_timeout, is_async_callable
@@ -92,10 +93,18 @@ def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable
     config = app.config
     pairs: list[tuple[str, str]] = []
     length: int | None = None
+    cookie_sent = False
+    host: str | None = None
     for name, value in scope["headers"]:
-        if name == b"content-length":
+        pair = (name.decode("latin-1"), value.decode("latin-1"))
+        pairs.append(pair)
+        if name == b"host":
+            if host is None:
+                host = pair[1]
+        elif name == b"content-length":
             length = _parse_length(value)
-        pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+        elif name == b"cookie":
+            cookie_sent = True
     headers = trusted_headers(pairs)
     body = Body(
         receive,
@@ -105,7 +114,7 @@ def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable
     )
     root_path, path = scope_path(scope)
     client = scope.get("client")
-    return app.request_class(
+    request = app.request_class(
         scope["method"],
         scope.get("scheme", "http"),
         path,
@@ -121,6 +130,34 @@ def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable
         max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
         max_form_parts=config["MAX_FORM_PARTS"],
     )
+    request.cookie_sent = cookie_sent
+    if host is not None and _stock_host(type(request)) and not request.trusted_hosts:
+        # werkzeug validates the Host header with a regular expression for
+        # every request; the same few hosts come again and again, so the
+        # result is remembered and put in the cached property's slot.
+        key = (request.scheme, host)
+        known = _known_hosts.get(key)
+        if known is None:
+            if len(_known_hosts) < 1024:  # the Host header is chosen by clients
+                _known_hosts[key] = request.host
+        else:
+            request.__dict__["host"] = known
+    return request
+
+
+_SANSIO_HOST = SansIORequest.__dict__["host"]
+_known_hosts: dict[tuple[str, str], str] = {}
+_stock_host_classes: dict[type, bool] = {}
+
+
+def _stock_host(cls: type) -> bool:
+    # Whether ``cls.host`` is werkzeug's own, asked once per class (reading
+    # the descriptor through the class would call into werkzeug each time).
+    stock = _stock_host_classes.get(cls)
+    if stock is None:
+        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
+        stock = _stock_host_classes[cls] = found is _SANSIO_HOST
+    return stock
 
 
 async def handle_http(
@@ -164,10 +201,22 @@ async def handle_http(
 
 def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     """Return the response headers as ASGI byte pairs."""
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers.items()
-    ]
+    names = _encoded_names
+    pairs = []
+    # The pairs werkzeug keeps (``items()`` is a generator over the same
+    # list); header names come from a small set, so their lowercased bytes
+    # are looked up rather than computed for every response.
+    for name, value in response.headers._list:
+        encoded = names.get(name)
+        if encoded is None:
+            encoded = name.lower().encode("latin-1")
+            if len(names) < 512:
+                names[name] = encoded
+        pairs.append((encoded, value.encode("latin-1")))
+    return pairs
+
+
+_encoded_names: dict[str, bytes] = {}
 
 
 async def send_response(

@@ -208,6 +208,19 @@ class AppContext(_Entered):
         if signals.appcontext_popped.receivers:
             await signals.send_async(signals.appcontext_popped, self.app)
 
+    def pop_has_work(self) -> bool:
+        """Whether :meth:`pop_async` has more to do than remove the context:
+        teardown functions or signal receivers (requests pop without a
+        coroutine otherwise)."""
+        app = self.app
+        return bool(
+            signals.appcontext_popped.receivers
+            or (
+                len(self._tokens) == 1
+                and (app.teardown_appcontext_funcs or signals.appcontext_tearing_down.receivers)
+            )
+        )
+
     def _reset(self) -> None:
         token = self._tokens.pop()
         ctx = _cv_app.get()
@@ -340,7 +353,11 @@ class RequestContext(_Entered):
         """Make this the current request context (async), with an app context."""
         app_ctx = self._push_app_context()
         if app_ctx is not None:
-            await app_ctx.push_async()
+            if signals.appcontext_pushed.receivers:
+                await app_ctx.push_async()
+            else:
+                # What push_async does without receivers, minus a coroutine.
+                app_ctx._tokens.append(_cv_app.set(app_ctx))
         self._app_ctx = app_ctx
         self._token = _cv_request.set(self)
         if self.request.url_rule is None and self.request.routing_exception is None:
@@ -352,14 +369,19 @@ class RequestContext(_Entered):
         """Run request teardown (awaiting async functions) and remove this context."""
         if exc is _sentinel:
             exc = None
+        app = self.app
         try:
-            await self.app.do_teardown_request(exc)
+            if app.needs_request_teardown(self.request):
+                await app.do_teardown_request(exc)
         finally:
             self._reset_request()
             try:
                 app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
-                    await app_ctx.pop_async(exc)
+                    if app_ctx.pop_has_work():
+                        await app_ctx.pop_async(exc)
+                    else:
+                        app_ctx._reset()
             finally:
                 self._release()
 

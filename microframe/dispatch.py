@@ -101,6 +101,12 @@ class DispatchMixin:
         self._view_cache: dict[str, Hook] = {}
         self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
         self._match_cache: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        self._endpoint_hooks: dict[str | None, ChainHooks] = {}
+        # A subclass may override do_teardown_request to do its own work; only
+        # the stock one can be skipped when no hook or receiver is registered.
+        self._stock_teardown = (
+            type(self).do_teardown_request is DispatchMixin.do_teardown_request
+        )
 
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
@@ -121,6 +127,30 @@ class DispatchMixin:
             )
             self._chain_cache[blueprint] = hooks
         return hooks
+
+    def request_hooks(self, request: Any) -> ChainHooks:
+        """Return the hooks of the blueprint chain of ``request``'s endpoint.
+
+        The same as ``hooks_for(request.blueprint)``, looked up by endpoint
+        name: it is asked for several times per request, and deriving the
+        blueprint from the endpoint each time costs more than the lookup.
+        """
+        rule = request.url_rule
+        endpoint = rule.endpoint if rule is not None else None
+        hooks = self._endpoint_hooks.get(endpoint)
+        if hooks is None:
+            hooks = self.hooks_for(request.blueprint)
+            if len(self._endpoint_hooks) < 4096:
+                self._endpoint_hooks[endpoint] = hooks
+        return hooks
+
+    def needs_request_teardown(self, request: Any) -> bool:
+        """Whether popping ``request``'s context has teardown work to run."""
+        return bool(
+            not self._stock_teardown
+            or signals.request_tearing_down.receivers
+            or self.request_hooks(request).teardown
+        )
 
     def _view_for(self, endpoint: str) -> Hook:
         hook = self._view_cache.get(endpoint)
@@ -156,7 +186,7 @@ class DispatchMixin:
         Returns the first non-``None`` hook result, which ends the request.
         """
         request = ctx.request
-        hooks = self.hooks_for(request.blueprint)
+        hooks = self.request_hooks(request)
         for hook in hooks.url_value_preprocessors:
             await call_hook(hook, ctx, request.endpoint, request.view_args)
         for hook in hooks.before:
@@ -208,14 +238,14 @@ class DispatchMixin:
         """Run ``after_this_request`` functions and ``after_request`` hooks, save the session."""
         for func in reversed(ctx._after_request_functions):
             response = await call_hook((func, is_async_callable(func)), ctx, response)
-        for hook in self.hooks_for(ctx.request.blueprint).after:
+        for hook in self.request_hooks(ctx.request).after:
             response = await call_hook(hook, ctx, response)
         interface = self.session_interface
         session = ctx._session
         if (
             session is None
-            and self.config["SESSION_REFRESH_EACH_REQUEST"]
             and self._carries_session_cookie(ctx.request)
+            and self.config["SESSION_REFRESH_EACH_REQUEST"]
         ):
             # Flask re-sends a permanent session's cookie on every request so
             # it keeps sliding forward; the session is opened lazily, so it
@@ -231,8 +261,11 @@ class DispatchMixin:
         # A scan of the raw header pairs first: werkzeug's Headers.get builds
         # an exception for a missing header, and parsing cookies for every
         # request would cost more than the rest of a small request.
-        scope = request.scope
-        if scope is not None:
+        cookie_sent = getattr(request, "cookie_sent", None)
+        if cookie_sent is not None:
+            if not cookie_sent:
+                return False
+        elif (scope := request.scope) is not None:
             if not any(name == b"cookie" for name, _ in scope["headers"]):
                 return False
         elif "Cookie" not in request.headers:
@@ -291,7 +324,7 @@ class DispatchMixin:
         """Answer an HTTP exception with its handler, or as it is."""
         if error.code is None or isinstance(error, RequestRedirect):
             return error
-        blueprints = self.hooks_for(ctx.request.blueprint).blueprints if ctx else ()
+        blueprints = self.request_hooks(ctx.request).blueprints if ctx else ()
         handler = self.find_error_handler(error, blueprints)
         if handler is None:
             return error
@@ -309,7 +342,7 @@ class DispatchMixin:
             error.show_exception = True
         if isinstance(error, HTTPException) and not self.trap_http_exception(error):
             return await self.handle_http_exception(ctx, error)
-        blueprints = self.hooks_for(ctx.request.blueprint).blueprints if ctx else ()
+        blueprints = self.request_hooks(ctx.request).blueprints if ctx else ()
         handler = self.find_error_handler(error, blueprints)
         if handler is None:
             raise error
@@ -327,7 +360,7 @@ class DispatchMixin:
             raise error
         self.log_exception(ctx, error)
         server_error = InternalServerError(original_exception=error)
-        blueprints = self.hooks_for(ctx.request.blueprint).blueprints
+        blueprints = self.request_hooks(ctx.request).blueprints
         handler = self.find_error_handler(server_error, blueprints)
         rv: Any = server_error
         if handler is not None:
@@ -356,7 +389,7 @@ class DispatchMixin:
         """Run ``teardown_request`` hooks (innermost blueprint first), then the signal."""
         ctx = _cv_request.get(None)
         if ctx is not None:
-            for hook in self.hooks_for(ctx.request.blueprint).teardown:
+            for hook in self.request_hooks(ctx.request).teardown:
                 await call_hook(hook, ctx, exc)
         if signals.request_tearing_down.receivers:
             await signals.send_async(signals.request_tearing_down, self, exc=exc)

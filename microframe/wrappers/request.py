@@ -200,6 +200,10 @@ class Request(RoutedRequest):
             form = request.form
     """
 
+    #: Whether the request has a ``Cookie`` header, noted while the ASGI
+    #: headers are decoded so that a request without one skips the session
+    #: cookie check; ``None`` when unknown (requests built otherwise).
+    cookie_sent: bool | None = None
 
     def __init__(
         self,
@@ -228,9 +232,12 @@ class Request(RoutedRequest):
         self._json_provider = json_provider
         self.max_form_memory_size = max_form_memory_size
         self.max_form_parts = max_form_parts
-        self._form: MultiDict[str, str] | None = None
-        self._files: MultiDict[str, FileStorage] | None = None
-        self._cached_json: tuple[Any, Any] = (_MISSING, _MISSING)
+
+    # Class defaults rather than per-request assignments: most requests never
+    # parse a form or JSON body.
+    _form: MultiDict[str, str] | None = None
+    _files: MultiDict[str, FileStorage] | None = None
+    _cached_json: tuple[Any, Any]  # (_MISSING, _MISSING), set below the class
 
     # -- routing information -------------------------------------------------
 
@@ -385,6 +392,7 @@ class Request(RoutedRequest):
 
 
 _MISSING: Any = object()
+Request._cached_json = (_MISSING, _MISSING)
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 __all__ = ["Body", "BodyConsumedError", "ClientDisconnected", "Request"]

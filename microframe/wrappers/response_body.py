@@ -204,6 +204,8 @@ class FileObjectBody(ResponseBody):
 
 def body_from(value: Any, lease: WorkerLease | None = None) -> ResponseBody:
     """Pick the body strategy for what a view returned as a body."""
+    if type(value) is str:  # the most common body, ahead of the general checks
+        return DataBody(value.encode())
     if isinstance(value, ResponseBody):
         return value
     if value is None:
