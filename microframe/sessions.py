@@ -235,7 +235,10 @@ class SecureCookieSessionInterface(SessionInterface):
         partitioned = self.get_cookie_partitioned(app)
         samesite = self.get_cookie_samesite(app)
         httponly = self.get_cookie_httponly(app)
-        if session.accessed:
+        # Each response.vary parses the header afresh, so "Cookie" is added
+        # once: below only when this did not already add it.
+        varied = session.accessed
+        if varied:
             response.vary.add("Cookie")
         if not session:
             if session.modified:
@@ -248,7 +251,8 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=samesite,
                     httponly=httponly,
                 )
-                response.vary.add("Cookie")
+                if not varied:
+                    response.vary.add("Cookie")
             return
         if not self.should_set_cookie(app, session):
             return
@@ -265,7 +269,8 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=partitioned,
             samesite=samesite,
         )
-        response.vary.add("Cookie")
+        if not varied:
+            response.vary.add("Cookie")
 
 
 __all__ = [

@@ -131,6 +131,7 @@ def _default(o: Any) -> Any:
 
 
 _encoders: dict[tuple[Any, ...], json.JSONEncoder] = {}
+_COMPACT = {"separators": (",", ":")}
 
 
 class DefaultJSONProvider(JSONProvider):
@@ -168,6 +169,8 @@ class DefaultJSONProvider(JSONProvider):
         """
         if not kwargs:
             return self._encoder(None).encode(obj)
+        if kwargs == _COMPACT:  # what session cookies ask for
+            return self._encoder(True).encode(obj)
         kwargs.setdefault("default", self.default)
         kwargs.setdefault("ensure_ascii", self.ensure_ascii)
         kwargs.setdefault("sort_keys", self.sort_keys)

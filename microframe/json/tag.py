@@ -227,7 +227,7 @@ class TaggedJSONSerializer:
     value is used.
     """
 
-    __slots__ = ("order", "tags")
+    __slots__ = ("_plain_order", "order", "tags")
 
     #: The tags every new serializer starts with, in order. Order matters:
     #: :class:`TagDict` must come before :class:`PassDict`.
@@ -247,6 +247,7 @@ class TaggedJSONSerializer:
         self.tags: dict[str, JSONTag] = {}
         #: Tags in the order they are tried, for dumping.
         self.order: list[JSONTag] = []
+        self._plain_order: list[JSONTag] | None = None
         for tag_class in self.default_tags:
             self.register(tag_class)
 
@@ -275,6 +276,10 @@ class TaggedJSONSerializer:
             self.order.append(tag)
         else:
             self.order.insert(index, tag)
+        # dumps() may skip tagging only while exactly the built-in tags are
+        # registered: a custom tag could claim a plain value (an int, say).
+        plain = tuple(type(tag) for tag in self.order) == _BUILTIN_TAGS
+        self._plain_order = list(self.order) if plain else None
 
     def tag(self, value: Any) -> Any:
         """Convert ``value`` (and everything in it) to its tagged JSON form."""
@@ -302,14 +307,43 @@ class TaggedJSONSerializer:
             return [self._untag_tree(item) for item in value]
         return value
 
+    def _is_plain(self, value: Any) -> bool:
+        # True when tag(value) would only copy value: every item is exactly
+        # (not a subclass of; Markup is a str) a JSON scalar, list or dict,
+        # and no dict would need TagDict. Keys are left alone by tag() too.
+        kind = type(value)
+        if kind in _PLAIN_SCALARS:
+            return True
+        if kind is dict:
+            if len(value) == 1 and next(iter(value)) in self.tags:
+                return False
+            return all(self._is_plain(item) for item in value.values())
+        if kind is list:
+            return all(self._is_plain(item) for item in value)
+        return False
+
     def dumps(self, value: Any) -> str:
         """Tag ``value`` and serialise it to compact JSON."""
+        # Sessions mostly hold plain JSON: checking that is cheaper than
+        # tag() rebuilding every container, and serialises the same. Not
+        # when a subclass overrides tag() or the tags were changed.
+        if (
+            self._plain_order is not None
+            and self.order == self._plain_order
+            and type(self).tag is TaggedJSONSerializer.tag
+            and self._is_plain(value)
+        ):
+            return _dumps(value, separators=(",", ":"))
         return _dumps(self.tag(value), separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> Any:
         """Parse tagged JSON made by :meth:`dumps` back into Python values."""
         return self._untag_tree(_loads(value))
 
+
+# The tags a serializer starts with; see TaggedJSONSerializer.register.
+_BUILTIN_TAGS: tuple[type[JSONTag], ...] = tuple(TaggedJSONSerializer.default_tags)
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 __all__ = [
     "JSONTag",
