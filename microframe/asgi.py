@@ -364,11 +364,21 @@ async def run_shutdown(app: Microframe) -> None:
 
 # -- websockets -------------------------------------------------------------------
 #
-# The handler runs in the connection's own task; a reader task moves the
-# client's messages into a queue that websocket.receive() reads. When the
-# client goes away the reader cancels the handler, unless it is waiting in
-# receive() (which then raises WebsocketDisconnect), so a handler that only
-# sends is ended at its next await and teardown runs.
+# The handler runs in the connection's own task. When the client goes away
+# the handler is cancelled, unless it is waiting in receive() (which then
+# raises WebsocketDisconnect), so a handler that only sends is ended at its
+# next await and teardown runs.
+#
+# Noticing the client leave needs someone waiting on the ASGI receive at
+# every moment the connection's task is suspended. While that someone is a
+# receive() call it reads the ASGI receive itself ("direct" reads). A
+# callback scheduled at the start and after each direct read checks, once
+# the task has yielded to the loop, whether it is suspended elsewhere; only
+# then is a reader task started, which from then on moves the client's
+# messages into a queue that receive() reads (as every connection did
+# before). A connection whose task only ever waits inside receive() thus
+# costs no task and no queue hop, and one that waits elsewhere is watched
+# as before, a loop turn or two later.
 
 
 def make_websocket(
@@ -396,14 +406,84 @@ def make_websocket(
 
 
 class _Connection:
-    """What the reader task needs to know about the handler it may cancel."""
+    """The client's side of a connection: the receive the websocket reads
+    (directly or through the reader's queue) and what the reader task needs
+    to know about the handler it may cancel. See the section comment."""
 
-    __slots__ = ("in_handler", "task", "websocket")
+    __slots__ = (
+        "_asgi_receive",
+        "_check_pending",
+        "_reading",
+        "finished",
+        "in_handler",
+        "queue",
+        "reader",
+        "task",
+        "websocket",
+    )
 
-    def __init__(self, websocket: Websocket, task: asyncio.Task[Any]) -> None:
-        self.websocket = websocket
+    websocket: Websocket
+
+    def __init__(self, receive: ASGIReceiveCallable, task: asyncio.Task[Any]) -> None:
+        self._asgi_receive = receive
         self.task = task
         self.in_handler = False
+        #: Set once the connection's task is done with the connection.
+        self.finished = False
+        #: The reader's queue; ``None`` while receive() reads directly.
+        self.queue: asyncio.Queue[ASGIMessage] | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self._reading = False  # a direct read is in flight
+        self._check_pending = False
+
+    async def receive(self) -> ASGIMessage:
+        """The receive of the websocket: the next client message."""
+        if self.queue is None:
+            if not self._reading:
+                self._reading = True
+                message: ASGIMessage | None = None
+                try:
+                    message = await self._asgi_receive()
+                    return message
+                finally:
+                    self._reading = False
+                    if self.queue is None:
+                        self.watch()
+                    elif message is None or message["type"] != "websocket.disconnect":
+                        # Another receive() switched to the queue during this
+                        # read; the ASGI receive is free for the reader now.
+                        self._start_reader()
+            # A second concurrent receive(): two calls of the ASGI receive
+            # must not overlap, so the reader takes over once the direct read
+            # in flight is done (the finally above), and the callers share
+            # its queue in turn.
+            self.queue = asyncio.Queue()
+        return await self.queue.get()
+
+    def watch(self) -> None:
+        """Check, once the task yields to the loop, whether a reader is needed."""
+        if not self._check_pending:
+            self._check_pending = True
+            asyncio.get_running_loop().call_soon(self._check)
+
+    def _check(self) -> None:
+        self._check_pending = False
+        # Callbacks run only while every task is suspended: if no direct
+        # read is in flight, the connection's task is waiting elsewhere and
+        # a client leaving now would go unnoticed without a reader.
+        if (
+            self.queue is None
+            and not self._reading
+            and not self.finished
+            and self.websocket.disconnect is None
+        ):
+            self.queue = asyncio.Queue()
+            self._start_reader()
+
+    def _start_reader(self) -> None:
+        if self.reader is None and not self.finished:
+            assert self.queue is not None
+            self.reader = asyncio.create_task(_read_websocket(self._asgi_receive, self.queue, self))
 
 
 async def _read_websocket(
@@ -437,12 +517,11 @@ async def handle_websocket(
     if message["type"] != "websocket.connect":
         return
     app._got_first_request = True
-    queue: asyncio.Queue[ASGIMessage] = asyncio.Queue()
-    websocket = make_websocket(app, scope, queue.get, send)
     task = asyncio.current_task()
     assert task is not None
-    conn = _Connection(websocket, task)
-    reader = asyncio.create_task(_read_websocket(receive, queue, conn))
+    conn = _Connection(receive, task)
+    websocket = conn.websocket = make_websocket(app, scope, conn.receive, send)
+    conn.watch()
     try:
         await _serve_websocket(app, websocket, conn)
     except asyncio.CancelledError:
@@ -452,8 +531,11 @@ async def handle_websocket(
         # connection ended normally as far as the server is concerned.
         task.uncancel()
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        conn.finished = True
+        reader = conn.reader
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
 
 
 async def _serve_websocket(app: Microframe, websocket: Websocket, conn: _Connection) -> None:

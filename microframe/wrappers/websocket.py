@@ -171,8 +171,10 @@ class Websocket(RoutedRequest):
         if self._state != "handshake":
             if self._state == "accepting":
                 # Another task is sending the accept: wait for it, so that no
-                # message goes out before the accept does.
-                assert self._accepted is not None
+                # message goes out before the accept does. The event is made
+                # only here, by a waiter: most accepts have none.
+                if self._accepted is None:
+                    self._accepted = asyncio.Event()
                 await self._accepted.wait()
             if self._state == "connected":
                 return
@@ -189,14 +191,14 @@ class Websocket(RoutedRequest):
                 for name, value in Headers(headers).items()
             ]
         self._state = "accepting"
-        self._accepted = asyncio.Event()
         self.subprotocol = subprotocol
         try:
             await self._send(message)
         finally:
             if self._state == "accepting":
                 self._state = "connected"
-            self._accepted.set()
+            if self._accepted is not None:
+                self._accepted.set()
 
     async def receive(self) -> str | bytes:
         """Wait for the next message from the client: ``str`` or ``bytes``.
