@@ -9,6 +9,7 @@ cached (registration is closed by then).
 
 from __future__ import annotations
 
+import functools
 import html
 import traceback
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from werkzeug.routing import RequestRedirect
 
 from . import signals
 from .globals import _cv_request
-from .sync import is_async_callable
+from .sync import in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
 
 if TYPE_CHECKING:
@@ -158,6 +159,43 @@ class DispatchMixin:
             view = self.view_functions[endpoint]
             hook = self._view_cache[endpoint] = (view, is_async_callable(view))
         return hook
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Return ``func`` callable from sync code, as Flask's ``app.ensure_sync``.
+
+        A coroutine function is wrapped so that calling it from sync code (a
+        plain ``def`` view or hook on the request's worker thread, or a
+        thread with no loop) runs it to completion; called from async code the
+        wrapper returns the coroutine to await. Extensions such as
+        Flask-Login call async views through this.
+        """
+        if not is_async_callable(func):
+            return func
+
+        @functools.wraps(func)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if in_sync_code():
+                return run_async(func(*args, **kwargs))
+            return func(*args, **kwargs)
+
+        return call
+
+    def ensure_async(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Return ``func`` as a coroutine function, as Quart's ``app.ensure_async``.
+
+        A plain function is wrapped to run on the request's worker thread
+        (or the default executor outside a request), so it never blocks the
+        event loop.
+        """
+        if is_async_callable(func):
+            return func
+
+        @functools.wraps(func)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            bound = functools.partial(func, *args, **kwargs)
+            return await call_hook((bound, False), _cv_request.get(None))
+
+        return call
 
     # -- the request cycle ------------------------------------------------------
 

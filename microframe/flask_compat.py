@@ -30,15 +30,12 @@ they imported; pass their names to ``purge`` to drop them as well.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
-
-from .sync import in_sync_code, is_async_callable, run_async
 
 #: ``flask`` module name -> the microframe module that serves it.
 MODULES: dict[str, str] = {
@@ -80,7 +77,6 @@ _ALIAS_HOMES: dict[str, str] = {
 }
 
 _saved: dict[str, types.ModuleType] | None = None
-_added_ensure_sync = False
 
 
 class ShimModule(types.ModuleType):
@@ -120,33 +116,13 @@ class ShimModule(types.ModuleType):
         return sorted({*dir(target), *ALIASES})
 
 
-def ensure_sync(self: Any, func: Callable[..., Any]) -> Callable[..., Any]:
-    """Return ``func`` callable from sync code, as Flask's ``app.ensure_sync``.
-
-    A coroutine function is wrapped so that calling it from sync code (a
-    plain ``def`` view or hook, on the request's worker thread) runs it to
-    completion on the request's event loop. Extensions such as Flask-Login
-    use this to call async views from their sync decorators.
-    """
-    if not is_async_callable(func):
-        return func
-
-    @functools.wraps(func)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if in_sync_code():
-            return run_async(func(*args, **kwargs))
-        return func(*args, **kwargs)
-
-    return call
-
-
 def install() -> None:
     """Make ``import flask`` (and its submodules) resolve to microframe.
 
     Call before importing the Flask extensions that should use microframe.
     Calling it again while installed does nothing.
     """
-    global _saved, _added_ensure_sync
+    global _saved
     if is_installed():
         return
     # A shim that something else took out of sys.modules is forgotten.
@@ -159,13 +135,6 @@ def install() -> None:
         parent, _, child = name.rpartition(".")
         if parent:
             setattr(sys.modules[parent], child, sys.modules[name])
-    from .app import Microframe
-
-    if not hasattr(Microframe, "ensure_sync"):
-        # Flask's app.ensure_sync, which extensions call; added while the
-        # shim is installed.
-        Microframe.ensure_sync = ensure_sync  # type: ignore[attr-defined]
-        _added_ensure_sync = True
 
 
 def uninstall(purge: Iterable[str] = ()) -> None:
@@ -175,7 +144,7 @@ def uninstall(purge: Iterable[str] = ()) -> None:
         as ``"flask_login"``, to remove from :data:`sys.modules` (with their
         submodules) so that a later import binds them to real Flask.
     """
-    global _saved, _added_ensure_sync
+    global _saved
     if _saved is None:
         return
     for name in [name for name in sys.modules if _is_flask(name)]:
@@ -185,11 +154,6 @@ def uninstall(purge: Iterable[str] = ()) -> None:
     prefixes = tuple(purge)
     for name in [name for name in sys.modules if _is_under(name, prefixes)]:
         del sys.modules[name]
-    if _added_ensure_sync:
-        from .app import Microframe
-
-        del Microframe.ensure_sync  # type: ignore[attr-defined]
-        _added_ensure_sync = False
 
 
 def is_installed() -> bool:
@@ -226,7 +190,6 @@ __all__ = [
     "ALIASES",
     "MODULES",
     "ShimModule",
-    "ensure_sync",
     "install",
     "installed",
     "is_installed",

@@ -49,7 +49,6 @@ def test_install_maps_flask_names_and_uninstall_restores() -> None:
         assert _cv_request is sys.modules["microframe.globals"]._cv_request
         assert DefaultJSONProvider.__module__ == "microframe.json.provider"
         assert "Flask" in dir(flask)
-        assert callable(Microframe.ensure_sync)  # type: ignore[attr-defined]
         with pytest.raises(AttributeError, match="no equivalent"):
             flask.not_a_flask_name  # noqa: B018
         with pytest.raises(ModuleNotFoundError):
@@ -59,7 +58,6 @@ def test_install_maps_flask_names_and_uninstall_restores() -> None:
         flask_compat.uninstall()
     assert not flask_compat.is_installed()
     assert sys.modules["flask"] is real_flask
-    assert not hasattr(Microframe, "ensure_sync")
 
 
 def test_installed_block_purges_modules() -> None:
@@ -71,21 +69,42 @@ def test_installed_block_purges_modules() -> None:
 
 
 def test_ensure_sync_runs_async_function_from_sync_code() -> None:
+    app = Microframe(__name__)
+
     async def double(value: int) -> int:
         return value * 2
 
     def plain() -> int:
         return 1
 
-    assert flask_compat.ensure_sync(None, plain) is plain
-    assert flask_compat.ensure_sync(None, double)(21) == 42
+    assert app.ensure_sync(plain) is plain
+    assert app.ensure_sync(double)(21) == 42
 
 
 async def test_ensure_sync_in_async_code_returns_awaitable() -> None:
+    app = Microframe(__name__)
+
     async def double(value: int) -> int:
         return value * 2
 
-    assert await flask_compat.ensure_sync(None, double)(2) == 4
+    assert await app.ensure_sync(double)(2) == 4
+
+
+async def test_ensure_async_runs_sync_function_off_the_loop() -> None:
+    import threading
+
+    app = Microframe(__name__)
+
+    def where(value: int, *, times: int) -> tuple[int, int]:
+        return value * times, threading.get_ident()
+
+    async def fast() -> int:
+        return 3
+
+    assert app.ensure_async(fast) is fast
+    result, thread = await app.ensure_async(where)(2, times=5)
+    assert result == 10
+    assert thread != threading.get_ident()
 
 
 _PRELUDE = """
