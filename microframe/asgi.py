@@ -177,8 +177,15 @@ async def handle_http(
                 # even when it is answered with a 500 page.
                 error = exc
                 response = await app.handle_exception(ctx, exc)
-        except (ClientDisconnected, asyncio.CancelledError) as exc:
+        except ClientDisconnected as exc:
             error = exc
+            raise
+        except asyncio.CancelledError as exc:
+            # The server gave up on the request (a shutdown past its graceful
+            # timeout) before any response started: say so with a 503 rather
+            # than leave the server to send an empty 500.
+            error = exc
+            await _send_unavailable(send)
             raise
         except Exception as exc:
             error = exc
@@ -197,6 +204,21 @@ async def handle_http(
             await ctx.pop_async(error)
         except Exception as exc:
             app.log_exception(ctx, exc)
+
+
+async def _send_unavailable(send: ASGISendCallable) -> None:
+    body = b"Service Unavailable: the server is shutting down.\n"
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    try:
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+    except Exception:  # the connection may be gone already; nothing to tell
+        pass
 
 
 def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:

@@ -462,3 +462,49 @@ async def test_unknown_scope_type_is_refused(app: Microframe) -> None:
     with pytest.raises(ValueError, match="scope type"):
         scope: Any = {"type": "carrier-pigeon"}
         await app(scope, receive, send)
+
+
+async def test_request_cancelled_by_the_server_is_answered_503() -> None:
+    import asyncio
+
+    from microframe import Microframe
+
+    app = Microframe(__name__)
+    started = asyncio.Event()
+    torn_down: list[BaseException | None] = []
+
+    @app.get("/slow")
+    async def slow() -> str:
+        started.set()
+        await asyncio.sleep(30)
+        return "late"
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.append(exc)
+
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        await asyncio.sleep(60)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/slow", "raw_path": b"/slow", "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 1),
+        "server": ("localhost", 80),
+    }
+    task = asyncio.create_task(app(scope, receive, send))
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"1") in sent[0]["headers"]  # type: ignore[operator]
+    assert sent[-1]["more_body"] is False
+    assert len(torn_down) == 1 and isinstance(torn_down[0], asyncio.CancelledError)
