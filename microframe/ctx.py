@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .app import Microframe
     from .sessions import SessionMixin
     from .wrappers import Request
+    from .wrappers.base import RoutedRequest
     from .wrappers.websocket import Websocket
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -236,7 +237,51 @@ class AppContext(_Entered):
         return ctx
 
 
-class RequestContext(_Entered):
+class _ConnectionContext(_Entered):
+    """What request and websocket contexts share: URL matching and the app
+    context they push when none of their app is current."""
+
+    app: Microframe
+    lease: WorkerLease
+    url_adapter: MapAdapter | None
+
+    def _match(self, target: RoutedRequest) -> None:
+        adapter = self.url_adapter
+        if adapter is None:
+            return
+        app = self.app
+        # Once serving, the URL map is frozen, so a successful match for the
+        # same host, scheme, path and method always gives the same rule.
+        key = (
+            adapter.server_name,
+            adapter.subdomain,
+            adapter.url_scheme,
+            adapter.path_info,
+            adapter.default_method,
+        )
+        cached = app._match_cache.get(key) if app._got_first_request else None
+        if cached is not None:
+            rule, args = cached
+        else:
+            try:
+                rule, args = adapter.match(return_rule=True)
+            except HTTPException as error:
+                target.routing_exception = error
+                return
+            if app._got_first_request and len(app._match_cache) < 4096:
+                app._match_cache[key] = (rule, args)
+        target.url_rule, target.view_args = rule, dict(args)
+
+    def _push_app_context(self) -> AppContext | None:
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.lease = self.lease
+            return app_ctx
+        return None
+
+
+class RequestContext(_ConnectionContext):
     """The request context: makes ``request`` and ``session`` available.
 
     Created by the app for each request, and by
@@ -283,41 +328,9 @@ class RequestContext(_Entered):
 
     def match_request(self) -> None:
         """Match the request against the URL map, storing the rule or the error."""
-        adapter = self.url_adapter
-        if adapter is None:
-            return
-        app = self.app
-        # Once serving, the URL map is frozen, so a successful match for the
-        # same host, scheme, path and method always gives the same rule.
-        key = (
-            adapter.server_name,
-            adapter.subdomain,
-            adapter.url_scheme,
-            adapter.path_info,
-            adapter.default_method,
-        )
-        cached = app._match_cache.get(key) if app._got_first_request else None
-        if cached is not None:
-            rule, args = cached
-        else:
-            try:
-                rule, args = adapter.match(return_rule=True)
-            except HTTPException as error:
-                self.request.routing_exception = error
-                return
-            if app._got_first_request and len(app._match_cache) < 4096:
-                app._match_cache[key] = (rule, args)
-        self.request.url_rule, self.request.view_args = rule, dict(args)
+        self._match(self.request)
 
     # -- push and pop ----------------------------------------------------------
-
-    def _push_app_context(self) -> AppContext | None:
-        app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
-            app_ctx.lease = self.lease
-            return app_ctx
-        return None
 
     def push(self) -> None:
         """Make this the current request context (sync), with an app context."""
@@ -407,7 +420,7 @@ class RequestContext(_Entered):
         return ctx
 
 
-class WebsocketContext(_Entered):
+class WebsocketContext(_ConnectionContext):
     """The websocket context: makes ``websocket`` (and ``session``) available.
 
     Created by the app for each websocket connection, and by
@@ -449,23 +462,7 @@ class WebsocketContext(_Entered):
 
     def match_websocket(self) -> None:
         """Match the websocket against the URL map, storing the rule or the error."""
-        adapter = self.url_adapter
-        if adapter is None:
-            return
-        try:
-            rule, args = adapter.match(return_rule=True)
-        except HTTPException as error:
-            self.websocket.routing_exception = error
-            return
-        self.websocket.url_rule, self.websocket.view_args = rule, dict(args)
-
-    def _push_app_context(self) -> AppContext | None:
-        app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
-            app_ctx.lease = self.lease
-            return app_ctx
-        return None
+        self._match(self.websocket)
 
     def _set(self) -> None:
         self._token = _cv_websocket.set(self)
