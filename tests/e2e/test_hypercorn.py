@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import http.client
-import os
 import signal
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from live_server import LiveServer
 
 APP_SOURCE = textwrap.dedent(
     """
@@ -49,69 +44,12 @@ APP_SOURCE = textwrap.dedent(
     """
 )
 
-STARTUP_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
+class Server(LiveServer):
     """A Hypercorn process serving the app module written into ``directory``."""
 
     def __init__(self, directory: Path) -> None:
         (directory / "e2e_app.py").write_text(APP_SOURCE)
-        self.port = free_port()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(directory), env.get("PYTHONPATH", "")])
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hypercorn", "e2e_app:app", "--bind", f"127.0.0.1:{self.port}"],
-            cwd=directory,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                pytest.fail(f"hypercorn exited early ({self.process.returncode}):\n{output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"hypercorn did not accept connections within {STARTUP_SECONDS}s")
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[http.client.HTTPResponse, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response, response.read()
-        finally:
-            conn.close()
-
-    def terminate(self) -> int:
-        """SIGTERM the server (by its pid) and return its exit code."""
-        os.kill(self.process.pid, signal.SIGTERM)
-        return self.process.wait(timeout=5)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        super().__init__("e2e_app:app", [directory], log=directory / "server.log")
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.wait_until_ready()
         yield running
     finally:
-        running.kill()
+        running.stop()
 
 
 def test_get(server: Server) -> None:
@@ -186,4 +124,4 @@ def test_sigterm_stops_the_server(tmp_path: Path) -> None:
         assert running.process.poll() is not None
         assert code in (0, -signal.SIGTERM)
     finally:
-        running.kill()
+        running.stop()

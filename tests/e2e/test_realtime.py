@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import LiveServer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -149,36 +148,18 @@ APP_SOURCE = textwrap.dedent(
     """
 )
 
-STARTUP_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
+class Server(LiveServer):
     """A Hypercorn process serving the realtime app written into ``directory``."""
 
     def __init__(self, directory: Path) -> None:
         (directory / "realtime_app.py").write_text(APP_SOURCE)
         self.markers = directory / "markers"
         self.markers.mkdir()
-        self.port = free_port()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH", "")]))
-        env["E2E_MARKERS"] = str(self.markers)
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "hypercorn", "realtime_app:app",
-                "--bind", f"127.0.0.1:{self.port}",
-            ],
-            cwd=directory,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        super().__init__(
+            "realtime_app:app",
+            [directory],
+            env={"E2E_MARKERS": str(self.markers)},
+            log=directory / "server.log",
         )
 
     @property
@@ -188,19 +169,6 @@ class Server:
     @property
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
-
-    def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                pytest.fail(f"hypercorn exited early ({self.process.returncode}):\n{output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"hypercorn did not accept connections within {STARTUP_SECONDS}s")
 
     def state(self) -> dict[str, Any]:
         response = httpx.get(f"{self.http}/state", timeout=5)
@@ -215,16 +183,6 @@ class Server:
                 return state
             time.sleep(0.05)
 
-    def output(self) -> str:
-        return self.process.stdout.read().decode() if self.process.stdout else ""
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -233,7 +191,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.wait_until_ready()
         yield running
     finally:
-        running.kill()
+        running.stop()
 
 
 # -- websockets -------------------------------------------------------------------
@@ -372,4 +330,4 @@ def test_shutdown_waits_then_cancels(tmp_path: Path) -> None:
         assert (running.markers / "stuck").read_text() == "cancelled"
         assert "Cancelled background task slow_job" in running.output()
     finally:
-        running.kill()
+        running.stop()

@@ -1,4 +1,4 @@
-"""A real Hypercorn server in a subprocess, for the security and fault tests.
+"""A real Hypercorn server in a subprocess, for the end-to-end, security and fault tests.
 
 The server binds 127.0.0.1 on a free port, and is stopped by its own pid.
 Raw socket helpers send bytes no well-behaved client library would.
