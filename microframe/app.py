@@ -482,6 +482,8 @@ class Microframe(
 
     def make_response_sync(self, rv: Any, view_name: str | None = None) -> Response:
         """Convert ``rv`` as :meth:`make_response` does, from any code."""
+        if type(rv) is str:  # the most common return value, ahead of the checks
+            return self.response_class(rv)
         status: int | str | None = None
         headers: Any = None
         if isinstance(rv, tuple):

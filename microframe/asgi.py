@@ -9,10 +9,10 @@ and cancels the stream, so the generator is closed and teardown runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import types
+from collections.abc import AsyncGenerator, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
 
-from werkzeug.datastructures import Headers
 from werkzeug.sansio.request import Request as SansIORequest
 
 from .ctx import RequestContext, WebsocketContext
@@ -25,7 +25,7 @@ from .typing import (
     Scope,
     WebsocketScope,
 )
-from .wrappers.headers import trusted_headers
+from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response_body import DataBody
 from .wrappers.websocket import Websocket, WebsocketDisconnect
@@ -59,13 +59,6 @@ def _parse_length(value: bytes) -> int | None:
     return int(value)
 
 
-def decode_headers(raw: Any) -> Headers:
-    """Turn ASGI header pairs into werkzeug :class:`Headers` (latin-1, as HTTP)."""
-    return trusted_headers(
-        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
-    )
-
-
 def scope_path(scope: Any) -> tuple[str, str]:
     """Return ``(root_path, path below it)`` of an HTTP or websocket scope."""
     root_path: str = scope.get("root_path", "")
@@ -91,21 +84,19 @@ def scope_query(scope: Any) -> bytes:
 def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
     """Build the app's request object for an HTTP scope."""
     config = app.config
-    pairs: list[tuple[str, str]] = []
     length: int | None = None
     cookie_sent = False
     host: str | None = None
-    for name, value in scope["headers"]:
-        pair = (name.decode("latin-1"), value.decode("latin-1"))
-        pairs.append(pair)
+    raw = scope["headers"]
+    for name, value in raw:
         if name == b"host":
             if host is None:
-                host = pair[1]
+                host = value.decode("latin-1")
         elif name == b"content-length":
             length = _parse_length(value)
         elif name == b"cookie":
             cookie_sent = True
-    headers = trusted_headers(pairs)
+    headers = asgi_headers(raw)
     body = Body(
         receive,
         length,
@@ -168,7 +159,8 @@ async def handle_http(
     ctx = RequestContext(app, make_request(app, scope, receive))
     error: BaseException | None = None
     try:
-        await ctx.push_async()
+        if not ctx.push_now():
+            await ctx.push_async()
         try:
             try:
                 response = await app.full_dispatch_request(ctx)
@@ -201,7 +193,8 @@ async def handle_http(
         error = exc
     finally:
         try:
-            await ctx.pop_async(error)
+            if not ctx.pop_now():
+                await ctx.pop_async(error)
         except Exception as exc:
             app.log_exception(ctx, exc)
 
@@ -223,22 +216,24 @@ async def _send_unavailable(send: ASGISendCallable) -> None:
 
 def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     """Return the response headers as ASGI byte pairs."""
-    names = _encoded_names
+    known = _encoded_pairs
     pairs = []
     # The pairs werkzeug keeps (``items()`` is a generator over the same
-    # list); header names come from a small set, so their lowercased bytes
-    # are looked up rather than computed for every response.
-    for name, value in response.headers._list:
-        encoded = names.get(name)
+    # list). Most header lines of responses repeat (content types, short
+    # lengths, fixed hook headers), so their encoded form is looked up rather
+    # than computed for every response.
+    for pair in response.headers._list:
+        encoded = known.get(pair)
         if encoded is None:
-            encoded = name.lower().encode("latin-1")
-            if len(names) < 512:
-                names[name] = encoded
-        pairs.append((encoded, value.encode("latin-1")))
+            name, value = pair
+            encoded = (name.lower().encode("latin-1"), value.encode("latin-1"))
+            if len(known) < 1024 and len(value) < 64:
+                known[pair] = encoded
+        pairs.append(encoded)
     return pairs
 
 
-_encoded_names: dict[str, bytes] = {}
+_encoded_pairs: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
 
 async def send_response(
@@ -393,14 +388,15 @@ async def run_shutdown(app: Microframe) -> None:
 #
 # Noticing the client leave needs someone waiting on the ASGI receive at
 # every moment the connection's task is suspended. While that someone is a
-# receive() call it reads the ASGI receive itself ("direct" reads). A
-# callback scheduled at the start and after each direct read checks, once
-# the task has yielded to the loop, whether it is suspended elsewhere; only
-# then is a reader task started, which from then on moves the client's
-# messages into a queue that receive() reads (as every connection did
-# before). A connection whose task only ever waits inside receive() thus
-# costs no task and no queue hop, and one that waits elsewhere is watched
-# as before, a loop turn or two later.
+# receive() call it reads the ASGI receive itself ("direct" reads). The
+# connection's task drives its coroutine through _driven(), which sees each
+# moment the task is about to suspend: if no direct read is in flight then,
+# the task is waiting elsewhere and a reader task is started, which from
+# then on moves the client's messages into a queue that receive() reads. A
+# direct read done by another task (a handler's helper task, wait_for) while
+# the connection's task is suspended schedules the same check for the next
+# loop turn. A connection whose task only ever waits inside receive() thus
+# costs no task, no queue hop and no callback.
 
 
 def make_websocket(
@@ -409,11 +405,17 @@ def make_websocket(
     """Build the app's websocket object for a websocket scope."""
     root_path, path = scope_path(scope)
     client = scope.get("client")
-    return app.websocket_class(
+    raw = scope["headers"]
+    host: str | None = None
+    for name, value in raw:
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    websocket = app.websocket_class(
         path,
         scope_query(scope),
         scope.get("scheme", "ws"),
-        decode_headers(scope["headers"]),
+        asgi_headers(raw),
         root_path,
         scope.get("http_version", "1.1"),
         scope.get("subprotocols", ()),
@@ -425,6 +427,36 @@ def make_websocket(
         json_provider=app.json,
         http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
     )
+    if host is not None:
+        _remember_host(websocket, host)
+    return websocket
+
+
+_SANSIO_HOST_PROPERTY = SansIORequest.__dict__["host"]
+_websocket_hosts: dict[tuple[str, str], str] = {}
+_stock_host_websockets: dict[type, bool] = {}
+
+
+def _remember_host(websocket: Websocket, header: str) -> None:
+    # werkzeug validates the Host header with a regular expression for each
+    # connection (URL matching needs the host); the same few hosts come
+    # again and again, so the result is remembered and put in the cached
+    # property's slot. Only for werkzeug's own host property and without
+    # trusted_hosts (whose check may raise).
+    cls = type(websocket)
+    stock = _stock_host_websockets.get(cls)
+    if stock is None:
+        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
+        stock = _stock_host_websockets[cls] = found is _SANSIO_HOST_PROPERTY
+    if not stock or websocket.trusted_hosts:
+        return
+    key = (websocket.scheme, header)
+    known = _websocket_hosts.get(key)
+    if known is None:
+        if len(_websocket_hosts) < 1024:  # the Host header is chosen by clients
+            _websocket_hosts[key] = websocket.host
+    else:
+        websocket.__dict__["host"] = known
 
 
 class _Connection:
@@ -440,15 +472,18 @@ class _Connection:
         "in_handler",
         "queue",
         "reader",
+        "running",
         "task",
         "websocket",
     )
 
     websocket: Websocket
 
-    def __init__(self, receive: ASGIReceiveCallable, task: asyncio.Task[Any]) -> None:
+    def __init__(self, receive: ASGIReceiveCallable) -> None:
         self._asgi_receive = receive
-        self.task = task
+        #: The connection's task, noted when it first suspends (a reader,
+        #: which may cancel it, is only ever started after that).
+        self.task: asyncio.Task[Any] | None = None
         self.in_handler = False
         #: Set once the connection's task is done with the connection.
         self.finished = False
@@ -457,6 +492,8 @@ class _Connection:
         self.reader: asyncio.Task[None] | None = None
         self._reading = False  # a direct read is in flight
         self._check_pending = False
+        #: Whether the connection's task is running its coroutine (not suspended).
+        self.running = False
 
     async def receive(self) -> ASGIMessage:
         """The receive of the websocket: the next client message."""
@@ -470,7 +507,10 @@ class _Connection:
                 finally:
                     self._reading = False
                     if self.queue is None:
-                        self.watch()
+                        if not self.running:
+                            # Read by another task: the connection's task
+                            # is suspended, perhaps elsewhere than receive().
+                            self.watch()
                     elif message is None or message["type"] != "websocket.disconnect":
                         # Another receive() switched to the queue during this
                         # read; the ASGI receive is free for the reader now.
@@ -490,9 +530,13 @@ class _Connection:
 
     def _check(self) -> None:
         self._check_pending = False
-        # Callbacks run only while every task is suspended: if no direct
-        # read is in flight, the connection's task is waiting elsewhere and
-        # a client leaving now would go unnoticed without a reader.
+        # Callbacks run only while every task is suspended.
+        self.suspending()
+
+    def suspending(self) -> None:
+        """Start the reader if the connection's task is suspended (or about
+        to be) with no direct read in flight: a client leaving now would go
+        unnoticed otherwise."""
         if (
             self.queue is None
             and not self._reading
@@ -506,6 +550,36 @@ class _Connection:
         if self.reader is None and not self.finished:
             assert self.queue is not None
             self.reader = asyncio.create_task(_read_websocket(self._asgi_receive, self.queue, self))
+
+
+@types.coroutine
+def _driven(conn: _Connection, coro: Coroutine[Any, Any, None]) -> Generator[Any, Any, None]:
+    """Run ``coro`` as ``await coro`` would, calling ``conn.suspending()``
+    each time the task is about to suspend (see the section comment)."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        conn.running = True
+        try:
+            if error is None:
+                yielded = coro.send(value)
+            else:
+                yielded, error = coro.throw(error), None
+        except StopIteration:
+            return
+        finally:
+            conn.running = False
+        if conn.task is None:
+            conn.task = asyncio.current_task()
+        conn.suspending()
+        value = None
+        try:
+            value = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # cancellation: passed on, as 'await' does
+            error = exc
 
 
 async def _read_websocket(
@@ -526,7 +600,7 @@ async def _read_websocket(
             else:
                 websocket.mark_disconnected(message.get("code", 1005), message.get("reason") or "")
                 queue.put_nowait(message)
-                if conn.in_handler:
+                if conn.in_handler and conn.task is not None:
                     conn.task.cancel()
             return
 
@@ -539,18 +613,17 @@ async def handle_websocket(
     if message["type"] != "websocket.connect":
         return
     app._got_first_request = True
-    task = asyncio.current_task()
-    assert task is not None
-    conn = _Connection(receive, task)
+    conn = _Connection(receive)
     websocket = conn.websocket = make_websocket(app, scope, conn.receive, send)
-    conn.watch()
     try:
-        await _serve_websocket(app, websocket, conn)
+        await _driven(conn, _serve_websocket(app, websocket, conn))
     except asyncio.CancelledError:
         if websocket.disconnect is None:
             raise
         # Our own cancellation, for the client that went away: the
         # connection ended normally as far as the server is concerned.
+        task = asyncio.current_task()
+        assert task is not None
         task.uncancel()
     finally:
         conn.finished = True
@@ -558,17 +631,37 @@ async def handle_websocket(
         if reader is not None:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
+        _break_cycles(conn, websocket)
+
+
+def _break_cycles(conn: _Connection, websocket: Websocket) -> None:
+    # The connection and its websocket refer to each other, and the client's
+    # disconnect to the frames it was raised through, which refer to the
+    # websocket: without these links the connection's objects are freed at
+    # once, not left for the cyclic garbage collector (which would cost the
+    # server more than the rest of a short connection).
+    del conn.websocket
+    disconnect = websocket.disconnect
+    if disconnect is not None:
+        disconnect.__traceback__ = None
 
 
 async def _serve_websocket(app: Microframe, websocket: Websocket, conn: _Connection) -> None:
     ctx = WebsocketContext(app, websocket)
     error: BaseException | None = None
     try:
-        await ctx.push_async()
+        if not ctx.push_now():
+            await ctx.push_async()
         try:
             conn.in_handler = True
             try:
                 response = await app.full_dispatch_websocket(ctx)
+            except WebsocketDisconnect as exc:
+                # The usual end: the client left while the handler was in
+                # receive(). Caught here, where it first arrives, as each
+                # handler an exception passes through costs.
+                error = exc
+                return
             except Exception as exc:
                 error = exc
                 response = await app.handle_websocket_exception(ctx, exc)
@@ -592,7 +685,8 @@ async def _serve_websocket(app: Microframe, websocket: Websocket, conn: _Connect
         error = exc
     finally:
         try:
-            await ctx.pop_async(error)
+            if not ctx.pop_now():
+                await ctx.pop_async(error)
         except Exception as exc:
             app.log_websocket_exception(ctx, exc)
 
@@ -621,7 +715,6 @@ async def end_websocket(
 
 
 __all__ = [
-    "decode_headers",
     "end_websocket",
     "handle_http",
     "handle_lifespan",

@@ -14,7 +14,8 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing.exceptions import WebsocketMismatch
 
 from . import signals
 from .globals import _cv_app, _cv_request, _cv_websocket
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
 
     from .app import Microframe
+    from .dispatch import ChainHooks
     from .sessions import SessionMixin
     from .wrappers import Request
     from .wrappers.base import RoutedRequest
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel: Any = object()
+_MATCH_CACHE_SIZE = 4096
 
 
 def _run_teardown(coro: Coroutine[Any, Any, None]) -> None:
@@ -104,6 +107,42 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
+class _LazyGlobals:
+    """``AppContext.g``, made on first use: many requests never touch ``g``.
+
+    A descriptor without ``__set__``: the ``g`` it puts in the context's
+    ``__dict__`` shadows it from then on.
+    """
+
+    def __get__(self, ctx: AppContext | None, owner: type) -> Any:
+        if ctx is None:
+            return self
+        g = ctx.__dict__["g"] = ctx.app.app_ctx_globals_class()
+        return g
+
+
+class _OwnersLease:
+    """``AppContext.lease``: the worker lease of the request or websocket
+    context that pushed this app context, ``None`` for one pushed alone."""
+
+    def __get__(self, ctx: AppContext | None, owner: type) -> Any:
+        if ctx is None:
+            return self
+        pusher = ctx._pushed_by
+        return pusher.lease if pusher is not None else None
+
+
+class _LazyLease:
+    """A connection context's worker lease, made on first use: a request
+    that runs no sync code never needs one."""
+
+    def __get__(self, ctx: _ConnectionContext | None, owner: type) -> Any:
+        if ctx is None:
+            return self
+        lease = ctx.__dict__["lease"] = WorkerLease(ctx.app.sync_pool)
+        return lease
+
+
 class _Entered:
     """``with`` and ``async with`` for a context with push/pop methods.
 
@@ -155,10 +194,13 @@ class AppContext(_Entered):
     def __init__(self, app: Microframe) -> None:
         self.app = app
         self._url_adapter: Any = _sentinel
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
-        #: The worker thread of the request that pushed this context, if any.
-        self.lease: WorkerLease | None = None
         self._tokens: list[Token[AppContext]] = []
+
+    #: The ``g`` namespace of this context.
+    g: _AppCtxGlobals = _LazyGlobals()  # type: ignore[assignment]
+    #: The worker thread of the request that pushed this context, if any.
+    lease: WorkerLease | None = _OwnersLease()  # type: ignore[assignment]
+    _pushed_by: _ConnectionContext | None = None
 
     @property
     def url_adapter(self) -> MapAdapter | None:
@@ -237,46 +279,105 @@ class AppContext(_Entered):
         return ctx
 
 
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _MATCH_CACHE_SIZE:
+        cache.clear()  # paths are chosen by clients: start again rather than grow
+    cache[key] = value
+
+
+def _remake_routing_error(error: HTTPException) -> Callable[[], HTTPException] | None:
+    """Return a maker of ``error`` afresh when it depends on nothing but the
+    request's host, scheme, path and method (404, 405, websocket mismatch);
+    ``None`` for a redirect, which depends on the query string too."""
+    cls = type(error)
+    if cls is NotFound or cls is WebsocketMismatch:
+        return cls
+    if cls is MethodNotAllowed:
+        methods = tuple(cast(MethodNotAllowed, error).valid_methods or ())
+        return lambda: MethodNotAllowed(valid_methods=list(methods))
+    return None
+
+
 class _ConnectionContext(_Entered):
     """What request and websocket contexts share: URL matching and the app
-    context they push when none of their app is current."""
+    context they push when none of their app is current.
+
+    The URL adapter is bound on first use: a request whose route is in the
+    app's match cache never needs one unless it builds a URL.
+    """
 
     app: Microframe
-    lease: WorkerLease
-    url_adapter: MapAdapter | None
+    #: The worker thread that runs this connection's sync code.
+    lease: WorkerLease = _LazyLease()  # type: ignore[assignment]
+    #: The request or websocket being routed.
+    _routed: RoutedRequest
+    _url_adapter: Any = _sentinel
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to this request (``None`` if it could not be bound)."""
+        adapter = self._url_adapter
+        if adapter is _sentinel:
+            routed = self._routed
+            try:
+                adapter = self.app.create_url_adapter(cast("Request", routed))
+            except HTTPException as error:
+                adapter = None
+                if routed.url_rule is None:
+                    routed.routing_exception = error
+            self._url_adapter = adapter
+        return adapter  # type: ignore[no-any-return]
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
 
     def _match(self, target: RoutedRequest) -> None:
+        app = self.app
+        trusted = app.config["TRUSTED_HOSTS"]
+        if trusted is not None and target.trusted_hosts is not trusted:
+            # Flask's TRUSTED_HOSTS: an unknown Host header is a 400.
+            target.trusted_hosts = trusted
+            target.__dict__.pop("host", None)
+        key: tuple[Any, ...] | None = None
+        if app._got_first_request:
+            # Once serving, the URL map is frozen: a successful match for the
+            # same host, scheme, path and method always gives the same rule,
+            # so it is looked up before any adapter is bound.
+            try:
+                key = (target.host, target.scheme, target.path, target.method, app.config["SERVER_NAME"])
+            except HTTPException:
+                key = None  # a bad or untrusted host: the adapter reports it
+            else:
+                cached = app._match_cache.get(key)
+                if cached is not None:
+                    rule, args = cached
+                    if rule is None:
+                        target.routing_exception = args()
+                    else:
+                        target.url_rule, target.view_args = rule, dict(args)
+                    return
         adapter = self.url_adapter
         if adapter is None:
             return
-        app = self.app
-        # Once serving, the URL map is frozen, so a successful match for the
-        # same host, scheme, path and method always gives the same rule.
-        key = (
-            adapter.server_name,
-            adapter.subdomain,
-            adapter.url_scheme,
-            adapter.path_info,
-            adapter.default_method,
-        )
-        cached = app._match_cache.get(key) if app._got_first_request else None
-        if cached is not None:
-            rule, args = cached
-        else:
-            try:
-                rule, args = adapter.match(return_rule=True)
-            except HTTPException as error:
-                target.routing_exception = error
-                return
-            if app._got_first_request and len(app._match_cache) < 4096:
-                app._match_cache[key] = (rule, args)
+        try:
+            rule, args = adapter.match(return_rule=True)
+        except HTTPException as error:
+            target.routing_exception = error
+            if key is not None:
+                remade = _remake_routing_error(error)
+                if remade is not None:
+                    _remember(app._match_cache, key, (None, remade))
+            return
+        if key is not None:
+            _remember(app._match_cache, key, (rule, args))
         target.url_rule, target.view_args = rule, dict(args)
 
     def _push_app_context(self) -> AppContext | None:
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
             app_ctx = self.app.app_context()
-            app_ctx.lease = self.lease
+            app_ctx._pushed_by = self
             return app_ctx
         return None
 
@@ -293,19 +394,16 @@ class RequestContext(_ConnectionContext):
     #: Calls made once the request is over (background tasks added during
     #: it); a class default, so requests without any cost nothing.
     deferred_calls: list[Callable[[], Any]] | None = None
+    #: The hooks of the matched endpoint's blueprint chain, set when
+    #: dispatch begins.
+    hooks: ChainHooks | None = None
 
     def __init__(self, app: Microframe, request: Request, session: SessionMixin | None = None):
         self.app = app
-        self.request = request
-        self.url_adapter: MapAdapter | None = None
-        try:
-            self.url_adapter = app.create_url_adapter(request)
-        except HTTPException as error:
-            request.routing_exception = error
+        self.request = self._routed = request
         self._session = session
         self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[Callable[[Any], Any]] = []
-        self.lease = WorkerLease(app.sync_pool)
         self._app_ctx: AppContext | None = None
         self._token: Token[RequestContext] | None = None
 
@@ -364,13 +462,11 @@ class RequestContext(_ConnectionContext):
 
     async def push_async(self) -> None:
         """Make this the current request context (async), with an app context."""
+        if self.push_now():
+            return
         app_ctx = self._push_app_context()
         if app_ctx is not None:
-            if signals.appcontext_pushed.receivers:
-                await app_ctx.push_async()
-            else:
-                # What push_async does without receivers, minus a coroutine.
-                app_ctx._tokens.append(_cv_app.set(app_ctx))
+            await app_ctx.push_async()
         self._app_ctx = app_ctx
         self._token = _cv_request.set(self)
         if self.request.url_rule is None and self.request.routing_exception is None:
@@ -378,25 +474,62 @@ class RequestContext(_ConnectionContext):
         if self.app.session_interface_is_async:
             self._session = await self.app.open_session(self.request)
 
+    def push_now(self) -> bool:
+        """Push as :meth:`push_async` does when that needs no ``await`` (no
+        ``appcontext_pushed`` receivers, a sync session interface).
+
+        :returns: ``False``, having done nothing, when it would need one.
+        """
+        app = self.app
+        if signals.appcontext_pushed.receivers or app.session_interface_is_async:
+            return False
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            app_ctx._tokens.append(_cv_app.set(app_ctx))
+        self._app_ctx = app_ctx
+        self._token = _cv_request.set(self)
+        request = self.request
+        if request.url_rule is None and request.routing_exception is None:
+            self._match(request)
+        return True
+
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run request teardown (awaiting async functions) and remove this context."""
         if exc is _sentinel:
             exc = None
-        app = self.app
+        if self.pop_now():
+            return
         try:
-            if app.needs_request_teardown(self.request):
-                await app.do_teardown_request(exc)
+            if self.app.needs_request_teardown(self):
+                await self.app.do_teardown_request(exc)
         finally:
             self._reset_request()
             try:
                 app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
-                    if app_ctx.pop_has_work():
-                        await app_ctx.pop_async(exc)
-                    else:
-                        app_ctx._reset()
+                    await app_ctx.pop_async(exc)
             finally:
                 self._release()
+
+    def pop_now(self) -> bool:
+        """Pop as :meth:`pop_async` does when there is nothing to await: no
+        teardown function or receiver for this request or its app context.
+
+        :returns: ``False``, having done nothing, when there is.
+        """
+        app_ctx = self._app_ctx
+        if self.app.needs_request_teardown(self) or (
+            app_ctx is not None and app_ctx.pop_has_work()
+        ):
+            return False
+        try:
+            self._reset_request()
+            if app_ctx is not None:
+                self._app_ctx = None
+                app_ctx._reset()
+        finally:
+            self._release()
+        return True
 
     def _reset_request(self) -> None:
         token, self._token = self._token, None
@@ -404,7 +537,9 @@ class RequestContext(_ConnectionContext):
             _cv_request.reset(token)
 
     def _release(self) -> None:
-        self.lease.release()
+        lease = self.__dict__.get("lease")
+        if lease is not None:
+            lease.release()
         self.request.close_files()
         deferred = self.deferred_calls
         if deferred:
@@ -435,16 +570,11 @@ class WebsocketContext(_ConnectionContext):
         self, app: Microframe, websocket: Websocket, session: SessionMixin | None = None
     ) -> None:
         self.app = app
-        self.websocket = websocket
-        self.url_adapter: MapAdapter | None = None
-        try:
-            # The websocket quacks like a request: host, root_path, a ws
-            # scheme (so werkzeug matches websocket rules), path, "GET".
-            self.url_adapter = app.create_url_adapter(cast("Request", websocket))
-        except HTTPException as error:
-            websocket.routing_exception = error
+        # The websocket quacks like a request for URL matching: host,
+        # root_path, a ws scheme (so werkzeug matches websocket rules), path,
+        # "GET".
+        self.websocket = self._routed = websocket
         self._session = session
-        self.lease = WorkerLease(app.sync_pool)
         self._app_ctx: AppContext | None = None
         self._token: Token[WebsocketContext] | None = None
 
@@ -497,10 +627,12 @@ class WebsocketContext(_ConnectionContext):
                 if app_ctx is not None:
                     app_ctx.pop(exc)
             finally:
-                self.lease.release()
+                self._release()
 
     async def push_async(self) -> None:
         """Make this the current websocket context (async), with an app context."""
+        if self.push_now():
+            return
         app_ctx = self._push_app_context()
         if app_ctx is not None:
             await app_ctx.push_async()
@@ -509,12 +641,32 @@ class WebsocketContext(_ConnectionContext):
         if self.app.session_interface_is_async and self._session is None:
             self._session = await self.app.open_session(cast("Request", self.websocket))
 
+    def push_now(self) -> bool:
+        """Push as :meth:`push_async` does when that needs no ``await`` (no
+        ``appcontext_pushed`` receivers, a sync session interface).
+
+        :returns: ``False``, having done nothing, when it would need one.
+        """
+        if signals.appcontext_pushed.receivers or (
+            self.app.session_interface_is_async and self._session is None
+        ):
+            return False
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            app_ctx._tokens.append(_cv_app.set(app_ctx))
+        self._app_ctx = app_ctx
+        self._set()
+        return True
+
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run websocket teardown (awaiting async functions) and remove this context."""
         if exc is _sentinel:
             exc = None
+        if self.pop_now():
+            return
         try:
-            await self.app.do_teardown_websocket(exc)
+            if self.app.needs_websocket_teardown(self.websocket):
+                await self.app.do_teardown_websocket(exc)
         finally:
             self._reset()
             try:
@@ -522,12 +674,38 @@ class WebsocketContext(_ConnectionContext):
                 if app_ctx is not None:
                     await app_ctx.pop_async(exc)
             finally:
-                self.lease.release()
+                self._release()
+
+    def pop_now(self) -> bool:
+        """Pop as :meth:`pop_async` does when there is nothing to await: no
+        teardown function or receiver for this connection or its app context.
+
+        :returns: ``False``, having done nothing, when there is.
+        """
+        app_ctx = self._app_ctx
+        if self.app.needs_websocket_teardown(self.websocket) or (
+            app_ctx is not None and app_ctx.pop_has_work()
+        ):
+            return False
+        try:
+            self._reset()
+            if app_ctx is not None:
+                self._app_ctx = None
+                app_ctx._reset()
+        finally:
+            self._release()
+        return True
+
+    def _release(self) -> None:
+        lease = self.__dict__.get("lease")  # made only if sync code ran
+        if lease is not None:
+            lease.release()
 
     def copy(self) -> WebsocketContext:
         """Return a context for the same websocket and session, to push elsewhere."""
         ctx = WebsocketContext.__new__(WebsocketContext)
-        ctx.app, ctx.websocket, ctx.url_adapter = self.app, self.websocket, self.url_adapter
+        ctx.app, ctx.websocket, ctx._routed = self.app, self.websocket, self.websocket
+        ctx._url_adapter = self._url_adapter
         ctx._session, ctx.lease = self._session, self.lease
         ctx._app_ctx, ctx._token = None, None
         return ctx

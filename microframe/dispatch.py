@@ -103,11 +103,12 @@ class DispatchMixin:
         self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
         self._match_cache: dict[tuple[Any, ...], tuple[Any, Any]] = {}
         self._endpoint_hooks: dict[str | None, ChainHooks] = {}
-        # A subclass may override do_teardown_request to do its own work; only
-        # the stock one can be skipped when no hook or receiver is registered.
-        self._stock_teardown = (
-            type(self).do_teardown_request is DispatchMixin.do_teardown_request
-        )
+        # A subclass may override these steps to do its own work; only the
+        # stock ones are skipped when no hook or receiver is registered.
+        cls = type(self)
+        self._stock_teardown = cls.do_teardown_request is DispatchMixin.do_teardown_request
+        self._stock_preprocess = cls.preprocess_request is DispatchMixin.preprocess_request
+        self._stock_process = cls.process_response is DispatchMixin.process_response
 
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
@@ -145,12 +146,18 @@ class DispatchMixin:
                 self._endpoint_hooks[endpoint] = hooks
         return hooks
 
-    def needs_request_teardown(self, request: Any) -> bool:
-        """Whether popping ``request``'s context has teardown work to run."""
+    def ctx_hooks(self, ctx: RequestContext) -> ChainHooks:
+        """Return the hooks of ``ctx``'s request: those fixed when its
+        dispatch began, else looked up now (a context used outside
+        :meth:`full_dispatch_request`)."""
+        return ctx.hooks or self.request_hooks(ctx.request)
+
+    def needs_request_teardown(self, ctx: RequestContext) -> bool:
+        """Whether popping ``ctx`` has teardown work to run."""
         return bool(
             not self._stock_teardown
             or signals.request_tearing_down.receivers
-            or self.request_hooks(request).teardown
+            or (ctx.hooks or self.request_hooks(ctx.request)).teardown
         )
 
     def _view_for(self, endpoint: str) -> Hook:
@@ -211,7 +218,11 @@ class DispatchMixin:
         try:
             if signals.request_started.receivers:
                 await signals.send_async(signals.request_started, self)
-            rv = await self.preprocess_request(ctx)
+            # The hooks of the matched endpoint, fixed for the rest of the request.
+            hooks = ctx.hooks = self.request_hooks(ctx.request)
+            rv = None
+            if hooks.before or hooks.url_value_preprocessors or not self._stock_preprocess:
+                rv = await self.preprocess_request(ctx)
             if rv is None:
                 rv = await self.dispatch_request(ctx)
         except Exception as error:
@@ -224,7 +235,7 @@ class DispatchMixin:
         Returns the first non-``None`` hook result, which ends the request.
         """
         request = ctx.request
-        hooks = self.request_hooks(request)
+        hooks = ctx.hooks or self.request_hooks(request)
         for hook in hooks.url_value_preprocessors:
             await call_hook(hook, ctx, request.endpoint, request.view_args)
         for hook in hooks.before:
@@ -259,9 +270,11 @@ class DispatchMixin:
         self, ctx: RequestContext, rv: Any, from_error_handler: bool = False
     ) -> Response:
         """Make the response, run ``after_request`` hooks, send ``request_finished``."""
-        response = self.make_response_sync(rv, ctx.request.endpoint)
+        request = ctx.request
+        response = self.make_response_sync(rv, request.endpoint)
         try:
-            response = await self.process_response(ctx, response)
+            if not self._nothing_to_process(ctx):
+                response = await self.process_response(ctx, response)
             if signals.request_finished.receivers:
                 await signals.send_async(signals.request_finished, self, response=response)
         except Exception:
@@ -272,11 +285,23 @@ class DispatchMixin:
             )
         return response
 
+    def _nothing_to_process(self, ctx: RequestContext) -> bool:
+        # Whether process_response would leave the response as it is: no
+        # hooks, no session opened and no session cookie to refresh.
+        request = ctx.request
+        return (
+            request.cookie_sent is False
+            and ctx._session is None
+            and self._stock_process
+            and not ctx._after_request_functions
+            and not (ctx.hooks or self.request_hooks(request)).after
+        )
+
     async def process_response(self, ctx: RequestContext, response: Response) -> Response:
         """Run ``after_this_request`` functions and ``after_request`` hooks, save the session."""
         for func in reversed(ctx._after_request_functions):
             response = await call_hook((func, is_async_callable(func)), ctx, response)
-        for hook in self.request_hooks(ctx.request).after:
+        for hook in self.ctx_hooks(ctx).after:
             response = await call_hook(hook, ctx, response)
         interface = self.session_interface
         session = ctx._session
@@ -362,7 +387,7 @@ class DispatchMixin:
         """Answer an HTTP exception with its handler, or as it is."""
         if error.code is None or isinstance(error, RequestRedirect):
             return error
-        blueprints = self.request_hooks(ctx.request).blueprints if ctx else ()
+        blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
         handler = self.find_error_handler(error, blueprints)
         if handler is None:
             return error
@@ -380,7 +405,7 @@ class DispatchMixin:
             error.show_exception = True
         if isinstance(error, HTTPException) and not self.trap_http_exception(error):
             return await self.handle_http_exception(ctx, error)
-        blueprints = self.request_hooks(ctx.request).blueprints if ctx else ()
+        blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
         handler = self.find_error_handler(error, blueprints)
         if handler is None:
             raise error
@@ -398,7 +423,7 @@ class DispatchMixin:
             raise error
         self.log_exception(ctx, error)
         server_error = InternalServerError(original_exception=error)
-        blueprints = self.request_hooks(ctx.request).blueprints
+        blueprints = self.ctx_hooks(ctx).blueprints
         handler = self.find_error_handler(server_error, blueprints)
         rv: Any = server_error
         if handler is not None:
@@ -427,7 +452,7 @@ class DispatchMixin:
         """Run ``teardown_request`` hooks (innermost blueprint first), then the signal."""
         ctx = _cv_request.get(None)
         if ctx is not None:
-            for hook in self.request_hooks(ctx.request).teardown:
+            for hook in self.ctx_hooks(ctx).teardown:
                 await call_hook(hook, ctx, exc)
         if signals.request_tearing_down.receivers:
             await signals.send_async(signals.request_tearing_down, self, exc=exc)

@@ -49,12 +49,14 @@ _SLICE_SIZE = 64 * 1024
 # client input, and not every Python codec is a harmless text encoding.
 _PART_CHARSETS = frozenset({"ascii", "us-ascii", "utf-8", "iso-8859-1"})
 
+_Source = AsyncIterable[bytes] | bytes
+_UTF8_NAMES = frozenset({"utf-8", "utf8"})
 _Form = MultiDict[str, str]
 _Files = MultiDict[str, FileStorage]
 
 
 async def parse_form(
-    body: AsyncIterable[bytes],
+    body: _Source,
     mimetype: str,
     options: dict[str, str],
     *,
@@ -73,7 +75,7 @@ async def parse_form(
     The caller owns the returned files: close them (``storage.close()``) when
     the request ends.
 
-    :param body: the raw body, in chunks as they arrive.
+    :param body: the raw body, in chunks as they arrive, or whole as bytes.
     :param mimetype: the request's mimetype, without parameters.
     :param options: the Content-Type parameters (``boundary`` for multipart).
     :param charset: the encoding of urlencoded data, and of text parts that
@@ -109,7 +111,7 @@ async def parse_form(
 
 
 async def parse_urlencoded(
-    body: AsyncIterable[bytes],
+    body: _Source,
     *,
     charset: str = "utf-8",
     max_form_memory_size: int | None = None,
@@ -125,6 +127,17 @@ async def parse_urlencoded(
 
     See :func:`parse_form` for the parameters and errors.
     """
+    if isinstance(body, bytes):
+        data = body
+        _check_form_size(len(data), max_content_length, max_form_memory_size)
+    else:
+        data = await _collect(body, max_content_length, max_form_memory_size)
+    return _parse_pairs(data, charset, max_form_parts)
+
+
+async def _collect(
+    body: AsyncIterable[bytes], max_content_length: int | None, max_form_memory_size: int | None
+) -> bytes:
     # The body is read directly rather than through _slices: slicing only
     # bounds multipart decoding steps, and urlencoded data is kept whole
     # anyway. Each async generator layer costs a few µs on a small form.
@@ -134,24 +147,41 @@ async def parse_urlencoded(
     try:
         async for chunk in chunks:
             size += len(chunk)
-            if max_content_length is not None and size > max_content_length:
-                raise RequestEntityTooLarge(
-                    f"The request body is larger than the {max_content_length} bytes"
-                    " allowed (MAX_CONTENT_LENGTH)."
-                )
-            if max_form_memory_size is not None and size > max_form_memory_size:
-                raise RequestEntityTooLarge(
-                    f"The form data is larger than the {max_form_memory_size} bytes"
-                    " allowed (MAX_FORM_MEMORY_SIZE)."
-                )
+            _check_form_size(size, max_content_length, max_form_memory_size)
             parts.append(chunk)
     finally:
         # As in _slices: finalise the body's iterator in this task.
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+    return b"".join(parts)
+
+
+def _check_form_size(size: int, max_content_length: int | None, max_form_memory_size: int | None) -> None:
+    if max_content_length is not None and size > max_content_length:
+        raise RequestEntityTooLarge(
+            f"The request body is larger than the {max_content_length} bytes"
+            " allowed (MAX_CONTENT_LENGTH)."
+        )
+    if max_form_memory_size is not None and size > max_form_memory_size:
+        raise RequestEntityTooLarge(
+            f"The form data is larger than the {max_form_memory_size} bytes"
+            " allowed (MAX_FORM_MEMORY_SIZE)."
+        )
+
+
+def _parse_pairs(data: bytes, charset: str, max_form_parts: int | None) -> _Form:
+    if b"%" not in data and charset.lower() in _UTF8_NAMES:
+        # Nothing to unquote: decode once and split the text. The same result
+        # as decoding each name and value, since in UTF-8 the bytes of "&"
+        # and "=" never occur inside a character, valid or not.
+        text = data.replace(b"+", b" ").decode(charset, "replace")
+        pairs = [pair.partition("=") for pair in text.split("&") if pair]
+        if max_form_parts is not None and len(pairs) > max_form_parts:
+            raise _too_many_parts(max_form_parts)
+        return ImmutableMultiDict([(name, value) for name, _, value in pairs])
     items: list[tuple[str, str]] = []
-    for pair in b"".join(parts).split(b"&"):
+    for pair in data.split(b"&"):
         if not pair:
             continue
         if max_form_parts is not None and len(items) >= max_form_parts:
@@ -162,7 +192,7 @@ async def parse_urlencoded(
 
 
 async def parse_multipart(
-    body: AsyncIterable[bytes],
+    body: _Source,
     boundary: str,
     *,
     charset: str = "utf-8",
@@ -388,10 +418,10 @@ class _MultipartParser:
 
 
 async def _slices(
-    body: AsyncIterable[bytes], max_content_length: int | None
+    body: _Source, max_content_length: int | None
 ) -> AsyncGenerator[bytes, None]:
     """Yield ``body`` in non-empty slices of at most ``_SLICE_SIZE`` bytes, counting them."""
-    chunks = aiter(body)
+    chunks = _once(body) if isinstance(body, bytes) else aiter(body)
     total = 0
     try:
         async for chunk in chunks:
@@ -409,6 +439,10 @@ async def _slices(
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
+    yield data
 
 
 def _unquote_plus(data: bytes, charset: str) -> str:

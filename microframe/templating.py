@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 import os
 import threading
+from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from functools import cached_property, partial
 from types import AsyncGeneratorType, FunctionType, MethodType
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import jinja2
 from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, TemplatesNotFound
 from jinja2.ext import Extension
+from jinja2.runtime import Context, new_context
 from jinja2.utils import LRUCache
 
 from . import signals
@@ -76,6 +78,9 @@ _OWN_ATTRIBUTES = frozenset(
 _twin_lock = threading.Lock()
 
 
+_MAYBE_ASYNC = frozenset({partial, FunctionType, MethodType, AsyncGeneratorType})
+
+
 def _needs_loop(value: Any) -> bool:
     """Return ``True`` if a template can only use ``value`` when rendered async.
 
@@ -98,6 +103,31 @@ def _get_flashed_messages(*args: Any, **kwargs: Any) -> Any:
     return [] if func is None else func(*args, **kwargs)
 
 
+class AppTemplate(Template):
+    """A template of the app's environment.
+
+    Jinja reads a template's globals through a :class:`~collections.ChainMap`
+    (its own globals over the environment's) for every render, which costs
+    more than rendering a small page. A template without globals of its own,
+    the usual case, is given the environment's globals dict directly: the
+    same values, read the fast way.
+    """
+
+    def new_context(
+        self,
+        vars: dict[str, Any] | None = None,
+        shared: bool = False,
+        locals: Mapping[str, Any] | None = None,
+    ) -> Context:
+        """Create a render context, as :meth:`jinja2.Template.new_context`."""
+        globals = self.globals
+        if type(globals) is ChainMap:
+            maps = globals.maps
+            if len(maps) == 2 and not maps[0] and type(maps[1]) is dict:
+                globals = maps[1]
+        return new_context(self.environment, self.name, self.blocks, vars, shared, globals, locals)
+
+
 class Environment(jinja2.Environment):
     """The Jinja environment of an app, async-enabled, with a sync twin.
 
@@ -116,6 +146,7 @@ class Environment(jinja2.Environment):
     sync_render: bool = True
     #: How many compiled ``render_template_string`` sources are kept.
     string_cache_size: int = 256
+    template_class = AppTemplate
 
     app: Microframe
     _sync_twin: Environment | None
@@ -222,7 +253,10 @@ class Environment(jinja2.Environment):
             self._scan_key = key
         if self._scan_result:
             return True
-        return any(_needs_loop(value) for value in context.values())
+        for value in context.values():
+            if type(value) in _MAYBE_ASYNC and _needs_loop(value):
+                return True
+        return False
 
 
 def _folder_of(scaffold: Scaffold) -> str | None:
@@ -363,13 +397,12 @@ def _load(env: Environment, names: TemplateNames | None, source: str | None) -> 
 
 def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallable]:
     processors = app.template_context_processors
+    funcs = list(processors.get(None, ()))
     req_ctx = _cv_request.get(None)
-    names: tuple[str | None, ...] = (None,)
     if req_ctx is not None:
-        names = (None, *reversed(req_ctx.request.blueprints))
-    funcs: list[TemplateContextProcessorCallable] = []
-    for name in names:
-        funcs.extend(processors.get(name, ()))
+        hooks = req_ctx.hooks or app.request_hooks(req_ctx.request)
+        for name in reversed(hooks.blueprints):  # outermost blueprint first
+            funcs.extend(processors.get(name, ()))
     return funcs
 
 

@@ -14,6 +14,7 @@ refused when it is registered.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -53,6 +54,7 @@ class WebsocketDispatchMixin:
         @property
         def logger(self) -> Logger: ...
         def hooks_for(self, blueprint: str | None) -> ChainHooks: ...
+        def request_hooks(self, request: Any) -> ChainHooks: ...
         def _view_for(self, endpoint: str) -> Hook: ...
         def find_error_handler(
             self, error: BaseException, blueprints: tuple[str, ...]
@@ -69,12 +71,30 @@ class WebsocketDispatchMixin:
         try:
             if signals.websocket_started.receivers:
                 await signals.send_async(signals.websocket_started, self)
-            rv = await self.preprocess_websocket(ctx)
+            rv = None
+            if self._needs_preprocess(ctx.websocket):
+                rv = await self.preprocess_websocket(ctx)
             if rv is None:
-                rv = await self.dispatch_websocket(ctx)
+                if type(self).dispatch_websocket is WebsocketDispatchMixin.dispatch_websocket:
+                    # What dispatch_websocket does, minus its coroutine: the
+                    # client leaving ends the handler with an exception,
+                    # and every frame it passes through costs.
+                    rv = await self._call_handler(ctx)
+                else:
+                    rv = await self.dispatch_websocket(ctx)
         except Exception as error:
             rv = await self.handle_websocket_user_exception(ctx, error)
         return await self.finalize_websocket(ctx, rv)
+
+    def _needs_preprocess(self, websocket: Websocket) -> bool:
+        # Skipping preprocess_websocket saves a coroutine when nothing is
+        # registered, unless a subclass does its own work there.
+        hooks = self.request_hooks(websocket)
+        return bool(
+            hooks.url_value_preprocessors
+            or hooks.before_websocket
+            or type(self).preprocess_websocket is not WebsocketDispatchMixin.preprocess_websocket
+        )
 
     async def preprocess_websocket(self, ctx: WebsocketContext) -> Any:
         """Run URL value preprocessors, then ``before_websocket`` hooks.
@@ -83,7 +103,7 @@ class WebsocketDispatchMixin:
         handshake is accepted it is the response that rejects it.
         """
         websocket = ctx.websocket
-        hooks = self.hooks_for(websocket.blueprint)
+        hooks = self.request_hooks(websocket)
         for hook in hooks.url_value_preprocessors:
             await _call(hook, ctx, websocket.endpoint, websocket.view_args)
         for hook in hooks.before_websocket:
@@ -94,6 +114,9 @@ class WebsocketDispatchMixin:
 
     async def dispatch_websocket(self, ctx: WebsocketContext) -> Any:
         """Call the handler of the matched websocket rule."""
+        return await self._call_handler(ctx)
+
+    def _call_handler(self, ctx: WebsocketContext) -> Awaitable[Any]:
         websocket = ctx.websocket
         if websocket.routing_exception is not None:
             raise websocket.routing_exception
@@ -105,7 +128,7 @@ class WebsocketDispatchMixin:
                 f"The websocket handler for {rule.endpoint!r} is not a coroutine"
                 " function; websocket handlers must be defined with 'async def'."
             )
-        return await handler(**(websocket.view_args or {}))
+        return handler(**(websocket.view_args or {}))  # type: ignore[no-any-return]
 
     async def finalize_websocket(
         self, ctx: WebsocketContext, rv: Any, from_error_handler: bool = False
@@ -115,7 +138,7 @@ class WebsocketDispatchMixin:
         is ``None`` when the handler returned nothing."""
         response = None if rv is None else self.make_response_sync(rv, ctx.websocket.endpoint)
         try:
-            for hook in self.hooks_for(ctx.websocket.blueprint).after_websocket:
+            for hook in self.request_hooks(ctx.websocket).after_websocket:
                 response = await _call(hook, ctx, response)
             if signals.websocket_finished.receivers:
                 await signals.send_async(signals.websocket_finished, self, response=response)
@@ -177,11 +200,21 @@ class WebsocketDispatchMixin:
         where = f"websocket {ctx.websocket.path}" if ctx is not None else "websocket"
         self.logger.error(f"Exception on {where}", exc_info=error)
 
+    def needs_websocket_teardown(self, websocket: Websocket) -> bool:
+        """Whether popping ``websocket``'s context has teardown work to run."""
+        # A subclass may override do_teardown_websocket to do its own work;
+        # only the stock one is skipped when nothing is registered.
+        return bool(
+            type(self).do_teardown_websocket is not WebsocketDispatchMixin.do_teardown_websocket
+            or signals.websocket_tearing_down.receivers
+            or self.request_hooks(websocket).teardown_websocket
+        )
+
     async def do_teardown_websocket(self, exc: BaseException | None = None) -> None:
         """Run ``teardown_websocket`` hooks (innermost blueprint first), then the signal."""
         ctx = _cv_websocket.get(None)
         if ctx is not None:
-            for hook in self.hooks_for(ctx.websocket.blueprint).teardown_websocket:
+            for hook in self.request_hooks(ctx.websocket).teardown_websocket:
                 await _call(hook, ctx, exc)
         if signals.websocket_tearing_down.receivers:
             await signals.send_async(signals.websocket_tearing_down, self, exc=exc)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -165,6 +166,76 @@ async def test_urlencoded_content_length_limit() -> None:
     with pytest.raises(RequestEntityTooLarge) as info:
         await _urlencoded(b"a=1&b=2", 2, max_content_length=6)
     assert "MAX_CONTENT_LENGTH" in str(info.value.description)
+
+
+# A body already in memory is given as bytes; it must parse as its stream does.
+
+
+async def _urlencoded_both(data: bytes, **limits: Any) -> Any:
+    """Parse ``data`` as bytes and as a stream; return the form, or the 413 description."""
+    results = []
+    for source in (data, _chunks(data, 2)):
+        try:
+            form, files = await parse_form(source, URLENCODED, {}, **limits)
+        except RequestEntityTooLarge as error:
+            results.append(error.description)
+        else:
+            assert not files
+            results.append(form.to_dict(flat=False))
+    assert results[0] == results[1]
+    return results[0]
+
+
+async def test_urlencoded_bytes_parse_as_the_stream() -> None:
+    data = b"a=%C3%A9&b=c+d&a=&&x"
+    assert await _urlencoded_both(data) == {"a": ["é", ""], "b": ["c d"], "x": [""]}
+    assert "MAX_FORM_MEMORY_SIZE" in await _urlencoded_both(data, max_form_memory_size=5)
+    assert "MAX_CONTENT_LENGTH" in await _urlencoded_both(data, max_content_length=5)
+    assert "MAX_FORM_PARTS" in await _urlencoded_both(data, max_form_parts=3)
+    assert await _urlencoded_both(data, max_form_parts=4) == {
+        "a": ["é", ""],
+        "b": ["c d"],
+        "x": [""],
+    }
+    assert await _urlencoded_both(b"") == {}
+
+
+async def test_multipart_bytes_parse_as_the_stream() -> None:
+    data = _body(_field("a", b"1"), _file("f", "a.txt", b"file data"))
+    form, files = await parse_form(data, MULTIPART, {"boundary": BOUNDARY})
+    try:
+        assert form.to_dict() == {"a": "1"}
+        assert files["f"].read() == b"file data"
+    finally:
+        _close(files)
+    with pytest.raises(RequestEntityTooLarge):
+        await parse_form(data, MULTIPART, {"boundary": BOUNDARY}, max_content_length=10)
+    assert await parse_form(b"", MULTIPART, {"boundary": BOUNDARY}) == ({}, {})
+
+
+def _unquote_each(data: bytes, charset: str = "utf-8") -> list[tuple[str, str]]:
+    # The reference: each name and value unquoted, then decoded, on its own.
+    def unquote(piece: bytes) -> str:
+        return unquote_to_bytes(piece.replace(b"+", b" ")).decode(charset, "replace")
+
+    pairs = [pair.partition(b"=") for pair in data.split(b"&") if pair]
+    return [(unquote(name), unquote(value)) for name, _, value in pairs]
+
+
+# Separators, escapes, and pieces of valid and invalid UTF-8.
+_form_pieces = [b"&", b"=", b"+", b"%", b"%41", b"%c3", b"a", b" ", b"\x00", b"\xff"]
+_form_pieces += [b"\xc3", b"\xa9", b"\xe2\x82", b"\xac", b"\xf0\x9f", b"\xed\xa0"]
+_form_bytes = st.lists(st.sampled_from(_form_pieces), max_size=16).map(b"".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=_form_bytes)
+def test_urlencoded_decoding_matches_unquoting_each_piece(data: bytes) -> None:
+    # Bodies without "%" are decoded in one go, the rest piece by piece.
+    for charset in ("utf-8", "latin-1"):
+        form = asyncio.run(parse_form(data, URLENCODED, {}, charset=charset))[0]
+        expected = ImmutableMultiDict(_unquote_each(data, charset))
+        assert form.to_dict(flat=False) == expected.to_dict(flat=False)
 
 
 async def test_limit_error_closes_the_body() -> None:

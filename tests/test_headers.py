@@ -52,3 +52,57 @@ async def test_error_page_cache_keeps_custom_descriptions() -> None:
     assert custom.status_code == plain.status_code == 404
     assert b"That page moved away." in await custom.get_data()
     assert b"That page moved away." not in await plain.get_data()
+
+
+def test_asgi_headers_decode_on_first_use() -> None:
+    from microframe.wrappers.headers import asgi_headers
+
+    raw = [(b"host", b"example.com"), (b"x-name", "Zoë".encode("latin-1")), (b"x-a", b"1")]
+    headers = asgi_headers(raw)
+    assert isinstance(headers, Headers)
+    assert "_list" not in headers.__dict__  # nothing decoded yet
+    assert headers["X-Name"] == "Zoë"
+    assert headers.getlist("x-a") == ["1"]
+    headers["X-B"] = "2"
+    assert headers.get("x-b") == "2"
+    assert list(headers.keys()) == ["host", "x-name", "x-a", "X-B"]
+    assert headers.copy() == headers
+    assert raw == [(b"host", b"example.com"), (b"x-name", b"Zo\xeb"), (b"x-a", b"1")]
+
+
+async def test_request_headers_come_from_the_scope(app: Microframe) -> None:
+    from microframe import request
+
+    @app.get("/")
+    async def index() -> str:
+        return f"{request.headers['X-Token']} {len(request.headers)} {request.host}"
+
+    response = await app.test_client().get("/", headers={"X-Token": "abc"})
+    token, count, host = (await response.get_data(as_text=True)).split()
+    assert token == "abc"
+    assert int(count) >= 2
+    assert host == "localhost"
+
+
+def test_asgi_headers_answer_single_lookups_from_the_raw_pairs() -> None:
+    from werkzeug.exceptions import BadRequestKeyError
+
+    from microframe.wrappers.headers import asgi_headers
+
+    headers = asgi_headers([(b"content-type", b"application/json"), (b"X-Upper", b"\xe9")])
+    assert headers["Content-Type"] == "application/json"
+    assert headers.get("x-upper") == "é"  # a server that sent a capitalised name
+    assert "CONTENT-TYPE" in headers
+    assert "accept" not in headers
+    assert headers.get("Accept", "none") == "none"
+    assert headers.get("Zoë") is None
+    try:
+        headers["Accept"]
+    except BadRequestKeyError as error:
+        assert error.code == 400
+    else:
+        raise AssertionError("a missing header must raise BadRequestKeyError")
+    assert "_list" not in headers.__dict__  # still nothing decoded
+    headers["Accept"] = "*/*"  # a change decodes, then lookups use the list
+    assert headers["accept"] == "*/*"
+    assert headers["content-type"] == "application/json"

@@ -444,3 +444,103 @@ async def test_request_routing_attributes(app: Microframe) -> None:
         "view_args": {"item_id": 5},
         "blueprint": None,
     }
+
+
+# -- the match cache: once serving, routing results are remembered --------------
+
+
+async def test_cached_routing_results_stay_right(app: Microframe) -> None:
+    @app.route("/item/<int:n>", methods=["GET", "POST"])
+    async def item(n: int) -> str:
+        return f"item {n} {url_for('item', n=n + 1)}"
+
+    client = app.test_client()
+    for _ in range(3):  # the first request fills the cache; the others hit it
+        assert await (await client.get("/item/1")).get_data(as_text=True) == "item 1 /item/2"
+        assert await (await client.get("/item/2")).get_data(as_text=True) == "item 2 /item/3"
+        missing = await client.get("/nothing")
+        assert missing.status_code == 404
+        wrong = await client.put("/item/1")
+        assert wrong.status_code == 405
+        assert _allow(wrong) == {"GET", "HEAD", "POST", "OPTIONS"}
+        options = await client.options("/item/1")
+        assert _allow(options) == {"GET", "HEAD", "POST", "OPTIONS"}
+        # A redirect depends on the query string: it is never cached.
+    assert len(app._match_cache) >= 3
+
+
+async def test_slash_redirect_keeps_each_query_string(app: Microframe) -> None:
+    @app.get("/folder/")
+    async def folder() -> str:
+        return "folder"
+
+    client = app.test_client()
+    for query in ("a=1", "b=2"):
+        response = await client.get(f"/folder?{query}")
+        assert response.status_code == 308
+        assert response.headers["Location"].endswith(f"/folder/?{query}")
+
+
+async def test_match_cache_is_keyed_by_host(app: Microframe) -> None:
+    app.url_map.host_matching = True
+
+    @app.get("/", host="a.test")
+    async def on_a() -> str:
+        return "a"
+
+    @app.get("/", host="b.test", endpoint="on_b")
+    async def on_b() -> str:
+        return "b"
+
+    client = app.test_client()
+    for _ in range(2):
+        for host, expected in (("a.test", "a"), ("b.test", "b")):
+            response = await client.get("/", headers={"Host": host})
+            assert await response.get_data(as_text=True) == expected
+        assert (await client.get("/", headers={"Host": "c.test"})).status_code == 404
+
+
+async def test_match_cache_follows_server_name(app: Microframe) -> None:
+    app.subdomain_matching = True
+
+    @app.get("/", subdomain="api")
+    async def api() -> str:
+        return "api"
+
+    client = app.test_client()
+    app.config["SERVER_NAME"] = "example.test"
+    response = await client.get("/", headers={"Host": "api.example.test"})
+    assert await response.get_data(as_text=True) == "api"
+    app.config["SERVER_NAME"] = "other.test"
+    assert (await client.get("/", headers={"Host": "api.example.test"})).status_code == 404
+
+
+async def test_match_cache_is_bounded(app: Microframe) -> None:
+    from microframe.ctx import _MATCH_CACHE_SIZE
+
+    @app.get("/known")
+    async def known() -> str:
+        return "known"
+
+    client = app.test_client()
+    for number in range(_MATCH_CACHE_SIZE + 10):
+        # Paths chosen by clients must not grow the cache without limit.
+        app_request = app.test_request_context(f"/missing/{number}")
+        async with app_request:
+            pass
+    assert (await client.get("/missing/x")).status_code == 404
+    assert len(app._match_cache) <= _MATCH_CACHE_SIZE
+    assert await (await client.get("/known")).get_data(as_text=True) == "known"
+
+
+async def test_bad_host_is_refused_on_every_request(app: Microframe) -> None:
+    app.config["TRUSTED_HOSTS"] = ["good.test"]
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    for _ in range(2):
+        assert (await client.get("/", headers={"Host": "good.test"})).status_code == 200
+        assert (await client.get("/", headers={"Host": "evil.test"})).status_code == 400

@@ -638,3 +638,21 @@ def test_jinja_options_and_settings_reach_the_sync_twin(app: Microframe) -> None
 def test_tojson_uses_app_json(app: Microframe) -> None:
     with app.app_context():
         assert render_template_string("{{ {'b': 1, 'a': '<'}|tojson }}") == '{"a": "\\u003c", "b": 1}'
+
+
+def test_template_globals_are_live_and_layered(app: Microframe) -> None:
+    # Templates read the environment's globals directly when they have none
+    # of their own; globals added later and template-level globals still count.
+    with app.app_context():
+        env = app.jinja_env.sync_twin
+        page = env.from_string("{{ site }}|{{ extra | default('none') }}")
+        env.globals["site"] = "first"
+        assert page.render() == "first|none"
+        env.globals["site"] = "second"
+        env.globals["extra"] = "added"
+        assert page.render() == "second|added"
+        own = env.from_string("{{ site }}|{{ extra }}", globals={"site": "own"})
+        assert own.render() == "own|added"
+        assert own.render(site="passed") == "passed|added"
+        assert env.globals["site"] == "second"  # the template's own did not leak
+        assert render_template_string("{{ site }}") == "second"

@@ -8,7 +8,11 @@ are trusted and taken as they are.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
 
@@ -25,6 +29,54 @@ def trusted_headers(pairs: list[tuple[str, str]]) -> Headers:
     """
     headers = _new(Headers)
     headers._list = pairs
+    return headers
+
+
+class _DecodedOnFirstUse:
+    """``Headers._list`` of :class:`ASGIHeaders`: the raw pairs decoded when
+    first read, then kept in the instance (this descriptor defines no
+    ``__set__``, so the instance's value shadows it from then on)."""
+
+    def __get__(self, headers: ASGIHeaders | None, owner: type) -> Any:
+        if headers is None:
+            return self
+        pairs = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers._raw]
+        headers.__dict__["_list"] = pairs
+        return pairs
+
+
+class ASGIHeaders(Headers):
+    """Request headers decoded from the ASGI scope's byte pairs on first use.
+
+    Many requests never read a header microframe has not already picked out
+    of the raw pairs (host, length, cookie), so they skip the decoding.
+    """
+
+    _raw: Iterable[tuple[bytes, bytes]] = ()
+    _list = _DecodedOnFirstUse()
+
+    def _get_key(self, key: str) -> str:
+        # werkzeug's single-header lookup (``[]``, ``get``, ``in``): answered
+        # from the raw pairs while nothing needed them all decoded.
+        if "_list" in self.__dict__:
+            return super()._get_key(key)
+        try:
+            wanted = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            raise BadRequestKeyError(key) from None
+        size = len(wanted)
+        for name, value in self._raw:
+            # ASGI servers send lowercase names; a server that does not is
+            # still matched, at the cost of lowering same-length names.
+            if name == wanted or (len(name) == size and name.lower() == wanted):
+                return value.decode("latin-1")
+        raise BadRequestKeyError(key)
+
+
+def asgi_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+    """Return :class:`Headers` for the ASGI pairs ``raw`` (latin-1, as HTTP), decoded lazily."""
+    headers = _new(ASGIHeaders)
+    headers._raw = raw
     return headers
 
 
@@ -47,4 +99,4 @@ def status_line(code: int) -> str:
     return line
 
 
-__all__ = ["content_type_for", "status_line", "trusted_headers"]
+__all__ = ["ASGIHeaders", "asgi_headers", "content_type_for", "status_line", "trusted_headers"]

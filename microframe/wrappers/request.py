@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from ..datastructures import FileStorage
     from ..json.provider import JSONProvider
+
+    _ParseForm = Callable[..., Awaitable[tuple[MultiDict[str, str], MultiDict[str, FileStorage]]]]
 
 T = TypeVar("T")
 
@@ -47,14 +49,23 @@ class Body:
     ``await request.body`` (or ``await request.get_data()``) returns all of it;
     ``async for chunk in request.body`` streams it without keeping it. The
     ``max_content_length`` limit is checked against ``Content-Length`` before
-    anything is read and again as the body grows, and the whole read is bounded
-    by ``timeout`` seconds; both raise inside the application (413 and 408).
+    anything is read and again as the body grows, and the time spent waiting
+    for the client is bounded by ``timeout`` seconds; both raise inside the
+    application (413 and 408).
 
     :param receive: the ASGI ``receive`` callable, or ``None`` for a body
         given whole as ``data``.
     """
 
-    __slots__ = ("_data", "_expected", "_receive", "_streamed", "max_content_length", "timeout")
+    __slots__ = (
+        "_data",
+        "_expected",
+        "_first",
+        "_receive",
+        "_streamed",
+        "max_content_length",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -71,6 +82,9 @@ class Body:
         if receive is None and data is None:
             self._data = b""
         self._streamed = False
+        # The first message (or its pending receive) when whole_if_ready()
+        # found the body not yet whole; the stream resumes from it.
+        self._first: ASGIMessage | _Pending | None = None
         self.max_content_length = max_content_length
         self.timeout = timeout
 
@@ -83,63 +97,166 @@ class Body:
         """Note that a parser read the stream: the body now reads as empty."""
         self._data = b""
 
-    def _check_declared_length(self) -> None:
+    def whole_if_ready(self) -> bytes | None:
+        """Return the whole body if it is in memory or can be had without waiting.
+
+        That is the usual case for a small body: the server already holds it
+        in one message. Otherwise return ``None`` and leave the body to be
+        read with :meth:`read` or ``async for`` as usual.
+        """
+        if self._data is not None:
+            return self._data
+        if self._first is not None or self._streamed:
+            return None
+        first = self._start()
+        if not isinstance(first, _Pending):
+            chunk, more = _unpack(first)
+            if not more:
+                self._count(0, chunk)
+                self._data = chunk
+                return chunk
+        self._first = first
+        return None
+
+    def _resume(self, consumed_error: str) -> ASGIMessage | _Pending:
+        # The first message of the stream, claiming it unless whole_if_ready() did.
+        first = self._first
+        if first is not None:
+            self._first = None
+            return first
+        if self._streamed:
+            raise BodyConsumedError(consumed_error)
+        return self._start()
+
+    def _start(self) -> ASGIMessage | _Pending:
+        # Claims the stream and starts receiving its first message.
+        self._streamed = True
         limit = self.max_content_length
         if limit is not None and self._expected is not None and self._expected > limit:
             raise RequestEntityTooLarge()
+        assert self._receive is not None
+        return _poll(self._receive)
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    def _count(self, received: int, chunk: bytes) -> int:
+        received += len(chunk)
+        limit = self.max_content_length
+        if limit is not None and received > limit:
+            raise RequestEntityTooLarge()
+        return received
+
+    async def _chunks(self, first: ASGIMessage | _Pending | None = None) -> AsyncIterator[bytes]:
+        """Yield the body's chunks, starting from ``first`` (``None``: claim the stream)."""
+        if first is None:
+            if self._data is not None:
+                if self._data:
+                    yield self._data
+                return
+            first = self._resume("The request body has already been streamed.")
         receive = self._receive
         assert receive is not None
-        self._check_declared_length()
-        limit = self.max_content_length
         received = 0
-        more = True
-        while more:
-            message = await receive()
-            kind = message["type"]
-            if kind == "http.disconnect":
-                raise ClientDisconnected()
-            if kind != "http.request":
-                continue
-            chunk: bytes = message.get("body", b"")
-            more = message.get("more_body", False)
-            received += len(chunk)
-            if limit is not None and received > limit:
-                raise RequestEntityTooLarge()
+        step = first
+        # Messages already there when asked for need no timer: a timer costs
+        # more than reading a small body, and the client cannot stall them.
+        while not isinstance(step, _Pending):
+            chunk, more = _unpack(step)
+            received = self._count(received, chunk)
             if chunk:
                 yield chunk
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._data is not None:
-            if self._data:
-                yield self._data
-            return
-        if self._streamed:
-            raise BodyConsumedError("The request body has already been streamed.")
-        self._streamed = True
+            if not more:
+                return
+            step = _poll(receive)
+        # The client keeps us waiting: from here on the wait is bounded.
         async with _deadline(self.timeout):
-            async for chunk in self._chunks():
-                yield chunk
+            message = await step
+            while True:
+                chunk, more = _unpack(message)
+                received = self._count(received, chunk)
+                if chunk:
+                    yield chunk
+                if not more:
+                    return
+                message = await receive()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
 
     async def read(self) -> bytes:
         """Read and keep the whole body (once; later calls return the same bytes)."""
-        if self._data is not None:
-            return self._data
-        if self._streamed:
-            raise BodyConsumedError(
-                "The request body was streamed with 'async for' and cannot be read whole."
-            )
-        self._streamed = True
-        parts: list[bytes] = []
-        async with _deadline(self.timeout):
-            async for chunk in self._chunks():
-                parts.append(chunk)
+        data = self.whole_if_ready()
+        if data is not None:
+            return data
+        first = self._resume(
+            "The request body was streamed with 'async for' and cannot be read whole."
+        )
+        parts = [chunk async for chunk in self._chunks(first)]
         self._data = b"".join(parts)
         return self._data
 
     def __await__(self) -> Any:
         return self.read().__await__()
+
+
+def _unpack(message: ASGIMessage) -> tuple[bytes, bool]:
+    """Return a message's ``(chunk, more_body)``; raise on a disconnect."""
+    kind = message["type"]
+    if kind == "http.request":
+        chunk = message.get("body", b"")
+        # bytes() for a server that hands over a bytearray or memoryview.
+        return chunk if type(chunk) is bytes else bytes(chunk), message.get("more_body", False)
+    if kind == "http.disconnect":
+        raise ClientDisconnected()
+    return b"", True  # not a body message: skip it
+
+
+def _poll(receive: ReceiveCallable) -> ASGIMessage | _Pending:
+    """Call ``receive()`` and run it up to its first suspension.
+
+    Returns the message when it was already there (the common case for a
+    small body), and otherwise a :class:`_Pending` to await for it.
+    """
+    steps = receive().__await__()
+    try:
+        signal = steps.send(None)
+    except StopIteration as stop:
+        message: ASGIMessage = stop.value
+        return message
+    return _Pending(steps, signal)
+
+
+class _Pending:
+    """A ``receive()`` call suspended at its first wait; awaiting it resumes it.
+
+    The value it yielded (the future it waits for) is handed to the event
+    loop first, then the call is driven on as a plain ``await`` would drive
+    it: results are sent in and exceptions, such as a cancellation by the
+    timeout, are thrown in.
+    """
+
+    __slots__ = ("_signal", "_steps")
+
+    def __init__(self, steps: Generator[Any, Any, ASGIMessage], signal: Any) -> None:
+        self._steps = steps
+        self._signal = signal
+
+    def __await__(self) -> Generator[Any, Any, ASGIMessage]:
+        steps, signal = self._steps, self._signal
+        while True:
+            try:
+                sent = yield signal
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as error:  # handed on: the receive call decides
+                try:
+                    signal = steps.throw(error)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+            else:
+                try:
+                    signal = steps.send(sent)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
 
 
 class _deadline:
@@ -266,7 +383,10 @@ class Request(RoutedRequest):
     async def _get_data(self, as_text: bool, parse_form_data: bool) -> bytes | str:
         if parse_form_data:
             await self._load_form()
-        data = await self.body.read()
+        body = self.body
+        data = body.whole_if_ready()
+        if data is None:
+            data = await body.read()
         return data.decode(errors="replace") if as_text else data
 
     @property
@@ -291,7 +411,10 @@ class Request(RoutedRequest):
             if silent:
                 return None
             return self.on_json_loading_failed(None)
-        data = await self.body.read()
+        body = self.body
+        data = body.whole_if_ready()
+        if data is None:
+            data = await body.read()
         try:
             value = self._load_json(data)
         except (ValueError, RecursionError) as error:
@@ -330,16 +453,17 @@ class Request(RoutedRequest):
     async def _load_form(self) -> None:
         if self._form is not None:
             return
-        from ..formparser import parse_form
-
         mimetype, options = self.mimetype, self.mimetype_params
         if mimetype not in _FORM_TYPES:
             self._form, self._files = ImmutableMultiDict(), ImmutableMultiDict()
             return
         body = self.body
         was_complete = body.is_complete
-        form, files = await parse_form(
-            body,
+        # A body already at hand is parsed as bytes, skipping the stream's
+        # machinery; its limits are checked all the same.
+        whole = body.whole_if_ready()
+        form, files = await _form_parser()(
+            body if whole is None else whole,
             mimetype,
             options,
             max_form_memory_size=self.max_form_memory_size,
@@ -391,6 +515,18 @@ class Request(RoutedRequest):
                 storage.close()
 
 
+def _form_parser() -> _ParseForm:
+    # Imported on first use, since it loads tempfile and aiofiles, and then
+    # kept: an import statement per form costs about half a microsecond.
+    global _parse_form
+    if _parse_form is None:
+        from ..formparser import parse_form
+
+        _parse_form = parse_form
+    return _parse_form
+
+
+_parse_form: _ParseForm | None = None
 _MISSING: Any = object()
 Request._cached_json = (_MISSING, _MISSING)
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

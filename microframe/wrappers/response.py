@@ -39,6 +39,8 @@ class Response(SansIOResponse):
     """
 
     default_mimetype = "text/html"
+    #: What is sent as the body.
+    body: ResponseBody
     json_provider: JSONProvider | None = None
     #: Marks "use the app's RESPONSE_TIMEOUT"; set a number or None to override.
     timeout: Any = Ellipsis
@@ -54,14 +56,21 @@ class Response(SansIOResponse):
         if headers is None and content_type is None and (status is None or type(status) is int):
             # The common case, built without werkzeug's general-purpose checks.
             ctype = content_type_for(mimetype or self.default_mimetype)
-            body = self.body = body_from(response)
-            length = body.length
-            pairs = [("Content-Type", ctype)]
-            if length is not None:
-                pairs.append(("Content-Length", str(length)))
+            if type(response) is str:
+                data = response.encode()
+                self.body = DataBody(data)
+                pairs = [("Content-Type", ctype), ("Content-Length", str(len(data)))]
+            else:
+                body = self.body = body_from(response)
+                length = body.length
+                pairs = [("Content-Type", ctype)]
+                if length is not None:
+                    pairs.append(("Content-Length", str(length)))
             self.headers = trusted_headers(pairs)
-            code = 200 if status is None else status
-            self._status, self._status_code = status_line(code), code
+            if status is None:
+                self._status, self._status_code = "200 OK", 200
+            else:
+                self._status, self._status_code = status_line(status), status
         else:
             super().__init__(status, headers, mimetype, content_type)
             self.set_body(body_from(response))

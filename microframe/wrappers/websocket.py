@@ -69,6 +69,17 @@ class Websocket(RoutedRequest):
     the handshake with that response.
     """
 
+    # The connection's starting state, as class defaults (fewer stores per
+    # connection); each is replaced on the instance when it changes.
+    _state = "handshake"
+    _accepted: asyncio.Event | None = None
+    _receivers = 0
+    #: The client's disconnect, once the client has gone.
+    disconnect: WebsocketDisconnect | None = None
+    #: The close code the app sent, once it closed the connection.
+    close_code: int | None = None
+    #: The subprotocol chosen by :meth:`accept`, if any.
+    subprotocol: str | None = None
 
     def __init__(
         self,
@@ -100,15 +111,6 @@ class Websocket(RoutedRequest):
         #: Whether the server can answer a rejected handshake with an HTTP
         #: response (the ASGI ``websocket.http.response`` extension).
         self.http_response_supported = http_response_supported
-        self._state = "handshake"
-        self._accepted: asyncio.Event | None = None
-        self._receivers = 0
-        #: The client's disconnect, once the client has gone.
-        self.disconnect: WebsocketDisconnect | None = None
-        #: The close code the app sent, once it closed the connection.
-        self.close_code: int | None = None
-        #: The subprotocol chosen by :meth:`accept`, if any.
-        self.subprotocol: str | None = None
 
     # -- the handshake request ---------------------------------------------------
 
@@ -200,14 +202,21 @@ class Websocket(RoutedRequest):
             if self._accepted is not None:
                 self._accepted.set()
 
+    async def _open(self) -> None:
+        # Before a message goes either way: the implicit accept, or the
+        # error of a connection that is over. (A connected websocket has no
+        # disconnect: mark_disconnected moves it to "closed".)
+        if self._state in ("handshake", "accepting"):
+            await self.accept()
+        self._check_open()
+
     async def receive(self) -> str | bytes:
         """Wait for the next message from the client: ``str`` or ``bytes``.
 
         :raises WebsocketDisconnect: when the client has closed the connection.
         """
-        if self._state in ("handshake", "accepting"):
-            await self.accept()
-        self._check_open()
+        if self._state != "connected":
+            await self._open()
         self._receivers += 1
         try:
             message = await self._receive()
@@ -226,9 +235,8 @@ class Websocket(RoutedRequest):
 
         :raises WebsocketDisconnect: when the client has closed the connection.
         """
-        if self._state in ("handshake", "accepting"):
-            await self.accept()
-        self._check_open()
+        if self._state != "connected":
+            await self._open()
         if isinstance(data, str):
             await self._send({"type": "websocket.send", "text": data})
         elif isinstance(data, (bytes, bytearray, memoryview)):
