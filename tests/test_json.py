@@ -455,3 +455,74 @@ trees = st.recursive(
 def test_tag_round_trip_property(value: Any) -> None:
     serializer = TaggedJSONSerializer()
     assert serializer.loads(serializer.dumps(value)) == value
+
+
+# -- the tagged serializer's fast paths ------------------------------------------
+
+
+@given(trees)
+def test_tag_one_pass_loads_matches_tree_walk(value: Any) -> None:
+    # loads() untags while parsing (a JSONDecoder object_hook); it must give
+    # what parsing and then untagging the tree gives, types included.
+    serializer = TaggedJSONSerializer()
+    wire = serializer.dumps(value)
+    fast = serializer.loads(wire)
+    slow = serializer._untag_tree(stdlib_json.loads(wire))
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_tag_fast_paths_in_an_app_context() -> None:
+    serializer = TaggedJSONSerializer()
+    value = {"b": [1, (2,)], "a": b"x"}
+    # The app's provider sorts keys; compact, as without an app.
+    assert serializer.dumps(value) == '{"a":{" b":"eA=="},"b":[1,{" t":[2]}]}'
+    assert serializer.loads(serializer.dumps(value)) == value
+    assert serializer.dumps({"z": 1, "a": 2}) == '{"a":2,"z":1}'
+
+
+class RecordingProvider(DefaultJSONProvider):
+    calls: list[str]
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        self.calls.append("dumps")
+        return super().dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        self.calls.append("loads")
+        return super().loads(s, **kwargs)
+
+
+def test_tag_uses_a_custom_provider(app_ctx: StubApp) -> None:
+    provider = RecordingProvider(app_ctx)  # type: ignore[arg-type]
+    provider.calls = []
+    app_ctx.json = provider
+    serializer = TaggedJSONSerializer()
+    wire = serializer.dumps({"a": (1,)})
+    assert serializer.loads(wire) == {"a": (1,)}
+    assert serializer.dumps({"plain": 1}) == '{"plain":1}'
+    assert provider.calls == ["dumps", "loads", "dumps"]
+
+
+def test_tag_subclass_untag_tree_is_used() -> None:
+    class Upper(TaggedJSONSerializer):
+        __slots__ = ()
+
+        def _untag_tree(self, value: Any) -> Any:
+            return super()._untag_tree(value) if not isinstance(value, str) else value.upper()
+
+    assert Upper().loads('"abc"') == "ABC"
+    assert TaggedJSONSerializer().loads('"abc"') == "abc"
+
+
+@pytest.mark.parametrize("wire", [' {"a":1}', '{"a":1} ', "\ufeff{}", "{} x", ""])
+def test_tag_loads_edge_input_as_json_loads(wire: str) -> None:
+    serializer = TaggedJSONSerializer()
+    try:
+        expected = stdlib_json.loads(wire)
+    except ValueError as error:
+        with pytest.raises(type(error)):
+            serializer.loads(wire)
+    else:
+        assert serializer.loads(wire) == expected

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
-from itsdangerous import TimestampSigner
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.http import parse_date
 
@@ -476,3 +478,51 @@ async def test_session_transaction_requires_cookies_and_key(session_app: Microfr
 async def test_session_transaction_sync_form_in_async_code(session_app: Microframe) -> None:
     with pytest.raises(RuntimeError, match="async with"), session_app.test_client().session_transaction():
         pass
+
+
+# -- the cookie's clock and signing settings -------------------------------------------
+
+
+async def test_cookie_from_the_future_gives_empty_session(session_app: Microframe) -> None:
+    client = session_app.test_client()
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=int(time.time()) + 60):
+        await client.post("/set")
+    assert await (await client.get("/get")).get_data(as_text=True) == "None"
+
+
+
+
+class Sha256Interface(SecureCookieSessionInterface):
+    salt = "other-salt"
+    digest_method = staticmethod(hashlib.sha256)
+    key_derivation = "concat"
+
+
+class OwnSerializerInterface(SecureCookieSessionInterface):
+    def get_signing_serializer(self, app: Microframe) -> URLSafeTimedSerializer | None:
+        return URLSafeTimedSerializer(str(app.secret_key), salt="own")
+
+
+async def test_interface_settings_are_used(session_app: Microframe) -> None:
+    session_app.session_interface = Sha256Interface()
+    client = session_app.test_client()
+    await client.post("/set")
+    cookie = _session_cookie(client)
+    reference = URLSafeTimedSerializer(
+        "test secret key",
+        salt="other-salt",
+        serializer=Sha256Interface.serializer,
+        signer_kwargs={"key_derivation": "concat", "digest_method": hashlib.sha256},
+    )
+    assert reference.loads(cookie) == {"value": "42"}
+    assert await (await client.get("/get")).get_data(as_text=True) == "42"
+
+
+async def test_overridden_signing_serializer_is_used(session_app: Microframe) -> None:
+    session_app.session_interface = OwnSerializerInterface()
+    client = session_app.test_client()
+    await client.post("/set")
+    assert URLSafeTimedSerializer("test secret key", salt="own").loads(
+        _session_cookie(client)
+    ) == {"value": "42"}
+    assert await (await client.get("/get")).get_data(as_text=True) == "42"

@@ -33,6 +33,7 @@ Add a type by subclassing :class:`JSONTag` and registering it::
 
 from __future__ import annotations
 
+import json
 from base64 import b64decode, b64encode
 from datetime import datetime
 from typing import Any, ClassVar
@@ -41,8 +42,10 @@ from uuid import UUID
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
 
+from . import _provider
 from . import dumps as _dumps
 from . import loads as _loads
+from .provider import DefaultJSONProvider
 
 
 class JSONTag:
@@ -227,7 +230,7 @@ class TaggedJSONSerializer:
     value is used.
     """
 
-    __slots__ = ("_plain_order", "order", "tags")
+    __slots__ = ("_decoder", "_plain_order", "order", "tags")
 
     #: The tags every new serializer starts with, in order. Order matters:
     #: :class:`TagDict` must come before :class:`PassDict`.
@@ -250,6 +253,13 @@ class TaggedJSONSerializer:
         self._plain_order: list[JSONTag] | None = None
         for tag_class in self.default_tags:
             self.register(tag_class)
+        # Untags each object as it is parsed: the same, inside out, as
+        # parsing first and then walking the tree, in one pass (see loads).
+        self._decoder: json.JSONDecoder | None = (
+            json.JSONDecoder(object_hook=self.untag)
+            if type(self)._untag_tree is TaggedJSONSerializer._untag_tree
+            else None
+        )
 
     def register(
         self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
@@ -333,12 +343,25 @@ class TaggedJSONSerializer:
             and type(self).tag is TaggedJSONSerializer.tag
             and self._is_plain(value)
         ):
-            return _dumps(value, separators=(",", ":"))
-        return _dumps(self.tag(value), separators=(",", ":"))
+            return _compact_dumps(value)
+        return _compact_dumps(self.tag(value))
 
     def loads(self, value: str | bytes) -> Any:
         """Parse tagged JSON made by :meth:`dumps` back into Python values."""
+        if self._decoder is not None and isinstance(value, str):
+            provider = _provider()
+            if provider is None or type(provider).loads is DefaultJSONProvider.loads:
+                # That provider parses with json.loads and no options.
+                return self._decoder.decode(value)
         return self._untag_tree(_loads(value))
+
+
+def _compact_dumps(value: Any) -> str:
+    provider = _provider()
+    if isinstance(provider, DefaultJSONProvider) and type(provider).dumps is DefaultJSONProvider.dumps:
+        # What provider.dumps does with these options, minus the indirection.
+        return provider._encoder(True).encode(value)
+    return _dumps(value, separators=(",", ":"))
 
 
 # The tags a serializer starts with; see TaggedJSONSerializer.register.
