@@ -266,9 +266,13 @@ async def send_response(
 async def _stream(response: Response, send: ASGISendCallable, timeout: float | None) -> None:
     body = response.body
     try:
-        async with detached_timeout(timeout):
+        if timeout is None:
             async for chunk in body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            async with detached_timeout(timeout):
+                async for chunk in body:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
     finally:
         # Closed before the final message, so that once the client has the
         # whole response nothing of the stream is still running.
@@ -276,11 +280,29 @@ async def _stream(response: Response, send: ASGISendCallable, timeout: float | N
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _wait_for_disconnect(receive: ASGIReceiveCallable) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+class _Watch:
+    """What the disconnect watcher and the streaming task tell each other."""
+
+    __slots__ = ("disconnected", "done")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.disconnected = False
+
+
+async def _cancel_on_disconnect(
+    receive: ASGIReceiveCallable, streaming: asyncio.Task[Any], watch: _Watch
+) -> None:
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+    except Exception:  # the server's receive failed: nothing left to watch
+        return
+    if not watch.done:
+        watch.disconnected = True
+        streaming.cancel()
 
 
 async def _send_streamed(
@@ -290,19 +312,29 @@ async def _send_streamed(
     receive: ASGIReceiveCallable,
     timeout: float | None,
 ) -> None:
-    stream = asyncio.create_task(_stream(response, send, timeout))
-    watcher = asyncio.create_task(_wait_for_disconnect(receive))
+    # The body is streamed by this task; a watcher task cancels it when the
+    # client goes away (the stream then stops at its next await), as
+    # asyncio.timeout does for a deadline.
+    task = asyncio.current_task()
+    assert task is not None
+    watch = _Watch()
+    watcher = asyncio.create_task(_cancel_on_disconnect(receive, task, watch))
+    error: Exception | None = None
     try:
-        await asyncio.wait({stream, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await _stream(response, send, timeout)
+    except asyncio.CancelledError:
+        if not watch.disconnected:
+            raise
+    except Exception as exc:
+        error = exc
     finally:
-        # Either the stream ended (the watcher is no longer needed) or the
-        # client went away (the stream is cancelled at its next await).
-        for task in (stream, watcher):
-            task.cancel()
-        await asyncio.gather(stream, watcher, return_exceptions=True)
-    if stream.cancelled():
+        watch.done = True
+        watcher.cancel()
+    if watch.disconnected:
+        # Our cancellation is spent; one requested by the server still counts.
+        if task.uncancel() > 0:
+            raise asyncio.CancelledError()
         return
-    error = stream.exception()
     if isinstance(error, TimeoutError):
         ctx.app.logger.warning(
             f"Response to {ctx.request.path} exceeded its timeout of {timeout}s and was ended."
@@ -389,14 +421,15 @@ async def run_shutdown(app: Microframe) -> None:
 # Noticing the client leave needs someone waiting on the ASGI receive at
 # every moment the connection's task is suspended. While that someone is a
 # receive() call it reads the ASGI receive itself ("direct" reads). The
-# connection's task drives its coroutine through _driven(), which sees each
+# connection's task runs the handler through _driven(), which sees each
 # moment the task is about to suspend: if no direct read is in flight then,
-# the task is waiting elsewhere and a reader task is started, which from
-# then on moves the client's messages into a queue that receive() reads. A
-# direct read done by another task (a handler's helper task, wait_for) while
-# the connection's task is suspended schedules the same check for the next
-# loop turn. A connection whose task only ever waits inside receive() thus
-# costs no task, no queue hop and no callback.
+# the task is waiting elsewhere, and a reader task is started, which from
+# then on moves the client's messages into a queue that receive() reads.
+# Other tasks (a handler's helper tasks) only run while the connection's
+# task is suspended, so, until the reader starts, that task is inside a
+# direct read and their receive() calls wait on the queue. A connection
+# whose task only ever waits inside receive() thus costs no task, no queue
+# hop and no callback.
 
 
 def make_websocket(
@@ -432,29 +465,18 @@ def make_websocket(
     return websocket
 
 
-_SANSIO_HOST_PROPERTY = SansIORequest.__dict__["host"]
-_websocket_hosts: dict[tuple[str, str], str] = {}
-_stock_host_websockets: dict[type, bool] = {}
-
-
 def _remember_host(websocket: Websocket, header: str) -> None:
-    # werkzeug validates the Host header with a regular expression for each
-    # connection (URL matching needs the host); the same few hosts come
-    # again and again, so the result is remembered and put in the cached
-    # property's slot. Only for werkzeug's own host property and without
-    # trusted_hosts (whose check may raise).
-    cls = type(websocket)
-    stock = _stock_host_websockets.get(cls)
-    if stock is None:
-        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
-        stock = _stock_host_websockets[cls] = found is _SANSIO_HOST_PROPERTY
-    if not stock or websocket.trusted_hosts:
+    # As make_request does for requests (and in the same cache, keyed by the
+    # ws scheme): werkzeug's validation of the Host header, done once per
+    # host. Only for werkzeug's own host property and without trusted_hosts
+    # (whose check may raise).
+    if not _stock_host(type(websocket)) or websocket.trusted_hosts:
         return
     key = (websocket.scheme, header)
-    known = _websocket_hosts.get(key)
+    known = _known_hosts.get(key)
     if known is None:
-        if len(_websocket_hosts) < 1024:  # the Host header is chosen by clients
-            _websocket_hosts[key] = websocket.host
+        if len(_known_hosts) < 1024:  # the Host header is chosen by clients
+            _known_hosts[key] = websocket.host
     else:
         websocket.__dict__["host"] = known
 
@@ -466,13 +488,11 @@ class _Connection:
 
     __slots__ = (
         "_asgi_receive",
-        "_check_pending",
         "_reading",
         "finished",
         "in_handler",
         "queue",
         "reader",
-        "running",
         "task",
         "websocket",
     )
@@ -491,9 +511,6 @@ class _Connection:
         self.queue: asyncio.Queue[ASGIMessage] | None = None
         self.reader: asyncio.Task[None] | None = None
         self._reading = False  # a direct read is in flight
-        self._check_pending = False
-        #: Whether the connection's task is running its coroutine (not suspended).
-        self.running = False
 
     async def receive(self) -> ASGIMessage:
         """The receive of the websocket: the next client message."""
@@ -506,12 +523,9 @@ class _Connection:
                     return message
                 finally:
                     self._reading = False
-                    if self.queue is None:
-                        if not self.running:
-                            # Read by another task: the connection's task
-                            # is suspended, perhaps elsewhere than receive().
-                            self.watch()
-                    elif message is None or message["type"] != "websocket.disconnect":
+                    if self.queue is not None and (
+                        message is None or message["type"] != "websocket.disconnect"
+                    ):
                         # Another receive() switched to the queue during this
                         # read; the ASGI receive is free for the reader now.
                         self._start_reader()
@@ -522,20 +536,9 @@ class _Connection:
             self.queue = asyncio.Queue()
         return await self.queue.get()
 
-    def watch(self) -> None:
-        """Check, once the task yields to the loop, whether a reader is needed."""
-        if not self._check_pending:
-            self._check_pending = True
-            asyncio.get_running_loop().call_soon(self._check)
-
-    def _check(self) -> None:
-        self._check_pending = False
-        # Callbacks run only while every task is suspended.
-        self.suspending()
-
     def suspending(self) -> None:
-        """Start the reader if the connection's task is suspended (or about
-        to be) with no direct read in flight: a client leaving now would go
+        """Start the reader if the connection's task is about to suspend
+        with no direct read in flight: a client leaving now would go
         unnoticed otherwise."""
         if (
             self.queue is None
@@ -559,16 +562,12 @@ def _driven(conn: _Connection, coro: Coroutine[Any, Any, None]) -> Generator[Any
     value: Any = None
     error: BaseException | None = None
     while True:
-        conn.running = True
         try:
-            if error is None:
-                yielded = coro.send(value)
-            else:
-                yielded, error = coro.throw(error), None
+            yielded = coro.send(value) if error is None else coro.throw(error)
         except StopIteration:
             return
         finally:
-            conn.running = False
+            error = None  # not kept alive by this frame, if in a traceback
         if conn.task is None:
             conn.task = asyncio.current_task()
         conn.suspending()

@@ -253,7 +253,8 @@ class Environment(jinja2.Environment):
             self._scan_key = key
         if self._scan_result:
             return True
-        for value in context.values():
+        # A plain loop: any() over a generator costs more for a small context.
+        for value in context.values():  # noqa: SIM110
             if type(value) in _MAYBE_ASYNC and _needs_loop(value):
                 return True
         return False

@@ -169,6 +169,56 @@ async def test_disconnect_stops_generator(app: Microframe) -> None:
     assert len(asyncio.all_tasks()) == before
 
 
+async def test_server_cancelling_a_stream_still_cancels_the_request(app: Microframe) -> None:
+    events: list[str] = []
+
+    @app.get("/")
+    async def index() -> Any:
+        async def gen() -> AsyncIterator[str]:
+            try:
+                while True:
+                    yield "tick\n"
+                    await asyncio.sleep(0.005)
+            finally:
+                events.append("finally")
+
+        return gen()
+
+    task = asyncio.create_task(drive(app, "/"))
+    await asyncio.sleep(0.05)
+    task.cancel()  # as a server does past its graceful shutdown timeout
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert events == ["finally"]
+
+
+async def test_generator_swallowing_the_disconnect_leaves_no_cancellation(app: Microframe) -> None:
+    events: list[str] = []
+
+    @app.teardown_request
+    async def teardown(exc: BaseException | None) -> None:
+        await asyncio.sleep(0.001)  # would raise if a cancellation were left pending
+        events.append("teardown")
+
+    @app.get("/")
+    async def index() -> Any:
+        async def gen() -> AsyncIterator[str]:
+            try:
+                while True:
+                    yield "tick\n"
+                    await asyncio.sleep(0.005)
+            except asyncio.CancelledError:
+                events.append("swallowed")
+
+        return gen()
+
+    exchange = await drive(app, "/", disconnect_after_chunks=2)
+    assert exchange.status == 200
+    assert events == ["swallowed", "teardown"]
+    current = asyncio.current_task()
+    assert current is not None and current.cancelling() == 0
+
+
 async def test_response_timeout_ends_stream(app: Microframe, caplog: Any) -> None:
     app.config["RESPONSE_TIMEOUT"] = 0.05
 
