@@ -33,6 +33,7 @@ from .wrappers.websocket import Websocket, WebsocketDisconnect
 if TYPE_CHECKING:
     from .app import Microframe
     from .wrappers import Request, Response
+    from .wrappers.base import RoutedRequest
 
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -122,23 +123,30 @@ def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable
         max_form_parts=config["MAX_FORM_PARTS"],
     )
     request.cookie_sent = cookie_sent
-    if host is not None and _stock_host(type(request)) and not request.trusted_hosts:
-        # werkzeug validates the Host header with a regular expression for
-        # every request; the same few hosts come again and again, so the
-        # result is remembered and put in the cached property's slot.
-        key = (request.scheme, host)
-        known = _known_hosts.get(key)
-        if known is None:
-            if len(_known_hosts) < 1024:  # the Host header is chosen by clients
-                _known_hosts[key] = request.host
-        else:
-            request.__dict__["host"] = known
+    if host is not None:
+        _remember_host(request, host)
     return request
 
 
 _SANSIO_HOST = SansIORequest.__dict__["host"]
 _known_hosts: dict[tuple[str, str], str] = {}
 _stock_host_classes: dict[type, bool] = {}
+
+
+def _remember_host(routed: RoutedRequest, header: str) -> None:
+    # werkzeug validates the Host header with a regular expression for every
+    # request; the same few hosts come again and again, so the result is
+    # remembered and put in the cached property's slot. Only for werkzeug's
+    # own host property and without trusted_hosts (whose check may raise).
+    if not _stock_host(type(routed)) or routed.trusted_hosts:
+        return
+    key = (routed.scheme, header)
+    known = _known_hosts.get(key)
+    if known is None:
+        if len(_known_hosts) < 1024:  # the Host header is chosen by clients
+            _known_hosts[key] = routed.host
+    else:
+        routed.__dict__["host"] = known
 
 
 def _stock_host(cls: type) -> bool:
@@ -463,22 +471,6 @@ def make_websocket(
     if host is not None:
         _remember_host(websocket, host)
     return websocket
-
-
-def _remember_host(websocket: Websocket, header: str) -> None:
-    # As make_request does for requests (and in the same cache, keyed by the
-    # ws scheme): werkzeug's validation of the Host header, done once per
-    # host. Only for werkzeug's own host property and without trusted_hosts
-    # (whose check may raise).
-    if not _stock_host(type(websocket)) or websocket.trusted_hosts:
-        return
-    key = (websocket.scheme, header)
-    known = _known_hosts.get(key)
-    if known is None:
-        if len(_known_hosts) < 1024:  # the Host header is chosen by clients
-            _known_hosts[key] = websocket.host
-    else:
-        websocket.__dict__["host"] = known
 
 
 class _Connection:

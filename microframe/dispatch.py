@@ -109,6 +109,7 @@ class DispatchMixin:
         self._stock_teardown = cls.do_teardown_request is DispatchMixin.do_teardown_request
         self._stock_preprocess = cls.preprocess_request is DispatchMixin.preprocess_request
         self._stock_process = cls.process_response is DispatchMixin.process_response
+        self._stock_dispatch = cls.dispatch_request is DispatchMixin.dispatch_request
 
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
@@ -223,10 +224,19 @@ class DispatchMixin:
             rv = None
             if hooks.before or hooks.url_value_preprocessors or not self._stock_preprocess:
                 rv = await self.preprocess_request(ctx)
+            unrouted = None
             if rv is None:
-                rv = await self.dispatch_request(ctx)
+                unrouted = ctx.request.routing_exception if self._stock_dispatch else None
+                if unrouted is None:
+                    rv = await self.dispatch_request(ctx)
         except Exception as error:
             rv = await self.handle_user_exception(ctx, error)
+        else:
+            if unrouted is not None:
+                # What dispatch_request would raise, handled without raising:
+                # a raised error's traceback would tie the request to itself
+                # in a cycle only the garbage collector can free.
+                rv = await self.handle_user_exception(ctx, unrouted)
         return await self.finalize_request(ctx, rv)
 
     async def preprocess_request(self, ctx: RequestContext) -> Any:

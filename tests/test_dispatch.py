@@ -285,3 +285,47 @@ async def test_hooks_of_one_scaffold_run_in_registration_order(app: Microframe) 
     await app.test_client().get("/")
     # before: registration order; after: reverse registration order (as Flask).
     assert log == ["b1", "b2", "a2", "a1"]
+
+
+async def test_unrouted_requests_leave_no_cyclic_garbage(app: Microframe) -> None:
+    import gc
+
+    @app.get("/here")
+    async def here() -> str:
+        return "here"
+
+    @app.errorhandler(404)
+    async def missing(error: Exception) -> tuple[str, int]:
+        return "custom missing", 404
+
+    client = app.test_client()
+    for _ in range(3):  # warm caches
+        await client.get("/nowhere")
+        await client.post("/here")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            response = await client.get("/nowhere")
+            assert response.status_code == 404
+            assert await response.get_data(as_text=True) == "custom missing"
+            assert (await client.post("/here")).status_code == 405
+        # The test client's own bookkeeping may make some; a request whose
+        # error tied it to itself would make dozens each.
+        assert gc.collect() < 20
+    finally:
+        gc.enable()
+
+
+async def test_overridden_dispatch_request_still_sees_routing_errors() -> None:
+    seen: list[str] = []
+
+    class Traced(Microframe):
+        async def dispatch_request(self, ctx: Any) -> Any:
+            seen.append(ctx.request.path)
+            return await super().dispatch_request(ctx)
+
+    app = Traced(__name__)
+    response = await app.test_client().get("/missing")
+    assert response.status_code == 404
+    assert seen == ["/missing"]

@@ -526,3 +526,92 @@ def test_tag_loads_edge_input_as_json_loads(wire: str) -> None:
             serializer.loads(wire)
     else:
         assert serializer.loads(wire) == expected
+
+
+# -- the kept C encoder and the UTF-8 fast path of loads -------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_json_values)
+def test_kept_encoder_matches_json_dumps(value: Any) -> None:
+    from microframe import Microframe
+
+    provider = DefaultJSONProvider(Microframe(__name__))
+    expected = stdlib_json.dumps(value, sort_keys=True, separators=(",", ":"))
+    assert provider._encoder(True).encode(value) == expected
+    assert provider._encoder(None).encode(value) == stdlib_json.dumps(value, sort_keys=True)
+    assert provider._encoder(False).encode(value) == stdlib_json.dumps(value, sort_keys=True, indent=2)
+
+
+def test_kept_encoder_recovers_from_errors() -> None:
+    from microframe import Microframe
+
+    encoder = DefaultJSONProvider(Microframe(__name__))._encoder(True)
+    loop: list[Any] = []
+    loop.append({"again": loop})
+    for _ in range(2):  # the markers of the failed call must not linger
+        with pytest.raises(ValueError, match="Circular reference"):
+            encoder.encode(loop)
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            encoder.encode({"a": [object()]})
+        assert encoder.encode({"a": [1, {"b": None}]}) == '{"a":[1,{"b":null}]}'
+
+
+def test_kept_encoder_is_safe_across_threads() -> None:
+    import threading
+
+    from microframe import Microframe
+
+    encoder = DefaultJSONProvider(Microframe(__name__))._encoder(True)
+    shared = {"items": [{"n": n, "tags": ["x"] * 20} for n in range(200)]}
+    expected = stdlib_json.dumps(shared, sort_keys=True, separators=(",", ":"))
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(50):
+                assert encoder.encode(shared) == expected
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1}',
+        b"[1, 2]",
+        '{"é": "ü"}'.encode(),
+        '{"a": "x"}'.encode("utf-16-le"),
+        '{"a": "x"}'.encode("utf-16"),
+        '["x"]'.encode("utf-32"),
+        b'\xef\xbb\xbf{"bom": true}',
+        b'"text"',
+        b"12",
+    ],
+)
+def test_loads_reads_every_encoding_json_loads_reads(data: bytes) -> None:
+    from microframe import Microframe
+
+    provider = DefaultJSONProvider(Microframe(__name__))
+    assert provider.loads(data) == stdlib_json.loads(data)
+
+
+def test_loads_refuses_what_json_loads_refuses() -> None:
+    from microframe import Microframe
+
+    provider = DefaultJSONProvider(Microframe(__name__))
+    for bad in (b"{", b'{"a": }', b"[1,]", b'{"a": "\xff"}'):
+        with pytest.raises(ValueError):
+            provider.loads(bad)

@@ -20,9 +20,15 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import json
+import threading
 import uuid
 import weakref
 from datetime import date
+from json.encoder import (  # type: ignore[attr-defined]
+    c_make_encoder,
+    encode_basestring,
+    encode_basestring_ascii,
+)
 from typing import IO, TYPE_CHECKING, Any
 
 from werkzeug.http import http_date
@@ -130,7 +136,61 @@ def _default(o: Any) -> Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-_encoders: dict[tuple[Any, ...], json.JSONEncoder] = {}
+class _Encoder:
+    """A :class:`json.JSONEncoder`'s ``encode``, with the C encoder kept.
+
+    ``JSONEncoder.encode`` builds a new C encoder for every call, which costs
+    as much as encoding a small document; this keeps one per thread (each
+    with its own circular-reference markers, which an error can leave
+    filled: they are emptied then).
+    """
+
+    __slots__ = ("_local", "encoder")
+
+    def __init__(self, encoder: json.JSONEncoder) -> None:
+        self.encoder = encoder
+        self._local = threading.local()
+
+    def _make(self) -> Callable[[Any, int], Any] | None:
+        encoder = self.encoder
+        if c_make_encoder is None or encoder.indent is not None:
+            return None
+        markers: dict[int, Any] | None = {} if encoder.check_circular else None
+        self._local.markers = markers
+        quote = encode_basestring_ascii if encoder.ensure_ascii else encode_basestring
+        made: Callable[[Any, int], Any] = c_make_encoder(
+            markers,
+            encoder.default,
+            quote,
+            None,
+            encoder.key_separator,
+            encoder.item_separator,
+            encoder.sort_keys,
+            encoder.skipkeys,
+            encoder.allow_nan,
+        )
+        return made
+
+    def encode(self, obj: Any) -> str:
+        """Return ``obj`` as JSON, as ``JSONEncoder.encode`` does."""
+        local = self._local
+        try:
+            fast = local.fast
+        except AttributeError:
+            fast = local.fast = self._make()
+        if fast is None or type(obj) is str:
+            return self.encoder.encode(obj)
+        try:
+            return "".join(fast(obj, 0))
+        except BaseException:
+            if local.markers:
+                local.markers.clear()
+            raise
+
+
+_encoders: dict[tuple[Any, ...], _Encoder] = {}
+_decoder = json.JSONDecoder()
+_OPENERS = (b"{", b"[")
 _COMPACT = {"separators": (",", ":")}
 
 
@@ -176,7 +236,7 @@ class DefaultJSONProvider(JSONProvider):
         kwargs.setdefault("sort_keys", self.sort_keys)
         return json.dumps(obj, **kwargs)
 
-    def _encoder(self, compact: bool | None) -> json.JSONEncoder:
+    def _encoder(self, compact: bool | None) -> _Encoder:
         # json.dumps() with options builds a new encoder per call; encoders
         # for the current settings are kept instead (settings may change).
         key = (self.default, self.ensure_ascii, self.sort_keys, compact)
@@ -188,11 +248,13 @@ class DefaultJSONProvider(JSONProvider):
                 options = {"separators": (",", ":")}
             else:
                 options = {"indent": 2}
-            encoder = json.JSONEncoder(
-                default=self.default,
-                ensure_ascii=self.ensure_ascii,
-                sort_keys=self.sort_keys,
-                **options,
+            encoder = _Encoder(
+                json.JSONEncoder(
+                    default=self.default,
+                    ensure_ascii=self.ensure_ascii,
+                    sort_keys=self.sort_keys,
+                    **options,
+                )
             )
             if len(_encoders) < 64:
                 _encoders[key] = encoder
@@ -200,6 +262,10 @@ class DefaultJSONProvider(JSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse ``s`` with :func:`json.loads`; bytes may be UTF-8, -16 or -32."""
+        if not kwargs and type(s) is bytes and s[:1] in _OPENERS and s[1:2] != b"\x00":
+            # An object or array in UTF-8 (UTF-16 would have a zero byte
+            # next): what json.loads would find, without its detection.
+            return _decoder.decode(s.decode("utf-8", "surrogatepass"))
         return json.loads(s, **kwargs)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
