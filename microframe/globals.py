@@ -10,7 +10,7 @@ checkers the proxies are typed as the objects they stand for.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.local import LocalProxy
 
@@ -53,6 +53,39 @@ _cv_request: ContextVar[RequestContext] = ContextVar("microframe.request_ctx")
 _cv_websocket: ContextVar[WebsocketContext] = ContextVar("microframe.websocket_ctx")
 
 
+_own = object.__getattribute__
+# The proxy's own slots: never forwarded.
+_PROXY_SLOTS = frozenset({"_get_current_object", "_LocalProxy__wrapped"})
+
+
+class ContextProxy(LocalProxy):  # type: ignore[type-arg]
+    """werkzeug's :class:`~werkzeug.local.LocalProxy`, with plain attribute
+    reads and writes forwarded at once.
+
+    LocalProxy forwards an attribute read only after Python's own lookup on
+    the proxy has failed with an :exc:`AttributeError`, which costs ten times
+    the read itself; views read ``request.*``, ``g.*`` and ``session`` many
+    times per request. Dunder names, and everything when no context is
+    bound (for werkzeug's fallbacks and error messages), take LocalProxy's
+    own path.
+    """
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name[:2] != "__" and name not in _PROXY_SLOTS:
+            try:
+                obj = _own(self, "_get_current_object")()
+            except RuntimeError:
+                pass  # unbound: LocalProxy raises its message
+            else:
+                return getattr(obj, name)
+        return _own(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(_own(self, "_get_current_object")(), name, value)
+
+
 def _lookup_session() -> SessionMixin:
     ctx = _cv_request.get(None) or _cv_websocket.get(None)
     if ctx is None:
@@ -60,26 +93,26 @@ def _lookup_session() -> SessionMixin:
     return ctx.session
 
 
-app_ctx: AppContext = cast("AppContext", LocalProxy(_cv_app, unbound_message=_no_app_msg))
+app_ctx: AppContext = cast("AppContext", ContextProxy(_cv_app, unbound_message=_no_app_msg))
 current_app: Microframe = cast(
-    "Microframe", LocalProxy(_cv_app, "app", unbound_message=_no_app_msg)
+    "Microframe", ContextProxy(_cv_app, "app", unbound_message=_no_app_msg)
 )
 g: _AppCtxGlobals = cast(
-    "_AppCtxGlobals", LocalProxy(_cv_app, "g", unbound_message=_no_app_msg)
+    "_AppCtxGlobals", ContextProxy(_cv_app, "g", unbound_message=_no_app_msg)
 )
 request_ctx: RequestContext = cast(
-    "RequestContext", LocalProxy(_cv_request, unbound_message=_no_req_msg)
+    "RequestContext", ContextProxy(_cv_request, unbound_message=_no_req_msg)
 )
 request: Request = cast(
-    "Request", LocalProxy(_cv_request, "request", unbound_message=_no_req_msg)
+    "Request", ContextProxy(_cv_request, "request", unbound_message=_no_req_msg)
 )
 websocket_ctx: WebsocketContext = cast(
-    "WebsocketContext", LocalProxy(_cv_websocket, unbound_message=_no_ws_msg)
+    "WebsocketContext", ContextProxy(_cv_websocket, unbound_message=_no_ws_msg)
 )
 websocket: Websocket = cast(
-    "Websocket", LocalProxy(_cv_websocket, "websocket", unbound_message=_no_ws_msg)
+    "Websocket", ContextProxy(_cv_websocket, "websocket", unbound_message=_no_ws_msg)
 )
-session: SessionMixin = cast("SessionMixin", LocalProxy(_lookup_session))
+session: SessionMixin = cast("SessionMixin", ContextProxy(_lookup_session))
 
 __all__ = [
     "app_ctx",

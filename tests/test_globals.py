@@ -86,3 +86,35 @@ def test_g_is_per_app_context(app: Microframe) -> None:
             assert "x" not in g
             g.x = 2
         assert g.x == 1
+
+
+def test_proxies_behave_like_the_objects_they_stand_for(app: Microframe) -> None:
+    from werkzeug.local import LocalProxy
+
+    from microframe.wrappers import Request
+
+    # Unbound: werkzeug's messages and fallbacks.
+    assert isinstance(request, LocalProxy)
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        request.method  # noqa: B018
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        g.anything = 1
+    assert not request
+    assert repr(request) == "<ContextProxy unbound>"
+
+    with app.test_request_context("/where?x=1"):
+        assert isinstance(request, Request)
+        assert request.__class__ is Request
+        assert request.path == "/where" and request.args["x"] == "1"
+        assert request._get_current_object() is request_ctx.request
+        g.value = 3
+        assert g.value == 3 and "value" in g and g.get("value") == 3
+        assert not hasattr(g, "missing")
+        with pytest.raises(AttributeError):
+            g.missing  # noqa: B018
+        del g.value
+        assert "value" not in g
+        session["k"] = "v"
+        assert session.get("k") == "v" and session.modified
+        assert current_app.name == app.name
+        assert str(request) == str(request._get_current_object())
