@@ -274,7 +274,7 @@ class DefaultJSONProvider(JSONProvider):
         The body is compact, or indented when :attr:`compact` is ``False``
         (or ``None`` with the app in debug mode), and ends with a newline.
         """
-        obj = self._prepare_response_obj(args, kwargs)
+        obj = args[0] if len(args) == 1 and not kwargs else self._prepare_response_obj(args, kwargs)
         app = self._app
         compact = not (self.compact is False or (self.compact is None and app.debug))
         body = self._encoder(compact).encode(obj)

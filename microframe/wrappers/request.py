@@ -367,6 +367,14 @@ class Request(RoutedRequest):
     def max_content_length(self, value: int | None) -> None:
         self.body.max_content_length = value
 
+    @property
+    def is_json(self) -> bool:
+        """Whether the mimetype is JSON (``application/json`` or ``*/*+json``)."""
+        # The usual header, recognised without werkzeug parsing it.
+        if self.headers.get("Content-Type") == "application/json":
+            return True
+        return super().is_json
+
     # -- the body: dual sync/async API --------------------------------------
 
     def _dual(self, coro: Coroutine[Any, Any, T], expr: str) -> Any:
