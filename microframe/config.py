@@ -63,6 +63,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "RESPONSE_TIMEOUT": 60,
     "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5,
     "SYNC_WORKERS": 32,
+    "GC_FREEZE_AFTER_STARTUP": True,
 }
 """The configuration every new app starts from (copy it; do not mutate it).
 
@@ -88,6 +89,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
   finish when the server shuts down.
 - ``SYNC_WORKERS``: size of the bounded thread pool that runs sync views
   and hooks.
+- ``GC_FREEZE_AFTER_STARTUP``: once a server has started the app (the ASGI
+  lifespan), move everything loaded so far out of the garbage collector's
+  sight (:func:`gc.freeze`), so that its full collections do not pause
+  every request in flight to walk the modules; undone at shutdown, and
+  skipped when ``TESTING``.
 """
 
 

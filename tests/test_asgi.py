@@ -392,6 +392,44 @@ async def run_lifespan(app: Any, *kinds: str) -> list[dict[str, Any]]:
     return sent
 
 
+@pytest.mark.parametrize(
+    ("settings", "frozen"),
+    [({}, True), ({"TESTING": True}, False), ({"GC_FREEZE_AFTER_STARTUP": False}, False)],
+)
+async def test_lifespan_freezes_the_gc_while_serving(settings: dict[str, Any], frozen: bool) -> None:
+    import gc
+
+    app = Microframe(__name__)
+    app.config.update(settings)
+    seen: list[int] = []
+
+    @app.get("/")
+    async def index() -> str:
+        seen.append(gc.get_freeze_count())
+        return "ok"
+
+    assert gc.get_freeze_count() == 0
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+    serving = asyncio.create_task(app(scope, queue.get, send))
+    queue.put_nowait({"type": "lifespan.startup"})
+    for _ in range(100):
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+    assert sent == [{"type": "lifespan.startup.complete"}]
+    await app.test_client().get("/")
+    queue.put_nowait({"type": "lifespan.shutdown"})
+    await asyncio.wait_for(serving, 5)
+    assert (seen[0] > 0) is frozen
+    assert gc.get_freeze_count() == 0  # undone at shutdown
+
+
 async def test_lifespan_startup_and_shutdown() -> None:
     app = Microframe(__name__)
     events: list[str] = []
