@@ -9,6 +9,7 @@ and cancels the stream, so the generator is closed and teardown runs.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import types
 from collections.abc import AsyncGenerator, Coroutine, Generator
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from werkzeug.sansio.request import Request as SansIORequest
 
 from .ctx import RequestContext, WebsocketContext
-from .sync import WorkerLease, detached_timeout, is_async_callable
+from .sync import WorkerLease, is_async_callable
 from .typing import (
     ASGIMessage,
     ASGIReceiveCallable,
@@ -272,16 +273,11 @@ async def send_response(
     await _send_streamed(ctx, response, send, receive, timeout)
 
 
-async def _stream(response: Response, send: ASGISendCallable, timeout: float | None) -> None:
+async def _stream(response: Response, send: ASGISendCallable) -> None:
     body = response.body
     try:
-        if timeout is None:
-            async for chunk in body:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        else:
-            async with detached_timeout(timeout):
-                async for chunk in body:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        async for chunk in body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
     finally:
         # Closed before the final message, so that once the client has the
         # whole response nothing of the stream is still running.
@@ -290,18 +286,31 @@ async def _stream(response: Response, send: ASGISendCallable, timeout: float | N
 
 
 class _Watch:
-    """What the disconnect watcher and the streaming task tell each other."""
+    """The streaming task, and why it was stopped, if it was: the client
+    went away or the response timeout passed."""
 
-    __slots__ = ("disconnected", "done")
+    __slots__ = ("disconnected", "done", "task", "timed_out")
 
-    def __init__(self) -> None:
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
         self.done = False
         self.disconnected = False
+        self.timed_out = False
+
+    def time_out(self) -> None:
+        """Stop the stream: its timeout has passed (a loop timer calls this)."""
+        if not self.done:
+            self.timed_out = True
+            self.task.cancel()
+
+    def disconnect(self) -> None:
+        """Stop the stream: the client went away."""
+        if not self.done:
+            self.disconnected = True
+            self.task.cancel()
 
 
-async def _cancel_on_disconnect(
-    receive: ASGIReceiveCallable, streaming: asyncio.Task[Any], watch: _Watch
-) -> None:
+async def _watch_disconnect(receive: ASGIReceiveCallable, watch: _Watch) -> None:
     try:
         while True:
             message = await receive()
@@ -309,9 +318,7 @@ async def _cancel_on_disconnect(
                 break
     except Exception:  # the server's receive failed: nothing left to watch
         return
-    if not watch.done:
-        watch.disconnected = True
-        streaming.cancel()
+    watch.disconnect()
 
 
 async def _send_streamed(
@@ -321,34 +328,45 @@ async def _send_streamed(
     receive: ASGIReceiveCallable,
     timeout: float | None,
 ) -> None:
-    # The body is streamed by this task; a watcher task cancels it when the
-    # client goes away (the stream then stops at its next await), as
-    # asyncio.timeout does for a deadline.
+    # The body is streamed by this task. A watcher task cancels it when the
+    # client goes away, and a loop timer when the timeout passes (the stream
+    # stops at its next await), as asyncio.timeout does for a deadline.
     task = asyncio.current_task()
     assert task is not None
-    watch = _Watch()
-    watcher = asyncio.create_task(_cancel_on_disconnect(receive, task, watch))
+    watch = _Watch(task)
+    watcher = asyncio.create_task(_watch_disconnect(receive, watch))
+    timer = None
+    if timeout is not None:
+        loop = asyncio.get_running_loop()
+        # Scheduled in an empty context: asyncio keeps a cancelled timer, and
+        # its context, until it is due; this one must not keep the request.
+        timer = loop.call_at(
+            loop.time() + timeout, watch.time_out, context=contextvars.Context()
+        )
     error: Exception | None = None
     try:
-        await _stream(response, send, timeout)
+        await _stream(response, send)
     except asyncio.CancelledError:
-        if not watch.disconnected:
+        if not (watch.disconnected or watch.timed_out):
             raise
     except Exception as exc:
         error = exc
     finally:
         watch.done = True
         watcher.cancel()
-    if watch.disconnected:
-        # Our cancellation is spent; one requested by the server still counts.
-        if task.uncancel() > 0:
-            raise asyncio.CancelledError()
+        if timer is not None:
+            timer.cancel()
+    if watch.disconnected or watch.timed_out:
+        # Our cancellations are spent; one requested by the server still counts.
+        for _ in range(watch.disconnected + watch.timed_out):
+            if task.uncancel() > 0:
+                raise asyncio.CancelledError()
+        if watch.timed_out:
+            ctx.app.logger.warning(
+                f"Response to {ctx.request.path} exceeded its timeout of {timeout}s and was ended."
+            )
         return
-    if isinstance(error, TimeoutError):
-        ctx.app.logger.warning(
-            f"Response to {ctx.request.path} exceeded its timeout of {timeout}s and was ended."
-        )
-    elif error is not None:
+    if error is not None:
         ctx.app.log_exception(ctx, error)
 
 

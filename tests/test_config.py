@@ -410,6 +410,7 @@ def test_default_config_async_limits() -> None:
     assert DEFAULT_CONFIG["RESPONSE_TIMEOUT"] == 60
     assert DEFAULT_CONFIG["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] == 5
     assert DEFAULT_CONFIG["SYNC_WORKERS"] == 32
+    assert DEFAULT_CONFIG["GC_FREEZE_AFTER_STARTUP"] is True
     assert DEFAULT_CONFIG["PERMANENT_SESSION_LIFETIME"] == timedelta(days=31)
     assert all(key.isupper() for key in DEFAULT_CONFIG)
 
@@ -425,5 +426,6 @@ def test_default_config_matches_flask() -> None:
         "RESPONSE_TIMEOUT",
         "BACKGROUND_TASK_SHUTDOWN_TIMEOUT",
         "SYNC_WORKERS",
+        "GC_FREEZE_AFTER_STARTUP",
     }
     assert {key: ours[key] for key in ours.keys() - extras} == theirs
