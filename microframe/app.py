@@ -532,7 +532,8 @@ class Microframe(
         if hasattr(rv, "__aiter__") or (
             isinstance(rv, Iterable) and not isinstance(rv, (set, frozenset))
         ):
-            ctx = _cv_request.get(None)
+            # A sync iterable is read on the request's worker thread.
+            ctx = _cv_request.get(None) if not hasattr(rv, "__aiter__") else None
             return self.response_class(body_from(rv, ctx.lease if ctx else None))
         raise TypeError(
             f"The view function for {view_name!r} did not return a valid response."

@@ -106,3 +106,29 @@ def test_asgi_headers_answer_single_lookups_from_the_raw_pairs() -> None:
     headers["Accept"] = "*/*"  # a change decodes, then lookups use the list
     assert headers["accept"] == "*/*"
     assert headers["content-type"] == "application/json"
+
+
+def test_asgi_headers_getlist_from_the_raw_pairs() -> None:
+    from microframe.wrappers.headers import asgi_headers
+
+    raw = [(b"cookie", b"a=1"), (b"accept", b"*/*"), (b"Cookie", b"b=2"), (b"x-n", b"7")]
+    headers = asgi_headers(raw)
+    assert headers.getlist("Cookie") == ["a=1", "b=2"]
+    assert headers.getlist("missing") == []
+    assert headers.getlist("Zoë") == []
+    assert "_list" not in headers.__dict__
+    assert headers.getlist("x-n", type=int) == [7]
+    headers.add("Cookie", "c=3")
+    assert headers.getlist("cookie") == ["a=1", "b=2", "c=3"]
+
+
+async def test_request_cookies_from_several_cookie_headers(app: Microframe) -> None:
+    from microframe import request
+
+    @app.get("/")
+    async def index() -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(request.cookies.items()))
+
+    client = app.test_client()
+    response = await client.get("/", headers=[("Cookie", "a=1; b=2"), ("Cookie", "c=3")])
+    assert await response.get_data(as_text=True) == "a=1,b=2,c=3"

@@ -8,7 +8,7 @@ are trusted and taken as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from werkzeug.datastructures import Headers
@@ -60,17 +60,29 @@ class ASGIHeaders(Headers):
         # from the raw pairs while nothing needed them all decoded.
         if "_list" in self.__dict__:
             return super()._get_key(key)
+        for value in self._raw_values(key):
+            return value
+        raise BadRequestKeyError(key)
+
+    def getlist(self, key: str, type: Callable[[str], Any] | None = None) -> list[Any]:
+        """Return every value of header ``key`` (converted by ``type``, as werkzeug does)."""
+        if type is not None:
+            return super().getlist(key, type)
+        if "_list" in self.__dict__:
+            return super().getlist(key)
+        return list(self._raw_values(key))
+
+    def _raw_values(self, key: str) -> Iterator[str]:
         try:
             wanted = key.lower().encode("latin-1")
         except UnicodeEncodeError:
-            raise BadRequestKeyError(key) from None
+            return
         size = len(wanted)
         for name, value in self._raw:
             # ASGI servers send lowercase names; a server that does not is
             # still matched, at the cost of lowering same-length names.
             if name == wanted or (len(name) == size and name.lower() == wanted):
-                return value.decode("latin-1")
-        raise BadRequestKeyError(key)
+                yield value.decode("latin-1")
 
 
 def asgi_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
