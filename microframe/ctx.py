@@ -345,7 +345,9 @@ class _ConnectionContext(_Entered):
             # same host, scheme, path and method always gives the same rule,
             # so it is looked up before any adapter is bound.
             try:
-                key = (target.host, target.scheme, target.path, target.method, app.config["SERVER_NAME"])
+                # The host make_request remembered, else werkzeug's property.
+                host = target.__dict__.get("host") or target.host
+                key = (host, target.scheme, target.path, target.method, app.config["SERVER_NAME"])
             except HTTPException:
                 key = None  # a bad or untrusted host: the adapter reports it
             else:

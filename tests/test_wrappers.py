@@ -723,3 +723,22 @@ def test_make_conditional_in_sync_code() -> None:
         assert result is response
         assert response.status_code == 206
         assert response.get_data() == b"a"
+
+
+def test_request_sets_what_werkzeugs_request_sets() -> None:
+    from werkzeug.sansio.request import Request as SansIORequest
+
+    from microframe.wrappers import Request
+    from microframe.wrappers.headers import trusted_headers
+    from microframe.wrappers.request import Body
+
+    headers = trusted_headers([("Host", "example.com")])
+    args = ("get", "https", ("example.com", 443), "/root/", "//a/b", b"x=1", headers, "10.0.0.1")
+    theirs = SansIORequest(*args)
+    ours = Request(
+        "get", "https", "//a/b", b"x=1", headers, "/root/", "1.1",
+        body=Body(None), remote_addr="10.0.0.1", server=("example.com", 443),
+    )
+    for name, value in vars(theirs).items():
+        assert getattr(ours, name) == value, name
+    assert ours.url == theirs.url == "https://example.com/root/a/b?x=1"

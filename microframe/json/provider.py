@@ -275,8 +275,10 @@ class DefaultJSONProvider(JSONProvider):
         (or ``None`` with the app in debug mode), and ends with a newline.
         """
         obj = args[0] if len(args) == 1 and not kwargs else self._prepare_response_obj(args, kwargs)
-        app = self._app
-        compact = not (self.compact is False or (self.compact is None and app.debug))
+        app = self._app_ref() or self._app  # the property explains a lost app
+        compact = self.compact
+        if compact is None:
+            compact = not app.debug
         body = self._encoder(compact).encode(obj)
         return app.response_class(f"{body}\n", mimetype=self.mimetype)
 

@@ -60,8 +60,14 @@ class ASGIHeaders(Headers):
         # from the raw pairs while nothing needed them all decoded.
         if "_list" in self.__dict__:
             return super()._get_key(key)
-        for value in self._raw_values(key):
-            return value
+        try:
+            wanted = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            raise BadRequestKeyError(key) from None
+        size = len(wanted)
+        for name, value in self._raw:
+            if name == wanted or (len(name) == size and name.lower() == wanted):
+                return value.decode("latin-1")
         raise BadRequestKeyError(key)
 
     def getlist(self, key: str, type: Callable[[str], Any] | None = None) -> list[Any]:
