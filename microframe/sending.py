@@ -373,6 +373,9 @@ def _body(app: Microframe, path: str | None, file: Any, info: os.stat_result | N
     return FileObjectBody(file, ctx.lease if ctx is not None else None)
 
 
+_CONTROL_CHARACTERS = dict.fromkeys([*range(32), 127])
+
+
 def content_disposition(filename: str, as_attachment: bool = False) -> str:
     """Return a ``Content-Disposition`` value for ``filename``.
 
@@ -385,8 +388,9 @@ def content_disposition(filename: str, as_attachment: bool = False) -> str:
     from werkzeug.http import dump_options_header
 
     kind = "attachment" if as_attachment else "inline"
-    # Header splitting is refused outright: the name may come from users.
-    filename = filename.replace("\r", "").replace("\n", "")
+    # The name may come from users: control characters go (CR and LF would
+    # split the header, servers refuse NUL).
+    filename = filename.translate(_CONTROL_CHARACTERS)
     try:
         filename.encode("ascii")
     except UnicodeEncodeError:

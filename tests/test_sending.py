@@ -180,6 +180,7 @@ async def test_attachment_and_download_names(app: Microframe) -> None:
 
 def test_content_disposition_drops_line_breaks() -> None:
     assert content_disposition("a\r\nSet-Cookie: x.txt") == "inline; filename=\"aSet-Cookie: x.txt\""
+    assert content_disposition("a\x00b\tc\x7f.txt", True) == "attachment; filename=abc.txt"
 
 
 async def test_content_encoding_only_inline(app: Microframe, tmp_path: Path) -> None:
