@@ -128,10 +128,27 @@ async def parse_urlencoded(
     See :func:`parse_form` for the parameters and errors.
     """
     if isinstance(body, bytes):
-        data = body
-        _check_form_size(len(data), max_content_length, max_form_memory_size)
-    else:
-        data = await _collect(body, max_content_length, max_form_memory_size)
+        return parse_urlencoded_bytes(
+            body,
+            charset=charset,
+            max_form_memory_size=max_form_memory_size,
+            max_form_parts=max_form_parts,
+            max_content_length=max_content_length,
+        )
+    data = await _collect(body, max_content_length, max_form_memory_size)
+    return _parse_pairs(data, charset, max_form_parts)
+
+
+def parse_urlencoded_bytes(
+    data: bytes,
+    *,
+    charset: str = "utf-8",
+    max_form_memory_size: int | None = None,
+    max_form_parts: int | None = None,
+    max_content_length: int | None = None,
+) -> _Form:
+    """:func:`parse_urlencoded` for a body already in memory, without awaiting."""
+    _check_form_size(len(data), max_content_length, max_form_memory_size)
     return _parse_pairs(data, charset, max_form_parts)
 
 

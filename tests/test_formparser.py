@@ -711,3 +711,18 @@ def test_valid_forms_survive_any_chunking(
             _close(files)
 
     asyncio.run(parse())
+
+
+def test_parse_urlencoded_bytes_keeps_the_limits() -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from microframe.formparser import parse_urlencoded_bytes
+
+    form = parse_urlencoded_bytes(b"a=1&b=%C3%A9+x&a=2")
+    assert form.getlist("a") == ["1", "2"] and form["b"] == "é x"
+    with pytest.raises(RequestEntityTooLarge, match="MAX_FORM_MEMORY_SIZE"):
+        parse_urlencoded_bytes(b"a=" + b"x" * 100, max_form_memory_size=50)
+    with pytest.raises(RequestEntityTooLarge, match="MAX_FORM_PARTS"):
+        parse_urlencoded_bytes(b"a=1&b=2&c=3", max_form_parts=2)
+    with pytest.raises(RequestEntityTooLarge, match="MAX_CONTENT_LENGTH"):
+        parse_urlencoded_bytes(b"a=12345", max_content_length=3)

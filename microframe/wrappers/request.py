@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from ..datastructures import FileStorage
     from ..json.provider import JSONProvider
 
-    _ParseForm = Callable[..., Awaitable[tuple[MultiDict[str, str], MultiDict[str, FileStorage]]]]
 
 T = TypeVar("T")
 
@@ -468,7 +468,11 @@ class Request(RoutedRequest):
     async def _load_form(self) -> None:
         if self._form is not None:
             return
-        mimetype, options = self.mimetype, self.mimetype_params
+        content_type = self.headers.get("Content-Type")
+        if content_type == _URLENCODED:  # the usual header, without parameters to parse
+            mimetype, options = content_type, {}
+        else:
+            mimetype, options = self.mimetype, self.mimetype_params
         if mimetype not in _FORM_TYPES:
             self._form, self._files = ImmutableMultiDict(), ImmutableMultiDict()
             return
@@ -477,14 +481,19 @@ class Request(RoutedRequest):
         # A body already at hand is parsed as bytes, skipping the stream's
         # machinery; its limits are checked all the same.
         whole = body.whole_if_ready()
-        form, files = await _form_parser()(
-            body if whole is None else whole,
-            mimetype,
-            options,
-            max_form_memory_size=self.max_form_memory_size,
-            max_form_parts=self.max_form_parts,
-            max_content_length=body.max_content_length,
-        )
+        parser = _formparser()
+        limits = {
+            "max_form_memory_size": self.max_form_memory_size,
+            "max_form_parts": self.max_form_parts,
+            "max_content_length": body.max_content_length,
+        }
+        if whole is not None and mimetype == _URLENCODED:
+            form: MultiDict[str, str] = parser.parse_urlencoded_bytes(whole, **limits)
+            files: MultiDict[str, FileStorage] = ImmutableMultiDict()
+        else:
+            form, files = await parser.parse_form(
+                body if whole is None else whole, mimetype, options, **limits
+            )
         self._form, self._files = form, files
         if not was_complete:
             # The form parser consumed the stream without keeping it; as in
@@ -530,20 +539,21 @@ class Request(RoutedRequest):
                 storage.close()
 
 
-def _form_parser() -> _ParseForm:
+def _formparser() -> ModuleType:
     # Imported on first use, since it loads tempfile and aiofiles, and then
     # kept: an import statement per form costs about half a microsecond.
-    global _parse_form
-    if _parse_form is None:
-        from ..formparser import parse_form
+    global _formparser_module
+    if _formparser_module is None:
+        from .. import formparser
 
-        _parse_form = parse_form
-    return _parse_form
+        _formparser_module = formparser
+    return _formparser_module
 
 
-_parse_form: _ParseForm | None = None
+_formparser_module: ModuleType | None = None
 _MISSING: Any = object()
 Request._cached_json = (_MISSING, _MISSING)
+_URLENCODED = "application/x-www-form-urlencoded"
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 __all__ = ["Body", "BodyConsumedError", "ClientDisconnected", "Request"]
