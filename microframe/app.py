@@ -546,7 +546,10 @@ class Microframe(
         if error.response is not None:
             return self._coerce_response(error.response, None)
         if isinstance(error, RequestRedirect):
-            return self.redirect(error.new_url, error.code)
+            try:
+                return self.redirect(error.new_url, error.code)
+            except HTTPException as refused:  # the URL the client sent cannot be redirected to
+                return self._http_exception_response(refused)
         cls = type(error)
         if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
             # The stock error page: render it once per code and description.

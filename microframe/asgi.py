@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import gc
 import types
-from collections.abc import AsyncGenerator, Coroutine, Generator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.sansio.request import Request as SansIORequest
@@ -273,6 +273,32 @@ async def send_response(
     await _send_streamed(ctx, response, send, receive, timeout)
 
 
+@types.coroutine
+def _driven(
+    suspending: Callable[[], None], coro: Coroutine[Any, Any, None]
+) -> Generator[Any, Any, None]:
+    """Run ``coro`` as ``await coro`` would, calling ``suspending()`` each
+    time the task is about to suspend."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            yielded = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration:
+            return
+        finally:
+            error = None  # not kept alive by this frame, if in a traceback
+        suspending()
+        value = None
+        try:
+            value = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # cancellation: passed on, as 'await' does
+            error = exc
+
+
 async def _stream(response: Response, send: ASGISendCallable) -> None:
     body = response.body
     try:
@@ -286,19 +312,51 @@ async def _stream(response: Response, send: ASGISendCallable) -> None:
 
 
 class _Watch:
-    """The streaming task, and why it was stopped, if it was: the client
-    went away or the response timeout passed."""
+    """Watches a streamed response: stops it (cancels the task sending it)
+    when the client goes away or its timeout passes.
 
-    __slots__ = ("disconnected", "done", "task", "timed_out")
+    Both can only matter while the stream waits for something, so the
+    watcher task and the timer are started when the sending task first
+    suspends: a stream that never waits (one that only yields what it has)
+    is sent without either.
+    """
 
-    def __init__(self, task: asyncio.Task[Any]) -> None:
+    __slots__ = ("_deadline", "_receive", "_timer", "_watcher", "disconnected", "done", "task", "timed_out")
+
+    def __init__(
+        self, task: asyncio.Task[Any], receive: ASGIReceiveCallable, deadline: float | None
+    ) -> None:
         self.task = task
+        self._receive = receive
+        self._deadline = deadline
+        self._watcher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.done = False
         self.disconnected = False
         self.timed_out = False
 
+    def suspending(self) -> None:
+        """Start watching, if not yet: the sending task is about to wait."""
+        if self._watcher is not None or self.done:
+            return
+        self._watcher = asyncio.create_task(_watch_disconnect(self._receive, self))
+        if self._deadline is not None:
+            # Scheduled in an empty context: asyncio keeps a cancelled timer,
+            # and its context, until it is due; it must not keep the request.
+            self._timer = self.task.get_loop().call_at(
+                self._deadline, self.time_out, context=contextvars.Context()
+            )
+
+    def stop(self) -> None:
+        """The stream is over: stop watching."""
+        self.done = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+
     def time_out(self) -> None:
-        """Stop the stream: its timeout has passed (a loop timer calls this)."""
+        """Stop the stream: its timeout has passed (the timer calls this)."""
         if not self.done:
             self.timed_out = True
             self.task.cancel()
@@ -328,34 +386,22 @@ async def _send_streamed(
     receive: ASGIReceiveCallable,
     timeout: float | None,
 ) -> None:
-    # The body is streamed by this task. A watcher task cancels it when the
-    # client goes away, and a loop timer when the timeout passes (the stream
+    # The body is streamed by this task; the watch cancels it (the stream
     # stops at its next await), as asyncio.timeout does for a deadline.
     task = asyncio.current_task()
     assert task is not None
-    watch = _Watch(task)
-    watcher = asyncio.create_task(_watch_disconnect(receive, watch))
-    timer = None
-    if timeout is not None:
-        loop = asyncio.get_running_loop()
-        # Scheduled in an empty context: asyncio keeps a cancelled timer, and
-        # its context, until it is due; this one must not keep the request.
-        timer = loop.call_at(
-            loop.time() + timeout, watch.time_out, context=contextvars.Context()
-        )
+    deadline = None if timeout is None else task.get_loop().time() + timeout
+    watch = _Watch(task, receive, deadline)
     error: Exception | None = None
     try:
-        await _stream(response, send)
+        await _driven(watch.suspending, _stream(response, send))
     except asyncio.CancelledError:
         if not (watch.disconnected or watch.timed_out):
             raise
     except Exception as exc:
         error = exc
     finally:
-        watch.done = True
-        watcher.cancel()
-        if timer is not None:
-            timer.cancel()
+        watch.stop()
     if watch.disconnected or watch.timed_out:
         # Our cancellations are spent; one requested by the server still counts.
         for _ in range(watch.disconnected + watch.timed_out):
@@ -567,6 +613,8 @@ class _Connection:
         """Start the reader if the connection's task is about to suspend
         with no direct read in flight: a client leaving now would go
         unnoticed otherwise."""
+        if self.task is None:
+            self.task = asyncio.current_task()
         if (
             self.queue is None
             and not self._reading
@@ -580,32 +628,6 @@ class _Connection:
         if self.reader is None and not self.finished:
             assert self.queue is not None
             self.reader = asyncio.create_task(_read_websocket(self._asgi_receive, self.queue, self))
-
-
-@types.coroutine
-def _driven(conn: _Connection, coro: Coroutine[Any, Any, None]) -> Generator[Any, Any, None]:
-    """Run ``coro`` as ``await coro`` would, calling ``conn.suspending()``
-    each time the task is about to suspend (see the section comment)."""
-    value: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            yielded = coro.send(value) if error is None else coro.throw(error)
-        except StopIteration:
-            return
-        finally:
-            error = None  # not kept alive by this frame, if in a traceback
-        if conn.task is None:
-            conn.task = asyncio.current_task()
-        conn.suspending()
-        value = None
-        try:
-            value = yield yielded
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:  # cancellation: passed on, as 'await' does
-            error = exc
 
 
 async def _read_websocket(
@@ -642,7 +664,7 @@ async def handle_websocket(
     conn = _Connection(receive)
     websocket = conn.websocket = make_websocket(app, scope, conn.receive, send)
     try:
-        await _driven(conn, _serve_websocket(app, websocket, conn))
+        await _driven(conn.suspending, _serve_websocket(app, websocket, conn))
     except asyncio.CancelledError:
         if websocket.disconnect is None:
             raise

@@ -219,6 +219,26 @@ async def test_generator_swallowing_the_disconnect_leaves_no_cancellation(app: M
     assert current is not None and current.cancelling() == 0
 
 
+async def test_watcher_starts_only_when_the_stream_waits(app: Microframe) -> None:
+    counts: list[int] = []
+
+    @app.get("/")
+    async def index() -> Any:
+        async def gen() -> AsyncIterator[str]:
+            counts.append(len(asyncio.all_tasks()))
+            yield "ready\n"  # nothing awaited yet: nothing to watch for
+            counts.append(len(asyncio.all_tasks()))
+            await asyncio.sleep(0)  # the first wait starts the watcher
+            counts.append(len(asyncio.all_tasks()))
+            yield "after a wait\n"
+
+        return gen()
+
+    exchange = await drive(app, "/")
+    assert exchange.body == b"ready\nafter a wait\n" and exchange.ended
+    assert counts[0] == counts[1] and counts[2] == counts[1] + 1
+
+
 async def test_response_timeout_ends_stream(app: Microframe, caplog: Any) -> None:
     app.config["RESPONSE_TIMEOUT"] = 0.05
 
