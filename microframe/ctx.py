@@ -375,6 +375,53 @@ class _ConnectionContext(_Entered):
             _remember(app._match_cache, key, (rule, args))
         target.url_rule, target.view_args = rule, dict(args)
 
+    if TYPE_CHECKING:
+        # What each kind of connection context provides.
+        _app_ctx: AppContext | None
+
+        def _set(self) -> None: ...  # make this context current, match its URL
+
+        def _unset(self) -> None: ...  # undo _set
+
+        def _needs_teardown(self) -> bool: ...  # teardown functions or receivers?
+
+        def _opens_session_async(self) -> bool: ...  # must pushing await the session?
+
+        def _release(self) -> None: ...  # give back the worker thread and files
+
+    def push_now(self) -> bool:
+        """Push as ``push_async`` does when that needs no ``await`` (no
+        ``appcontext_pushed`` receivers, a sync session interface).
+
+        :returns: ``False``, having done nothing, when it would need one.
+        """
+        if signals.appcontext_pushed.receivers or self._opens_session_async():
+            return False
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            app_ctx._tokens.append(_cv_app.set(app_ctx))
+        self._app_ctx = app_ctx
+        self._set()
+        return True
+
+    def pop_now(self) -> bool:
+        """Pop as ``pop_async`` does when there is nothing to await: no
+        teardown function or receiver for this connection or its app context.
+
+        :returns: ``False``, having done nothing, when there is.
+        """
+        app_ctx = self._app_ctx
+        if self._needs_teardown() or (app_ctx is not None and app_ctx.pop_has_work()):
+            return False
+        try:
+            self._unset()
+            if app_ctx is not None:
+                self._app_ctx = None
+                app_ctx._reset()
+        finally:
+            self._release()
+        return True
+
     def _push_app_context(self) -> AppContext | None:
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
@@ -438,9 +485,7 @@ class RequestContext(_ConnectionContext):
         if app_ctx is not None:
             app_ctx.push()
         self._app_ctx = app_ctx
-        self._token = _cv_request.set(self)
-        if self.request.url_rule is None and self.request.routing_exception is None:
-            self.match_request()
+        self._set()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run request teardown and remove this context (sync)."""
@@ -454,7 +499,7 @@ class RequestContext(_ConnectionContext):
         try:
             _run_teardown(self.app.do_teardown_request(exc))
         finally:
-            self._reset_request()
+            self._unset()
             try:
                 app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
@@ -470,30 +515,9 @@ class RequestContext(_ConnectionContext):
         if app_ctx is not None:
             await app_ctx.push_async()
         self._app_ctx = app_ctx
-        self._token = _cv_request.set(self)
-        if self.request.url_rule is None and self.request.routing_exception is None:
-            self.match_request()
+        self._set()
         if self.app.session_interface_is_async:
             self._session = await self.app.open_session(self.request)
-
-    def push_now(self) -> bool:
-        """Push as :meth:`push_async` does when that needs no ``await`` (no
-        ``appcontext_pushed`` receivers, a sync session interface).
-
-        :returns: ``False``, having done nothing, when it would need one.
-        """
-        app = self.app
-        if signals.appcontext_pushed.receivers or app.session_interface_is_async:
-            return False
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            app_ctx._tokens.append(_cv_app.set(app_ctx))
-        self._app_ctx = app_ctx
-        self._token = _cv_request.set(self)
-        request = self.request
-        if request.url_rule is None and request.routing_exception is None:
-            self._match(request)
-        return True
 
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run request teardown (awaiting async functions) and remove this context."""
@@ -502,10 +526,10 @@ class RequestContext(_ConnectionContext):
         if self.pop_now():
             return
         try:
-            if self.app.needs_request_teardown(self):
+            if self._needs_teardown():
                 await self.app.do_teardown_request(exc)
         finally:
-            self._reset_request()
+            self._unset()
             try:
                 app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
@@ -513,30 +537,22 @@ class RequestContext(_ConnectionContext):
             finally:
                 self._release()
 
-    def pop_now(self) -> bool:
-        """Pop as :meth:`pop_async` does when there is nothing to await: no
-        teardown function or receiver for this request or its app context.
+    def _set(self) -> None:
+        self._token = _cv_request.set(self)
+        request = self.request
+        if request.url_rule is None and request.routing_exception is None:
+            self._match(request)
 
-        :returns: ``False``, having done nothing, when there is.
-        """
-        app_ctx = self._app_ctx
-        if self.app.needs_request_teardown(self) or (
-            app_ctx is not None and app_ctx.pop_has_work()
-        ):
-            return False
-        try:
-            self._reset_request()
-            if app_ctx is not None:
-                self._app_ctx = None
-                app_ctx._reset()
-        finally:
-            self._release()
-        return True
-
-    def _reset_request(self) -> None:
+    def _unset(self) -> None:
         token, self._token = self._token, None
         if token is not None:
             _cv_request.reset(token)
+
+    def _needs_teardown(self) -> bool:
+        return self.app.needs_request_teardown(self)
+
+    def _opens_session_async(self) -> bool:
+        return self.app.session_interface_is_async
 
     def _release(self) -> None:
         lease = self.__dict__.get("lease")
@@ -602,10 +618,16 @@ class WebsocketContext(_ConnectionContext):
         if websocket.url_rule is None and websocket.routing_exception is None:
             self.match_websocket()
 
-    def _reset(self) -> None:
+    def _unset(self) -> None:
         token, self._token = self._token, None
         if token is not None:
             _cv_websocket.reset(token)
+
+    def _needs_teardown(self) -> bool:
+        return self.app.needs_websocket_teardown(self.websocket)
+
+    def _opens_session_async(self) -> bool:
+        return self.app.session_interface_is_async and self._session is None
 
     def push(self) -> None:
         """Make this the current websocket context (sync), with an app context."""
@@ -623,7 +645,7 @@ class WebsocketContext(_ConnectionContext):
         try:
             _run_teardown(self.app.do_teardown_websocket(exc))
         finally:
-            self._reset()
+            self._unset()
             try:
                 app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
@@ -643,23 +665,6 @@ class WebsocketContext(_ConnectionContext):
         if self.app.session_interface_is_async and self._session is None:
             self._session = await self.app.open_session(cast("Request", self.websocket))
 
-    def push_now(self) -> bool:
-        """Push as :meth:`push_async` does when that needs no ``await`` (no
-        ``appcontext_pushed`` receivers, a sync session interface).
-
-        :returns: ``False``, having done nothing, when it would need one.
-        """
-        if signals.appcontext_pushed.receivers or (
-            self.app.session_interface_is_async and self._session is None
-        ):
-            return False
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            app_ctx._tokens.append(_cv_app.set(app_ctx))
-        self._app_ctx = app_ctx
-        self._set()
-        return True
-
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run websocket teardown (awaiting async functions) and remove this context."""
         if exc is _sentinel:
@@ -667,36 +672,16 @@ class WebsocketContext(_ConnectionContext):
         if self.pop_now():
             return
         try:
-            if self.app.needs_websocket_teardown(self.websocket):
+            if self._needs_teardown():
                 await self.app.do_teardown_websocket(exc)
         finally:
-            self._reset()
+            self._unset()
             try:
                 app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
                     await app_ctx.pop_async(exc)
             finally:
                 self._release()
-
-    def pop_now(self) -> bool:
-        """Pop as :meth:`pop_async` does when there is nothing to await: no
-        teardown function or receiver for this connection or its app context.
-
-        :returns: ``False``, having done nothing, when there is.
-        """
-        app_ctx = self._app_ctx
-        if self.app.needs_websocket_teardown(self.websocket) or (
-            app_ctx is not None and app_ctx.pop_has_work()
-        ):
-            return False
-        try:
-            self._reset()
-            if app_ctx is not None:
-                self._app_ctx = None
-                app_ctx._reset()
-        finally:
-            self._release()
-        return True
 
     def _release(self) -> None:
         lease = self.__dict__.get("lease")  # made only if sync code ran
