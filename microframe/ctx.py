@@ -14,11 +14,11 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing.exceptions import WebsocketMismatch
+from werkzeug.exceptions import HTTPException
 
 from . import signals
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .routing import match_url
 from .sync import (
     WorkerLease,
     in_sync_code,
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel: Any = object()
-_MATCH_CACHE_SIZE = 4096
 
 
 def _run_teardown(coro: Coroutine[Any, Any, None]) -> None:
@@ -279,25 +278,6 @@ class AppContext(_Entered):
         return ctx
 
 
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= _MATCH_CACHE_SIZE:
-        cache.clear()  # paths are chosen by clients: start again rather than grow
-    cache[key] = value
-
-
-def _remake_routing_error(error: HTTPException) -> Callable[[], HTTPException] | None:
-    """Return a maker of ``error`` afresh when it depends on nothing but the
-    request's host, scheme, path and method (404, 405, websocket mismatch);
-    ``None`` for a redirect, which depends on the query string too."""
-    cls = type(error)
-    if cls is NotFound or cls is WebsocketMismatch:
-        return cls
-    if cls is MethodNotAllowed:
-        methods = tuple(cast(MethodNotAllowed, error).valid_methods or ())
-        return lambda: MethodNotAllowed(valid_methods=list(methods))
-    return None
-
-
 class _ConnectionContext(_Entered):
     """What request and websocket contexts share: URL matching and the app
     context they push when none of their app is current.
@@ -333,47 +313,7 @@ class _ConnectionContext(_Entered):
         self._url_adapter = value
 
     def _match(self, target: RoutedRequest) -> None:
-        app = self.app
-        trusted = app.config["TRUSTED_HOSTS"]
-        if trusted is not None and target.trusted_hosts is not trusted:
-            # Flask's TRUSTED_HOSTS: an unknown Host header is a 400.
-            target.trusted_hosts = trusted
-            target.__dict__.pop("host", None)
-        key: tuple[Any, ...] | None = None
-        if app._got_first_request:
-            # Once serving, the URL map is frozen: a successful match for the
-            # same host, scheme, path and method always gives the same rule,
-            # so it is looked up before any adapter is bound.
-            try:
-                # The host make_request remembered, else werkzeug's property.
-                host = target.__dict__.get("host") or target.host
-                key = (host, target.scheme, target.path, target.method, app.config["SERVER_NAME"])
-            except HTTPException:
-                key = None  # a bad or untrusted host: the adapter reports it
-            else:
-                cached = app._match_cache.get(key)
-                if cached is not None:
-                    rule, args = cached
-                    if rule is None:
-                        target.routing_exception = args()
-                    else:
-                        target.url_rule, target.view_args = rule, dict(args)
-                    return
-        adapter = self.url_adapter
-        if adapter is None:
-            return
-        try:
-            rule, args = adapter.match(return_rule=True)
-        except HTTPException as error:
-            target.routing_exception = error
-            if key is not None:
-                remade = _remake_routing_error(error)
-                if remade is not None:
-                    _remember(app._match_cache, key, (None, remade))
-            return
-        if key is not None:
-            _remember(app._match_cache, key, (rule, args))
-        target.url_rule, target.view_args = rule, dict(args)
+        match_url(self.app, target, self)
 
     if TYPE_CHECKING:
         # What each kind of connection context provides.

@@ -516,20 +516,20 @@ async def test_match_cache_follows_server_name(app: Microframe) -> None:
 
 
 async def test_match_cache_is_bounded(app: Microframe) -> None:
-    from microframe.ctx import _MATCH_CACHE_SIZE
+    from microframe.routing import MATCH_CACHE_SIZE
 
     @app.get("/known")
     async def known() -> str:
         return "known"
 
     client = app.test_client()
-    for number in range(_MATCH_CACHE_SIZE + 10):
+    for number in range(MATCH_CACHE_SIZE + 10):
         # Paths chosen by clients must not grow the cache without limit.
         app_request = app.test_request_context(f"/missing/{number}")
         async with app_request:
             pass
     assert (await client.get("/missing/x")).status_code == 404
-    assert len(app._match_cache) <= _MATCH_CACHE_SIZE
+    assert len(app._match_cache) <= MATCH_CACHE_SIZE
     assert await (await client.get("/known")).get_data(as_text=True) == "known"
 
 
