@@ -615,3 +615,20 @@ def test_loads_refuses_what_json_loads_refuses() -> None:
     for bad in (b"{", b'{"a": }', b"[1,]", b'{"a": "\xff"}'):
         with pytest.raises(ValueError):
             provider.loads(bad)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a": 1}  \r\n\t', b'{"a": 1} x', b"[1] [2]", b'{"a": 1}\xc2\xa0', b"[1]\x00", b"{}"],
+)
+def test_loads_trailing_data_as_json_loads(data: bytes) -> None:
+    from microframe import Microframe
+
+    provider = DefaultJSONProvider(Microframe(__name__))
+    try:
+        expected = stdlib_json.loads(data)
+    except ValueError as error:
+        with pytest.raises(type(error)):
+            provider.loads(data)
+    else:
+        assert provider.loads(data) == expected

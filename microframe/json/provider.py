@@ -191,6 +191,7 @@ class _Encoder:
 _encoders: dict[tuple[Any, ...], _Encoder] = {}
 _decoder = json.JSONDecoder()
 _OPENERS = (b"{", b"[")
+_JSON_WHITESPACE = " \t\n\r"
 _COMPACT = {"separators": (",", ":")}
 
 
@@ -264,8 +265,13 @@ class DefaultJSONProvider(JSONProvider):
         """Parse ``s`` with :func:`json.loads`; bytes may be UTF-8, -16 or -32."""
         if not kwargs and type(s) is bytes and s[:1] in _OPENERS and s[1:2] != b"\x00":
             # An object or array in UTF-8 (UTF-16 would have a zero byte
-            # next): what json.loads would find, without its detection.
-            return _decoder.decode(s.decode("utf-8", "surrogatepass"))
+            # next): what json.loads would find, without its detection, and
+            # with no leading whitespace to skip.
+            text = s.decode("utf-8", "surrogatepass")
+            value, end = _decoder.raw_decode(text)
+            if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+                raise json.JSONDecodeError("Extra data", text, end)
+            return value
         return json.loads(s, **kwargs)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
