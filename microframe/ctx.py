@@ -318,6 +318,7 @@ class _ConnectionContext(_Entered):
     if TYPE_CHECKING:
         # What each kind of connection context provides.
         _app_ctx: AppContext | None
+        _session: SessionMixin | None
 
         def _set(self) -> None: ...  # make this context current, match its URL
 
@@ -327,7 +328,69 @@ class _ConnectionContext(_Entered):
 
         def _opens_session_async(self) -> bool: ...  # must pushing await the session?
 
+        def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]: ...
+
         def _release(self) -> None: ...  # give back the worker thread and files
+
+    # -- push and pop ----------------------------------------------------------
+
+    def push(self) -> None:
+        """Make this the current context (sync), with an app context."""
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            app_ctx.push()
+        self._app_ctx = app_ctx
+        self._set()
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run teardown functions and remove this context (sync)."""
+        if exc is _sentinel:
+            exc = None
+        # Popped by a 'with' block in a test or script: sync teardown runs on
+        # this thread, the one that used the context (sqlite3 on g).
+        self.lease = lease_for_sync_pop(self.lease) or self.lease
+        # Nested finally blocks: a failing teardown function must not leave
+        # the app context pushed nor skip teardown_appcontext.
+        try:
+            _run_teardown(self._teardown(exc))
+        finally:
+            self._unset()
+            try:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                if app_ctx is not None:
+                    app_ctx.pop(exc)
+            finally:
+                self._release()
+
+    async def push_async(self) -> None:
+        """Make this the current context (async), with an app context."""
+        if self.push_now():
+            return
+        app_ctx = self._push_app_context()
+        if app_ctx is not None:
+            await app_ctx.push_async()
+        self._app_ctx = app_ctx
+        self._set()
+        if self._opens_session_async():
+            self._session = await self.app.open_session(cast("Request", self._routed))
+
+    async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
+        """Run teardown functions (awaiting async ones) and remove this context."""
+        if exc is _sentinel:
+            exc = None
+        if self.pop_now():
+            return
+        try:
+            if self._needs_teardown():
+                await self._teardown(exc)
+        finally:
+            self._unset()
+            try:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                if app_ctx is not None:
+                    await app_ctx.pop_async(exc)
+            finally:
+                self._release()
 
     def push_now(self) -> bool:
         """Push as ``push_async`` does when that needs no ``await`` (no
@@ -419,64 +482,6 @@ class RequestContext(_ConnectionContext):
 
     # -- push and pop ----------------------------------------------------------
 
-    def push(self) -> None:
-        """Make this the current request context (sync), with an app context."""
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            app_ctx.push()
-        self._app_ctx = app_ctx
-        self._set()
-
-    def pop(self, exc: BaseException | None = _sentinel) -> None:
-        """Run request teardown and remove this context (sync)."""
-        if exc is _sentinel:
-            exc = None
-        # Popped by a 'with' block in a test or script: sync teardown runs on
-        # this thread, the one that used the context (sqlite3 on g).
-        self.lease = lease_for_sync_pop(self.lease) or self.lease
-        # Nested finally blocks: a failing teardown_request function must
-        # not leave the app context pushed nor skip teardown_appcontext.
-        try:
-            _run_teardown(self.app.do_teardown_request(exc))
-        finally:
-            self._unset()
-            try:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                if app_ctx is not None:
-                    app_ctx.pop(exc)
-            finally:
-                self._release()
-
-    async def push_async(self) -> None:
-        """Make this the current request context (async), with an app context."""
-        if self.push_now():
-            return
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            await app_ctx.push_async()
-        self._app_ctx = app_ctx
-        self._set()
-        if self.app.session_interface_is_async:
-            self._session = await self.app.open_session(self.request)
-
-    async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
-        """Run request teardown (awaiting async functions) and remove this context."""
-        if exc is _sentinel:
-            exc = None
-        if self.pop_now():
-            return
-        try:
-            if self._needs_teardown():
-                await self.app.do_teardown_request(exc)
-        finally:
-            self._unset()
-            try:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                if app_ctx is not None:
-                    await app_ctx.pop_async(exc)
-            finally:
-                self._release()
-
     def _set(self) -> None:
         self._token = _cv_request.set(self)
         request = self.request
@@ -492,7 +497,10 @@ class RequestContext(_ConnectionContext):
         return self.app.needs_request_teardown(self)
 
     def _opens_session_async(self) -> bool:
-        return self.app.session_interface_is_async
+        return self.app.session_interface_is_async and self._session is None
+
+    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
+        return self.app.do_teardown_request(exc)
 
     def _release(self) -> None:
         lease = self.__dict__.get("lease")
@@ -569,59 +577,8 @@ class WebsocketContext(_ConnectionContext):
     def _opens_session_async(self) -> bool:
         return self.app.session_interface_is_async and self._session is None
 
-    def push(self) -> None:
-        """Make this the current websocket context (sync), with an app context."""
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            app_ctx.push()
-        self._app_ctx = app_ctx
-        self._set()
-
-    def pop(self, exc: BaseException | None = _sentinel) -> None:
-        """Run websocket teardown and remove this context (sync)."""
-        if exc is _sentinel:
-            exc = None
-        self.lease = lease_for_sync_pop(self.lease) or self.lease
-        try:
-            _run_teardown(self.app.do_teardown_websocket(exc))
-        finally:
-            self._unset()
-            try:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                if app_ctx is not None:
-                    app_ctx.pop(exc)
-            finally:
-                self._release()
-
-    async def push_async(self) -> None:
-        """Make this the current websocket context (async), with an app context."""
-        if self.push_now():
-            return
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            await app_ctx.push_async()
-        self._app_ctx = app_ctx
-        self._set()
-        if self.app.session_interface_is_async and self._session is None:
-            self._session = await self.app.open_session(cast("Request", self.websocket))
-
-    async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
-        """Run websocket teardown (awaiting async functions) and remove this context."""
-        if exc is _sentinel:
-            exc = None
-        if self.pop_now():
-            return
-        try:
-            if self._needs_teardown():
-                await self.app.do_teardown_websocket(exc)
-        finally:
-            self._unset()
-            try:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                if app_ctx is not None:
-                    await app_ctx.pop_async(exc)
-            finally:
-                self._release()
+    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
+        return self.app.do_teardown_websocket(exc)
 
     def _release(self) -> None:
         lease = self.__dict__.get("lease")  # made only if sync code ran
