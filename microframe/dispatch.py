@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import html
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,7 @@ class DispatchMixin:
         self._stock_preprocess = cls.preprocess_request is DispatchMixin.preprocess_request
         self._stock_process = cls.process_response is DispatchMixin.process_response
         self._stock_dispatch = cls.dispatch_request is DispatchMixin.dispatch_request
+        self._stock_finalize = cls.finalize_request is DispatchMixin.finalize_request
 
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
@@ -226,8 +227,11 @@ class DispatchMixin:
                 rv = await self.preprocess_request(ctx)
             unrouted = None
             if rv is None:
-                unrouted = ctx.request.routing_exception if self._stock_dispatch else None
-                if unrouted is None:
+                if self._stock_dispatch:
+                    unrouted = ctx.request.routing_exception
+                    if unrouted is None:
+                        rv = await self._call_view(ctx)
+                else:
                     rv = await self.dispatch_request(ctx)
         except Exception as error:
             rv = await self.handle_user_exception(ctx, error)
@@ -237,6 +241,13 @@ class DispatchMixin:
                 # a raised error's traceback would tie the request to itself
                 # in a cycle only the garbage collector can free.
                 rv = await self.handle_user_exception(ctx, unrouted)
+        if (
+            self._stock_finalize
+            and not signals.request_finished.receivers
+            and self._nothing_to_process(ctx)
+        ):
+            # All that finalize_request would do, minus its coroutine.
+            return self.make_response_sync(rv, ctx.request.endpoint)
         return await self.finalize_request(ctx, rv)
 
     async def preprocess_request(self, ctx: RequestContext) -> Any:
@@ -256,18 +267,23 @@ class DispatchMixin:
 
     async def dispatch_request(self, ctx: RequestContext) -> Any:
         """Call the view of the matched rule and return its return value."""
+        return await self._call_view(ctx)
+
+    def _call_view(self, ctx: RequestContext) -> Awaitable[Any]:
+        # dispatch_request's work, returning the view's own awaitable: the
+        # stock dispatch awaits it without a coroutine of its own.
         request = ctx.request
         if request.routing_exception is not None:
             raise request.routing_exception
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            return self.make_default_options_response(ctx)
+            return _ready(self.make_default_options_response(ctx))
         view, is_async = self._view_for(rule.endpoint)
         args = request.view_args or {}
         if is_async:
-            return await view(**args)
-        return await ctx.lease.run(view, **args)
+            return view(**args)  # type: ignore[no-any-return]
+        return ctx.lease.run(view, **args)
 
     def make_default_options_response(self, ctx: RequestContext) -> Response:
         """Answer an automatic ``OPTIONS`` request with the ``Allow`` header."""
@@ -466,6 +482,10 @@ class DispatchMixin:
                 await call_hook(hook, ctx, exc)
         if signals.request_tearing_down.receivers:
             await signals.send_async(signals.request_tearing_down, self, exc=exc)
+
+
+async def _ready(value: Any) -> Any:
+    return value
 
 
 __all__ = ["ChainHooks", "DispatchMixin", "blueprint_chain", "call_hook"]

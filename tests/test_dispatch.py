@@ -329,3 +329,23 @@ async def test_overridden_dispatch_request_still_sees_routing_errors() -> None:
     response = await app.test_client().get("/missing")
     assert response.status_code == 404
     assert seen == ["/missing"]
+
+
+async def test_overridden_finalize_request_is_still_called() -> None:
+    class Stamped(Microframe):
+        async def finalize_request(self, ctx: Any, rv: Any, from_error_handler: bool = False) -> Any:
+            response = await super().finalize_request(ctx, rv, from_error_handler)
+            response.headers["X-Finalized"] = "yes"
+            return response
+
+    app = Stamped(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    for path, status in (("/", 200), ("/missing", 404)):
+        response = await client.get(path)
+        assert response.status_code == status
+        assert response.headers["X-Finalized"] == "yes"
