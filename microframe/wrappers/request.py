@@ -474,7 +474,7 @@ class Request(RoutedRequest):
         else:
             mimetype, options = self.mimetype, self.mimetype_params
         if mimetype not in _FORM_TYPES:
-            self._form, self._files = ImmutableMultiDict(), ImmutableMultiDict()
+            self._form, self._files = _NO_FIELDS, _NO_FILES
             return
         body = self.body
         was_complete = body.is_complete
@@ -482,17 +482,22 @@ class Request(RoutedRequest):
         # machinery; its limits are checked all the same.
         whole = body.whole_if_ready()
         parser = _formparser()
-        limits = {
-            "max_form_memory_size": self.max_form_memory_size,
-            "max_form_parts": self.max_form_parts,
-            "max_content_length": body.max_content_length,
-        }
         if whole is not None and mimetype == _URLENCODED:
-            form: MultiDict[str, str] = parser.parse_urlencoded_bytes(whole, **limits)
-            files: MultiDict[str, FileStorage] = ImmutableMultiDict()
+            form: MultiDict[str, str] = parser.parse_urlencoded_bytes(
+                whole,
+                max_form_memory_size=self.max_form_memory_size,
+                max_form_parts=self.max_form_parts,
+                max_content_length=body.max_content_length,
+            )
+            files: MultiDict[str, FileStorage] = _NO_FILES
         else:
             form, files = await parser.parse_form(
-                body if whole is None else whole, mimetype, options, **limits
+                body if whole is None else whole,
+                mimetype,
+                options,
+                max_form_memory_size=self.max_form_memory_size,
+                max_form_parts=self.max_form_parts,
+                max_content_length=body.max_content_length,
             )
         self._form, self._files = form, files
         if not was_complete:
@@ -554,6 +559,9 @@ _formparser_module: ModuleType | None = None
 _MISSING: Any = object()
 Request._cached_json = (_MISSING, _MISSING)
 _URLENCODED = "application/x-www-form-urlencoded"
+# Immutable, so every request without fields or files can share these.
+_NO_FIELDS: ImmutableMultiDict[str, str] = ImmutableMultiDict()
+_NO_FILES: ImmutableMultiDict[str, FileStorage] = ImmutableMultiDict()
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 __all__ = ["Body", "BodyConsumedError", "ClientDisconnected", "Request"]
