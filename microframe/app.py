@@ -482,8 +482,12 @@ class Microframe(
 
     def make_response_sync(self, rv: Any, view_name: str | None = None) -> Response:
         """Convert ``rv`` as :meth:`make_response` does, from any code."""
-        if type(rv) is str:  # the most common return value, ahead of the checks
+        # The most common return values, ahead of the checks.
+        kind = type(rv)
+        if kind is str:
             return self.response_class(rv)
+        if kind is dict:
+            return self.json.response(rv)
         status: int | str | None = None
         headers: Any = None
         if isinstance(rv, tuple):
