@@ -178,6 +178,19 @@ def installed(purge: Iterable[str] = ()) -> Iterator[None]:
         uninstall(purge)
 
 
+def main() -> None:
+    """Run microframe's command line as ``flask``, with the shim installed.
+
+    Flask extensions and scripts that call the ``flask`` command (Flask-Migrate's
+    ``flask db upgrade``, say) get microframe's command line, which reads
+    ``FLASK_APP`` and ``.flaskenv`` as well as its own names.
+    """
+    install()
+    from .cli import main as cli_main  # after install(): the app may import flask
+
+    cli_main()
+
+
 def _is_flask(name: str) -> bool:
     return name == "flask" or name.startswith("flask.")
 
@@ -193,5 +206,6 @@ __all__ = [
     "install",
     "installed",
     "is_installed",
+    "main",
     "uninstall",
 ]

@@ -1,0 +1,7 @@
+"""``python -m conformance``: see :mod:`conformance.run`."""
+
+import sys
+
+from .run import main
+
+sys.exit(main())

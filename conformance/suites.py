@@ -1,0 +1,86 @@
+"""The suites the conformance harness runs, and where each comes from.
+
+Every suite is other people's code, fetched at run time from the sdist of a
+pinned release and run unchanged: Flask's own test suite, Flask's tutorial
+(ported twice, see :mod:`conformance.port`), and the test suites of the
+extensions Flask users reach for first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One test suite taken from one sdist."""
+
+    #: Short name, used on the command line and in the expectations file.
+    name: str
+    #: The pinned release whose sdist holds the tests (``name==version``).
+    requirement: str
+    #: The folder inside the sdist that becomes the suite's root (cwd).
+    root: str = ""
+    #: What to pass to pytest, relative to the root.
+    paths: tuple[str, ...] = ("tests",)
+    #: How the source is changed before running on microframe: ``"shim"``
+    #: (unchanged; ``import flask`` is served by microframe), or a port
+    #: defined in :mod:`conformance.port` (``"imports"``, ``"async"``).
+    mode: str = "shim"
+    #: Extra pytest arguments (plugins the suite does not use are turned off
+    #: so that their warnings do not trip the suite's ``error`` filter).
+    pytest_args: tuple[str, ...] = ("-p", "no:asyncio")
+    #: What the suite is, for the report.
+    notes: str = ""
+
+    @property
+    def distribution(self) -> str:
+        """The project name of :attr:`requirement`."""
+        return self.requirement.partition("==")[0]
+
+    @property
+    def version(self) -> str:
+        """The pinned version of :attr:`requirement`."""
+        return self.requirement.partition("==")[2]
+
+
+FLASK = "flask==3.1.3"
+
+SUITES: tuple[Suite, ...] = (
+    Suite("flask", FLASK, notes="Flask's own test suite"),
+    Suite(
+        "tutorial",
+        FLASK,
+        root="examples/tutorial",
+        mode="imports",
+        notes="Flask's tutorial app (flaskr), import lines changed only",
+    ),
+    Suite(
+        "tutorial-async",
+        FLASK,
+        root="examples/tutorial",
+        mode="async",
+        pytest_args=("-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function"),
+        notes="Flask's tutorial app ported to async as docs/porting.md says",
+    ),
+    Suite("flask-login", "flask-login==0.6.3"),
+    Suite("flask-wtf", "flask-wtf==1.3.0"),
+    Suite("flask-cors", "flask-cors==6.0.5"),
+    Suite("flask-sqlalchemy", "flask-sqlalchemy==3.1.1"),
+    Suite("flask-caching", "flask-caching==2.5.1"),
+    Suite("flask-migrate", "flask-migrate==4.1.0"),
+    Suite("flask-httpauth", "flask-httpauth==4.8.1"),
+    # Flask-Talisman ships its tests inside the package.
+    Suite("flask-talisman", "flask-talisman==1.1.0", paths=("flask_talisman/talisman_test.py",)),
+)
+
+
+def by_name(names: list[str]) -> list[Suite]:
+    """The suites called ``names`` (all of them when ``names`` is empty)."""
+    if not names:
+        return list(SUITES)
+    known = {suite.name: suite for suite in SUITES}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit(f"unknown suite(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[name] for name in names]
