@@ -22,7 +22,7 @@ from .asgi import handle_http, handle_scope
 from .background import BackgroundTaskMixin
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .dispatch import DispatchMixin
+from .dispatch import DispatchMixin, stock
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
@@ -470,6 +470,7 @@ class Microframe(
 
         return make_redirect(self.response_class, location, code)
 
+    @stock
     def make_response(self, rv: Any) -> Any:
         """Turn a view's return value into a :attr:`response_class` instance.
 

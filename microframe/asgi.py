@@ -173,12 +173,12 @@ async def handle_http(
             await ctx.push_async()
         try:
             try:
-                response = await app.full_dispatch_request(ctx)
+                response = await app.respond(ctx)
             except Exception as exc:
                 # As in Flask, teardown functions are given an unhandled error
                 # even when it is answered with a 500 page.
                 error = exc
-                response = await app.handle_exception(ctx, exc)
+                response = await app.respond_to_error(ctx, exc)
         except ClientDisconnected as exc:
             error = exc
             raise
@@ -190,14 +190,16 @@ async def handle_http(
             await _send_unavailable(send)
             raise
         except Exception as exc:
+            # PROPAGATE_EXCEPTIONS (debug or testing): answer, then re-raise
+            # for the caller to see, as Flask does: the test client raises
+            # it in the test, a server logs it.
             error = exc
-            if app.testing or not app.debug:
-                # PROPAGATE_EXCEPTIONS: answer 500 and re-raise for the test
-                # client or server to see.
-                app.log_exception(ctx, exc)
-                await send_response(app.response_class("Internal Server Error", 500), ctx, send, receive)
-                raise
-            response = app.debug_response(exc)
+            if app.debug and not app.testing:
+                response = app.debug_response(exc)
+            else:
+                response = app.response_class("Internal Server Error", 500)
+            await send_response(response, ctx, send, receive)
+            raise
         await send_response(response, ctx, send, receive)
     except ClientDisconnected as exc:
         error = exc
@@ -206,7 +208,7 @@ async def handle_http(
             if not ctx.pop_now():
                 await ctx.pop_async(error)
         except Exception as exc:
-            app.log_exception(ctx, exc)
+            app.log_exception(exc)
 
 
 async def _send_unavailable(send: ASGISendCallable) -> None:
@@ -413,7 +415,7 @@ async def _send_streamed(
             )
         return
     if error is not None:
-        ctx.app.log_exception(ctx, error)
+        ctx.app.log_exception(error)
 
 
 # -- lifespan ---------------------------------------------------------------------

@@ -500,7 +500,7 @@ class RequestContext(_ConnectionContext):
         return self.app.session_interface_is_async and self._session is None
 
     def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
-        return self.app.do_teardown_request(exc)
+        return self.app.run_request_teardown(self, exc)
 
     def _release(self) -> None:
         lease = self.__dict__.get("lease")

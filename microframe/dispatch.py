@@ -14,14 +14,17 @@ import html
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from inspect import isawaitable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
 from . import signals
-from .globals import _cv_request
-from .sync import in_sync_code, is_async_callable, run_async
+from .debughelpers import FormDataRoutingRedirect
+from .globals import _cv_request, _no_req_msg
+from .sync import dual, in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
 
 if TYPE_CHECKING:
@@ -29,10 +32,51 @@ if TYPE_CHECKING:
 
     from .config import Config
     from .ctx import RequestContext
-    from .scaffold import ErrorSpec, Key
+    from .scaffold import ErrorSpec, HooksVersion, Key
     from .wrappers import Response
 
 Hook = tuple[Callable[..., Any], bool]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+#: The request-cycle methods an app subclass or an extension may replace:
+#: Flask-Cors wraps ``handle_exception``, tests override ``make_response``. A
+#: replacement is called with Flask's arguments, as it is written: awaited if
+#: it is ``async def``, run on the request's worker thread if it is a plain
+#: function, so that the stock methods it calls in turn (``super()``, or the
+#: method it wraps) return their results directly, as under Flask.
+CYCLE_METHODS = (
+    "full_dispatch_request",
+    "preprocess_request",
+    "dispatch_request",
+    "raise_routing_exception",
+    "make_default_options_response",
+    "make_response",
+    "finalize_request",
+    "process_response",
+    "handle_user_exception",
+    "handle_http_exception",
+    "handle_exception",
+    "do_teardown_request",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stock(func: F) -> F:
+    """Mark ``func`` as microframe's own version of a request-cycle method."""
+    func.__microframe_stock__ = True  # type: ignore[attr-defined]
+    return func
+
+
+async def invoke(method: Callable[..., Any], ctx: RequestContext, *args: Any, **kwargs: Any) -> Any:
+    """Call an app's replacement of a request-cycle method; see :data:`CYCLE_METHODS`."""
+    if is_async_callable(method):
+        result = method(*args, **kwargs)
+    else:
+        result = await ctx.lease.run(method, *args, **kwargs)
+    if isawaitable(result):  # a plain function that returns an awaitable
+        result = await result
+    return result
 
 
 def _hooks(funcs: dict[Key, list[Any]], names: tuple[Key, ...], reverse: bool) -> tuple[Hook, ...]:
@@ -49,6 +93,9 @@ def _hooks(funcs: dict[Key, list[Any]], names: tuple[Key, ...], reverse: bool) -
 class ChainHooks:
     """The hooks that apply to one blueprint chain, in calling order."""
 
+    #: The app's :attr:`~microframe.scaffold.Scaffold.hooks_version` they were
+    #: taken at: the hooks are taken again once a hook list has changed.
+    version: int
     blueprints: tuple[str, ...]
     url_value_preprocessors: tuple[Hook, ...]
     before: tuple[Hook, ...]
@@ -77,6 +124,7 @@ class DispatchMixin:
     config: Config
     debug: Any
     error_handler_spec: ErrorSpec
+    hooks_version: HooksVersion
     view_functions: dict[str, Any]
     before_request_funcs: dict[Key, list[Any]]
     after_request_funcs: dict[Key, list[Any]]
@@ -103,23 +151,18 @@ class DispatchMixin:
         self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
         self._match_cache: dict[tuple[Any, ...], tuple[Any, Any]] = {}
         self._endpoint_hooks: dict[str | None, ChainHooks] = {}
-        # A subclass may override these steps to do its own work; only the
-        # stock ones are skipped when no hook or receiver is registered.
-        cls = type(self)
-        self._stock_teardown = cls.do_teardown_request is DispatchMixin.do_teardown_request
-        self._stock_preprocess = cls.preprocess_request is DispatchMixin.preprocess_request
-        self._stock_process = cls.process_response is DispatchMixin.process_response
-        self._stock_dispatch = cls.dispatch_request is DispatchMixin.dispatch_request
-        self._stock_finalize = cls.finalize_request is DispatchMixin.finalize_request
+        self._overrides: dict[str, Callable[..., Any]] | None = None
 
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
         hooks = self._chain_cache.get(blueprint)
-        if hooks is None:
+        version = self.hooks_version.value
+        if hooks is None or hooks.version != version:
             inner = blueprint_chain(blueprint)
             outer: tuple[Key, ...] = (None, *reversed(inner))
             innermost: tuple[Key, ...] = (*inner, None)
             hooks = ChainHooks(
+                version=version,
                 blueprints=inner,
                 url_value_preprocessors=_hooks(self.url_value_preprocessors, outer, False),
                 before=_hooks(self.before_request_funcs, outer, False),
@@ -142,30 +185,25 @@ class DispatchMixin:
         rule = request.url_rule
         endpoint = rule.endpoint if rule is not None else None
         hooks = self._endpoint_hooks.get(endpoint)
-        if hooks is None:
+        if hooks is None or hooks.version != self.hooks_version.value:
             hooks = self.hooks_for(request.blueprint)
             if len(self._endpoint_hooks) < 4096:
                 self._endpoint_hooks[endpoint] = hooks
         return hooks
 
     def ctx_hooks(self, ctx: RequestContext) -> ChainHooks:
-        """Return the hooks of ``ctx``'s request: those fixed when its
-        dispatch began, else looked up now (a context used outside
-        :meth:`full_dispatch_request`)."""
-        return ctx.hooks or self.request_hooks(ctx.request)
-
-    def needs_request_teardown(self, ctx: RequestContext) -> bool:
-        """Whether popping ``ctx`` has teardown work to run."""
-        return bool(
-            not self._stock_teardown
-            or signals.request_tearing_down.receivers
-            or (ctx.hooks or self.request_hooks(ctx.request)).teardown
-        )
+        """Return the hooks of ``ctx``'s request: those taken when its
+        dispatch began, unless a hook list has changed since (or the context
+        is used outside :meth:`full_dispatch_request`)."""
+        hooks = ctx.hooks
+        if hooks is None or hooks.version != self.hooks_version.value:
+            hooks = ctx.hooks = self.request_hooks(ctx.request)
+        return hooks
 
     def _view_for(self, endpoint: str) -> Hook:
+        view = self.view_functions[endpoint]
         hook = self._view_cache.get(endpoint)
-        if hook is None:
-            view = self.view_functions[endpoint]
+        if hook is None or hook[0] is not view:  # replaced views are seen at once
             hook = self._view_cache[endpoint] = (view, is_async_callable(view))
         return hook
 
@@ -207,56 +245,83 @@ class DispatchMixin:
         return call
 
     # -- the request cycle ------------------------------------------------------
+    #
+    # Each step has a private implementation taking the request context, and
+    # a public method with Flask's signature (plus Quart's optional
+    # ``request_context``) that runs it: directly in sync code, as an
+    # awaitable in async code. The dispatcher calls the implementations, or
+    # the app's replacement of a public method where there is one.
 
-    async def handle_request(self, ctx: RequestContext) -> Response:
-        """Run the whole cycle for ``ctx``; unhandled errors become a 500."""
-        try:
-            return await self.full_dispatch_request(ctx)
-        except Exception as error:
-            return await self.handle_exception(ctx, error)
+    def _cycle(self) -> dict[str, Callable[..., Any]]:
+        overrides = self._overrides
+        if overrides is None:
+            # Found once, when the first request is dispatched: by then the
+            # app's class and the extensions that wrap its methods are set.
+            overrides = self._overrides = {
+                name: method
+                for name in CYCLE_METHODS
+                if not getattr(method := getattr(self, name), "__microframe_stock__", False)
+            }
+        return overrides
 
-    async def full_dispatch_request(self, ctx: RequestContext) -> Response:
-        """Preprocess, dispatch and finalize, with user error handling."""
+    async def respond(self, ctx: RequestContext) -> Response:
+        """Run the request cycle of ``ctx`` and return its response.
+
+        The entry point of the protocol layer: :meth:`full_dispatch_request`,
+        or the app's replacement of it. An error no handler answers
+        propagates; pass it to :meth:`respond_to_error`.
+        """
+        replaced = self._cycle().get("full_dispatch_request")
+        if replaced is not None:
+            return self.make_response_sync(await invoke(replaced, ctx))
+        return await self._full_dispatch(ctx)
+
+    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
+        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
+        or the app's replacement of it (which may re-raise)."""
+        replaced = self._cycle().get("handle_exception")
+        if replaced is not None:
+            return self.make_response_sync(await invoke(replaced, ctx, error))
+        return await self._handle_exception(ctx, error)
+
+    async def _full_dispatch(self, ctx: RequestContext) -> Response:
+        overrides = self._cycle()
         try:
             if signals.request_started.receivers:
                 await signals.send_async(signals.request_started, self)
             # The hooks of the matched endpoint, fixed for the rest of the request.
             hooks = ctx.hooks = self.request_hooks(ctx.request)
             rv = None
-            if hooks.before or hooks.url_value_preprocessors or not self._stock_preprocess:
-                rv = await self.preprocess_request(ctx)
+            replaced = overrides.get("preprocess_request")
+            if replaced is not None:
+                rv = await invoke(replaced, ctx)
+            elif hooks.before or hooks.url_value_preprocessors:
+                rv = await self._preprocess(ctx)
             unrouted = None
             if rv is None:
-                if self._stock_dispatch:
-                    unrouted = ctx.request.routing_exception
+                replaced = overrides.get("dispatch_request")
+                if replaced is not None:
+                    rv = await invoke(replaced, ctx)
+                else:
+                    unrouted = self._routing_error(ctx.request)
                     if unrouted is None:
                         rv = await self._call_view(ctx)
-                else:
-                    rv = await self.dispatch_request(ctx)
         except Exception as error:
-            rv = await self.handle_user_exception(ctx, error)
+            rv = await self._user_exception(ctx, error)
         else:
             if unrouted is not None:
                 # What dispatch_request would raise, handled without raising:
                 # a raised error's traceback would tie the request to itself
                 # in a cycle only the garbage collector can free.
-                rv = await self.handle_user_exception(ctx, unrouted)
-        if (
-            self._stock_finalize
-            and not signals.request_finished.receivers
-            and self._nothing_to_process(ctx)
-        ):
+                rv = await self._user_exception(ctx, unrouted)
+        if not overrides and not signals.request_finished.receivers and self._nothing_to_process(ctx):
             # All that finalize_request would do, minus its coroutine.
             return self.make_response_sync(rv, ctx.request.endpoint)
-        return await self.finalize_request(ctx, rv)
+        return await self._finalize(ctx, rv)
 
-    async def preprocess_request(self, ctx: RequestContext) -> Any:
-        """Run URL value preprocessors, then ``before_request`` hooks.
-
-        Returns the first non-``None`` hook result, which ends the request.
-        """
+    async def _preprocess(self, ctx: RequestContext) -> Any:
         request = ctx.request
-        hooks = ctx.hooks or self.request_hooks(request)
+        hooks = self.ctx_hooks(ctx)
         for hook in hooks.url_value_preprocessors:
             await call_hook(hook, ctx, request.endpoint, request.view_args)
         for hook in hooks.before:
@@ -265,42 +330,67 @@ class DispatchMixin:
                 return rv
         return None
 
-    async def dispatch_request(self, ctx: RequestContext) -> Any:
-        """Call the view of the matched rule and return its return value."""
-        return await self._call_view(ctx)
+    def _routing_error(self, request: Any) -> Exception | None:
+        # What raise_routing_exception would raise, or None when routed.
+        error: Exception | None = request.routing_exception
+        if error is not None and (
+            "raise_routing_exception" in self._cycle()
+            or (self.debug and isinstance(error, RequestRedirect))
+        ):
+            try:
+                self.raise_routing_exception(request)
+            except Exception as raised:
+                return raised
+        return error
 
     def _call_view(self, ctx: RequestContext) -> Awaitable[Any]:
         # dispatch_request's work, returning the view's own awaitable: the
         # stock dispatch awaits it without a coroutine of its own.
         request = ctx.request
         if request.routing_exception is not None:
-            raise request.routing_exception
+            self.raise_routing_exception(request)
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            return _ready(self.make_default_options_response(ctx))
+            replaced = self._cycle().get("make_default_options_response")
+            if replaced is not None:
+                return invoke(replaced, ctx)
+            return _ready(self._default_options_response(ctx))
         view, is_async = self._view_for(rule.endpoint)
         args = request.view_args or {}
         if is_async:
             return view(**args)  # type: ignore[no-any-return]
         return ctx.lease.run(view, **args)
 
-    def make_default_options_response(self, ctx: RequestContext) -> Response:
-        """Answer an automatic ``OPTIONS`` request with the ``Allow`` header."""
+    def _default_options_response(self, ctx: RequestContext) -> Response:
         response = self.response_class()
         if ctx.url_adapter is not None:
             response.allow.update(ctx.url_adapter.allowed_methods())
         return response
 
-    async def finalize_request(
-        self, ctx: RequestContext, rv: Any, from_error_handler: bool = False
+    async def _finalize(self, ctx: RequestContext, rv: Any, from_error_handler: bool = False) -> Response:
+        replaced = self._cycle().get("finalize_request")
+        if replaced is not None:
+            response = await invoke(replaced, ctx, rv, from_error_handler=from_error_handler)
+            return self.make_response_sync(response)
+        return await self._finalize_request(ctx, rv, from_error_handler)
+
+    async def _finalize_request(
+        self, ctx: RequestContext, rv: Any, from_error_handler: bool
     ) -> Response:
-        """Make the response, run ``after_request`` hooks, send ``request_finished``."""
+        overrides = self._cycle()
         request = ctx.request
-        response = self.make_response_sync(rv, request.endpoint)
+        replaced = overrides.get("make_response")
+        if replaced is not None:
+            response = self.make_response_sync(await invoke(replaced, ctx, rv))
+        else:
+            response = self.make_response_sync(rv, request.endpoint)
         try:
-            if not self._nothing_to_process(ctx):
-                response = await self.process_response(ctx, response)
+            replaced = overrides.get("process_response")
+            if replaced is not None:
+                response = await invoke(replaced, ctx, response)
+            elif not self._nothing_to_process(ctx):
+                response = await self._process_response(ctx, response)
             if signals.request_finished.receivers:
                 await signals.send_async(signals.request_finished, self, response=response)
         except Exception:
@@ -318,13 +408,11 @@ class DispatchMixin:
         return (
             request.cookie_sent is False
             and ctx._session is None
-            and self._stock_process
             and not ctx._after_request_functions
-            and not (ctx.hooks or self.request_hooks(request)).after
+            and not self.ctx_hooks(ctx).after
         )
 
-    async def process_response(self, ctx: RequestContext, response: Response) -> Response:
-        """Run ``after_this_request`` functions and ``after_request`` hooks, save the session."""
+    async def _process_response(self, ctx: RequestContext, response: Response) -> Response:
         for func in reversed(ctx._after_request_functions):
             response = await call_hook((func, is_async_callable(func)), ctx, response)
         for hook in self.ctx_hooks(ctx).after:
@@ -361,6 +449,74 @@ class DispatchMixin:
             return False
         name = self.session_interface.get_cookie_name(self)
         return name in request.headers.get("Cookie", "") and name in request.cookies
+
+    # -- the request cycle's public methods (Flask's names and arguments) ---------
+
+    @stock
+    def full_dispatch_request(self, request_context: RequestContext | None = None) -> Any:
+        """Preprocess, dispatch and finalize the request, answering errors with
+        the registered handlers; return the response (awaitable in async code)."""
+        return dual(self._full_dispatch(_current(request_context)))
+
+    @stock
+    def preprocess_request(self, request_context: RequestContext | None = None) -> Any:
+        """Run URL value preprocessors, then ``before_request`` hooks.
+
+        Returns the first non-``None`` hook result, which ends the request
+        (awaitable in async code).
+        """
+        return dual(self._preprocess(_current(request_context)))
+
+    @stock
+    def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
+        """Call the view of the matched rule and return its return value
+        (awaitable in async code)."""
+        return dual(_awaited(self._call_view(_current(request_context))))
+
+    @stock
+    def raise_routing_exception(self, request: Any) -> NoReturn:
+        """Raise the error of a request no rule matched (404, 405, a redirect).
+
+        In debug mode, a redirect that would make the client drop the body of
+        a form it posts raises :class:`~microframe.debughelpers.FormDataRoutingRedirect`,
+        which says what went wrong.
+        """
+        error = request.routing_exception
+        if (
+            self.debug
+            and isinstance(error, RequestRedirect)
+            and error.code not in (307, 308)
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            raise FormDataRoutingRedirect(request)
+        raise error
+
+    @stock
+    def make_default_options_response(self) -> Response:
+        """The response to an automatic ``OPTIONS`` request: empty, with ``Allow``."""
+        return self._default_options_response(_current(None))
+
+    @stock
+    def finalize_request(
+        self,
+        rv: Any,
+        request_context: RequestContext | None = None,
+        from_error_handler: bool = False,
+    ) -> Any:
+        """Make the response, run ``after_request`` hooks, send ``request_finished``.
+
+        With ``from_error_handler``, an error in those steps is logged rather
+        than raised. Returns the response (awaitable in async code).
+        """
+        return dual(self._finalize_request(_current(request_context), rv, from_error_handler))
+
+    @stock
+    def process_response(
+        self, response: Response, request_context: RequestContext | None = None
+    ) -> Any:
+        """Run ``after_this_request`` functions and ``after_request`` hooks, and
+        save the session; return the response (awaitable in async code)."""
+        return dual(self._process_response(_current(request_context), response))
 
     # -- errors -----------------------------------------------------------------
 
@@ -409,8 +565,29 @@ class DispatchMixin:
             return bool(self.debug)
         return bool(trap_bad_request)
 
-    async def handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> Any:
-        """Answer an HTTP exception with its handler, or as it is."""
+    async def _user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
+        replaced = self._cycle().get("handle_user_exception")
+        if replaced is not None and ctx is not None:
+            return await invoke(replaced, ctx, error)
+        return await self._handle_user_exception(ctx, error)
+
+    async def _handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
+        if isinstance(error, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            error.show_exception = True
+        if isinstance(error, HTTPException) and not self.trap_http_exception(error):
+            replaced = self._cycle().get("handle_http_exception")
+            if replaced is not None and ctx is not None:
+                return await invoke(replaced, ctx, error)
+            return await self._handle_http_exception(ctx, error)
+        blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
+        handler = self.find_error_handler(error, blueprints)
+        if handler is None:
+            raise error
+        return await call_hook(handler, ctx, error)
+
+    async def _handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> Any:
         if error.code is None or isinstance(error, RequestRedirect):
             return error
         blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
@@ -419,47 +596,54 @@ class DispatchMixin:
             return error
         return await call_hook(handler, ctx, error)
 
-    async def handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
-        """Answer an exception raised by a view or hook with a registered handler.
-
-        HTTP exceptions without a handler become their own response; other
-        exceptions without a handler are re-raised.
-        """
-        if isinstance(error, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
-        ):
-            error.show_exception = True
-        if isinstance(error, HTTPException) and not self.trap_http_exception(error):
-            return await self.handle_http_exception(ctx, error)
-        blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
-        handler = self.find_error_handler(error, blueprints)
-        if handler is None:
-            raise error
-        return await call_hook(handler, ctx, error)
-
-    async def handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
-        """Answer an unhandled exception with a 500, after logging it.
-
-        With ``PROPAGATE_EXCEPTIONS`` (on when testing or debugging) the error
-        is re-raised instead, so tests and the debug page see it.
-        """
+    async def _handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
         if signals.got_request_exception.receivers:
             await signals.send_async(signals.got_request_exception, self, exception=error)
         if self.propagate_exceptions:
             raise error
-        self.log_exception(ctx, error)
+        self.log_exception((type(error), error, error.__traceback__))
         server_error = InternalServerError(original_exception=error)
         blueprints = self.ctx_hooks(ctx).blueprints
         handler = self.find_error_handler(server_error, blueprints)
         rv: Any = server_error
         if handler is not None:
             rv = await call_hook(handler, ctx, server_error)
-        return await self.finalize_request(ctx, rv, from_error_handler=True)
+        return await self._finalize(ctx, rv, from_error_handler=True)
 
-    def log_exception(self, ctx: RequestContext | None, error: BaseException) -> None:
-        """Log an unhandled exception on :attr:`logger` with the request line."""
+    @stock
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """Answer an HTTP exception with its registered handler, or with the
+        exception itself, which becomes its error page (awaitable in async code)."""
+        return dual(self._handle_http_exception(_cv_request.get(None), error))
+
+    @stock
+    def handle_user_exception(self, error: Exception) -> Any:
+        """Answer an exception raised by a view or hook with a registered handler.
+
+        HTTP exceptions without a handler become their own response; other
+        exceptions without a handler are re-raised. Awaitable in async code.
+        """
+        return dual(self._handle_user_exception(_cv_request.get(None), error))
+
+    @stock
+    def handle_exception(self, error: Exception) -> Any:
+        """Answer an unhandled exception with a 500, after logging it.
+
+        With ``PROPAGATE_EXCEPTIONS`` (on when testing or debugging) the error
+        is re-raised instead, so tests and the debug page see it. Awaitable in
+        async code.
+        """
+        return dual(self._handle_exception(_current(None), error))
+
+    def log_exception(self, exc_info: ExcInfo | BaseException) -> None:
+        """Log an unhandled exception on :attr:`logger` with the request line.
+
+        :param exc_info: ``sys.exc_info()``'s tuple, as Flask passes it, or
+            the exception.
+        """
+        ctx = _cv_request.get(None)
         where = f"{ctx.request.path} [{ctx.request.method}]" if ctx else "(no request)"
-        self.logger.error(f"Exception on {where}", exc_info=error)
+        self.logger.error(f"Exception on {where}", exc_info=exc_info)
 
     def debug_response(self, error: BaseException) -> Response:
         """A plain traceback page, shown for unhandled errors in debug mode only."""
@@ -474,18 +658,54 @@ class DispatchMixin:
 
     # -- teardown ---------------------------------------------------------------
 
-    async def do_teardown_request(self, exc: BaseException | None = None) -> None:
-        """Run ``teardown_request`` hooks (innermost blueprint first), then the signal."""
-        ctx = _cv_request.get(None)
-        if ctx is not None:
-            for hook in self.ctx_hooks(ctx).teardown:
-                await call_hook(hook, ctx, exc)
+    def needs_request_teardown(self, ctx: RequestContext) -> bool:
+        """Whether popping ``ctx`` has teardown work to run."""
+        return bool(
+            "do_teardown_request" in self._cycle()
+            or signals.request_tearing_down.receivers
+            or self.ctx_hooks(ctx).teardown
+        )
+
+    async def run_request_teardown(self, ctx: RequestContext, exc: BaseException | None) -> None:
+        """Tear down ``ctx`` as it is popped: :meth:`do_teardown_request`, or the
+        app's replacement of it."""
+        replaced = self._cycle().get("do_teardown_request")
+        if replaced is not None:
+            await invoke(replaced, ctx, exc)
+        else:
+            await self._teardown_request(ctx, exc)
+
+    async def _teardown_request(self, ctx: RequestContext, exc: BaseException | None) -> None:
+        for hook in self.ctx_hooks(ctx).teardown:
+            await call_hook(hook, ctx, exc)
         if signals.request_tearing_down.receivers:
             await signals.send_async(signals.request_tearing_down, self, exc=exc)
+
+    @stock
+    def do_teardown_request(
+        self, exc: BaseException | None = None, request_context: RequestContext | None = None
+    ) -> Any:
+        """Run ``teardown_request`` hooks (innermost blueprint first), then send
+        ``request_tearing_down`` (awaitable in async code)."""
+        return dual(self._teardown_request(_current(request_context), exc))
+
+
+def _current(ctx: RequestContext | None) -> RequestContext:
+    """``ctx``, or the current request context."""
+    if ctx is not None:
+        return ctx
+    current = _cv_request.get(None)
+    if current is None:
+        raise RuntimeError(_no_req_msg)
+    return current
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 async def _ready(value: Any) -> Any:
     return value
 
 
-__all__ = ["ChainHooks", "DispatchMixin", "blueprint_chain", "call_hook"]
+__all__ = ["CYCLE_METHODS", "ChainHooks", "DispatchMixin", "blueprint_chain", "call_hook", "invoke", "stock"]

@@ -49,6 +49,94 @@ Key = str | None
 ErrorSpec = dict[Key, dict[int | None, dict[type[BaseException], ErrorHandlerCallable]]]
 
 
+class HooksVersion:
+    """A counter bumped whenever one of an app's hook lists changes.
+
+    The app computes the hooks of each blueprint chain once and keeps them;
+    the counter tells it to compute them again when a hook is added or
+    removed at any time, even during a request, as Flask allows (Flask-Caching
+    appends to ``app.after_request_funcs[None]`` from a view).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class HookList(list[Any]):
+    """A list of hook functions that bumps its :class:`HooksVersion` on change."""
+
+    __slots__ = ("_version",)
+
+    def __init__(self, version: HooksVersion, items: Iterable[Any] = ()) -> None:
+        super().__init__(items)
+        self._version = version
+
+
+def _bumping(name: str) -> Callable[..., Any]:
+    method = getattr(list, name)
+
+    def call(self: HookList, *args: Any) -> Any:
+        result = method(self, *args)
+        self._version.value += 1
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+for _name in (
+    "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+    "__setitem__", "__delitem__", "__iadd__",
+):
+    setattr(HookList, _name, _bumping(_name))
+
+
+class HookLists(defaultdict[Key, list[Any]]):
+    """Hook functions by blueprint name (``None`` for the app), as Flask's
+    ``defaultdict(list)``; every change bumps the shared :class:`HooksVersion`."""
+
+    def __init__(self, version: HooksVersion) -> None:
+        super().__init__()
+        self.version = version
+
+    def __missing__(self, key: Key) -> list[Any]:
+        value = self[key] = HookList(self.version)
+        return value
+
+    def __setitem__(self, key: Key, value: list[Any]) -> None:
+        if not isinstance(value, HookList) or value._version is not self.version:
+            value = HookList(self.version, value)
+        super().__setitem__(key, value)
+        self.version.value += 1
+
+    def __delitem__(self, key: Key) -> None:
+        super().__delitem__(key)
+        self.version.value += 1
+
+    def setdefault(self, key: Key, default: list[Any] | None = None) -> list[Any]:
+        """Return the list for ``key``, storing ``default`` (as a hook list) first if missing."""
+        if key not in self:
+            self[key] = [] if default is None else default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Store each of the given lists, as hook lists."""
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def pop(self, key: Key, *default: Any) -> Any:
+        """Remove and return the list for ``key``."""
+        self.version.value += 1
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        """Remove every list."""
+        super().clear()
+        self.version.value += 1
+
+
 def setupmethod(func: F) -> F:
     """Guard a registration method: it may not run once setup is over."""
     name = func.__name__
@@ -119,19 +207,20 @@ class Scaffold(ABC):
         self.root_path = root_path
         self.view_functions: dict[str, RouteCallable] = {}
         self.error_handler_spec: ErrorSpec = defaultdict(lambda: defaultdict(dict))
-        self.before_request_funcs: dict[Key, list[BeforeRequestCallable]] = defaultdict(list)
-        self.after_request_funcs: dict[Key, list[AfterRequestCallable]] = defaultdict(list)
-        self.teardown_request_funcs: dict[Key, list[TeardownCallable]] = defaultdict(list)
+        version = self.hooks_version = HooksVersion()
+        self.before_request_funcs: dict[Key, list[BeforeRequestCallable]] = HookLists(version)
+        self.after_request_funcs: dict[Key, list[AfterRequestCallable]] = HookLists(version)
+        self.teardown_request_funcs: dict[Key, list[TeardownCallable]] = HookLists(version)
         self.template_context_processors: dict[Key, list[TemplateContextProcessorCallable]] = (
-            defaultdict(list)
+            HookLists(version)
         )
         self.url_value_preprocessors: dict[Key, list[URLValuePreprocessorCallable]] = (
-            defaultdict(list)
+            HookLists(version)
         )
-        self.url_default_functions: dict[Key, list[URLDefaultCallable]] = defaultdict(list)
-        self.before_websocket_funcs: dict[Key, list[BeforeRequestCallable]] = defaultdict(list)
-        self.after_websocket_funcs: dict[Key, list[AfterRequestCallable]] = defaultdict(list)
-        self.teardown_websocket_funcs: dict[Key, list[TeardownCallable]] = defaultdict(list)
+        self.url_default_functions: dict[Key, list[URLDefaultCallable]] = HookLists(version)
+        self.before_websocket_funcs: dict[Key, list[BeforeRequestCallable]] = HookLists(version)
+        self.after_websocket_funcs: dict[Key, list[AfterRequestCallable]] = HookLists(version)
+        self.teardown_websocket_funcs: dict[Key, list[TeardownCallable]] = HookLists(version)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -16,6 +16,7 @@ serves the request and blocks the worker thread until it completes.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
 import inspect
@@ -66,12 +67,14 @@ def _resolve(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
         fut.set_exception(value)
 
 
+_WAKE = object()  # put on a worker's queue when the coroutine it waits for is done
+
+
 class SyncWorker:
     """One worker thread that runs submitted functions in order."""
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.waiting_for_loop = False
         self._thread = threading.Thread(
             target=self._serve, name="microframe-sync-worker", daemon=True
         )
@@ -96,22 +99,48 @@ class SyncWorker:
             item = self._queue.get()
             if item is None:
                 return
-            ctx, func, args, kwargs, loop, fut = item
-            _thread_state.loop = loop
+            if item is not _WAKE:
+                self._run(item)
+                del item
+
+    def _run(self, item: tuple[Any, ...]) -> None:
+        ctx, func, args, kwargs, loop, fut = item
+        previous = getattr(_thread_state, "loop", None)
+        _thread_state.loop = loop
+        try:
             try:
-                try:
-                    result = ctx.run(func, *args, **kwargs)
-                except BaseException as error:  # handed to the awaiting task
-                    loop.call_soon_threadsafe(_resolve, fut, False, error)
-                else:
-                    loop.call_soon_threadsafe(_resolve, fut, True, result)
-            except RuntimeError:
-                # The loop closed while the function ran (its caller was
-                # cancelled and the loop ended); nobody waits for the result.
-                pass
-            finally:
-                _thread_state.loop = None
-                del item, ctx, func, args, kwargs, fut
+                result = ctx.run(func, *args, **kwargs)
+            except BaseException as error:  # handed to the awaiting task
+                loop.call_soon_threadsafe(_resolve, fut, False, error)
+            else:
+                loop.call_soon_threadsafe(_resolve, fut, True, result)
+        except RuntimeError:
+            # The loop closed while the function ran (its caller was
+            # cancelled and the loop ended); nobody waits for the result.
+            pass
+        finally:
+            _thread_state.loop = previous
+
+    def wait_for(self, fut: concurrent.futures.Future[T]) -> T:
+        """Block this thread until ``fut`` is done, running what is submitted
+        to it meanwhile.
+
+        Sync code on this thread that waits for the loop (``run_async``) may
+        lead the loop to call sync code of the same request again (a sync
+        method override calling the stock method, which calls a sync view):
+        that runs here, nested, on the request's own thread.
+        """
+        fut.add_done_callback(lambda _: self._queue.put(_WAKE))
+        stop = False
+        while not fut.done():
+            item = self._queue.get()
+            if item is None:
+                stop = True
+            elif item is not _WAKE:
+                self._run(item)
+        if stop:  # served once the wait is over
+            self._queue.put(None)
+        return fut.result()
 
 
 class SyncWorkerPool:
@@ -185,10 +214,6 @@ class WorkerLease:
             if self._pool is None:
                 return await _run_in_executor(func, args, kwargs)
             worker = self._worker = await self._pool.acquire()
-        if worker.waiting_for_loop:
-            # The lease's thread is blocked in run_async() waiting for the very
-            # coroutine that calls us; queueing on it would deadlock.
-            return await _run_in_executor(func, args, kwargs)
         return await worker.submit(func, args, kwargs)
 
     @property
@@ -286,17 +311,26 @@ def run_async(awaitable: Awaitable[T]) -> T:
     coro = _as_coroutine(awaitable)
     if loop is not None:
         worker: SyncWorker = _thread_state.worker
-        worker.waiting_for_loop = True
-        try:
-            return asyncio.run_coroutine_threadsafe(coro, loop).result()
-        finally:
-            worker.waiting_for_loop = False
+        return worker.wait_for(asyncio.run_coroutine_threadsafe(coro, loop))
     if events._get_running_loop() is not None:
         coro.close()
         raise RuntimeError(
             "run_async() was called from async code; await the coroutine instead."
         )
     return asyncio.run(coro)
+
+
+def dual(coro: Coroutine[Any, Any, T]) -> Any:
+    """Return ``coro``'s value from sync code, or ``coro`` itself from async code.
+
+    The return value of a method that is Flask's in sync code and Quart's in
+    async code (``app.handle_user_exception(e)``, ``app.finalize_request(rv)``):
+    a plain ``def`` view, hook or method override gets the result, as under
+    Flask; ``async def`` code awaits it, as under Quart.
+    """
+    if in_sync_code():
+        return run_async(coro)
+    return coro
 
 
 class AwaitableValue(Coroutine[Any, Any, T]):
@@ -423,6 +457,7 @@ __all__ = [
     "WorkerLease",
     "call_outside_loop",
     "detached_timeout",
+    "dual",
     "in_sync_code",
     "is_async_callable",
     "lease_for_sync_pop",

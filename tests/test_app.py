@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 import werkzeug.wrappers
+from asgi_driver import Req, check_messages, make_scope
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, NotFound
+from werkzeug.exceptions import (
+    BadRequest,
+    BadRequestKeyError,
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    NotFound,
+)
 
 from microframe import (
     Microframe,
@@ -599,17 +607,31 @@ async def test_500_handler_gets_original_exception(app: Microframe) -> None:
     assert await response.get_data() == b"sorry: ZeroDivisionError"
 
 
-async def test_debug_mode_shows_traceback(app: Microframe) -> None:
-    # DEBUG makes exceptions propagate to the server layer, which shows them.
+async def test_debug_mode_raises_in_tests_and_shows_the_server_a_traceback(app: Microframe) -> None:
+    # As in Flask, DEBUG propagates the error: the test client raises it, and
+    # a server gets the traceback page, then the error to log.
     app.config.update(TESTING=False, DEBUG=True)
 
     @app.get("/")
     async def fail() -> str:
         raise RuntimeError("visible <detail>")
 
-    response = await app.test_client().get("/")
-    assert response.status_code == 500
-    body = await response.get_data(as_text=True)
+    with pytest.raises(RuntimeError, match="visible"):
+        await app.test_client().get("/")
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with pytest.raises(RuntimeError, match="visible"):
+        await app(make_scope(Req()), receive, send)
+    result = check_messages(sent)
+    assert result.status == 500
+    body = result.body.decode()
     assert "Traceback" in body
     assert "visible &lt;detail&gt;" in body
     assert "<detail>" not in body
@@ -885,9 +907,10 @@ async def test_missing_key_is_trapped_in_debug(app: Microframe) -> None:
     async def index() -> str:
         return request.args["missing"]
 
-    response = await app.test_client().get("/")
-    assert response.status_code == 500
-    assert "BadRequestKeyError" in await response.get_data(as_text=True)
+    # Trapped: raised like any other error (to the test here), naming the key.
+    with pytest.raises(BadRequestKeyError) as info:
+        await app.test_client().get("/")
+    assert "missing" in info.value.get_description()
 
 
 def test_instance_path_is_beside_a_package(tmp_path: Any, monkeypatch: Any) -> None:

@@ -6,6 +6,10 @@ import threading
 import time
 from typing import Any
 
+import pytest
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import RequestRedirect
+
 from microframe import Blueprint, Microframe, Response, current_app, g, request
 
 
@@ -320,10 +324,10 @@ async def test_unrouted_requests_leave_no_cyclic_garbage(app: Microframe) -> Non
 async def test_overridden_dispatch_request_still_sees_routing_errors() -> None:
     seen: list[str] = []
 
-    class Traced(Microframe):
-        async def dispatch_request(self, ctx: Any) -> Any:
-            seen.append(ctx.request.path)
-            return await super().dispatch_request(ctx)
+    class Traced(Microframe):  # Quart's style: async, the context optional
+        async def dispatch_request(self, request_context: Any = None) -> Any:
+            seen.append(request.path)
+            return await super().dispatch_request(request_context)
 
     app = Traced(__name__)
     response = await app.test_client().get("/missing")
@@ -331,10 +335,36 @@ async def test_overridden_dispatch_request_still_sees_routing_errors() -> None:
     assert seen == ["/missing"]
 
 
+def test_a_sync_override_in_flasks_style_runs_on_the_requests_thread() -> None:
+    threads: list[str] = []
+
+    class Traced(Microframe):  # Flask's style: a plain method calling super()
+        def dispatch_request(self) -> Any:
+            threads.append(threading.current_thread().name)
+            return super().dispatch_request()
+
+    app = Traced(__name__)
+
+    @app.get("/")
+    def index() -> str:
+        threads.append(threading.current_thread().name)
+        return "ok"
+
+    response = app.test_client().get("/")
+    assert response.text == "ok"
+    # The view ran nested on the override's thread: a thread-bound resource
+    # opened by either is usable by the other, as under Flask.
+    assert len(threads) == 2
+    assert threads[0] == threads[1]
+    assert threads[0].startswith("microframe-sync-worker")
+
+
 async def test_overridden_finalize_request_is_still_called() -> None:
     class Stamped(Microframe):
-        async def finalize_request(self, ctx: Any, rv: Any, from_error_handler: bool = False) -> Any:
-            response = await super().finalize_request(ctx, rv, from_error_handler)
+        async def finalize_request(
+            self, rv: Any, request_context: Any = None, from_error_handler: bool = False
+        ) -> Any:
+            response = await super().finalize_request(rv, request_context, from_error_handler)
             response.headers["X-Finalized"] = "yes"
             return response
 
@@ -349,3 +379,154 @@ async def test_overridden_finalize_request_is_still_called() -> None:
         response = await client.get(path)
         assert response.status_code == status
         assert response.headers["X-Finalized"] == "yes"
+
+
+def test_a_hook_added_during_a_request_runs_from_that_request_on() -> None:
+    # Flask-Caching's pattern: a view appends an after_request hook.
+    app = Microframe(__name__)
+
+    def stamp(response: Response) -> Response:
+        response.headers["X-Stamped"] = "yes"
+        return response
+
+    @app.get("/")
+    def index() -> str:
+        funcs = app.after_request_funcs[None]
+        if stamp not in funcs:
+            funcs.append(stamp)
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/").headers["X-Stamped"] == "yes"
+    assert client.get("/").headers["X-Stamped"] == "yes"
+    app.after_request_funcs[None].remove(stamp)
+    app.before_request_funcs.setdefault(None, []).append(lambda: "from a hook")
+    response = client.get("/")
+    assert "X-Stamped" not in response.headers
+    assert response.text == "from a hook"
+
+
+def test_an_extension_wrapping_handle_exception_in_a_sync_function() -> None:
+    # Flask-Cors' pattern: app.handle_exception and app.handle_user_exception
+    # replaced by plain functions that call the originals and make responses.
+    app = Microframe(__name__)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def wrap(original: Any) -> Any:
+        def wrapped(error: Exception) -> Response:
+            response = app.make_response(original(error))
+            response.headers["X-Wrapped"] = type(error).__name__
+            return response
+
+        return wrapped
+
+    app.handle_exception = wrap(app.handle_exception)  # type: ignore[method-assign]
+    app.handle_user_exception = wrap(app.handle_user_exception)  # type: ignore[method-assign]
+
+    @app.get("/boom")
+    async def boom() -> str:
+        raise RuntimeError("boom")
+
+    @app.get("/gone")
+    def gone() -> str:
+        raise NotFound()
+
+    client = app.test_client()
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["X-Wrapped"] == "RuntimeError"
+    response = client.get("/gone")
+    assert response.status_code == 404
+    assert response.headers["X-Wrapped"] == "NotFound"
+    response = client.get("/missing")  # routing errors take the same way
+    assert response.status_code == 404
+    assert response.headers["X-Wrapped"] == "NotFound"
+
+
+def test_a_make_response_override_in_flasks_style() -> None:
+    class Lenient(Microframe):
+        def make_response(self, rv: Any) -> Any:
+            if rv is None:
+                rv = ""
+            return super().make_response(rv)
+
+    app = Lenient(__name__)
+
+    @app.get("/")
+    def index() -> None:
+        return None
+
+    response = app.test_client().get("/")
+    assert response.status_code == 200
+    assert response.data == b""
+
+
+async def test_user_exception_and_logging_overrides_in_both_styles(caplog: Any) -> None:
+    logged: list[Any] = []
+
+    class Custom(Microframe):
+        async def handle_user_exception(self, error: Exception) -> Any:
+            if isinstance(error, KeyError):
+                return "handled by the override", 418
+            return await super().handle_user_exception(error)
+
+        def log_exception(self, exc_info: Any) -> None:  # Flask's signature
+            logged.append(exc_info[0])
+
+    app = Custom(__name__)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/key")
+    async def key() -> str:
+        raise KeyError("x")
+
+    @app.get("/zero")
+    async def zero() -> str:
+        raise ZeroDivisionError()
+
+    client = app.test_client()
+    response = await client.get("/key")
+    assert response.status_code == 418
+    assert await response.get_data() == b"handled by the override"
+    response = await client.get("/zero")
+    assert response.status_code == 500
+    assert logged == [ZeroDivisionError]
+
+
+def test_default_options_response_from_a_sync_view() -> None:
+    # Flask-Cors' cross_origin decorator answers OPTIONS itself this way.
+    app = Microframe(__name__)
+
+    @app.route("/items", methods=["GET", "POST", "OPTIONS"])
+    def items() -> Any:
+        if request.method == "OPTIONS":
+            response = current_app.make_default_options_response()
+            response.headers["X-Preflight"] = "1"
+            return response
+        return "items"
+
+    response = app.test_client().options("/items")
+    assert response.status_code == 200
+    assert response.headers["X-Preflight"] == "1"
+    assert set(response.allow) == {"GET", "HEAD", "POST", "OPTIONS"}
+
+
+def test_debug_mode_explains_a_redirect_that_would_drop_a_form(monkeypatch: Any) -> None:
+    app = Microframe(__name__)
+    app.config.update(DEBUG=True, TESTING=True)
+
+    @app.post("/items/")
+    def items() -> str:
+        return request.form["name"]
+
+    client = app.test_client()
+    # werkzeug's slash redirect is a 308, which keeps the method and body.
+    response = client.post("/items", data={"name": "kept"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == "http://localhost/items/"
+    # A redirect code that loses the body is refused in debug mode, with why.
+    monkeypatch.setattr(RequestRedirect, "code", 301)
+    with pytest.raises(AssertionError, match="canonical URL 'http://localhost/items/'"):
+        client.post("/items", data={"name": "lost"})
+    app.config["DEBUG"] = False
+    assert client.post("/items", data={"name": "lost"}).status_code == 301
