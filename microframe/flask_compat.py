@@ -33,9 +33,13 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+#: The Flask release whose API the shim serves (``flask.__version__``).
+FLASK_VERSION = "3.1.3"
 
 #: ``flask`` module name -> the microframe module that serves it.
 MODULES: dict[str, str] = {
@@ -95,6 +99,16 @@ class ShimModule(types.ModuleType):
         self.__path__: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
+        if name == "__version__" and self.__name__ == "flask":
+            # Extensions compare it to pick code paths; Flask 3.1 warns too.
+            warnings.warn(
+                "The '__version__' attribute is deprecated and will be removed in"
+                " Flask 3.2. Use feature detection or"
+                " 'importlib.metadata.version(\"flask\")' instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return FLASK_VERSION
         if name.startswith("__"):
             raise AttributeError(name)
         target = importlib.import_module(self.__microframe_target__)
@@ -202,6 +216,7 @@ def _is_under(name: str, prefixes: tuple[str, ...]) -> bool:
 
 __all__ = [
     "ALIASES",
+    "FLASK_VERSION",
     "MODULES",
     "ShimModule",
     "install",

@@ -277,3 +277,13 @@ def test_flask_cors() -> None:
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+def test_flask_version_is_the_api_the_shim_serves_with_flasks_warning() -> None:
+    with flask_compat.installed():
+        import flask
+
+        with pytest.warns(DeprecationWarning, match="__version__"):
+            assert flask.__version__ == flask_compat.FLASK_VERSION
+        with pytest.raises(AttributeError):
+            flask.__not_there__  # noqa: B018
