@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote as _url_quote
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import BadHost, HTTPException
+from werkzeug.exceptions import Aborter, BadHost, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
@@ -26,7 +26,7 @@ from .dispatch import DispatchMixin, stock
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
-from .scaffold import Scaffold, get_root_path, merge_methods, setupmethod
+from .scaffold import Scaffold, get_root_path, merge_methods, open_file, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable
 from .templating import TemplatingMixin
@@ -98,6 +98,7 @@ class Microframe(
     url_map_class: type[Map] = Map
     app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
     session_interface: SessionInterface = SecureCookieSessionInterface()
+    aborter_class: type[Aborter] = Aborter
     test_client_class: type[MicroframeClient] | None = None
     test_cli_runner_class: type[Any] | None = None
     default_config: dict[str, Any] = DEFAULT_CONFIG
@@ -141,6 +142,9 @@ class Microframe(
         self.subdomain_matching = subdomain_matching
         self.blueprints: dict[str, Blueprint] = {}
         self.extensions: dict[str, Any] = {}
+        #: What :func:`~microframe.abort` raises with: add codes to its
+        #: ``mapping``, or set :attr:`aborter_class`.
+        self.aborter = self.make_aborter()
         self.url_build_error_handlers: list[Callable[[Exception, str, dict[str, Any]], str]] = []
         self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
         self.shell_context_processors: list[Callable[[], dict[str, Any]]] = []
@@ -205,6 +209,20 @@ class Microframe(
         defaults["DEBUG"] = os.environ.get("MICROFRAME_DEBUG", "").lower() in {"1", "true", "yes"}
         return self.config_class(root_path, defaults)
 
+    def make_aborter(self) -> Aborter:
+        """Create :attr:`aborter`, an instance of :attr:`aborter_class`."""
+        return self.aborter_class()
+
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> Any:
+        """Open ``resource``, a path relative to :attr:`instance_path`, in any mode.
+
+        Like :meth:`open_resource`: the open file in sync code, an awaitable
+        giving an :mod:`aiofiles` file context in async code.
+        """
+        return open_file(os.path.join(self.instance_path, resource), mode, encoding)
+
     @property
     def propagate_exceptions(self) -> bool:
         """Whether unhandled exceptions are re-raised (testing or debug by default)."""
@@ -263,7 +281,9 @@ class Microframe(
         self.url_map.add(rule_obj)
         if view_func is not None:
             old = self.view_functions.get(endpoint)
-            if old is not None and old is not view_func:
+            # Compared with != as in Flask: the same method, bound again, is
+            # the same view.
+            if old is not None and old != view_func:
                 raise AssertionError(
                     "View function mapping is overwriting an existing"
                     f" endpoint function: {endpoint}"

@@ -191,28 +191,6 @@ class Blueprint(Scaffold):
             raise ValueError("Cannot register a blueprint on itself")
         self._blueprints.append((blueprint, options))
 
-    @setupmethod
-    def endpoint(self, endpoint: str) -> Callable[[F], F]:
-        """Register the decorated function as the view of the blueprint's ``endpoint``.
-
-        The view is added to the app under the blueprint's dotted name each
-        time the blueprint is registered (Flask only keeps it on the
-        blueprint, where the app never finds it).
-        """
-        if "." in endpoint:
-            raise ValueError("'endpoint' may not contain a dot '.' character.")
-
-        def decorator(func: F) -> F:
-            self.view_functions[endpoint] = func
-            self.record(
-                lambda state: state.app.view_functions.__setitem__(
-                    f"{state.name_prefix}.{state.name}.{endpoint}".lstrip("."), func
-                )
-            )
-            return func
-
-        return decorator
-
     def _register_url_rule(
         self,
         rule: str,
@@ -324,6 +302,9 @@ class Blueprint(Scaffold):
             target_map: defaultdict[str | None, list[Any]] = getattr(app, attr)
             for k, funcs in source.items():
                 target_map[key(k)].extend(funcs)
+        # Views given to bp.endpoint(name) serve rules of that exact endpoint,
+        # as in Flask (routes of the blueprint are added with dotted names).
+        app.view_functions.update(self.view_functions)
 
     def send_static_file(self, filename: str) -> Any:
         """Serve ``filename`` from the blueprint's static folder."""

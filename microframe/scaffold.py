@@ -14,12 +14,13 @@ import os
 import sys
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import aiofiles
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from .sync import is_async_callable
+from .sync import in_sync_code, is_async_callable
 from .typing import (
     AfterRequestCallable,
     BeforeRequestCallable,
@@ -137,6 +138,44 @@ class HookLists(defaultdict[Key, list[Any]]):
         self.version.value += 1
 
 
+class AsyncFileOpener:
+    """A file to open in async code: ``async with await opener as f`` (Quart's
+    form) or ``async with opener as f``; ``f`` is an :mod:`aiofiles` file."""
+
+    __slots__ = ("_args", "_opened")
+
+    def __init__(self, path: str, mode: str, encoding: str | None) -> None:
+        self._args = (path, mode, encoding)
+        self._opened: Any = None
+
+    def _open(self) -> Any:
+        path, mode, encoding = self._args
+        opener: Any = aiofiles.open  # its overloads want a literal mode
+        return opener(path, mode, encoding=None if "b" in mode else encoding)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return _value(self._open()).__await__()
+
+    async def __aenter__(self) -> Any:
+        self._opened = self._open()
+        return await self._opened.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._opened.__aexit__(*exc)
+
+
+def open_file(path: str, mode: str, encoding: str | None) -> Any:
+    """Open ``path``: the file itself in sync code, an :class:`AsyncFileOpener`
+    in async code."""
+    if in_sync_code():
+        return open(path, mode, encoding=None if "b" in mode else encoding)
+    return AsyncFileOpener(path, mode, encoding)
+
+
+async def _value(value: Any) -> Any:
+    return value
+
+
 def setupmethod(func: F) -> F:
     """Guard a registration method: it may not run once setup is over."""
     name = func.__name__
@@ -248,6 +287,26 @@ class Scaffold(ABC):
     def has_static_folder(self) -> bool:
         """``True`` if a static folder is set."""
         return self._static_folder is not None
+
+    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> Any:
+        """Open ``resource``, a path relative to :attr:`root_path`, for reading.
+
+        In sync code it returns the open file, as Flask's does; in async code
+        an awaitable giving an :mod:`aiofiles` file context, as Quart's does::
+
+            with app.open_resource("schema.sql") as f:                 # sync
+                db.executescript(f.read().decode("utf8"))
+
+            async with await app.open_resource("schema.sql") as f:     # async
+                db.executescript((await f.read()).decode("utf8"))
+
+        :param mode: ``"rb"`` (the default), ``"r"`` or ``"rt"``.
+        :param encoding: the text encoding in text mode (the locale's by default).
+        :raises ValueError: for a mode that writes.
+        """
+        if mode not in ("r", "rt", "rb"):
+            raise ValueError("Resources can only be opened for reading.")
+        return open_file(os.path.join(self.root_path, resource), mode, encoding)
 
     @property
     def static_url_path(self) -> str | None:
@@ -517,4 +576,14 @@ def merge_methods(
     return result, required
 
 
-__all__ = ["Scaffold", "get_root_path", "merge_methods", "setupmethod"]
+__all__ = [
+    "AsyncFileOpener",
+    "HookList",
+    "HookLists",
+    "HooksVersion",
+    "Scaffold",
+    "get_root_path",
+    "merge_methods",
+    "open_file",
+    "setupmethod",
+]

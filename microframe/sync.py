@@ -320,6 +320,61 @@ def run_async(awaitable: Awaitable[T]) -> T:
     return asyncio.run(coro)
 
 
+class ReadyValue(Coroutine[Any, Any, T]):
+    """The value of a dual sync/async API in async code, when it is already at
+    hand (a form that was read before): awaiting it gives the value, and it
+    can also be used as the value itself, as a template does.
+
+    :param value: the value.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._value
+        yield  # a generator that finishes at once
+
+    def send(self, value: Any) -> Any:
+        """Finish at once with the value (for ``asyncio.create_task``)."""
+        raise StopIteration(self._value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        """Raise the exception thrown in: there is nothing to interrupt."""
+        raise typ if val is None else val
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._value[key]  # type: ignore[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._value)  # type: ignore[call-overload]
+
+    def __len__(self) -> int:
+        return len(self._value)  # type: ignore[arg-type]
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self._value  # type: ignore[operator]
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._value == other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._value, name)
+
+    def __repr__(self) -> str:
+        return repr(self._value)
+
+
 def dual(coro: Coroutine[Any, Any, T]) -> Any:
     """Return ``coro``'s value from sync code, or ``coro`` itself from async code.
 
@@ -452,6 +507,7 @@ def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
 __all__ = [
     "AwaitableValue",
     "CallerLease",
+    "ReadyValue",
     "SyncWorker",
     "SyncWorkerPool",
     "WorkerLease",

@@ -85,10 +85,15 @@ class View:
         if not cls.init_every_request:
             shared = cls(*class_args, **class_kwargs)
 
+        # The function the app sees: its ``view_class`` is looked up on each
+        # call, so a test may swap the class, as with Flask.
+        made: list[Any] = []
+
         def instance() -> View:
             if shared is not None:
                 return shared
-            return cls(*class_args, **class_kwargs)
+            view_class: type[View] = made[0].view_class
+            return view_class(*class_args, **class_kwargs)
 
         if cls._view_is_async():
 
@@ -117,11 +122,11 @@ class View:
         result: Any = view
         result.view_class = cls
         result.__name__ = name
-        result.__qualname__ = name
         result.__doc__ = cls.__doc__
         result.__module__ = cls.__module__
         result.methods = cls.methods
         result.provide_automatic_options = cls.provide_automatic_options
+        made.append(result)
         return view
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import Rule
 
 from microframe import Blueprint, Microframe, Response, g, request, url_for
 from microframe.blueprints import BlueprintSetupState
@@ -446,14 +447,16 @@ async def test_blueprint_url_value_preprocessor_and_url_defaults(app: Microframe
     assert await _text(app, "/acme/") == (200, "acme /acme/item/2")
 
 
-async def test_blueprint_view_functions_and_endpoint(app: Microframe) -> None:
+async def test_blueprint_endpoint_serves_that_exact_endpoint(app: Microframe) -> None:
+    # As in Flask: bp.endpoint(name) gives the app a view for ``name`` as it is,
+    # for a rule added without a view (here straight on the URL map).
+    app.url_map.add(Rule("/late", endpoint="late"))
     bp = Blueprint("bp", __name__)
-    bp.add_url_rule("/late", "late")
 
     @bp.endpoint("late")
     async def late() -> str:
         return "late"
 
-    app.register_blueprint(bp)
+    app.register_blueprint(bp, url_prefix="/prefix")
     assert await _text(app, "/late") == (200, "late")
-    assert app.view_functions["bp.late"] is late
+    assert app.view_functions["late"] is late

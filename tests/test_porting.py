@@ -139,30 +139,62 @@ async def test_async_view_awaits_the_same_names(app: Microframe) -> None:
 
 
 @pytest.mark.parametrize(
-    ("use", "message"),
+    ("use", "message", "body"),
     [
         (
             lambda: request.form["x"],
             r"request.form must be awaited in async code: use \(await request.form\)\[...\]",
+            "form",
         ),
-        (lambda: request.form.get("x"), r"use \(await request.form\).get\(...\)"),
-        (lambda: "x" in request.files, r"request.files must be awaited"),
-        (lambda: list(request.values), r"request.values must be awaited"),
-        (lambda: bool(request.get_json()), r"request.get_json\(\) must be awaited"),
-        (lambda: request.json["a"], r"request.json must be awaited"),
-        (lambda: request.data.decode(), r"use \(await request.data\).decode"),
-        (lambda: len(request.get_data()), r"request.get_data\(\) must be awaited"),
+        (lambda: request.form.get("x"), r"use \(await request.form\).get\(...\)", "form"),
+        (lambda: "x" in request.files, r"request.files must be awaited", "form"),
+        (lambda: list(request.values), r"request.values must be awaited", "form"),
+        (lambda: bool(request.get_json()), r"request.get_json\(\) must be awaited", "json"),
+        (lambda: request.json["a"], r"request.json must be awaited", "json"),
+        (lambda: request.data.decode(), r"use \(await request.data\).decode", "json"),
+        (lambda: len(request.get_data()), r"request.get_data\(\) must be awaited", "json"),
     ],
 )
-async def test_async_misuse_says_to_await(app: Microframe, use: Any, message: str) -> None:
+async def test_async_misuse_says_to_await(
+    app: Microframe, use: Any, message: str, body: str
+) -> None:
     @app.post("/")
     async def view() -> str:
         with pytest.raises(RuntimeError, match=message):
             use()
         return "checked"
 
-    response = await app.test_client().post("/", json={"a": 1})
+    client = app.test_client()
+    if body == "form":
+        response = await client.post("/", form={"a": "1"})
+    else:
+        response = await client.post("/", json={"a": 1})
     assert await response.get_data(as_text=True) == "checked"
+
+
+async def test_a_form_already_read_is_usable_without_await(app: Microframe) -> None:
+    # Once read (or when the body is no form), request.form, .files and
+    # .values may be used directly in async code too, as templates do.
+    @app.route("/", methods=["GET", "POST"])
+    async def view() -> Any:
+        if request.method == "POST":
+            form = await request.form
+            assert request.form["a"] == form["a"] == "1"
+            assert await request.form is form
+            assert request.values["q"] == "2"
+            assert "a" in request.values
+            assert not request.files
+        else:
+            assert request.form.get("a") is None
+            assert len(request.form) == 0
+            assert await request.form == {}
+        return await render_template_string("{{ request.form.get('a', 'none') }}")
+
+    client = app.test_client()
+    response = await client.post("/?q=2", form={"a": "1"})
+    assert await response.get_data(as_text=True) == "1"
+    response = await client.get("/")
+    assert await response.get_data(as_text=True) == "none"
 
 
 async def test_awaitable_value_works_with_asyncio(app: Microframe) -> None:

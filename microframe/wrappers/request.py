@@ -14,7 +14,7 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-from ..sync import AwaitableValue, detached_timeout, in_sync_code, run_async
+from ..sync import AwaitableValue, ReadyValue, detached_timeout, in_sync_code, run_async
 from ..typing import ASGIMessage
 from .base import RoutedRequest
 
@@ -465,17 +465,26 @@ class Request(RoutedRequest):
         """The parsed JSON body, or ``None``: ``await request.json`` in async code."""
         return self._dual(self._get_json(False, True, True), "request.json")
 
-    async def _load_form(self) -> None:
-        if self._form is not None:
-            return
+    def _form_type(self) -> tuple[str, dict[str, str]] | None:
+        # The form's mimetype and options, or None for a body that is no form.
         content_type = self.headers.get("Content-Type")
         if content_type == _URLENCODED:  # the usual header, without parameters to parse
-            mimetype, options = content_type, {}
-        else:
-            mimetype, options = self.mimetype, self.mimetype_params
-        if mimetype not in _FORM_TYPES:
+            return content_type, {}
+        mimetype = self.mimetype
+        return (mimetype, self.mimetype_params) if mimetype in _FORM_TYPES else None
+
+    def _form_at_hand(self) -> bool:
+        # Whether form and files are known without reading the body.
+        if self._form is None and self._form_type() is None:
             self._form, self._files = _NO_FIELDS, _NO_FILES
+        return self._form is not None
+
+    async def _load_form(self) -> None:
+        if self._form_at_hand():
             return
+        form_type = self._form_type()
+        assert form_type is not None
+        mimetype, options = form_type
         body = self.body
         was_complete = body.is_complete
         # A body already at hand is parsed as bytes, skipping the stream's
@@ -516,24 +525,40 @@ class Request(RoutedRequest):
         return self._files
 
     async def _get_values(self) -> CombinedMultiDict[str, str]:
+        if self.method != "GET":
+            await self._load_form()
+        return self._combined_values()
+
+    def _combined_values(self) -> CombinedMultiDict[str, str]:
         sources: list[MultiDict[str, str]] = [self.args]
         if self.method != "GET":
-            sources.append(await self._get_form())
+            assert self._form is not None
+            sources.append(self._form)
         return CombinedMultiDict(sources)
+
+    # In async code, form, files and values must be awaited while the body is
+    # unread; once read (or when the body is no form) they may also be used
+    # directly, as a template does with request.form.
 
     @property
     def form(self) -> Any:
         """Form fields of a urlencoded or multipart body: ``await request.form``."""
+        if self._form_at_hand() and not in_sync_code():
+            return ReadyValue(self._form)
         return self._dual(self._get_form(), "request.form")
 
     @property
     def files(self) -> Any:
         """Uploaded files of a multipart body: ``await request.files``."""
+        if self._form_at_hand() and not in_sync_code():
+            return ReadyValue(self._files)
         return self._dual(self._get_files(), "request.files")
 
     @property
     def values(self) -> Any:
         """``args`` and ``form`` combined: ``await request.values``."""
+        if (self.method == "GET" or self._form_at_hand()) and not in_sync_code():
+            return ReadyValue(self._combined_values())
         return self._dual(self._get_values(), "request.values")
 
     def close_files(self) -> None:
