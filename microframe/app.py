@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import timedelta
 from functools import cached_property
@@ -161,11 +163,20 @@ class Microframe(
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"
             )
+            # Through a weak reference: the app's own bound method in its
+            # view_functions would keep it alive in a reference cycle.
+            app_ref = weakref.ref(self)
+
+            def static(filename: str) -> Any:
+                app = app_ref()
+                assert app is not None
+                return app.send_static_file(filename)
+
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=self.send_static_file,
+                view_func=static,
             )
 
     def _make_cli(self) -> click.Group:
@@ -793,11 +804,19 @@ def _idna_host(host: str) -> str:
 
 
 def _subdomain_of(host: str, server_name: str) -> str:
+    """The subdomain part of ``host`` under ``server_name`` (``SERVER_NAME``),
+    or ``"<invalid>"``, which matches no rule, for a host outside it."""
     host = host.partition(":")[0] if ":" not in server_name else host
     if host == server_name:
         return ""
     if host.endswith("." + server_name):
         return host[: -len(server_name) - 1]
+    # As werkzeug warns: usually a request made by IP address, or a wrong
+    # SERVER_NAME; every such request answers 404.
+    warnings.warn(
+        f"Current server name {host!r} doesn't match configured server name {server_name!r}",
+        stacklevel=2,
+    )
     return "<invalid>"
 
 

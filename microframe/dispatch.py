@@ -18,7 +18,7 @@ from inspect import isawaitable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
 from . import signals
@@ -555,15 +555,20 @@ class DispatchMixin:
         return found
 
     def trap_http_exception(self, error: Exception) -> bool:
-        """Whether an HTTP exception should be raised like any other error."""
-        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+        """Whether an HTTP exception should be raised like any other error
+        instead of becoming its error page.
+
+        ``TRAP_HTTP_EXCEPTIONS`` traps every one; ``TRAP_BAD_REQUEST_ERRORS``
+        traps every 400 (``None``, the default, traps only a missing form or
+        query key, and only in debug mode, so its name shows).
+        """
+        config = self.config
+        if config["TRAP_HTTP_EXCEPTIONS"]:
             return True
-        if not isinstance(error, BadRequestKeyError):
-            return False
-        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
         if trap_bad_request is None:
-            return bool(self.debug)
-        return bool(trap_bad_request)
+            return bool(self.debug) and isinstance(error, BadRequestKeyError)
+        return bool(trap_bad_request) and isinstance(error, BadRequest)
 
     async def _user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
         replaced = self._cycle().get("handle_user_exception")

@@ -85,6 +85,13 @@ class ContextProxy(LocalProxy):  # type: ignore[type-arg]
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(_own(self, "_get_current_object")(), name, value)
 
+    def __repr__(self) -> str:
+        try:
+            obj = _own(self, "_get_current_object")()
+        except RuntimeError:
+            return "<LocalProxy unbound>"  # as werkzeug's proxies say
+        return repr(obj)
+
 
 def _lookup_session() -> SessionMixin:
     ctx = _cv_request.get(None) or _cv_websocket.get(None)

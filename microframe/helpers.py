@@ -108,6 +108,9 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
 
         error = HTTPException(response=code)
         raise error
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        app_ctx.app.aborter(code, *args, **kwargs)
     _werkzeug_abort(code, *args, **kwargs)
 
 

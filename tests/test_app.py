@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import werkzeug.exceptions
 import werkzeug.wrappers
 from asgi_driver import Req, check_messages, make_scope
 from werkzeug.datastructures import Headers
@@ -936,3 +940,107 @@ def test_instance_path_is_beside_a_package(tmp_path: Any, monkeypatch: Any) -> N
 
         sys.modules.pop("mypkg", None)
         sys.modules.pop("mymod", None)
+
+
+def test_open_resource_in_sync_and_async_code(tmp_path: Any) -> None:
+    (tmp_path / "schema.sql").write_text("CREATE TABLE t (x);\n")
+    (tmp_path / "instance").mkdir()
+    app = Microframe(__name__, root_path=str(tmp_path), instance_path=str(tmp_path / "instance"))
+    with app.open_resource("schema.sql") as f:
+        assert f.read() == b"CREATE TABLE t (x);\n"
+    with app.open_resource("schema.sql", "r", encoding="utf-8") as f:
+        assert f.read().startswith("CREATE")
+    for mode in ("w", "a", "r+", "x"):
+        with pytest.raises(ValueError, match="only be opened for reading"):
+            app.open_resource("schema.sql", mode)
+    with pytest.raises(FileNotFoundError):
+        app.open_resource("missing.sql")
+    with app.open_instance_resource("notes.txt", "w") as f:
+        f.write("kept")
+    assert (tmp_path / "instance" / "notes.txt").read_text() == "kept"
+
+    async def read_async() -> tuple[bytes, bytes, str]:
+        async with await app.open_resource("schema.sql") as f:  # Quart's form
+            first = await f.read()
+        async with app.open_resource("schema.sql") as f:
+            second = await f.read()
+        async with await app.open_instance_resource("notes.txt", "r") as f:
+            third = await f.read()
+        return first, second, third
+
+    assert asyncio.run(read_async()) == (b"CREATE TABLE t (x);\n",) * 2 + ("kept",)
+
+
+def test_abort_uses_the_apps_aborter() -> None:
+    class Teapot(HTTPException):
+        code = 418
+        description = "short and stout"
+
+    class MyAborter(werkzeug.exceptions.Aborter):
+        pass
+
+    class App(Microframe):
+        aborter_class = MyAborter
+
+    app = App(__name__)
+    assert isinstance(app.aborter, MyAborter)
+    app.aborter.mapping[418] = Teapot
+
+    @app.get("/")
+    def index() -> str:
+        abort(418)
+
+    response = app.test_client().get("/")
+    assert response.status_code == 418
+    assert "short and stout" in response.text
+
+
+@pytest.mark.parametrize(
+    ("debug", "trap", "key_error_raised", "abort_raised"),
+    [
+        (False, None, False, False),
+        (True, None, True, False),
+        (False, True, True, True),
+        (True, False, False, False),
+    ],
+)
+def test_trap_bad_request_errors(
+    debug: bool, trap: bool | None, key_error_raised: bool, abort_raised: bool
+) -> None:
+    app = Microframe(__name__)
+    app.config.update(TESTING=True, DEBUG=debug, TRAP_BAD_REQUEST_ERRORS=trap)
+
+    @app.get("/key")
+    def key() -> str:
+        return request.form["missing"]
+
+    @app.get("/abort")
+    def bad() -> str:
+        abort(400)
+
+    client = app.test_client()
+    if key_error_raised:
+        with pytest.raises(BadRequestKeyError, match="missing"):
+            client.get("/key")
+    else:
+        response = client.get("/key")
+        assert response.status_code == 400
+        # The missing key is named on the page in debug mode only.
+        assert ("missing" in response.text) == debug
+    if abort_raised:
+        with pytest.raises(BadRequest):
+            client.get("/abort")
+    else:
+        assert client.get("/abort").status_code == 400
+
+
+def test_an_app_is_freed_when_its_last_reference_goes() -> None:
+    gc.disable()
+    try:
+        app = Microframe(__name__)
+        assert app.view_functions["static"]
+        ref = weakref.ref(app)
+        del app
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -100,7 +100,7 @@ def test_proxies_behave_like_the_objects_they_stand_for(app: Microframe) -> None
     with pytest.raises(RuntimeError, match="Working outside of application context"):
         g.anything = 1
     assert not request
-    assert repr(request) == "<ContextProxy unbound>"
+    assert repr(request) == "<LocalProxy unbound>"
 
     with app.test_request_context("/where?x=1"):
         assert isinstance(request, Request)
@@ -118,3 +118,9 @@ def test_proxies_behave_like_the_objects_they_stand_for(app: Microframe) -> None
         assert session.get("k") == "v" and session.modified
         assert current_app.name == app.name
         assert str(request) == str(request._get_current_object())
+
+
+def test_an_unbound_global_reads_as_an_unbound_proxy() -> None:
+    assert repr(g) == "<LocalProxy unbound>"
+    assert not g
+    assert repr(request) == "<LocalProxy unbound>"
