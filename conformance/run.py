@@ -182,13 +182,18 @@ def ensure_venv(cache: Path) -> Path:
     if venv.exists():
         shutil.rmtree(venv)
     _say(f"making {venv}")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-e", str(REPO), "-r", str(REQUIREMENTS)],
-        check=True,
-    )
+    _quiet([sys.executable, "-m", "venv", str(venv)])
+    _quiet([str(python), "-m", "pip", "install", "-q", "-e", str(REPO), "-r", str(REQUIREMENTS)])
     stamp.write_text(wanted)
     return python
+
+
+def _quiet(command: list[str]) -> None:
+    """Run ``command``, showing its output only if it fails."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"conformance: {' '.join(command[:4])} ... failed ({done.returncode})")
 
 
 def ensure_sdists(cache: Path, python: Path, suites: list[Suite]) -> dict[str, Path]:
@@ -200,11 +205,8 @@ def ensure_sdists(cache: Path, python: Path, suites: list[Suite]) -> dict[str, P
     missing = [requirement for requirement, path in found.items() if path is None]
     if missing:
         _say(f"downloading {', '.join(missing)}")
-        subprocess.run(
-            [str(python), "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps",
-             "-d", str(folder), *missing],
-            check=True,
-        )
+        _quiet([str(python), "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps",
+                "-d", str(folder), *missing])
     result: dict[str, Path] = {}
     for requirement in wanted:
         path = _find_sdist(folder, requirement)
