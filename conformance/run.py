@@ -356,6 +356,22 @@ def report(comparisons: list[Comparison], verbose: bool) -> bool:
     return good
 
 
+def markdown(comparisons: list[Comparison]) -> str:
+    """The results as the Markdown table of ``docs/compatibility.md``."""
+    lines = [
+        "| suite | version | tests | pass on Flask | pass on microframe | excluded |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for comparison in comparisons:
+        suite = comparison.suite
+        lines.append(
+            f"| {suite.name} | {suite.requirement} | {len(comparison.reference.tests)}"
+            f" | {comparison.reference_passed} | {comparison.microframe_passed}"
+            f" | {len(comparison.excluded)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _say(message: str) -> None:
     print(f"conformance: {message}", flush=True)
 
@@ -369,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="suites run at once (default: 2)")
     parser.add_argument("--json", type=Path, help="also write every outcome to this file")
     parser.add_argument("--verbose", action="store_true", help="list every failing test")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the table for docs/compatibility.md")
     options = parser.parse_args(argv)
     suites = by_name(options.suites)
     cache: Path = options.cache.resolve()
@@ -384,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         comparisons = [future.result() for future in futures]
     good = report(comparisons, options.verbose)
+    if options.markdown:
+        print("\n" + markdown(comparisons))
     if options.json:
         options.json.write_text(json.dumps({
             comparison.suite.name: {
