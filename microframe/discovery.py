@@ -327,17 +327,21 @@ def app_file_of(app: Microframe) -> str | None:
     module = sys.modules.get(app.import_name)
     return getattr(module, "__file__", None)
 
+
 # -- the command line's view of the app ----------------------------------------------
+
+
+#: The environment variable naming the app for worker processes spawned by
+#: :func:`~microframe.serving.run_simple`.
+SERVED_APP_ENV = "MICROFRAME_SERVED_APP"
 
 
 def load_served_app() -> Microframe:
     """Load the app for a worker process spawned by :func:`~microframe.serving.run_simple`.
 
-    The parent process names the app in the environment; Hypercorn calls this
-    in each new worker.
+    The parent process names the app in :data:`SERVED_APP_ENV`; Hypercorn
+    calls this in each new worker.
     """
-    from .serving import SERVED_APP_ENV
-
     return ScriptInfo(app_import_path=os.environ[SERVED_APP_ENV]).load_app()
 
 
@@ -472,6 +476,7 @@ __all__ = [
     "DEFAULT_APP_NAMES",
     "DEFAULT_FACTORY_NAMES",
     "EnvOption",
+    "SERVED_APP_ENV",
     "NoAppException",
     "ScriptInfo",
     "app_file_of",

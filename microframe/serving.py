@@ -31,7 +31,7 @@ import click
 from hypercorn.config import Config as HypercornConfig
 from werkzeug.utils import import_string
 
-from .discovery import EnvOption, ScriptInfo, pass_script_info
+from .discovery import SERVED_APP_ENV, EnvOption, ScriptInfo, pass_script_info
 from .helpers import get_debug_flag
 
 if TYPE_CHECKING:
@@ -39,15 +39,13 @@ if TYPE_CHECKING:
 
     from .app import Microframe
 
-#: The environment variable naming the app for spawned worker processes.
-SERVED_APP_ENV = "MICROFRAME_SERVED_APP"
-
 #: Hypercorn imports this in each worker process to load the app again; the
 #: loader reads :data:`SERVED_APP_ENV`.
 WORKER_APP_PATH = "microframe.discovery:load_served_app()"
 
 #: Seconds between two looks of the reloader at the watched files.
 RELOAD_INTERVAL = 1.0
+
 
 class ServingError(RuntimeError):
     """The server could not start; the message is one line saying why."""
