@@ -26,9 +26,10 @@ from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .dispatch import DispatchMixin, stock
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
-from .scaffold import Scaffold, get_root_path, merge_methods, open_file, setupmethod
+from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable
 from .templating import TemplatingMixin
@@ -132,12 +133,13 @@ class Microframe(
             template_folder=template_folder,
             root_path=root_path,
         )
+        # The name comes first: an installed app's instance folder is named after it.
+        self.name = self._find_name()
         if instance_path is None:
             instance_path = self.auto_find_instance_path()
         elif not os.path.isabs(instance_path):
             raise ValueError("If an instance path is provided it must be absolute.")
         self.instance_path = instance_path
-        self.name = self._find_name()
         self.config = self.make_config(instance_relative_config)
         self.json: JSONProvider = self.json_provider_class(self)
         self.url_map = self.url_map_class(host_matching=host_matching)
@@ -201,23 +203,23 @@ class Microframe(
         return create_logger(self)
 
     def auto_find_instance_path(self) -> str:
-        """Return ``instance`` beside the app's top-level package or module.
+        """Return where the instance folder is, when not given, as Flask has it.
 
-        For a package that is the folder containing the package, so the
-        instance folder is never inside the code.
+        ``instance`` beside the app's top-level package or module (for a
+        package, the folder containing it, so the instance folder is never
+        inside the code); for an installed package,
+        ``<prefix>/var/<name>-instance``.
         """
-        top = self.import_name.partition(".")[0]
-        root = get_root_path(top)
-        module = sys.modules.get(top)
-        if module is not None and hasattr(module, "__path__"):
-            root = os.path.dirname(root)
-        return os.path.join(root, "instance")
+        prefix, folder = find_package(self.import_name)
+        if prefix is None:
+            return os.path.join(folder, "instance")
+        return os.path.join(prefix, "var", f"{self.name}-instance")
 
     def make_config(self, instance_relative: bool = False) -> Config:
         """Create the :class:`Config` with the defaults and ``DEBUG`` from the environment."""
         root_path = self.instance_path if instance_relative else self.root_path
         defaults = dict(self.default_config)
-        defaults["DEBUG"] = os.environ.get("MICROFRAME_DEBUG", "").lower() in {"1", "true", "yes"}
+        defaults["DEBUG"] = get_debug_flag()
         return self.config_class(root_path, defaults)
 
     def make_aborter(self) -> Aborter:

@@ -2,13 +2,19 @@
 
 ``microframe --app hello run`` finds the app (see :class:`ScriptInfo` and
 :mod:`microframe.discovery`), then runs a command with it: ``run``,
-``routes``, ``shell``, or a command the app or its blueprints registered on
-``app.cli``::
+``routes``, ``shell``, a command an installed package offers through the
+``microframe.commands`` (or Flask's ``flask.commands``) entry points, or a
+command the app or its blueprints registered on ``app.cli``::
 
     @app.cli.command()
     @click.argument("name")
     async def greet(name):
         click.echo(f"Hello {name}, from {current_app.name}")
+
+Flask's names keep working for a ported app: ``FLASK_APP``, ``FLASK_DEBUG``,
+``FLASK_RUN_*``, ``FLASK_SKIP_DOTENV`` and ``.flaskenv`` are read as well as
+``MICROFRAME_APP``, ... and ``.microframeenv``, microframe's names winning
+where both are set.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import inspect
 import os
 import platform
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
 from importlib import metadata
@@ -25,26 +32,32 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from .config import ENV_PREFIXES
 from .ctx import has_app_context
 from .discovery import (
     DEFAULT_APP_FILES,
     DEFAULT_APP_NAMES,
     DEFAULT_FACTORY_NAMES,
+    DOTENV_FILES,
     AppImportError,
+    EnvOption,
     NoAppException,
+    ScriptInfo,
     app_file_of,
     discover_app,
-    env_flag,
     find_app_by_string,
     find_best_app,
-    get_debug_flag,
     import_app_module,
-    is_app,
     load_app_from_path,
+    load_dotenv,
+    load_served_app,
     locate_app,
+    pass_script_info,
     prepare_import,
 )
-from .globals import current_app, g
+from .globals import _cv_app, current_app, g
+from .helpers import get_debug_flag, get_load_dotenv
+from .serving import CertParamType, SeparatedPathType, run_command
 from .sync import run_async
 
 if TYPE_CHECKING:
@@ -52,72 +65,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-def load_served_app() -> Microframe:
-    """Load the app for a worker process spawned by :func:`~microframe.serving.run_simple`.
-
-    The parent process names the app in the environment; Hypercorn calls this
-    in each new worker.
-    """
-    from .serving import SERVED_APP_ENV
-
-    return ScriptInfo(app_import_path=os.environ[SERVED_APP_ENV]).load_app()
-
-
-class ScriptInfo:
-    """What the command line knows about the app it serves.
-
-    :param app_import_path: where the app is, in the ``--app`` syntax; the
-        ``MICROFRAME_APP`` environment variable, then the current folder, are
-        used when it is not given.
-    :param create_app: a function returning the app, used before anything else.
-    :param set_debug_flag: set ``app.debug`` from ``MICROFRAME_DEBUG`` when
-        that variable is set.
-    :param load_dotenv_defaults: load ``.env`` and ``.microframeenv``.
-    """
-
-    def __init__(
-        self,
-        app_import_path: str | None = None,
-        create_app: Callable[..., Any] | None = None,
-        set_debug_flag: bool = True,
-        load_dotenv_defaults: bool = True,
-    ) -> None:
-        self.app_import_path = app_import_path
-        self.create_app = create_app
-        self.set_debug_flag = set_debug_flag
-        self.load_dotenv_defaults = load_dotenv_defaults
-        #: Arbitrary data commands may share.
-        self.data: dict[str, Any] = {}
-        #: Where the loaded app was found, in the ``--app`` syntax, so a new
-        #: process (a reloaded worker) can load it again.
-        self.app_locator: str | None = None
-        self._loaded_app: Microframe | None = None
-
-    def load_app(self) -> Microframe:
-        """Return the app, finding or creating it on the first call.
-
-        :raises NoAppException: the app cannot be found.
-        """
-        if self._loaded_app is not None:
-            return self._loaded_app
-        import_path = self.app_import_path or os.environ.get("MICROFRAME_APP") or None
-        if self.create_app is not None:
-            app = self.create_app()
-            if not is_app(app):
-                raise NoAppException(f"create_app returned {app!r}, not a Microframe app.")
-        elif import_path is not None:
-            app = load_app_from_path(import_path)
-            self.app_locator = import_path
-        else:
-            app = discover_app(".")
-            self.app_locator = os.path.abspath(app_file_of(app) or "app.py")
-        if self.set_debug_flag and os.environ.get("MICROFRAME_DEBUG"):
-            app.debug = get_debug_flag()
-        self._loaded_app = app
-        return app
-
-
-pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+#: The entry-point groups whose click commands the command line offers,
+#: weakest first: a ``microframe.commands`` command wins over a Flask
+#: extension's ``flask.commands`` one of the same name.
+COMMAND_ENTRY_POINTS = ("flask.commands", "microframe.commands")
 
 
 # -- decorators and groups ---------------------------------------------------------
@@ -145,8 +96,8 @@ def with_appcontext(f: F) -> F:
     return update_wrapper(wrapper, f)  # type: ignore[return-value]
 
 
-def _sync_command(f: F) -> F:
-    """Let ``f`` be an ``async def``: await what it returns, on a fresh loop."""
+def _awaiting(f: F) -> F:
+    """Let the callback ``f`` be an ``async def``: await what it returns, on a fresh loop."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         value = f(*args, **kwargs)
@@ -154,7 +105,28 @@ def _sync_command(f: F) -> F:
             value = run_async(value)
         return value
 
+    wrapper.__microframe_awaits__ = True  # type: ignore[attr-defined]
     return update_wrapper(wrapper, f)  # type: ignore[return-value]
+
+
+def _await_async_callbacks(command: click.Command) -> click.Command:
+    """Make ``async def`` callbacks of ``command`` and its subcommands run when invoked.
+
+    A plain ``@click.command()`` added with ``app.cli.add_command`` (or by
+    an extension) never passed through :meth:`AppGroup.command`, so this is
+    done when the command is looked up to run.
+    """
+    callback = command.callback
+    if (
+        callback is not None
+        and not getattr(callback, "__microframe_awaits__", False)
+        and inspect.iscoroutinefunction(inspect.unwrap(callback))
+    ):
+        command.callback = _awaiting(callback)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _await_async_callbacks(sub)
+    return command
 
 
 class AppGroup(click.Group):
@@ -175,7 +147,7 @@ class AppGroup(click.Group):
         wrap = kwargs.pop("with_appcontext", True)
 
         def decorator(f: Callable[..., Any]) -> click.Command:
-            f = _sync_command(f)
+            f = _awaiting(f)
             if wrap:
                 f = with_appcontext(f)
             command: click.Command = click.Group.command(self, *args, **kwargs)(f)
@@ -190,106 +162,13 @@ class AppGroup(click.Group):
         kwargs.setdefault("cls", AppGroup)
         return click.Group.group(self, *args, **kwargs)
 
-
-# -- dotenv ------------------------------------------------------------------------
-
-
-def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
-    """Load environment variables from ``.microframeenv``, ``.env`` and ``path``.
-
-    Later sources win over earlier ones (``path`` over ``.env`` over
-    ``.microframeenv``), and none overrides a variable already set in the
-    environment. Without python-dotenv, a hint is printed if such files exist.
-
-    :return: whether any file was loaded.
-    """
-    try:
-        import dotenv
-    except ImportError:
-        if path is not None or any(os.path.isfile(n) for n in (".env", ".microframeenv")):
-            click.secho(
-                " * Tip: .env or .microframeenv files are present but python-dotenv is not"
-                " installed; 'pip install python-dotenv' to use them.",
-                fg="yellow",
-                err=True,
-            )
-        return False
-    values: dict[str, str | None] = {}
-    loaded = False
-    if load_defaults:
-        for name in (".microframeenv", ".env"):
-            found = dotenv.find_dotenv(name, usecwd=True)
-            if found:
-                values.update(dotenv.dotenv_values(found, encoding="utf-8"))
-                loaded = True
-    if path is not None and os.path.isfile(path):
-        values.update(dotenv.dotenv_values(path, encoding="utf-8"))
-        loaded = True
-    for key, value in values.items():
-        if value is not None and key not in os.environ:
-            os.environ[key] = value
-    return loaded
-
-
-def _skip_dotenv() -> bool:
-    return env_flag("MICROFRAME_SKIP_DOTENV")
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the command ``cmd_name``, ready to run even if its callback is ``async``."""
+        command = super().get_command(ctx, cmd_name)
+        return None if command is None else _await_async_callbacks(command)
 
 
 # -- the built-in commands ------------------------------------------------------------
-
-
-@click.command("run", short_help="Serve the app with Hypercorn (for development).")
-@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="The interface to bind.")
-@click.option("--port", "-p", default=5000, show_default=True, type=int, help="The port to bind.")
-@click.option(
-    "--reload/--no-reload",
-    default=None,
-    help="Restart when the code changes; on by default in debug mode.",
-)
-@click.option("--debug/--no-debug", default=None, help="Set debug mode (MICROFRAME_DEBUG).")
-@click.option(
-    "--certfile", type=click.Path(exists=True, dir_okay=False), help="A TLS certificate, to serve HTTPS."
-)
-@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="The TLS key file.")
-@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--uvloop/--no-uvloop", default=False, help="Run the event loop on uvloop.")
-@pass_script_info
-def run_command(
-    info: ScriptInfo,
-    host: str,
-    port: int,
-    reload: bool | None,
-    debug: bool | None,
-    certfile: str | None,
-    keyfile: str | None,
-    workers: int,
-    uvloop: bool,
-) -> None:
-    """Serve the app with Hypercorn, the development way.
-
-    Ctrl-C or SIGTERM stops it gracefully. For production, run Hypercorn
-    (or another ASGI server) on the app directly.
-    """
-    from .serving import ServingError, run_simple
-
-    if debug is not None:
-        os.environ["MICROFRAME_DEBUG"] = "1" if debug else "0"
-    use_reloader = get_debug_flag() if reload is None else reload
-    app = info.load_app()
-    try:
-        run_simple(
-            app,
-            host,
-            port,
-            use_reloader=use_reloader,
-            certfile=certfile,
-            keyfile=keyfile,
-            workers=workers,
-            use_uvloop=uvloop,
-            app_import_path=info.app_locator,
-        )
-    except ServingError as error:
-        raise click.ClickException(str(error)) from None
 
 
 @click.command("routes", short_help="Show the app's routes.")
@@ -412,22 +291,34 @@ def _enable_completion(namespace: dict[str, Any]) -> None:
 # -- the microframe command --------------------------------------------------------
 
 
-def _version_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+def get_version(ctx: Any, param: click.Parameter | None, value: Any) -> None:
+    """Print the versions of microframe, Python, Werkzeug and Hypercorn, and exit.
+
+    The callback of ``--version``. While ``import flask`` is served by
+    microframe (:mod:`microframe.flask_compat`), the installed Flask, whose
+    code that import does not run, is named too.
+    """
     if not value or ctx.resilient_parsing:
         return
-    def version(name: str) -> str:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "(not installed)"
+    from . import flask_compat
 
-    click.echo(
-        f"microframe {version('microframe')}\n"
-        f"Python {platform.python_version()}\n"
-        f"Werkzeug {version('werkzeug')}\n"
-        f"Hypercorn {version('hypercorn')}"
-    )
+    lines = [
+        f"microframe {_version_of('microframe')}",
+        f"Python {platform.python_version()}",
+        f"Werkzeug {_version_of('werkzeug')}",
+        f"Hypercorn {_version_of('hypercorn')}",
+    ]
+    if flask_compat.is_installed():
+        lines.append(f"Flask {_version_of('flask')} ('import flask' is served by microframe)")
+    click.echo("\n".join(lines), color=ctx.color)
     ctx.exit()
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def _app_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -437,29 +328,27 @@ def _app_callback(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _debug_callback(ctx: click.Context, param: click.Parameter, value: bool | None) -> bool | None:
-    # The environment carries the flag to the app, to `run`, and to reloaded
-    # worker processes alike.
+    # The environment carries the flag to the app factory, to `run`, and to
+    # reloaded worker processes alike.
     if value is not None:
         os.environ["MICROFRAME_DEBUG"] = "1" if value else "0"
     return value
 
 
 def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    info = ctx.ensure_object(ScriptInfo)
-    load_defaults = info.load_dotenv_defaults and getattr(ctx.command, "load_dotenv", True)
-    if value is not None:
-        try:
-            import dotenv  # noqa: F401
-        except ImportError:
+    try:
+        import dotenv  # noqa: F401
+    except ImportError:
+        # Without a file named, load_dotenv still runs, to print its hint.
+        if value is not None:
             raise click.BadParameter(
                 "python-dotenv must be installed to load an env file: 'pip install python-dotenv'.",
                 ctx=ctx,
                 param=param,
             ) from None
-    if not _skip_dotenv():
+    load_defaults = ctx.ensure_object(ScriptInfo).load_dotenv_defaults
+    if value is not None or load_defaults:
         load_dotenv(value, load_defaults=load_defaults)
-    elif value is not None:
-        load_dotenv(value, load_defaults=False)
     return value
 
 
@@ -479,15 +368,17 @@ variable, or else app.py, asgi.py or wsgi.py in the current folder.
 Environment variables:
   MICROFRAME_APP          where the app is, as --app takes it
   MICROFRAME_DEBUG        1 for debug mode (reloader, debug errors)
-  MICROFRAME_SKIP_DOTENV  1 to skip loading .env and .microframeenv
+  MICROFRAME_SKIP_DOTENV  1 to skip loading the dotenv files
   MICROFRAME_RUN_*        defaults of the run command's options
 
-Variables in .env and .microframeenv are loaded when python-dotenv is installed.
+Variables in .env, .microframeenv and .flaskenv are loaded when python-dotenv
+is installed. Flask's names (FLASK_APP, FLASK_DEBUG, FLASK_RUN_*, ...) are
+read too; microframe's win where both are set.
 """
 
 
 class MicroframeGroup(AppGroup):
-    """The ``microframe`` command: the built-in commands plus the app's own.
+    """The ``microframe`` command: the built-in commands, installed ones, and the app's.
 
     Use it for a project's own command line around an app factory::
 
@@ -496,7 +387,7 @@ class MicroframeGroup(AppGroup):
     :param add_default_commands: add ``run``, ``routes`` and ``shell``.
     :param create_app: a function returning the app, instead of finding it.
     :param add_version_option: add ``--version``.
-    :param load_dotenv: load ``.env`` and ``.microframeenv``.
+    :param load_dotenv: load the default dotenv files.
     :param set_debug_flag: set ``app.debug`` from ``MICROFRAME_DEBUG``.
     """
 
@@ -510,14 +401,18 @@ class MicroframeGroup(AppGroup):
         **extra: Any,
     ) -> None:
         params: list[click.Parameter] = list(extra.pop("params", None) or ())
-        params += [
-            click.Option(
+        # Option callbacks rather than a group callback do the work, so that
+        # a user's group callback keeps it. --env-file comes first: eager
+        # options run in order, and --app may come from the file.
+        self._early_params = [
+            EnvOption(
                 ["-e", "--env-file"],
                 type=click.Path(exists=True, dir_okay=False),
                 is_eager=True,
                 expose_value=False,
                 callback=_env_file_callback,
-                help="Load environment variables from this file (needs python-dotenv).",
+                help="Load environment variables from this file, over the default dotenv"
+                " files (needs python-dotenv).",
             ),
             click.Option(
                 ["-A", "--app"],
@@ -525,9 +420,13 @@ class MicroframeGroup(AppGroup):
                 is_eager=True,
                 expose_value=False,
                 callback=_app_callback,
+                # ScriptInfo reads MICROFRAME_APP and FLASK_APP itself.
                 allow_from_autoenv=False,
                 help="The app to load: 'module:name', a factory call, a file or a folder.",
             ),
+        ]
+        params += [
+            *self._early_params,
             click.Option(
                 ["--debug/--no-debug"],
                 default=None,
@@ -545,12 +444,14 @@ class MicroframeGroup(AppGroup):
                     is_flag=True,
                     is_eager=True,
                     expose_value=False,
-                    callback=_version_callback,
+                    callback=get_version,
                     allow_from_autoenv=False,
                     help="Show the microframe, Python, Werkzeug and Hypercorn versions.",
                 )
             )
         extra.setdefault("help", _HELP)
+        extra.setdefault("context_settings", {})
+        extra["context_settings"].setdefault("auto_envvar_prefix", ENV_PREFIXES[0])
         super().__init__(params=params, **extra)
         self.create_app = create_app
         self.load_dotenv = load_dotenv
@@ -559,37 +460,49 @@ class MicroframeGroup(AppGroup):
         if add_default_commands:
             for command in (run_command, routes_command, shell_command):
                 self._builtins[command.name or ""] = command
+        self._installed: dict[str, click.Command] | None = None
 
-    def _load_app(self, ctx: click.Context) -> Microframe:
-        return ctx.ensure_object(ScriptInfo).load_app()
+    def _installed_commands(self) -> dict[str, click.Command]:
+        if self._installed is None:
+            self._installed = load_installed_commands()
+        return self._installed
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """Return a command: one added to the group, a built-in, or the app's."""
-        command = super().get_command(ctx, cmd_name) or self._builtins.get(cmd_name)
-        if command is not None:
-            return command
-        app = self._load_app(ctx)
-        command = app.cli.get_command(ctx, cmd_name)
-        if command is not None:
-            # The app's commands run in its app context, even plain click
-            # commands added with app.cli.add_command().
-            from .globals import _cv_app
+        """Return a command: the group's own, an installed one, a built-in, or the app's.
 
-            current = _cv_app.get(None)
-            if current is None or current.app is not app:
-                ctx.with_resource(app.app_context())
-        return command
+        If the app cannot be loaded, say why and return ``None`` (so click
+        reports an unknown command), as Flask does.
+        """
+        command = (
+            super().get_command(ctx, cmd_name)
+            or self._installed_commands().get(cmd_name)
+            or self._builtins.get(cmd_name)
+        )
+        if command is not None:
+            return _await_async_callbacks(command)
+        try:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except NoAppException as error:
+            _show_load_error(error)
+            return None
+        # The app's commands, and their parameter callbacks, run in its app
+        # context, even plain click commands added with app.cli.add_command().
+        current = _cv_app.get(None)
+        if current is None or current.app is not app:
+            ctx.with_resource(app.app_context())
+        return app.cli.get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """List every command; the app's are left out if it cannot be loaded."""
+        """List every command; if the app cannot be loaded, say why and list the others."""
         names = set(super().list_commands(ctx)) | set(self._builtins)
+        names.update(self._installed_commands())
         try:
-            names.update(self._load_app(ctx).cli.list_commands(ctx))
-        except AppImportError as error:
-            error.show()
+            names.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
         except NoAppException as error:
-            if ctx.ensure_object(ScriptInfo).app_import_path or os.environ.get("MICROFRAME_APP"):
-                error.show()
+            _show_load_error(error)
+        except Exception:
+            # A factory that raised: the whole traceback, but --help still works.
+            click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
         return sorted(names)
 
     def make_context(
@@ -600,6 +513,9 @@ class MicroframeGroup(AppGroup):
         **extra: Any,
     ) -> click.Context:
         """Make the context, with a :class:`ScriptInfo` as its ``obj``."""
+        # app.run() in a module the command imports must not start a second
+        # server (nor block the command) when it is not under a __main__ guard.
+        os.environ["MICROFRAME_RUN_FROM_CLI"] = "true"
         if "obj" not in extra and "obj" not in self.context_settings:
             extra["obj"] = ScriptInfo(
                 create_app=self.create_app,
@@ -610,48 +526,99 @@ class MicroframeGroup(AppGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Parse ``args``; ``microframe`` alone shows the help."""
-        if not args and self.no_args_is_help:
-            # The eager options never run without arguments; run the env
-            # file callback so `microframe` with no arguments lists the
-            # commands of an app named in .env.
-            _env_file_callback(ctx, self.params[0], None)
+        if (not args and self.no_args_is_help) or (
+            len(args) == 1 and args[0] in self.get_help_option_names(ctx)
+        ):
+            # The help is shown before the eager options run: run the env
+            # file and app options first, so that it lists the commands of
+            # an app named in a dotenv file.
+            for param in self._early_params:
+                param.handle_parse_result(ctx, {}, [])
         return super().parse_args(ctx, args)
 
 
-cli = MicroframeGroup(
-    name="microframe",
-    context_settings={"auto_envvar_prefix": "MICROFRAME"},
-)
+def _show_load_error(error: NoAppException) -> None:
+    if isinstance(error, AppImportError):
+        click.echo(error.traceback_text.rstrip("\n"), err=True)
+    click.secho(f"Error: {error.format_message()}\n", err=True, fg="red")
+
+
+def load_installed_commands() -> dict[str, click.Command]:
+    """Load the click commands installed packages offer, by name.
+
+    Packages declare them as entry points in the ``microframe.commands``
+    group, or Flask's ``flask.commands`` (Flask extensions), whose code
+    imports ``flask``: the :mod:`~microframe.flask_compat` shim is installed
+    before those are loaded. A command that fails to load is skipped with a
+    one-line warning, so that one broken package does not break the others.
+    """
+    commands: dict[str, click.Command] = {}
+    for group in COMMAND_ENTRY_POINTS:
+        entry_points = metadata.entry_points(group=group)
+        if group == "flask.commands" and entry_points:
+            from . import flask_compat
+
+            flask_compat.install()
+        for entry_point in entry_points:
+            try:
+                command = entry_point.load()
+            except Exception as error:
+                _warn(f"cannot load the command {entry_point.name!r} ({entry_point.value}): "
+                      f"{type(error).__name__}: {error}")
+                continue
+            if not isinstance(command, click.Command):
+                _warn(f"{entry_point.value} ({group}) is not a click command; skipping it")
+                continue
+            commands[entry_point.name] = command
+    return commands
+
+
+def _warn(message: str) -> None:
+    click.secho(f" * Warning: {message}", err=True, fg="yellow")
+
+
+cli = MicroframeGroup(name="microframe")
 
 
 def main() -> None:
     """Run the ``microframe`` command (the console script and ``python -m microframe``)."""
-    # `app.run()` in a module loaded by the command must not start a second server.
-    os.environ["MICROFRAME_RUN_FROM_CLI"] = "true"
     cli.main()
 
 
 __all__ = [
+    "COMMAND_ENTRY_POINTS",
     "DEFAULT_APP_FILES",
     "DEFAULT_APP_NAMES",
     "DEFAULT_FACTORY_NAMES",
+    "DOTENV_FILES",
     "AppGroup",
     "AppImportError",
+    "CertParamType",
+    "EnvOption",
     "MicroframeGroup",
     "NoAppException",
     "ScriptInfo",
+    "SeparatedPathType",
     "app_file_of",
     "cli",
     "discover_app",
     "find_app_by_string",
     "find_best_app",
     "get_debug_flag",
+    "get_load_dotenv",
+    "get_version",
     "import_app_module",
     "load_app_from_path",
     "load_dotenv",
+    "load_installed_commands",
+    "load_served_app",
     "locate_app",
     "main",
+    "make_shell_context",
     "pass_script_info",
     "prepare_import",
+    "routes_command",
+    "run_command",
+    "shell_command",
     "with_appcontext",
 ]

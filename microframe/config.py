@@ -97,6 +97,28 @@ DEFAULT_CONFIG: dict[str, Any] = {
 """
 
 
+#: The prefixes of the environment variables microframe reads, strongest
+#: first: microframe's own names, then Flask's, so that a ported Flask app's
+#: ``FLASK_APP``, ``FLASK_DEBUG``, ... keep working.
+ENV_PREFIXES = ("MICROFRAME", "FLASK")
+
+
+def env_value(name: str) -> str | None:
+    """Return the environment variable ``MICROFRAME_<name>``, else ``FLASK_<name>``.
+
+    An empty variable counts as unset, as in Flask::
+
+        env_value("DEBUG")  # MICROFRAME_DEBUG, or FLASK_DEBUG, or None
+
+    :param name: the variable name without its prefix.
+    """
+    for prefix in ENV_PREFIXES:
+        value = os.environ.get(f"{prefix}_{name}")
+        if value:
+            return value
+    return None
+
+
 class _HasConfig(Protocol):
     @property
     def config(self) -> dict[str, Any]: ...
@@ -196,7 +218,7 @@ class Config(dict[str, Any]):
         return self.from_pyfile(filename, silent=silent)
 
     def from_prefixed_env(
-        self, prefix: str = "MICROFRAME", *, loads: Callable[[str], Any] = json.loads
+        self, prefix: str | None = None, *, loads: Callable[[str], Any] = json.loads
     ) -> bool:
         """Load every environment variable starting with ``prefix + "_"``.
 
@@ -209,12 +231,22 @@ class Config(dict[str, Any]):
             app.config.from_prefixed_env()
             app.config["DB"]["PORT"]  # 5432
 
-        :param prefix: the variable prefix, without the trailing ``_``.
+        Without a prefix, both ``FLASK_`` and ``MICROFRAME_`` variables are
+        loaded, so a ported Flask app's environment keeps working; where both
+        name the same key, the ``MICROFRAME_`` one wins.
+
+        :param prefix: the variable prefix, without the trailing ``_``; by
+            default ``FLASK`` then ``MICROFRAME``.
         :param loads: parses each value.
         :return: always ``True``.
         :raises TypeError: if a ``__`` key passes through a non-dict value.
         """
-        start = f"{prefix}_"
+        prefixes = ENV_PREFIXES[::-1] if prefix is None else (prefix,)
+        for name in prefixes:
+            self._load_prefixed_env(f"{name}_", loads)
+        return True
+
+    def _load_prefixed_env(self, start: str, loads: Callable[[str], Any]) -> None:
         # Sorted so that nesting is deterministic whatever the environment's order.
         for name in sorted(os.environ):
             if not name.startswith(start):
@@ -234,7 +266,6 @@ class Config(dict[str, Any]):
                         f" {type(target).__name__}, not a dict."
                     )
             target[leaf] = value
-        return True
 
     def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:
         """Load the uppercase names of a Python file, executed as a module.
@@ -366,4 +397,4 @@ class Config(dict[str, Any]):
         return f"<{type(self).__name__} {dict.__repr__(self)}>"
 
 
-__all__ = ["DEFAULT_CONFIG", "Config", "ConfigAttribute"]
+__all__ = ["DEFAULT_CONFIG", "ENV_PREFIXES", "Config", "ConfigAttribute", "env_value"]

@@ -4,8 +4,10 @@ Flask's rules: an ``--app`` value names a module, a ``module:name``, a
 ``module:factory(args)``, a file or a folder; with nothing named, ``app.py``,
 ``asgi.py`` or ``wsgi.py`` in the current folder is searched for an ``app``
 or ``application``, a single :class:`~microframe.Microframe` instance, or a
-``create_app``/``make_app`` factory. :mod:`microframe.cli` re-exports these
-names, where Flask users look for them.
+``create_app``/``make_app`` factory. :class:`ScriptInfo` applies them to what
+the command line was given, the environment (``MICROFRAME_APP`` or Flask's
+``FLASK_APP``) and the dotenv files :func:`load_dotenv` reads.
+:mod:`microframe.cli` re-exports these names, where Flask users look for them.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import ModuleType
-from typing import IO, TYPE_CHECKING, Any, TypeGuard
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeGuard, overload
 
 import click
+
+from .config import ENV_PREFIXES, env_value
+from .helpers import get_debug_flag, get_load_dotenv
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -31,8 +36,6 @@ DEFAULT_APP_FILES = ("app.py", "asgi.py", "wsgi.py")
 DEFAULT_APP_NAMES = ("app", "application")
 #: The factory functions tried, in order, when no app instance is found.
 DEFAULT_FACTORY_NAMES = ("create_app", "make_app")
-
-_TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
 class NoAppException(click.ClickException):
@@ -54,16 +57,6 @@ class AppImportError(NoAppException):
         """Print the traceback, then the one-line error."""
         click.echo(self.traceback_text.rstrip("\n"), file=file, err=True)
         super().show(file)
-
-
-def env_flag(name: str) -> bool:
-    """Return whether the environment variable ``name`` is ``1``, ``true``, ``yes`` or ``on``."""
-    return os.environ.get(name, "").strip().lower() in _TRUE_VALUES
-
-
-def get_debug_flag() -> bool:
-    """Return whether ``MICROFRAME_DEBUG`` asks for debug mode."""
-    return env_flag("MICROFRAME_DEBUG")
 
 
 def is_app(value: object) -> TypeGuard[Microframe]:
@@ -220,13 +213,31 @@ def _import_failure(module_name: str, error: BaseException) -> AppImportError:
     )
 
 
-def locate_app(module_name: str, app_name: str | None) -> Microframe:
+@overload
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: Literal[True] = True
+) -> Microframe: ...
+
+
+@overload
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: bool
+) -> Microframe | None: ...
+
+
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: bool = True
+) -> Microframe | None:
     """Import ``module_name`` and find the app in it, by name or Flask's search.
 
+    :param raise_if_not_found: when ``False``, return ``None`` if the module
+        itself does not exist (an import error inside it still raises).
     :raises NoAppException: the module does not exist or holds no app.
     """
     module = import_app_module(module_name)
     if module is None:
+        if not raise_if_not_found:
+            return None
         raise NoAppException(
             f"Could not import {module_name!r}: no such module or file in {os.getcwd()}."
         )
@@ -306,7 +317,8 @@ def discover_app(folder: str = ".") -> Microframe:
     where = os.path.abspath(folder)
     raise NoAppException(
         f"Could not find a Microframe app in {where}; tried {', '.join(tried)}."
-        " Name it with '--app module:name' or the MICROFRAME_APP environment variable."
+        " Name it with '--app module:name' or the MICROFRAME_APP (or Flask's FLASK_APP)"
+        " environment variable."
     )
 
 
@@ -316,21 +328,167 @@ def app_file_of(app: Microframe) -> str | None:
     return getattr(module, "__file__", None)
 
 
+# -- the command line's view of the app ----------------------------------------------
+
+
+#: The environment variable naming the app for worker processes spawned by
+#: :func:`~microframe.serving.run_simple`.
+SERVED_APP_ENV = "MICROFRAME_SERVED_APP"
+
+
+def load_served_app() -> Microframe:
+    """Load the app for a worker process spawned by :func:`~microframe.serving.run_simple`.
+
+    The parent process names the app in :data:`SERVED_APP_ENV`; Hypercorn
+    calls this in each new worker.
+    """
+    return ScriptInfo(app_import_path=os.environ[SERVED_APP_ENV]).load_app()
+
+
+class ScriptInfo:
+    """What the command line knows about the app it serves.
+
+    :param app_import_path: where the app is, in the ``--app`` syntax; the
+        ``MICROFRAME_APP`` (or ``FLASK_APP``) environment variable, then the
+        current folder, are used when it is not given.
+    :param create_app: a function returning the app, used before anything else.
+    :param set_debug_flag: set ``app.debug`` from ``MICROFRAME_DEBUG`` (or
+        ``FLASK_DEBUG``), off when neither is set.
+    :param load_dotenv_defaults: load ``.env``, ``.microframeenv`` and
+        ``.flaskenv``, unless ``MICROFRAME_SKIP_DOTENV`` says otherwise.
+    """
+
+    def __init__(
+        self,
+        app_import_path: str | None = None,
+        create_app: Callable[..., Any] | None = None,
+        set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        self.set_debug_flag = set_debug_flag
+        #: Whether the default dotenv files are loaded (the command line's
+        #: ``--env-file`` handling reads it; nothing is loaded here).
+        self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
+        #: Arbitrary data commands may share.
+        self.data: dict[Any, Any] = {}
+        #: Where the loaded app was found, in the ``--app`` syntax, so a new
+        #: process (a reloaded worker) can load it again.
+        self.app_locator: str | None = None
+        self._loaded_app: Microframe | None = None
+
+    def load_app(self) -> Microframe:
+        """Return the app, finding or creating it on the first call.
+
+        :raises NoAppException: the app cannot be found.
+        """
+        if self._loaded_app is not None:
+            return self._loaded_app
+        import_path = self.app_import_path or env_value("APP")
+        if self.create_app is not None:
+            app = self.create_app()
+            if not is_app(app):
+                raise NoAppException(f"create_app returned {app!r}, not a Microframe app.")
+        elif import_path is not None:
+            app = load_app_from_path(import_path)
+            self.app_locator = import_path
+        else:
+            app = discover_app(".")
+            self.app_locator = os.path.abspath(app_file_of(app) or "app.py")
+        if self.set_debug_flag:
+            # Through the property, as Flask does, so that what depends on
+            # DEBUG follows it.
+            app.debug = get_debug_flag()
+        self._loaded_app = app
+        return app
+
+
+pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+#: The default dotenv files, weakest first.
+DOTENV_FILES = (".flaskenv", ".microframeenv", ".env")
+
+
+def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
+    """Load environment variables from the dotenv files and ``path``.
+
+    The files are ``.flaskenv``, ``.microframeenv`` and ``.env``, each the
+    nearest one in the current folder or above it. Later sources win over
+    earlier ones (``path`` over ``.env`` over ``.microframeenv`` over
+    ``.flaskenv``), and none overrides a variable already set in the
+    environment. Without python-dotenv, a hint is printed if such files exist.
+
+    :param path: a file to load, winning over the default files.
+    :param load_defaults: load the default files too.
+    :return: whether any variable was found in the files.
+    """
+    try:
+        import dotenv
+    except ImportError:
+        if path is not None or any(os.path.isfile(name) for name in DOTENV_FILES):
+            click.secho(
+                " * Tip: there are .env files present but python-dotenv is not installed;"
+                " 'pip install python-dotenv' to use them.",
+                fg="yellow",
+                err=True,
+            )
+        return False
+    values: dict[str, str | None] = {}
+    if load_defaults:
+        for name in DOTENV_FILES:
+            found = dotenv.find_dotenv(name, usecwd=True)
+            if found:
+                values.update(dotenv.dotenv_values(found, encoding="utf-8"))
+    if path is not None and os.path.isfile(path):
+        values.update(dotenv.dotenv_values(path, encoding="utf-8"))
+    for key, value in values.items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    return bool(values)
+
+
+class EnvOption(click.Option):
+    """An option whose automatic environment variable has Flask's name as a fallback.
+
+    Under the ``microframe`` group, ``run --port`` reads ``MICROFRAME_RUN_PORT``,
+    then ``FLASK_RUN_PORT``; ``--env-file`` reads ``MICROFRAME_ENV_FILE``,
+    then ``FLASK_ENV_FILE``. Use it as ``@click.option(..., cls=EnvOption)``.
+    """
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        """Return the value from the environment, microframe's name first."""
+        value = super().resolve_envvar_value(ctx)
+        prefix = ctx.auto_envvar_prefix
+        if value is not None or not self.allow_from_autoenv or not prefix or not self.name:
+            return value
+        head, _, rest = prefix.partition("_")
+        if head != ENV_PREFIXES[0]:
+            return None
+        return env_value(f"{rest}_{self.name.upper()}" if rest else self.name.upper())
+
+
 __all__ = [
+    "DOTENV_FILES",
     "AppImportError",
     "DEFAULT_APP_FILES",
     "DEFAULT_APP_NAMES",
     "DEFAULT_FACTORY_NAMES",
+    "EnvOption",
+    "SERVED_APP_ENV",
     "NoAppException",
+    "ScriptInfo",
     "app_file_of",
     "discover_app",
-    "env_flag",
     "find_app_by_string",
     "find_best_app",
-    "get_debug_flag",
     "import_app_module",
     "is_app",
     "load_app_from_path",
+    "load_dotenv",
+    "load_served_app",
     "locate_app",
+    "pass_script_info",
     "prepare_import",
 ]

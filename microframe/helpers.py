@@ -12,6 +12,7 @@ from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.urls import iri_to_uri
 
 from . import signals
+from .config import env_value
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
 from .sync import in_sync_code
@@ -20,6 +21,30 @@ if TYPE_CHECKING:
     from .wrappers import Response
 
 T = TypeVar("T")
+
+
+def get_debug_flag() -> bool:
+    """Return whether ``MICROFRAME_DEBUG`` (or Flask's ``FLASK_DEBUG``) asks for debug mode.
+
+    Any value but ``0``, ``false`` or ``no`` (in any case) turns it on, as in
+    Flask; unset or empty leaves it off.
+    """
+    value = env_value("DEBUG")
+    return bool(value and value.lower() not in {"0", "false", "no"})
+
+
+def get_load_dotenv(default: bool = True) -> bool:
+    """Return whether default dotenv files should be loaded.
+
+    ``MICROFRAME_SKIP_DOTENV`` (or Flask's ``FLASK_SKIP_DOTENV``) set to
+    anything but ``0``, ``false`` or ``no`` turns loading off.
+
+    :param default: the answer when the variable is unset.
+    """
+    value = env_value("SKIP_DOTENV")
+    if not value:
+        return default
+    return value.lower() in {"0", "false", "no"}
 
 
 def url_for(
@@ -303,7 +328,9 @@ def _request_ctx(name: str) -> Any:
 __all__ = [
     "abort",
     "flash",
+    "get_debug_flag",
     "get_flashed_messages",
+    "get_load_dotenv",
     "make_redirect",
     "make_response",
     "redirect",

@@ -1,37 +1,50 @@
-"""The development server: Microframe apps served by Hypercorn.
+"""The development server: Microframe apps served by Hypercorn, and the ``run`` command.
 
 :func:`run_simple` is what ``microframe run`` and :meth:`Microframe.run`
 call. It binds the socket itself, so that a taken port is reported in one
 line before anything else starts, then hands the bound socket to Hypercorn:
 in this process when there is one worker and no reloader, or through
 Hypercorn's supervisor (``hypercorn.run.run``) otherwise, which spawns fresh
-worker processes that import the app again.
+worker processes that import the app again. The reloader watches the loaded
+modules (and any extra files) from the supervising process, and has
+Hypercorn restart its workers (its ``SIGHUP`` reload) when one changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import fnmatch
 import importlib
 import importlib.util
 import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, Literal
 
+import click
 from hypercorn.config import Config as HypercornConfig
+from werkzeug.utils import import_string
+
+from .discovery import SERVED_APP_ENV, EnvOption, ScriptInfo, pass_script_info
+from .helpers import get_debug_flag
 
 if TYPE_CHECKING:
-    from .app import Microframe
+    import ssl
 
-#: The environment variable naming the app for spawned worker processes.
-SERVED_APP_ENV = "MICROFRAME_SERVED_APP"
+    from .app import Microframe
 
 #: Hypercorn imports this in each worker process to load the app again; the
 #: loader reads :data:`SERVED_APP_ENV`.
-WORKER_APP_PATH = "microframe.cli:load_served_app()"
+WORKER_APP_PATH = "microframe.discovery:load_served_app()"
+
+#: Seconds between two looks of the reloader at the watched files.
+RELOAD_INTERVAL = 1.0
 
 
 class ServingError(RuntimeError):
@@ -47,10 +60,15 @@ def run_simple(
     keyfile: str | None = None,
     workers: int = 1,
     *,
+    ssl_context: ssl.SSLContext | tuple[str, str | None] | Literal["adhoc"] | None = None,
+    extra_files: Iterable[str] | None = None,
+    exclude_patterns: Iterable[str] | None = None,
     use_uvloop: bool = False,
     app_import_path: str | None = None,
     graceful_timeout: float | None = None,
     echo: Callable[[str], None] | None = None,
+    use_debugger: bool = False,
+    threaded: bool = True,
 ) -> None:
     """Serve ``app`` with Hypercorn until Ctrl-C or SIGTERM.
 
@@ -61,55 +79,138 @@ def run_simple(
         from microframe.serving import run_simple
 
         run_simple(app, "127.0.0.1", 8000, use_reloader=True)
+        run_simple(app, ssl_context=("cert.pem", "key.pem"))
 
     :param app: the app to serve.
     :param host: the interface to listen on; ``0.0.0.0`` for all of them.
     :param port: the TCP port; ``0`` picks a free one.
-    :param use_reloader: restart the worker when a loaded module changes.
+    :param use_reloader: restart the workers when a loaded module changes.
     :param certfile: a TLS certificate file, to serve HTTPS.
-    :param keyfile: the TLS key file for ``certfile``.
+    :param keyfile: the TLS key file for ``certfile`` (if not in it).
     :param workers: how many worker processes to run.
+    :param ssl_context: serve HTTPS, as Flask's ``app.run(ssl_context=...)``
+        takes it: a ``(certfile, keyfile)`` pair, ``"adhoc"`` for a
+        throwaway self-signed certificate (needs the cryptography package),
+        or an :class:`ssl.SSLContext` (served in this process only).
+    :param extra_files: more files whose change reloads the workers.
+    :param exclude_patterns: :mod:`fnmatch` patterns of files whose change
+        does not reload them.
     :param use_uvloop: run the event loop on uvloop (it must be installed).
     :param app_import_path: where a new worker process finds the app (the
         ``--app`` syntax); found from the loaded modules when not given.
     :param graceful_timeout: how long in-flight requests may run on shutdown.
     :param echo: where the startup lines go; standard error by default.
+    :param use_debugger: accepted, as Flask's ``app.run`` passes it;
+        microframe has no interactive debugger.
+    :param threaded: accepted, as Flask's ``app.run`` passes it; sync views
+        always run on worker threads.
     :raises ServingError: the port is taken, the host is unknown, or the
         options do not fit together.
     """
     say = echo or _echo_stderr
-    if keyfile and not certfile:
-        raise ServingError("a key file needs a certificate file; pass certfile too")
     if use_uvloop and importlib.util.find_spec("uvloop") is None:
         raise ServingError("uvloop is not installed; install it with 'pip install uvloop'")
-    config = _make_config(certfile, keyfile, workers, use_reloader, use_uvloop, graceful_timeout)
-    multiprocess = workers > 1 or use_reloader
-    import_path = None
-    if multiprocess:
-        import_path = app_import_path or find_import_path(app)
+    with ExitStack() as stack:
+        config = _make_config(workers, use_uvloop, graceful_timeout)
+        _configure_tls(config, certfile, keyfile, ssl_context, host, stack)
+        import_path = None
+        if workers > 1 or use_reloader:
+            import_path = _worker_import_path(app, app_import_path, config, say)
         if import_path is None:
-            say(
-                " * Warning: the app is not importable from a module, so it cannot be"
-                " reloaded or run in several workers; serving it in this process."
-            )
-            multiprocess = use_reloader = False
+            use_reloader = False
             config.workers = 1
-            config.use_reloader = False
-    sock = bind_socket(host, port)
-    bound_host, bound_port = sock.getsockname()[:2]
-    config.bind = [f"fd://{sock.detach()}"]
-    scheme = "https" if certfile else "http"
-    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    say(
-        f" * Serving Microframe app '{app.name}' (debug mode: {'on' if app.debug else 'off'},"
-        f" reloader: {'on' if use_reloader else 'off'}, workers: {workers})"
-    )
-    say(f" * Running on {scheme}://{shown_host}:{bound_port} (CTRL + C to quit)")
-    if multiprocess:
-        assert import_path is not None
-        _serve_in_workers(config, import_path)
-    else:
-        _serve_in_process(app, config, use_uvloop)
+        sock = bind_socket(host, port)
+        bound_host, bound_port = sock.getsockname()[:2]
+        config.bind = [f"fd://{sock.detach()}"]
+        scheme = "https" if config.ssl_enabled else "http"
+        shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+        say(
+            f" * Serving Microframe app '{app.name}' (debug mode: {'on' if app.debug else 'off'},"
+            f" reloader: {'on' if use_reloader else 'off'}, workers: {config.workers})"
+        )
+        say(f" * Running on {scheme}://{shown_host}:{bound_port} (CTRL + C to quit)")
+        if import_path is None:
+            _serve_in_process(app, config, use_uvloop)
+        else:
+            watch = _Watch(extra_files or (), exclude_patterns or (), say) if use_reloader else None
+            _serve_in_workers(config, import_path, watch)
+
+
+def _worker_import_path(
+    app: Microframe, given: str | None, config: _HypercornConfig, say: Callable[[str], None]
+) -> str | None:
+    """Where worker processes import the app from, or ``None`` to serve in this process."""
+    if config.ssl_context is not None:
+        say(
+            " * Warning: an ssl.SSLContext cannot be handed to worker processes, so the"
+            " app is not reloaded nor run in several workers; serving it in this process."
+            " Use certificate and key files for those."
+        )
+        return None
+    import_path = given or find_import_path(app)
+    if import_path is None:
+        say(
+            " * Warning: the app is not importable from a module, so it cannot be"
+            " reloaded or run in several workers; serving it in this process."
+        )
+    return import_path
+
+
+class _HypercornConfig(HypercornConfig):
+    """Hypercorn's configuration, able to serve TLS with a ready :class:`ssl.SSLContext`."""
+
+    ssl_context: ssl.SSLContext | None = None
+
+    @property
+    def ssl_enabled(self) -> bool:
+        """Whether TLS is served: a context, or certificate and key files."""
+        return self.ssl_context is not None or super().ssl_enabled
+
+    def create_ssl_context(self) -> ssl.SSLContext | None:
+        """The context given, or one Hypercorn makes from the files."""
+        return self.ssl_context if self.ssl_context is not None else super().create_ssl_context()
+
+
+def _configure_tls(
+    config: _HypercornConfig,
+    certfile: str | None,
+    keyfile: str | None,
+    ssl_context: Any,
+    host: str,
+    stack: ExitStack,
+) -> None:
+    if ssl_context is not None and (certfile or keyfile):
+        raise ServingError("pass either ssl_context or certfile and keyfile, not both")
+    if isinstance(ssl_context, tuple):
+        certfile, keyfile = ssl_context
+    elif ssl_context == "adhoc":
+        certfile, keyfile = _adhoc_certificate(stack.enter_context(tempfile.TemporaryDirectory()), host)
+    elif ssl_context is not None:
+        if not _is_ssl_context(ssl_context):
+            raise ServingError(
+                f"ssl_context must be a (certfile, keyfile) pair, 'adhoc' or an"
+                f" ssl.SSLContext, not {ssl_context!r}"
+            )
+        config.ssl_context = ssl_context
+        return
+    if keyfile and not certfile:
+        raise ServingError("a key file needs a certificate file; pass certfile too")
+    # A certificate without a key file is a PEM file holding both, as for
+    # ssl.SSLContext.load_cert_chain.
+    config.certfile = certfile
+    config.keyfile = keyfile or certfile
+
+
+def _adhoc_certificate(folder: str, host: str) -> tuple[str, str]:
+    from werkzeug.serving import make_ssl_devcert
+
+    try:
+        return make_ssl_devcert(os.path.join(folder, "adhoc"), host=host or "localhost")
+    except TypeError:
+        # Werkzeug's way of saying that cryptography is missing.
+        raise ServingError(
+            "an 'adhoc' certificate needs the cryptography package: 'pip install cryptography'"
+        ) from None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -185,19 +286,9 @@ def find_import_path(app: Microframe) -> str | None:
     return None
 
 
-def _make_config(
-    certfile: str | None,
-    keyfile: str | None,
-    workers: int,
-    use_reloader: bool,
-    use_uvloop: bool,
-    graceful_timeout: float | None,
-) -> HypercornConfig:
-    config = HypercornConfig()
-    config.certfile = certfile
-    config.keyfile = keyfile
+def _make_config(workers: int, use_uvloop: bool, graceful_timeout: float | None) -> _HypercornConfig:
+    config = _HypercornConfig()
     config.workers = workers
-    config.use_reloader = use_reloader
     config.worker_class = "uvloop" if use_uvloop else "asyncio"
     if graceful_timeout is not None:
         config.graceful_timeout = graceful_timeout
@@ -244,20 +335,310 @@ async def _serve(app: Microframe, config: HypercornConfig) -> None:
             loop.remove_signal_handler(signum)
 
 
-def _serve_in_workers(config: HypercornConfig, import_path: str) -> None:
+def _serve_in_workers(config: HypercornConfig, import_path: str, watch: _Watch | None) -> None:
     from hypercorn.run import run
 
     # Spawned workers inherit the environment, and the loader named by
     # WORKER_APP_PATH reads the app's location from it.
     os.environ[SERVED_APP_ENV] = import_path
     config.application_path = WORKER_APP_PATH
-    exit_code = run(config)
+    if watch is not None and not hasattr(signal, "SIGHUP"):
+        # No SIGHUP (Windows): Hypercorn's own reloader, which watches the
+        # loaded modules only.
+        config.use_reloader = True
+        watch = None
+    if watch is None:
+        exit_code = run(config)
+    else:
+        # Until Hypercorn installs its SIGHUP handler, a change must not
+        # kill the process (SIGHUP's default action).
+        previous = signal.signal(signal.SIGHUP, lambda signum, frame: None)
+        watch.start()
+        try:
+            exit_code = run(config)
+        finally:
+            watch.stop()
+            signal.signal(signal.SIGHUP, previous)
     if exit_code:
         raise SystemExit(exit_code)
+
+
+class _Watch:
+    """The reloader: a thread that has Hypercorn reload its workers when a file changes.
+
+    It watches the files of the modules loaded in this process (the app was
+    loaded here before the workers were started), plus ``extra_files``,
+    minus those matching ``exclude_patterns``.
+    """
+
+    def __init__(
+        self, extra_files: Iterable[str], exclude_patterns: Iterable[str], say: Callable[[str], None]
+    ) -> None:
+        self.extra_files = [os.path.abspath(path) for path in extra_files]
+        self.exclude_patterns = list(exclude_patterns)
+        self.say = say
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="microframe-reloader", daemon=True)
+        self._mtimes: dict[str, float] = {}
+
+    def start(self) -> None:
+        """Take the files' modification times now, then watch them on a thread."""
+        self.changed()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching, and wait for the thread to end."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def files(self) -> set[str]:
+        """The files watched now."""
+        paths = {
+            os.path.abspath(file)
+            for module in list(sys.modules.values())
+            if isinstance(file := getattr(module, "__file__", None), str)
+        }
+        paths.update(self.extra_files)
+        return {
+            path for path in paths
+            if not any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude_patterns)
+        }
+
+    def changed(self) -> str | None:
+        """Return a file changed since the last look, if any (all are looked at)."""
+        found = None
+        for path in self.files():
+            try:
+                mtime = os.stat(path).st_mtime
+            except OSError:
+                continue
+            if mtime > self._mtimes.setdefault(path, mtime):
+                self._mtimes[path] = mtime
+                found = found or path
+        return found
+
+    def _run(self) -> None:
+        while not self._stopped.wait(RELOAD_INTERVAL):
+            path = self.changed()
+            if path is not None:
+                self.say(f" * Detected a change in {path!r}, reloading")
+                # Hypercorn's supervisor reloads its workers on SIGHUP.
+                os.kill(os.getpid(), signal.SIGHUP)
+
+
+# -- the run command ------------------------------------------------------------------
+
+
+def _is_ssl_context(value: object) -> bool:
+    try:
+        import ssl
+    except ImportError:
+        return False
+    return isinstance(value, ssl.SSLContext)
+
+
+# click >= 8.3 makes ParamType generic; subscripting it would fail on 8.1 and 8.2.
+class CertParamType(click.ParamType):  # type: ignore[type-arg]
+    """The type of ``run --cert``: a certificate file, ``adhoc``, or an :class:`ssl.SSLContext`.
+
+    ``adhoc`` serves a throwaway self-signed certificate (it needs the
+    cryptography package). A value that is neither a file nor ``adhoc`` is
+    imported (``module:name`` or ``module.name``) and must be an
+    :class:`ssl.SSLContext`.
+    """
+
+    name = "path"
+
+    def __init__(self) -> None:
+        self.path_type = click.Path(exists=True, dir_okay=False, resolve_path=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the file's absolute path, ``"adhoc"``, or the imported context."""
+        try:
+            import ssl
+        except ImportError:
+            self.fail("serving HTTPS needs Python built with SSL support.", param, ctx)
+        if isinstance(value, ssl.SSLContext):
+            return value
+        try:
+            return self.path_type.convert(value, param, ctx)
+        except click.BadParameter:
+            pass
+        text = str(value)
+        if text.lower() == "adhoc":
+            try:
+                importlib.import_module("cryptography")
+            except ImportError:
+                self.fail(
+                    "an 'adhoc' certificate needs the cryptography package:"
+                    " 'pip install cryptography'.",
+                    param,
+                    ctx,
+                )
+            return "adhoc"
+        try:
+            found = import_string(text, silent=True)
+        except (ImportError, ValueError):
+            found = None
+        if isinstance(found, ssl.SSLContext):
+            return found
+        self.fail(
+            f"{text!r} is not a certificate file, 'adhoc', or the import path of an ssl.SSLContext.",
+            param,
+            ctx,
+        )
+
+
+def _validate_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # --cert is eager, so it is known here; a file pairs with the key.
+    cert = ctx.params.get("cert")
+    if value is not None:
+        if cert == "adhoc":
+            raise click.BadParameter('not used when "--cert" is "adhoc".', ctx, param)
+        if _is_ssl_context(cert):
+            raise click.BadParameter('not used when "--cert" is an SSLContext.', ctx, param)
+        if not cert:
+            raise click.BadParameter('"--cert" must be given too.', ctx, param)
+        ctx.params["cert"] = (cert, value)
+    elif cert and cert != "adhoc" and not _is_ssl_context(cert):
+        raise click.BadParameter('required when "--cert" is a certificate file.', ctx, param)
+    return value
+
+
+class SeparatedPathType(click.Path):
+    """A list of paths in one value, separated by :data:`os.pathsep` (``:``; ``;`` on Windows).
+
+    Each one is checked as :class:`click.Path` checks a single path.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the list of converted paths."""
+        convert_one = super().convert
+        return [convert_one(item, param, ctx) for item in self.split_envvar_value(value)]
+
+
+@click.command("run", short_help="Serve the app with Hypercorn (for development).")
+@click.option("--debug/--no-debug", default=None, cls=EnvOption, help="Set debug mode.")
+@click.option(
+    "--host", "-h", default="127.0.0.1", show_default=True, cls=EnvOption, help="The interface to bind."
+)
+@click.option(
+    "--port", "-p", default=5000, show_default=True, type=int, cls=EnvOption, help="The port to bind."
+)
+@click.option(
+    "--cert",
+    "--certfile",
+    "cert",
+    type=CertParamType(),
+    is_eager=True,
+    cls=EnvOption,
+    help="A certificate file, to serve HTTPS (with --key); 'adhoc' for a throwaway one,"
+    " or the import path of an ssl.SSLContext.",
+)
+@click.option(
+    "--key",
+    "--keyfile",
+    "key",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    callback=_validate_key,
+    expose_value=False,
+    cls=EnvOption,
+    help="The key file of the --cert certificate.",
+)
+@click.option(
+    "--reload/--no-reload",
+    default=None,
+    cls=EnvOption,
+    help="Restart when the code changes; on by default in debug mode.",
+)
+@click.option(
+    "--debugger/--no-debugger",
+    default=None,
+    cls=EnvOption,
+    help="Accepted as Flask's command takes it; microframe has no interactive debugger"
+    " (debug mode shows tracebacks).",
+)
+@click.option(
+    "--with-threads/--without-threads",
+    default=True,
+    cls=EnvOption,
+    help="Accepted as Flask's command takes it; sync views always run on worker threads.",
+)
+@click.option(
+    "--extra-files",
+    type=SeparatedPathType(),
+    cls=EnvOption,
+    help=f"More files whose change reloads the server, separated by {os.pathsep!r}.",
+)
+@click.option(
+    "--exclude-patterns",
+    type=SeparatedPathType(),
+    cls=EnvOption,
+    help=f"fnmatch patterns of files whose change does not reload, separated by {os.pathsep!r}.",
+)
+@click.option(
+    "--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1), cls=EnvOption
+)
+@click.option("--uvloop/--no-uvloop", default=False, cls=EnvOption, help="Run the event loop on uvloop.")
+@pass_script_info
+def run_command(
+    info: ScriptInfo,
+    debug: bool | None,
+    host: str,
+    port: int,
+    cert: Any,
+    reload: bool | None,
+    debugger: bool | None,
+    with_threads: bool,
+    extra_files: list[str] | None,
+    exclude_patterns: list[str] | None,
+    workers: int,
+    uvloop: bool,
+) -> None:
+    """Serve the app with Hypercorn, the development way.
+
+    Ctrl-C or SIGTERM stops it gracefully. For production, run Hypercorn
+    (or another ASGI server) on the app directly.
+    """
+    if debug is not None:
+        os.environ["MICROFRAME_DEBUG"] = "1" if debug else "0"
+    app = info.load_app()
+    if debugger:
+        click.echo(
+            " * Note: microframe has no interactive debugger; in debug mode errors show"
+            " their traceback.",
+            err=True,
+        )
+    try:
+        run_simple(
+            app,
+            host,
+            port,
+            use_reloader=get_debug_flag() if reload is None else reload,
+            ssl_context=cert,
+            extra_files=extra_files,
+            exclude_patterns=exclude_patterns,
+            workers=workers,
+            use_uvloop=uvloop,
+            app_import_path=info.app_locator,
+        )
+    except ServingError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _echo_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-__all__ = ["SERVED_APP_ENV", "ServingError", "bind_socket", "find_import_path", "run_simple"]
+__all__ = [
+    "RELOAD_INTERVAL",
+    "SERVED_APP_ENV",
+    "CertParamType",
+    "SeparatedPathType",
+    "ServingError",
+    "bind_socket",
+    "find_import_path",
+    "run_command",
+    "run_simple",
+]

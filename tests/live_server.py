@@ -1,6 +1,7 @@
 """A real Hypercorn server in a subprocess, for the end-to-end, security and fault tests.
 
-The server binds 127.0.0.1 on a free port, and is stopped by its own pid.
+The server binds 127.0.0.1 on a free port, in a process group of its own that
+stop() kills (Hypercorn's workers included).
 Raw socket helpers send bytes no well-behaved client library would.
 """
 
@@ -57,6 +58,9 @@ class LiveServer:
             env=full_env,
             stdout=self._log if self._log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            # Its own process group: Hypercorn's worker processes are killed
+            # with it in stop(), never left behind.
+            start_new_session=True,
         )
         self.pid = self.process.pid
 
@@ -125,9 +129,12 @@ class LiveServer:
         return self.process.wait(timeout=timeout)
 
     def stop(self) -> None:
-        """Kill the server by its pid if it still runs; close the log."""
+        """Kill the server's process group (its workers too); close the log."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if self.process.poll() is None:
-            os.kill(self.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
         if self._log is not None:
             self._log.close()

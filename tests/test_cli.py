@@ -50,7 +50,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setattr(sys, "path", list(sys.path))
     saved_environ = dict(os.environ)
     for name in list(os.environ):
-        if name.startswith("MICROFRAME_"):
+        if name.startswith(("MICROFRAME_", "FLASK_")):
             del os.environ[name]
     # The hello example is imported as ``app`` by its own tests; the default
     # file names must import afresh from the test's folder.
@@ -118,7 +118,8 @@ def test_factory_without_and_with_literal_args(tmp_path: Path) -> None:
     )
     assert load("mod_factory:create_app()").import_name == "plain"
     assert load("mod_factory:create_app").import_name == "plain"
-    app = load("mod_factory:create_app('named', debug=True, extra=(1, 'a:b'))")
+    info = ScriptInfo("mod_factory:create_app('named', debug=True, extra=(1, 'a:b'))", set_debug_flag=False)
+    app = info.load_app()
     assert app.import_name == "named"
     assert app.debug is True
     assert app.config["EXTRA"] == (1, "a:b")
@@ -328,11 +329,18 @@ def test_cli_without_any_app(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "Error: Could not find a Microframe app in" in result.output
     assert "app.py (no such file)" in result.output
-    # --help still works, listing the built-in commands.
+    # --help still works, listing the built-in commands; as with Flask, it
+    # says on standard error why the app's commands are missing.
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    assert "routes" in result.output
-    assert "Error" not in result.output
+    assert "routes" in result.stdout
+    assert "Error" not in result.stdout
+    assert result.stderr.startswith("Error: Could not find a Microframe app in")
+    # An unknown command: the reason, then click's usage error.
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: Could not find a Microframe app in")
+    assert "No such command 'frobnicate'" in result.stderr
 
 
 def test_unknown_command_with_an_app(tmp_path: Path) -> None:
@@ -786,3 +794,330 @@ def test_plain_click_command_added_to_app_cli_runs_in_app_context() -> None:
     result = click.testing.CliRunner().invoke(group, ["plain"])
     assert result.exit_code == 0, result.output
     assert "app=plain_click_app" in result.output
+
+
+# -- Flask's names ---------------------------------------------------------------------
+
+
+def test_flask_app_names_the_app_and_microframe_app_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "mod_flask_named.py", APP_SOURCE)
+    write(tmp_path / "mod_mf_named.py", APP_SOURCE)
+    monkeypatch.setenv("FLASK_APP", "mod_flask_named.py")
+    assert ScriptInfo().load_app().import_name == "mod_flask_named"
+    monkeypatch.setenv("MICROFRAME_APP", "mod_mf_named")
+    assert ScriptInfo().load_app().import_name == "mod_mf_named"
+    # --app wins over both.
+    result = CliRunner().invoke(cli, ["--app", "mod_flask_named", "routes"])
+    assert result.exit_code == 0, result.output
+
+
+def test_flask_debug_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "mod_flask_debug.py", APP_SOURCE)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert load("mod_flask_debug").debug is True
+    monkeypatch.setenv("MICROFRAME_DEBUG", "0")
+    assert load("mod_flask_debug").debug is False
+
+
+def test_set_debug_flag_resets_what_the_factory_set() -> None:
+    # As Flask: the command line's debug flag (off when unset) is the app's.
+    def create_app() -> Microframe:
+        app = Microframe("debugging")
+        app.debug = True
+        return app
+
+    assert ScriptInfo(create_app=create_app).load_app().debug is False
+    assert ScriptInfo(create_app=create_app, set_debug_flag=False).load_app().debug is True
+
+
+def test_flaskenv_is_loaded_weakest(tmp_path: Path) -> None:
+    write(tmp_path / ".flaskenv", "MF_A=flaskenv\nMF_B=flaskenv\nMF_C=flaskenv\n")
+    write(tmp_path / ".microframeenv", "MF_B=microframeenv\nMF_C=microframeenv\n")
+    write(tmp_path / ".env", "MF_C=env\n")
+    assert load_dotenv() is True
+    assert (os.environ["MF_A"], os.environ["MF_B"], os.environ["MF_C"]) == (
+        "flaskenv",
+        "microframeenv",
+        "env",
+    )
+
+
+def test_flaskenv_names_the_app_with_flask_app(tmp_path: Path) -> None:
+    write(tmp_path / "mod_flaskenv.py", APP_SOURCE)
+    write(tmp_path / ".flaskenv", "FLASK_APP=mod_flaskenv\n")
+    result = CliRunner().invoke(cli, ["routes"])
+    assert result.exit_code == 0, result.output
+    assert "index" in result.output
+
+
+def test_flask_skip_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / ".env", "MF_SKIPPED=1\n")
+    monkeypatch.setenv("FLASK_SKIP_DOTENV", "1")
+    CliRunner().invoke(MicroframeGroup(), [])
+    assert "MF_SKIPPED" not in os.environ
+    monkeypatch.setenv("MICROFRAME_SKIP_DOTENV", "0")
+    CliRunner().invoke(MicroframeGroup(), [])
+    assert os.environ["MF_SKIPPED"] == "1"
+
+
+def test_help_alone_loads_the_env_file_first(tmp_path: Path) -> None:
+    write(
+        tmp_path / "mod_help_env.py",
+        APP_SOURCE + "\n@app.cli.command()\ndef seed():\n    'Seed the database.'\n",
+    )
+    write(tmp_path / ".env", "MICROFRAME_APP=mod_help_env\n")
+    result = CliRunner().invoke(MicroframeGroup(), ["--help"])
+    assert result.exit_code == 0
+    assert "Seed the database." in result.stdout
+
+
+def test_flask_run_options_and_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[tuple[Any, ...]]
+) -> None:
+    write(tmp_path / "app.py", APP_SOURCE)
+    monkeypatch.setenv("FLASK_RUN_PORT", "9001")
+    monkeypatch.setenv("FLASK_RUN_HOST", "0.0.0.0")
+    assert CliRunner().invoke(cli, ["run"]).exit_code == 0
+    assert served[-1][1:3] == ("0.0.0.0", 9001)
+    monkeypatch.setenv("MICROFRAME_RUN_PORT", "9002")
+    assert CliRunner().invoke(cli, ["run"]).exit_code == 0
+    assert served[-1][2] == 9002
+    assert CliRunner().invoke(cli, ["run", "--port", "9003"]).exit_code == 0
+    assert served[-1][2] == 9003
+
+
+def test_the_command_line_marks_the_environment(app: Microframe) -> None:
+    # app.run() in an imported module must not serve while a command runs.
+    CliRunner().invoke(MicroframeGroup(create_app=lambda: app), ["routes"])
+    assert os.environ["MICROFRAME_RUN_FROM_CLI"] == "true"
+
+
+def test_locate_app_can_return_none(tmp_path: Path) -> None:
+    from microframe.cli import locate_app
+
+    assert locate_app("no_such_module_xyz", None, raise_if_not_found=False) is None
+    write(tmp_path / "mod_locate_broken.py", "import not_a_real_module_xyz\n")
+    _ = prepare_import(str(tmp_path / "mod_locate_broken.py"))
+    with pytest.raises(AppImportError):
+        locate_app("mod_locate_broken", None, raise_if_not_found=False)
+
+
+def test_help_with_a_failing_factory_shows_the_traceback() -> None:
+    def create_app() -> Microframe:
+        raise RuntimeError("the factory broke")
+
+    result = CliRunner().invoke(MicroframeGroup(create_app=create_app), ["--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout
+    assert "RuntimeError: the factory broke" in result.stderr
+
+
+def test_version_names_flask_while_the_shim_is_installed() -> None:
+    from microframe import flask_compat
+
+    with flask_compat.installed():
+        result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    last = result.output.splitlines()[-1]
+    assert last.startswith("Flask ") and "'import flask' is served by microframe" in last
+
+
+# -- async commands added as plain click commands -------------------------------------------
+
+
+def test_plain_async_click_command_added_to_app_cli(app: Microframe) -> None:
+    calls: list[str] = []
+
+    @click.command("init-db")
+    async def init_db() -> None:
+        calls.append(current_app.name)
+        click.echo("Initialized")
+
+    @click.group("tools")
+    def tools() -> None:
+        """Plain click group."""
+
+    @tools.command("count")
+    @click.pass_context
+    async def count(ctx: click.Context) -> str:
+        return f"{ctx.info_name} in {current_app.name}"
+
+    app.cli.add_command(init_db)
+    app.cli.add_command(tools)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Initialized\n"
+    assert calls == [app.name]
+    result = runner.invoke(args=["tools", "count"], standalone_mode=False)
+    assert result.return_value == f"count in {app.name}"
+    # Looking the command up again does not wrap it twice.
+    runner.invoke(args=["init-db"])
+    assert calls == [app.name, app.name]
+
+
+# -- run: Flask's options ------------------------------------------------------------------
+
+
+def _run_error(args: list[str]) -> str:
+    from microframe.cli import run_command
+
+    result = CliRunner().invoke(run_command, args)
+    assert result.exit_code == 2, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def test_run_cert_and_key_pairing(tmp_path: Path) -> None:
+    from microframe.cli import run_command
+
+    cert = str(write(tmp_path / "cert.pem", "cert"))
+    key = str(write(tmp_path / "key.pem", "key"))
+    assert _run_error(["--cert", cert]) == (
+        "Error: Invalid value for '--key' / '--keyfile': required when \"--cert\" is a certificate file."
+    )
+    assert _run_error(["--key", key]) == (
+        "Error: Invalid value for '--key' / '--keyfile': \"--cert\" must be given too."
+    )
+    for args in (["--cert", cert, "--key", key], ["--key", key, "--cert", cert]):
+        assert run_command.make_context("run", args).params["cert"] == (cert, key)
+    # microframe's own names are the same options.
+    ctx = run_command.make_context("run", ["--certfile", cert, "--keyfile", key])
+    assert ctx.params["cert"] == (cert, key)
+
+
+def test_run_cert_that_is_nothing_known(tmp_path: Path) -> None:
+    assert _run_error(["--cert", "missing.pem"]) == (
+        "Error: Invalid value for '--cert' / '--certfile': 'missing.pem' is not a certificate file,"
+        " 'adhoc', or the import path of an ssl.SSLContext."
+    )
+
+
+def test_run_cert_adhoc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from microframe.cli import run_command
+
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    assert "needs the cryptography package" in _run_error(["--cert", "adhoc"])
+    monkeypatch.setitem(sys.modules, "cryptography", type(sys)("cryptography"))
+    assert run_command.make_context("run", ["--cert", "adhoc"]).params["cert"] == "adhoc"
+    key = str(write(tmp_path / "key.pem", "key"))
+    assert _run_error(["--cert", "adhoc", "--key", key]).endswith('not used when "--cert" is "adhoc".')
+
+
+def test_run_cert_ssl_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from microframe.cli import run_command
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    module = type(sys)("mod_tls")
+    module.context = context  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mod_tls", module)
+    assert run_command.make_context("run", ["--cert", "mod_tls:context"]).params["cert"] is context
+    assert run_command.make_context("run", ["--cert", "mod_tls.context"]).params["cert"] is context
+    key = str(write(tmp_path / "key.pem", "key"))
+    assert _run_error(["--cert", "mod_tls:context", "--key", key]).endswith(
+        'not used when "--cert" is an SSLContext.'
+    )
+    assert "not a certificate file" in _run_error(["--cert", "os:path"])
+
+
+def test_run_passes_flask_options_on(
+    tmp_path: Path, served: list[tuple[Any, ...]]
+) -> None:
+    write(tmp_path / "app.py", APP_SOURCE)
+    cert = str(write(tmp_path / "cert.pem", "cert"))
+    key = str(write(tmp_path / "key.pem", "key"))
+    extra = f"a.cfg{os.pathsep}b.cfg"
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--cert", cert, "--key", key, "--extra-files", extra, "--exclude-patterns", "*.tmp",
+         "--no-reload", "--without-threads", "--no-debugger"],
+    )
+    assert result.exit_code == 0, result.output
+    kwargs = served[-1][3]
+    assert kwargs["ssl_context"] == (cert, key)
+    assert kwargs["extra_files"] == ["a.cfg", "b.cfg"]
+    assert kwargs["exclude_patterns"] == ["*.tmp"]
+    assert kwargs["use_reloader"] is False
+    result = CliRunner().invoke(cli, ["run", "--debugger"])
+    assert result.exit_code == 0, result.output
+    assert "no interactive debugger" in result.output
+    assert served[-1][3]["ssl_context"] is None
+
+
+# -- commands of installed packages -------------------------------------------------------
+
+
+def install_plugin(
+    folder: Path, dist: str, group: str, commands: dict[str, str], source: str
+) -> None:
+    """Make a package with entry points importable from ``folder`` (put on sys.path)."""
+    info = folder / f"{dist}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in commands.items())
+    (info / "entry_points.txt").write_text(f"[{group}]\n{lines}")
+    (folder / f"{dist}.py").write_text(textwrap.dedent(source))
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+
+def test_flask_extension_commands_run_with_the_shim(tmp_path: Path, app: Microframe) -> None:
+    from microframe import flask_compat
+
+    install_plugin(
+        tmp_path / "site",
+        "mf_flask_ext",
+        "flask.commands",
+        {"ext-hello": "mf_flask_ext:hello", "shadowed": "mf_flask_ext:shadowed"},
+        """
+        import click
+        from flask import current_app
+        from flask.cli import with_appcontext
+
+        @click.command()
+        @with_appcontext
+        def hello():
+            click.echo(f"hello from {current_app.name}")
+
+        @click.command()
+        def shadowed():
+            click.echo("flask's")
+        """,
+    )
+    install_plugin(
+        tmp_path / "site",
+        "mf_own_ext",
+        "microframe.commands",
+        {"shadowed": "mf_own_ext:shadowed", "broken": "mf_own_ext:missing"},
+        """
+        import click
+
+        @click.group()
+        def shadowed():
+            pass
+
+        @shadowed.command()
+        async def sub():
+            click.echo("microframe's, awaited")
+        """,
+    )
+    try:
+        group = MicroframeGroup(create_app=lambda: app)
+        result = CliRunner().invoke(group, ["ext-hello"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == f"hello from {app.name}\n"
+        # Loading a flask.commands entry point installed the shim first.
+        assert flask_compat.is_installed()
+        assert " * Warning: cannot load the command 'broken' (mf_own_ext:missing): AttributeError" in (
+            result.stderr
+        )
+        assert len(result.stderr.strip().splitlines()) == 1
+        result = CliRunner().invoke(group, ["shadowed", "sub"])
+        assert result.stdout == "microframe's, awaited\n"
+        help_text = CliRunner().invoke(group, ["--help"]).stdout
+        assert "ext-hello" in help_text and "shadowed" in help_text
+    finally:
+        flask_compat.uninstall(purge=["mf_flask_ext", "mf_own_ext"])

@@ -212,7 +212,7 @@ def test_from_envvar_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for name in list(os.environ):
-        if name.startswith(("MICROFRAME_", "MYAPP_")):
+        if name.startswith(("MICROFRAME_", "FLASK_", "MYAPP_")):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -238,6 +238,34 @@ def test_from_prefixed_env_values(clean_env: pytest.MonkeyPatch) -> None:
         "LIST": [1, 2],
         "QUOTED": "42",
     }
+
+
+def test_from_prefixed_env_reads_flask_names_too(clean_env: pytest.MonkeyPatch) -> None:
+    # A ported Flask app's environment keeps working; microframe's name wins.
+    clean_env.setenv("FLASK_SECRET_KEY", "from flask")
+    clean_env.setenv("FLASK_ONLY", "1")
+    clean_env.setenv("MICROFRAME_SECRET_KEY", "from microframe")
+    clean_env.setenv("FLASK_DB__HOST", "flask-host")
+    clean_env.setenv("FLASK_DB__PORT", "1")
+    clean_env.setenv("MICROFRAME_DB__PORT", "2")
+    config = Config("/")
+    config.from_prefixed_env()
+    assert config == {
+        "SECRET_KEY": "from microframe",
+        "ONLY": 1,
+        "DB": {"HOST": "flask-host", "PORT": 2},
+    }
+
+
+def test_from_prefixed_env_with_a_prefix_reads_only_that_one(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("FLASK_A", "flask")
+    clean_env.setenv("MICROFRAME_A", "microframe")
+    config = Config("/")
+    config.from_prefixed_env("FLASK")
+    assert config == {"A": "flask"}
+    config = Config("/")
+    config.from_prefixed_env("MICROFRAME")
+    assert config == {"A": "microframe"}
 
 
 def test_from_prefixed_env_custom_prefix_and_loads(clean_env: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -287,3 +288,49 @@ def test_flask_version_is_the_api_the_shim_serves_with_flasks_warning() -> None:
             assert flask.__version__ == flask_compat.FLASK_VERSION
         with pytest.raises(AttributeError):
             flask.__not_there__  # noqa: B018
+
+
+FLASK_APP_SOURCE = """
+import click
+from flask import Flask, current_app
+
+app = Flask(__name__)
+
+@app.get("/")
+def index():
+    return "hi"
+
+@app.cli.command("greet")
+@click.argument("name")
+def greet(name):
+    click.echo(f"hello {name} from {current_app.name}")
+"""
+
+
+def _flask_command(args: list[str], cwd: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run microframe's ``flask`` command (what a ``flask`` console script would call)."""
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "MICROFRAME_"))}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "from microframe.flask_compat import main; main()", *args],
+        cwd=cwd, env=environ, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_flask_command_reads_flask_app_and_flaskenv(tmp_path: Any) -> None:
+    (tmp_path / "ported.py").write_text(FLASK_APP_SOURCE)
+    done = _flask_command(["greet", "Ada"], str(tmp_path), FLASK_APP="ported.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello Ada from ported\n"
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=ported\n")
+    done = _flask_command(["routes"], str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert ["index", "GET", "/"] in [line.split() for line in done.stdout.splitlines()]
+    done = _flask_command(["--version"], str(tmp_path))
+    assert "'import flask' is served by microframe" in done.stdout
+    done = _flask_command(["nope"], str(tmp_path), FLASK_APP="missing_module")
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: Could not import 'missing_module'")
+    assert "Usage: " in done.stderr

@@ -18,6 +18,52 @@ from microframe import (
     url_for,
 )
 
+# -- debug and dotenv flags from the environment --------------------------------
+
+
+@pytest.fixture
+def no_flags(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("MICROFRAME_DEBUG", "FLASK_DEBUG", "MICROFRAME_SKIP_DOTENV", "FLASK_SKIP_DOTENV"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", False), ("0", False), ("false", False), ("No", False), ("1", True), ("True", True), ("on", True)],
+)
+@pytest.mark.parametrize("prefix", ["MICROFRAME", "FLASK"])
+def test_get_debug_flag(no_flags: pytest.MonkeyPatch, prefix: str, value: str, expected: bool) -> None:
+    from microframe.helpers import get_debug_flag
+
+    no_flags.setenv(f"{prefix}_DEBUG", value)
+    assert get_debug_flag() is expected
+    # The app's DEBUG default follows it.
+    assert Microframe("flagged").debug is expected
+
+
+def test_microframe_debug_wins_over_flask_debug(no_flags: pytest.MonkeyPatch) -> None:
+    from microframe.helpers import get_debug_flag
+
+    no_flags.setenv("FLASK_DEBUG", "1")
+    no_flags.setenv("MICROFRAME_DEBUG", "0")
+    assert get_debug_flag() is False
+    no_flags.setenv("FLASK_DEBUG", "0")
+    no_flags.setenv("MICROFRAME_DEBUG", "1")
+    assert get_debug_flag() is True
+
+
+def test_get_load_dotenv(no_flags: pytest.MonkeyPatch) -> None:
+    from microframe.helpers import get_load_dotenv
+
+    assert get_load_dotenv() is True
+    assert get_load_dotenv(False) is False
+    no_flags.setenv("FLASK_SKIP_DOTENV", "1")
+    assert get_load_dotenv() is False
+    no_flags.setenv("MICROFRAME_SKIP_DOTENV", "0")
+    assert get_load_dotenv() is True
+
+
 # -- url_for ------------------------------------------------------------------
 
 

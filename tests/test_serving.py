@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from microframe import Microframe
+from microframe import Microframe, serving
 from microframe.serving import ServingError, bind_socket, find_import_path, run_simple
 
 
@@ -68,3 +72,133 @@ def test_key_without_certificate() -> None:
 def test_uvloop_missing() -> None:
     with pytest.raises(ServingError, match="uvloop is not installed"):
         run_simple(module_app, "127.0.0.1", 0, use_uvloop=True)
+
+
+# -- TLS, workers and the reloader, without serving ---------------------------------------
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Record how run_simple would serve, instead of serving; close the bound sockets."""
+    calls: list[dict[str, Any]] = []
+
+    def in_process(app: Microframe, config: Any, use_uvloop: bool) -> None:
+        calls.append({"config": config, "workers": None})
+
+    def in_workers(config: Any, import_path: str, watch: Any) -> None:
+        calls.append({"config": config, "workers": import_path, "watch": watch})
+
+    monkeypatch.setattr(serving, "_serve_in_process", in_process)
+    monkeypatch.setattr(serving, "_serve_in_workers", in_workers)
+    yield calls
+    for call in calls:
+        for bind in call["config"].bind:
+            os.close(int(bind.removeprefix("fd://")))
+
+
+def serve(*args: Any, **kwargs: Any) -> list[str]:
+    """Call run_simple on port 0; return what it said."""
+    said: list[str] = []
+    run_simple(module_app, "127.0.0.1", 0, *args, echo=said.append, **kwargs)
+    return said
+
+
+def test_certificate_pair_and_combined_pem(started: list[dict[str, Any]]) -> None:
+    said = serve(ssl_context=("cert.pem", "key.pem"))
+    config = started[-1]["config"]
+    assert (config.certfile, config.keyfile, config.ssl_enabled) == ("cert.pem", "key.pem", True)
+    assert said[-1].startswith(" * Running on https://127.0.0.1:")
+    # A certificate alone is a PEM file holding the key too.
+    serve(certfile="both.pem")
+    assert (started[-1]["config"].certfile, started[-1]["config"].keyfile) == ("both.pem", "both.pem")
+    serve(ssl_context=("both.pem", None))
+    assert started[-1]["config"].keyfile == "both.pem"
+    said = serve()
+    assert said[-1].startswith(" * Running on http://127.0.0.1:")
+    assert started[-1]["config"].ssl_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ssl_context": ("c.pem", "k.pem"), "certfile": "c.pem"}, "either ssl_context or certfile"),
+        ({"ssl_context": "self-signed"}, "ssl_context must be a (certfile, keyfile) pair"),
+        ({"keyfile": "k.pem"}, "needs a certificate"),
+    ],
+)
+def test_tls_options_that_do_not_fit(
+    started: list[dict[str, Any]], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ServingError) as info:
+        serve(**kwargs)
+    assert message in str(info.value)
+    assert started == []
+
+
+def test_adhoc_certificate_without_cryptography(
+    started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    with pytest.raises(ServingError, match="needs the cryptography package"):
+        serve(ssl_context="adhoc")
+
+
+def test_adhoc_certificate_lives_while_serving(
+    started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import werkzeug.serving
+
+    def fake_devcert(base_path: str, host: str | None = None, cn: str | None = None) -> tuple[str, str]:
+        Path(base_path + ".crt").write_text("cert")
+        Path(base_path + ".key").write_text("key")
+        return base_path + ".crt", base_path + ".key"
+
+    seen: list[bool] = []
+    monkeypatch.setattr(werkzeug.serving, "make_ssl_devcert", fake_devcert)
+    monkeypatch.setattr(
+        serving, "_serve_in_process", lambda app, config, uvloop: seen.append(os.path.exists(config.certfile))
+    )
+    serve(ssl_context="adhoc")
+    assert seen == [True]
+
+
+def test_ssl_context_is_served_in_this_process(
+    started: list[dict[str, Any]]
+) -> None:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    said = serve(use_reloader=True, workers=2, ssl_context=context)
+    config = started[-1]["config"]
+    assert started[-1]["workers"] is None
+    assert config.create_ssl_context() is context and config.ssl_enabled
+    assert "an ssl.SSLContext cannot be handed to worker processes" in said[0]
+    assert "reloader: off, workers: 1" in said[1]
+
+
+def test_reloader_watches_extra_files_minus_excluded(
+    started: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    serve(use_reloader=True, extra_files=["settings.toml"], exclude_patterns=["*/site-packages/*"])
+    call = started[-1]
+    assert call["workers"] == f"{__name__}:module_app"
+    files = call["watch"].files()
+    assert os.path.abspath("settings.toml") in files
+    assert os.path.abspath(__file__) in files
+    assert not any("/site-packages/" in path for path in files)
+    serve(workers=2)
+    assert started[-1]["watch"] is None
+
+
+def test_watch_reports_a_changed_file(tmp_path: Path) -> None:
+    watched = tmp_path / "watched.cfg"
+    watched.write_text("a")
+    ignored = tmp_path / "ignored.tmp"
+    ignored.write_text("a")
+    watch = serving._Watch([str(watched), str(ignored)], ["*.tmp"], print)
+    assert watch.changed() is None
+    for path in (watched, ignored):
+        stat = path.stat()
+        os.utime(path, (stat.st_atime, stat.st_mtime + 5))
+    assert watch.changed() == str(watched)
+    assert watch.changed() is None

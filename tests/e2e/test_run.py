@@ -6,8 +6,10 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -21,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MICROFRAME = Path(sys.executable).with_name("microframe")
-URL_LINE = re.compile(r" \* Running on (http://127\.0\.0\.1:\d+) \(CTRL \+ C to quit\)")
+URL_LINE = re.compile(r" \* Running on (https?://127\.0\.0\.1:\d+) \(CTRL \+ C to quit\)")
 STARTUP_TIMEOUT = 15.0
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -40,6 +42,8 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group, so that kill() also takes the workers.
+            start_new_session=True,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.output: list[str] = []
@@ -83,9 +87,12 @@ class Server:
         return "".join(self.output)
 
     def kill(self) -> None:
-        """Kill the process if it still runs, and release its pipe."""
+        """Kill the process group (the server and its workers), and release the pipe."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if self.process.poll() is None:
-            self.process.kill()
             self.process.wait(timeout=5)
         self.reader.join(timeout=5)
         if self.process.stdout is not None:
@@ -194,6 +201,69 @@ def test_reloads_on_code_change(servers: list[Server], tmp_path: Path) -> None:
             pass
         time.sleep(0.2)
     assert body == "v2"
+    server.process.send_signal(signal.SIGINT)
+    output = server.finish()
+    assert server.process.returncode == 0, output
+
+
+def wait_for_body(url: str, expected: str, timeout: float) -> str:
+    """GET ``url`` until it answers ``expected`` or ``timeout`` passes; return the last body."""
+    deadline = time.monotonic() + timeout
+    body = ""
+    while body != expected and time.monotonic() < deadline:
+        try:
+            body = get(url)
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return body
+
+
+def test_reloads_when_an_extra_file_changes(servers: list[Server], tmp_path: Path) -> None:
+    settings = tmp_path / "greeting.txt"
+    settings.write_text("v1")
+    (tmp_path / "app.py").write_text(
+        "from pathlib import Path\nfrom microframe import Microframe\n"
+        "app = Microframe(__name__)\nGREETING = Path(__file__).with_name('greeting.txt').read_text()\n"
+        "@app.get('/')\nasync def index():\n    return GREETING\n"
+    )
+    server = Server(
+        [str(MICROFRAME), "run", "--port", str(free_port()), "--reload", "--extra-files", str(settings)],
+        tmp_path,
+    )
+    servers.append(server)
+    url = server.wait_for(URL_LINE).group(1)
+    assert wait_for_body(url + "/", "v1", STARTUP_TIMEOUT) == "v1"
+    settings.write_text("v2")
+    stat = settings.stat()
+    os.utime(settings, (stat.st_atime, stat.st_mtime + 5))
+    assert wait_for_body(url + "/", "v2", 8) == "v2"
+    server.wait_for(re.compile(r"Detected a change in '.*greeting\.txt', reloading"))
+    server.process.send_signal(signal.SIGINT)
+    output = server.finish()
+    assert server.process.returncode == 0, output
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_serves_https_with_flask_cert_and_key_options(servers: list[Server], tmp_path: Path) -> None:
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", "key.pem", "-out", "cert.pem"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )
+    (tmp_path / "app.py").write_text(
+        "from microframe import Microframe, request\napp = Microframe(__name__)\n"
+        "@app.get('/')\nasync def index():\n    return request.scheme\n"
+    )
+    args = ["run", "--port", "0", "--cert", "cert.pem", "--key", "key.pem"]
+    server = Server([str(MICROFRAME), *args], tmp_path)
+    servers.append(server)
+    url = server.wait_for(URL_LINE).group(1)
+    assert url.startswith("https://")
+    context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    context.check_hostname = False
+    with urllib.request.urlopen(url + "/", timeout=5, context=context) as response:
+        assert response.read() == b"https"
     server.process.send_signal(signal.SIGINT)
     output = server.finish()
     assert server.process.returncode == 0, output
