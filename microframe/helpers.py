@@ -49,6 +49,7 @@ def get_load_dotenv(default: bool = True) -> bool:
 
 def url_for(
     endpoint: str,
+    /,
     *,
     _anchor: str | None = None,
     _method: str | None = None,

@@ -98,6 +98,9 @@ async def test_url_for_in_request(routed: Microframe) -> None:
         assert url_for("index", _anchor="a/b?c") == "/#a/b?c"
         assert url_for("thing", _method="GET") == "/thing"
         assert url_for("thing", _method="POST") == "/thing/new"
+        # Rule values may be named anything, "self" and "endpoint" included.
+        assert url_for("index", self="s", endpoint="e") == "/?self=s&endpoint=e"
+        assert routed.url_for("user", user_id=1, self="s") == "/user/1?self=s"
 
 
 async def test_url_for_scheme_without_external(routed: Microframe) -> None:
