@@ -24,9 +24,10 @@ from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .dispatch import DispatchMixin
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .helpers import get_debug_flag, get_root_path
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
-from .scaffold import Scaffold, get_root_path, merge_methods, setupmethod
+from .scaffold import Scaffold, merge_methods, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable
 from .templating import TemplatingMixin
@@ -202,7 +203,7 @@ class Microframe(
         """Create the :class:`Config` with the defaults and ``DEBUG`` from the environment."""
         root_path = self.instance_path if instance_relative else self.root_path
         defaults = dict(self.default_config)
-        defaults["DEBUG"] = os.environ.get("MICROFRAME_DEBUG", "").lower() in {"1", "true", "yes"}
+        defaults["DEBUG"] = get_debug_flag()
         return self.config_class(root_path, defaults)
 
     @property

@@ -9,9 +9,7 @@ first request.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import sys
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from .helpers import get_root_path
 from .sync import is_async_callable
 from .typing import (
     AfterRequestCallable,
@@ -59,26 +58,6 @@ def setupmethod(func: F) -> F:
         return func(self, *args, **kwargs)
 
     return cast(F, guarded)
-
-
-def get_root_path(import_name: str) -> str:
-    """Return the folder of the module or package ``import_name``.
-
-    Falls back to the current working directory for ``__main__`` run
-    interactively, as Flask does.
-    """
-    module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None):
-        return os.path.dirname(os.path.abspath(str(module.__file__)))
-    try:
-        spec = importlib.util.find_spec(import_name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin in (None, "namespace", "built-in"):
-        if spec is not None and spec.submodule_search_locations:
-            return os.path.abspath(next(iter(spec.submodule_search_locations)))
-        return os.getcwd()
-    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
