@@ -29,6 +29,7 @@ from .typing import (
 )
 from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
+from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
@@ -255,7 +256,21 @@ async def send_response(
     sent under ``RESPONSE_TIMEOUT`` while a watcher task waits for the client
     to disconnect.
     """
+    try:
+        await _send(response, ctx, send, receive)
+    finally:
+        if response._on_close is not None:
+            # The call_on_close functions: sync code of the request, run on
+            # its worker thread once the response is out (or has failed).
+            await response.aclose(ctx.lease)
+
+
+async def _send(
+    response: Response, ctx: RequestContext, send: ASGISendCallable, receive: ASGIReceiveCallable
+) -> None:
     status = response.status_code
+    if status == 304:
+        strip_not_modified(response.headers)
     await send(
         {"type": "http.response.start", "status": status, "headers": encode_headers(response)}
     )
