@@ -20,6 +20,7 @@ from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServe
 from werkzeug.routing import RequestRedirect
 
 from . import signals
+from .debughelpers import routing_error
 from .globals import _cv_request
 from .sync import in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
@@ -228,9 +229,10 @@ class DispatchMixin:
             unrouted = None
             if rv is None:
                 if self._stock_dispatch:
-                    unrouted = ctx.request.routing_exception
-                    if unrouted is None:
+                    if ctx.request.routing_exception is None:
                         rv = await self._call_view(ctx)
+                    else:
+                        unrouted = routing_error(ctx.request, self.debug)
                 else:
                     rv = await self.dispatch_request(ctx)
         except Exception as error:
@@ -274,7 +276,7 @@ class DispatchMixin:
         # stock dispatch awaits it without a coroutine of its own.
         request = ctx.request
         if request.routing_exception is not None:
-            raise request.routing_exception
+            raise routing_error(request, self.debug)
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):

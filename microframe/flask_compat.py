@@ -45,6 +45,7 @@ MODULES: dict[str, str] = {
     "flask.cli": "microframe.cli",
     "flask.config": "microframe.config",
     "flask.ctx": "microframe.ctx",
+    "flask.debughelpers": "microframe.debughelpers",
     "flask.globals": "microframe.globals",
     "flask.helpers": "microframe.helpers",
     "flask.json": "microframe.json",
