@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from werkzeug.routing import BuildError
 
+import microframe
 from microframe import (
     Blueprint,
     Microframe,
@@ -17,6 +18,7 @@ from microframe import (
     stream_with_context,
     url_for,
 )
+from microframe.helpers import get_debug_flag, get_load_dotenv, get_root_path
 
 # -- url_for ------------------------------------------------------------------
 
@@ -330,3 +332,49 @@ def test_stream_with_context_outside_request() -> None:
 
     with pytest.raises(RuntimeError, match="request context"):
         stream_with_context(generate())
+
+
+# -- environment flags and paths -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", False), ("0", False), ("False", False), ("No", False), ("true", True), ("1", True)],
+)
+@pytest.mark.parametrize("name", ["MICROFRAME_DEBUG", "FLASK_DEBUG"])
+def test_get_debug_flag(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: bool
+) -> None:
+    monkeypatch.delenv("MICROFRAME_DEBUG", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv(name, value)
+    assert get_debug_flag() is expected
+    assert Microframe(__name__).debug is expected
+
+
+def test_microframe_debug_wins_over_flask_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROFRAME_DEBUG", "0")
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert get_debug_flag() is False
+
+
+@pytest.mark.parametrize(
+    ("value", "default", "expected"),
+    [(None, True, True), (None, False, False), ("1", True, False), ("0", False, True)],
+)
+def test_get_load_dotenv(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, default: bool, expected: bool
+) -> None:
+    monkeypatch.delenv("MICROFRAME_SKIP_DOTENV", raising=False)
+    monkeypatch.delenv("FLASK_SKIP_DOTENV", raising=False)
+    if value is not None:
+        monkeypatch.setenv("FLASK_SKIP_DOTENV", value)
+    assert get_load_dotenv(default) is expected
+
+
+def test_get_root_path() -> None:
+    import os
+
+    assert get_root_path(__name__) == os.path.dirname(os.path.abspath(__file__))
+    assert get_root_path("microframe") == os.path.dirname(os.path.abspath(microframe.__file__))
+    assert get_root_path("not_a_module_anywhere") == os.getcwd()
