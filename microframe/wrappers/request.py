@@ -453,12 +453,20 @@ class Request(RoutedRequest):
         return json.loads(data)
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
-        """Called when the body cannot be loaded as JSON; raises 400 or 415."""
+        """Called when the body cannot be loaded as JSON; raises 400 or 415.
+
+        Why the JSON is invalid is told in debug mode only; otherwise the
+        400 page is the generic one, as in Flask, so that parser details
+        do not reach clients.
+        """
         if error is None:
             raise UnsupportedMediaType(
                 "Did not attempt to load JSON data because the request"
                 " Content-Type was not 'application/json'."
             )
+        app_ctx = _cv_app.get(None)
+        if app_ctx is not None and not app_ctx.app.debug:
+            raise BadRequest() from error
         raise BadRequest(f"Failed to decode JSON object: {error}")
 
     @property
