@@ -770,10 +770,13 @@ async def end_websocket(
     elif response is None:
         await websocket.close(1000)
     elif websocket.http_response_supported:
-        body: bytes = await response.get_data()
-        await websocket.send_http_response(response.status_code, encode_headers(response), body)
+        try:
+            body: bytes = await response.get_data()
+            await websocket.send_http_response(response.status_code, encode_headers(response), body)
+        finally:
+            await response.aclose()
     else:
-        await response.body.aclose()
+        await response.aclose()
         await websocket.close(1008)
 
 
