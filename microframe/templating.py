@@ -27,7 +27,7 @@ import os
 import threading
 from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from functools import cached_property, partial
+from functools import cached_property, partial, wraps
 from types import AsyncGeneratorType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -124,49 +124,22 @@ class _Table(dict[str, Any]):
             found = self._has_async = any(_needs_loop(value) for value in self.values())
         return found
 
-    def _changed(self) -> None:
+
+def _noting_change(name: str) -> Callable[..., Any]:
+    # The dict method ``name``, followed by forgetting the table's decision.
+    method = getattr(dict, name)
+
+    @wraps(method)
+    def changing(self: _Table, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
         self._has_async = None
+        return result
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        self._changed()
+    return changing
 
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._changed()
 
-    def __ior__(self, other: Any) -> _Table:  # type: ignore[misc,override]
-        super().__ior__(other)
-        self._changed()
-        return self
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Update as a dict does, then note the change."""
-        super().update(*args, **kwargs)
-        self._changed()
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        """As :meth:`dict.setdefault`, noting the change."""
-        value = super().setdefault(key, default)
-        self._changed()
-        return value
-
-    def pop(self, key: str, *default: Any) -> Any:
-        """As :meth:`dict.pop`, noting the change."""
-        value = super().pop(key, *default)
-        self._changed()
-        return value
-
-    def popitem(self) -> tuple[str, Any]:
-        """As :meth:`dict.popitem`, noting the change."""
-        item = super().popitem()
-        self._changed()
-        return item
-
-    def clear(self) -> None:
-        """As :meth:`dict.clear`, noting the change."""
-        super().clear()
-        self._changed()
+for _name in ("__setitem__", "__delitem__", "__ior__", "update", "setdefault", "pop", "popitem", "clear"):
+    setattr(_Table, _name, _noting_change(_name))
 
 
 _TABLES = ("filters", "tests", "globals")
