@@ -29,6 +29,7 @@ from .typing import (
 )
 from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
+from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
@@ -257,7 +258,21 @@ async def send_response(
     sent under ``RESPONSE_TIMEOUT`` while a watcher task waits for the client
     to disconnect.
     """
+    try:
+        await _send(response, ctx, send, receive)
+    finally:
+        if response._on_close is not None:
+            # The call_on_close functions: sync code of the request, run on
+            # its worker thread once the response is out (or has failed).
+            await response.aclose(ctx.lease)
+
+
+async def _send(
+    response: Response, ctx: RequestContext, send: ASGISendCallable, receive: ASGIReceiveCallable
+) -> None:
     status = response.status_code
+    if status == 304:
+        strip_not_modified(response.headers)
     await send(
         {"type": "http.response.start", "status": status, "headers": encode_headers(response)}
     )
@@ -757,10 +772,13 @@ async def end_websocket(
     elif response is None:
         await websocket.close(1000)
     elif websocket.http_response_supported:
-        body: bytes = await response.get_data()
-        await websocket.send_http_response(response.status_code, encode_headers(response), body)
+        try:
+            body: bytes = await response.get_data()
+            await websocket.send_http_response(response.status_code, encode_headers(response), body)
+        finally:
+            await response.aclose()
     else:
-        await response.body.aclose()
+        await response.aclose()
         await websocket.close(1008)
 
 

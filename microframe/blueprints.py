@@ -312,7 +312,19 @@ class Blueprint(Scaffold):
             raise RuntimeError("'static_folder' must be set to serve static_files.")
         from .helpers import send_from_directory
 
-        return send_from_directory(cast(str, self.static_folder), filename)
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds a file sent from this blueprint may be cached.
+
+        The current app's ``SEND_FILE_MAX_AGE_DEFAULT``, as for the app's
+        own files; override in a subclass to vary by file.
+        """
+        from .globals import current_app
+        from .sending import get_send_file_max_age
+
+        return get_send_file_max_age(current_app._get_current_object(), filename)  # type: ignore[attr-defined]
 
     # -- app-wide registration from a blueprint ---------------------------------
 

@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, I
 from werkzeug.routing import RequestRedirect
 
 from . import signals
-from .debughelpers import FormDataRoutingRedirect
+from .debughelpers import routing_error
 from .globals import _cv_request, _no_req_msg
 from .sync import dual, in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
@@ -481,15 +481,7 @@ class DispatchMixin:
         a form it posts raises :class:`~microframe.debughelpers.FormDataRoutingRedirect`,
         which says what went wrong.
         """
-        error = request.routing_exception
-        if (
-            self.debug
-            and isinstance(error, RequestRedirect)
-            and error.code not in (307, 308)
-            and request.method not in ("GET", "HEAD", "OPTIONS")
-        ):
-            raise FormDataRoutingRedirect(request)
-        raise error
+        raise routing_error(request, bool(self.debug))
 
     @stock
     def make_default_options_response(self) -> Response:

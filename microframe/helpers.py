@@ -1,9 +1,13 @@
-"""Helpers used in views: URLs, redirects, aborts, responses, streaming."""
+"""Helpers used in views: URLs, redirects, aborts, responses, streaming,
+flashing; and the environment flags and paths the app and command line read."""
 
 from __future__ import annotations
 
 import functools
 import html
+import importlib.util
+import os
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -16,11 +20,33 @@ from .config import env_value
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
 from .sync import in_sync_code
+from .templating import get_template_attribute
 
 if TYPE_CHECKING:
     from .wrappers import Response
 
 T = TypeVar("T")
+
+def get_root_path(import_name: str) -> str:
+    """Return the folder of the module or package ``import_name``.
+
+    Resources (templates, static files, ``open_resource``) are found
+    relative to it. Falls back to the current working directory for a module
+    that cannot be located (``__main__`` in an interactive session), as
+    Flask does.
+    """
+    module = sys.modules.get(import_name)
+    if module is not None and getattr(module, "__file__", None):
+        return os.path.dirname(os.path.abspath(str(module.__file__)))
+    try:
+        spec = importlib.util.find_spec(import_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin in (None, "namespace", "built-in"):
+        if spec is not None and spec.submodule_search_locations:
+            return os.path.abspath(next(iter(spec.submodule_search_locations)))
+        return os.getcwd()
+    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def get_debug_flag() -> bool:
@@ -332,6 +358,8 @@ __all__ = [
     "get_debug_flag",
     "get_flashed_messages",
     "get_load_dotenv",
+    "get_root_path",
+    "get_template_attribute",
     "make_redirect",
     "make_response",
     "redirect",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import aiofiles
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from .helpers import get_root_path
 from .sync import in_sync_code, is_async_callable
 from .typing import (
     AfterRequestCallable,
@@ -186,26 +187,6 @@ def setupmethod(func: F) -> F:
         return func(self, *args, **kwargs)
 
     return cast(F, guarded)
-
-
-def get_root_path(import_name: str) -> str:
-    """Return the folder of the module or package ``import_name``.
-
-    Falls back to the current working directory for ``__main__`` run
-    interactively, as Flask does.
-    """
-    module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None):
-        return os.path.dirname(os.path.abspath(str(module.__file__)))
-    try:
-        spec = importlib.util.find_spec(import_name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin in (None, "namespace", "built-in"):
-        if spec is not None and spec.submodule_search_locations:
-            return os.path.abspath(next(iter(spec.submodule_search_locations)))
-        return os.getcwd()
-    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def find_package(import_name: str) -> tuple[str | None, str]:

@@ -324,6 +324,7 @@ def _build(
 
     body = _body(app, path, file, info)
     response = app.response_class(body, mimetype=mimetype, headers=headers)
+    response.direct_passthrough = True
     if app.config.get("USE_X_SENDFILE") and path is not None:
         # The front server sends the file; the app sends only the headers.
         response.set_body(DataBody(b""))

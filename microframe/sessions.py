@@ -273,13 +273,18 @@ class SessionInterface:
         """Write ``session`` to ``response``; override in a subclass."""
 
 
+#: The serializer of session cookies: JSON with tags for the types JSON lacks
+#: (tuples, bytes, datetimes, UUIDs, Markup).
+session_json_serializer = TaggedJSONSerializer()
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """Keeps the session in a cookie signed with ``SECRET_KEY`` (the default)."""
 
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
     key_derivation = "hmac"
-    serializer = TaggedJSONSerializer()
+    serializer = session_json_serializer
     session_class = SecureCookieSession
 
     def __init__(self) -> None:
@@ -396,7 +401,8 @@ class SecureCookieSessionInterface(SessionInterface):
             # The codec's values never need quoting, so the header can be
             # built from a template (see _cookie_header).
             header = _cookie_header(
-                name, value, expires, domain, path, secure, httponly, samesite, partitioned
+                name, value, expires, domain, path, secure, httponly, samesite, partitioned,
+                response.max_cookie_size,
             )
         else:
             header = None
@@ -431,8 +437,6 @@ def _vary_on_cookie(response: Response) -> None:
 # A stand-in value: dump_cookie builds a template around it once per
 # settings, and only the value changes from one response to the next.
 _VALUE_MARK = "microframe-session-value"
-# The cookie size werkzeug's dump_cookie warns about by default.
-_MAX_COOKIE_SIZE = 4093
 # (head, tail) around the value by settings; () where dump_cookie must be used.
 _cookie_templates: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
@@ -447,11 +451,14 @@ def _cookie_header(
     httponly: bool,
     samesite: str | None,
     partitioned: bool,
+    max_size: int,
 ) -> str | None:
     """Return the ``Set-Cookie`` header :func:`~werkzeug.http.dump_cookie`
     would build for ``value``, or ``None`` when it must build it itself.
 
     ``value`` must be one that needs no quoting (URL-safe base64 and dots).
+    A header over ``max_size`` bytes (``0``: no limit) is left to
+    ``dump_cookie``, which warns that browsers will drop it.
     """
     if expires is not None and not isinstance(expires, str):
         expires = http_date(expires)
@@ -477,7 +484,7 @@ def _cookie_header(
     if not template:
         return None
     head, tail = template
-    if len(head) + len(value) + len(tail) > _MAX_COOKIE_SIZE:
+    if max_size and len(head) + len(value) + len(tail) > max_size:
         return None  # dump_cookie warns about it
     return f"{head}{value}{tail}"
 
@@ -491,4 +498,5 @@ __all__ = [
     "SecureCookieSessionInterface",
     "SessionInterface",
     "SessionMixin",
+    "session_json_serializer",
 ]

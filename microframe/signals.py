@@ -1,7 +1,11 @@
 """Signals sent by microframe, as blinker signals in one namespace.
 
 Receivers may be plain functions or coroutine functions; async receivers are
-awaited. Connect as with Flask::
+awaited. A plain function is sync code, and runs where the sending code's
+other sync code runs: sent from async code, on the worker thread of the
+current request (any thread of the pool outside a request), so that it may
+block and read ``request.form`` or ``response.get_data()`` directly, as under
+Flask. Connect as with Flask::
 
     from microframe import request_started
 
@@ -19,7 +23,8 @@ from typing import Any
 
 from blinker import Namespace, Signal
 
-from .sync import run_async
+from .globals import _cv_app
+from .sync import WorkerLease, run_async
 
 _signals = Namespace()
 
@@ -43,7 +48,11 @@ got_serving_exception = _signals.signal("got-serving-exception")
 
 def _wrap_sync(func: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
     async def call(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+        # Called on the event loop, a sync receiver could neither block nor
+        # use the dual sync/async APIs as values; the worker thread can.
+        app_ctx = _cv_app.get(None)
+        lease = app_ctx.lease if app_ctx is not None else None
+        return await (lease or WorkerLease(None)).run(func, *args, **kwargs)
 
     return call
 

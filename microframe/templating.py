@@ -27,7 +27,7 @@ import os
 import threading
 from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from functools import cached_property, partial
+from functools import cached_property, partial, wraps
 from types import AsyncGeneratorType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -71,8 +71,7 @@ _OWN_ATTRIBUTES = frozenset(
         "extensions",
         "_sync_twin",
         "_string_cache",
-        "_scan_key",
-        "_scan_result",
+        "_async_tables",
     }
 )
 _twin_lock = threading.Lock()
@@ -103,6 +102,49 @@ def _get_flashed_messages(*args: Any, **kwargs: Any) -> Any:
     return [] if func is None else func(*args, **kwargs)
 
 
+class _Table(dict[str, Any]):
+    """A filters, tests or globals table that notes whether it holds async values.
+
+    Whether a render must be async is decided when the table changes (a
+    filter registered, a global replaced under the same name), not on every
+    render; the table answers :attr:`has_async` from that decision.
+    """
+
+    __slots__ = ("_has_async",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._has_async: bool | None = None
+
+    @property
+    def has_async(self) -> bool:
+        """Whether a value needs an async render (see :func:`_needs_loop`)."""
+        found = self._has_async
+        if found is None:
+            found = self._has_async = any(_needs_loop(value) for value in self.values())
+        return found
+
+
+def _noting_change(name: str) -> Callable[..., Any]:
+    # The dict method ``name``, followed by forgetting the table's decision.
+    method = getattr(dict, name)
+
+    @wraps(method)
+    def changing(self: _Table, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        self._has_async = None
+        return result
+
+    return changing
+
+
+for _name in ("__setitem__", "__delitem__", "__ior__", "update", "setdefault", "pop", "popitem", "clear"):
+    setattr(_Table, _name, _noting_change(_name))
+
+
+_TABLES = ("filters", "tests", "globals")
+
+
 class AppTemplate(Template):
     """A template of the app's environment.
 
@@ -123,7 +165,7 @@ class AppTemplate(Template):
         globals = self.globals
         if type(globals) is ChainMap:
             maps = globals.maps
-            if len(maps) == 2 and not maps[0] and type(maps[1]) is dict:
+            if len(maps) == 2 and not maps[0] and type(maps[1]) is _Table:
                 globals = maps[1]
         return new_context(self.environment, self.name, self.blocks, vars, shared, globals, locals)
 
@@ -151,13 +193,14 @@ class Environment(jinja2.Environment):
     app: Microframe
     _sync_twin: Environment | None
     _string_cache: LRUCache
-    _scan_key: tuple[int, int, int] | None
-    _scan_result: bool
     _auto_reload: bool | None
+    filters: _Table
+    tests: _Table
+    globals: _Table
 
     def __init__(self, app: Microframe, **options: Any) -> None:
         # Set first: __setattr__ consults these while Jinja initialises.
-        self.__dict__.update(_sync_twin=None, _scan_key=None, _scan_result=False, _auto_reload=None)
+        self.__dict__.update(_sync_twin=None, _auto_reload=None)
         options.setdefault("loader", app.create_global_jinja_loader())
         options.setdefault("autoescape", app.select_jinja_autoescape)
         options.setdefault("auto_reload", None)
@@ -176,6 +219,10 @@ class Environment(jinja2.Environment):
         self.policies["json.dumps_function"] = app.json.dumps
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name in _TABLES and type(value) is not _Table:
+            # Jinja's initial tables, or ones a user assigns: watched, so
+            # that replacing a value is noticed (see needs_async).
+            value = _Table(value)
         super().__setattr__(name, value)
         twin = self.__dict__.get("_sync_twin")
         if twin is not None and twin is not self and name not in _OWN_ATTRIBUTES:
@@ -229,29 +276,18 @@ class Environment(jinja2.Environment):
             self._string_cache[source] = template
         return template
 
-    def invalidate_async_scan(self) -> None:
-        """Forget whether the filters, tests and globals include async ones."""
-        self._scan_key = None
-
     def needs_async(self, context: Mapping[str, Any]) -> bool:
         """Return ``True`` when a render with ``context`` must be async.
 
         That is when a filter, test, global or context value is a coroutine
-        function, an async generator function or an async generator.
+        function, an async generator function or an async generator. For the
+        filters, tests and globals it was decided when they last changed.
         """
         if not self.is_async:
             return False
         if not self.sync_render:
             return True
-        key = (len(self.filters), len(self.tests), len(self.globals))
-        if key != self._scan_key:
-            self._scan_result = any(
-                _needs_loop(value)
-                for table in (self.filters, self.tests, self.globals)
-                for value in table.values()
-            )
-            self._scan_key = key
-        if self._scan_result:
+        if self.filters.has_async or self.tests.has_async or self.globals.has_async:
             return True
         # A plain loop: any() over a generator costs more for a small context.
         for value in context.values():  # noqa: SIM110
@@ -293,11 +329,10 @@ class DispatchingJinjaLoader(BaseLoader):
             found = self._folder_loaders[folder] = FileSystemLoader(folder)
         return found
 
-    def iter_loaders(self) -> Iterator[tuple[str, BaseLoader]]:
-        """Yield ``(label, loader)`` for the app and each blueprint, in search order."""
+    def _iter_sources(self) -> Iterator[tuple[Scaffold, BaseLoader]]:
         app = self.app
         if app.jinja_loader is not None:
-            yield "application", app.jinja_loader
+            yield cast("Scaffold", app), app.jinja_loader
         seen: set[int] = set()
         for blueprint in app.iter_blueprints():
             if id(blueprint) in seen:
@@ -305,26 +340,50 @@ class DispatchingJinjaLoader(BaseLoader):
             seen.add(id(blueprint))
             loader = self._scaffold_loader(blueprint)
             if loader is not None:
-                yield f"blueprint {blueprint.name!r}", loader
+                yield blueprint, loader
+
+    def iter_loaders(self) -> Iterator[tuple[str, BaseLoader]]:
+        """Yield ``(label, loader)`` for the app and each blueprint, in search order."""
+        app = self.app
+        for source, loader in self._iter_sources():
+            label = "application" if source is app else f"blueprint {source.name!r}"
+            yield label, loader
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
         """Return the first source found for ``template``, app folder first."""
-        explain = self.app.config["EXPLAIN_TEMPLATE_LOADING"]
+        if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
+            return self._get_source_explained(environment, template)
         tried: list[tuple[str, BaseLoader]] = []
         for label, loader in self.iter_loaders():
             try:
-                source = loader.get_source(environment, template)
+                return loader.get_source(environment, template)
             except TemplateNotFound:
                 tried.append((label, loader))
-                continue
-            if explain:
-                self._explain(template, tried, (label, loader))
-            return source
-        if explain:
-            self._explain(template, tried, None)
         raise TemplateNotFound(template, not_found_message([template], tried))
+
+    def _get_source_explained(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        # Every loader is asked, so that a template found twice is reported.
+        from .debughelpers import TemplateSource, explain_template_loading_attempts
+
+        attempts: list[tuple[BaseLoader, Any, TemplateSource | None]] = []
+        found: TemplateSource | None = None
+        for source, loader in self._iter_sources():
+            try:
+                result: TemplateSource | None = loader.get_source(environment, template)
+            except TemplateNotFound:
+                result = None
+            if found is None:
+                found = result
+            attempts.append((loader, source, result))
+        explain_template_loading_attempts(self.app, template, attempts)
+        if found is None:
+            tried = list(self.iter_loaders())
+            raise TemplateNotFound(template, not_found_message([template], tried))
+        return found
 
     def list_templates(self) -> list[str]:
         """Return the names of all templates the app can find."""
@@ -332,17 +391,6 @@ class DispatchingJinjaLoader(BaseLoader):
         for _, loader in self.iter_loaders():
             names.update(loader.list_templates())
         return sorted(names)
-
-    def _explain(
-        self, template: str, tried: list[tuple[str, BaseLoader]], found: tuple[str, BaseLoader] | None
-    ) -> None:
-        lines = [f"Locating template {template!r}:"]
-        lines.extend(f"  - not in {_describe(label, loader)}" for label, loader in tried)
-        if found is None:
-            lines.append("Error: the template was not found.")
-        else:
-            lines.append(f"  - found in {_describe(*found)}")
-        self.app.logger.info("\n".join(lines))
 
 
 _MISSING: Any = object()
@@ -401,7 +449,7 @@ def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallabl
     funcs = list(processors.get(None, ()))
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
-        hooks = req_ctx.hooks or app.request_hooks(req_ctx.request)
+        hooks = app.ctx_hooks(req_ctx)
         for name in reversed(hooks.blueprints):  # outermost blueprint first
             funcs.extend(processors.get(name, ()))
     return funcs
@@ -706,9 +754,7 @@ class TemplatingMixin:
 
     def _add_to_env(self, table: str, func: Callable[..., Any], name: str | None, caller: str) -> None:
         self._check_setup_finished(caller)
-        env = self.jinja_env
-        _register(getattr(env, table), func, name)
-        env.invalidate_async_scan()
+        _register(getattr(self.jinja_env, table), func, name)
 
     def add_template_filter(self, func: TemplateFilterCallable, name: str | None = None) -> None:
         """Register ``func`` as a template filter, named ``name`` or after the function."""

@@ -53,7 +53,7 @@ def test_install_maps_flask_names_and_uninstall_restores() -> None:
         with pytest.raises(AttributeError, match="no equivalent"):
             flask.not_a_flask_name  # noqa: B018
         with pytest.raises(ModuleNotFoundError):
-            import flask.sansio
+            import flask.sansio  # Flask's internal layer: no equivalent
         flask_compat.install()  # a second call does nothing
     finally:
         flask_compat.uninstall()

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from werkzeug.routing import BuildError
 
+import microframe
 from microframe import (
     Blueprint,
     Microframe,
@@ -17,6 +18,7 @@ from microframe import (
     stream_with_context,
     url_for,
 )
+from microframe.helpers import get_debug_flag, get_load_dotenv, get_root_path
 
 # -- debug and dotenv flags from the environment --------------------------------
 
@@ -34,7 +36,6 @@ def no_flags(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 )
 @pytest.mark.parametrize("prefix", ["MICROFRAME", "FLASK"])
 def test_get_debug_flag(no_flags: pytest.MonkeyPatch, prefix: str, value: str, expected: bool) -> None:
-    from microframe.helpers import get_debug_flag
 
     no_flags.setenv(f"{prefix}_DEBUG", value)
     assert get_debug_flag() is expected
@@ -43,7 +44,6 @@ def test_get_debug_flag(no_flags: pytest.MonkeyPatch, prefix: str, value: str, e
 
 
 def test_microframe_debug_wins_over_flask_debug(no_flags: pytest.MonkeyPatch) -> None:
-    from microframe.helpers import get_debug_flag
 
     no_flags.setenv("FLASK_DEBUG", "1")
     no_flags.setenv("MICROFRAME_DEBUG", "0")
@@ -54,7 +54,6 @@ def test_microframe_debug_wins_over_flask_debug(no_flags: pytest.MonkeyPatch) ->
 
 
 def test_get_load_dotenv(no_flags: pytest.MonkeyPatch) -> None:
-    from microframe.helpers import get_load_dotenv
 
     assert get_load_dotenv() is True
     assert get_load_dotenv(False) is False
@@ -379,3 +378,14 @@ def test_stream_with_context_outside_request() -> None:
 
     with pytest.raises(RuntimeError, match="request context"):
         stream_with_context(generate())
+
+
+# -- paths -------------------------------------------------------------------
+
+
+def test_get_root_path() -> None:
+    import os
+
+    assert get_root_path(__name__) == os.path.dirname(os.path.abspath(__file__))
+    assert get_root_path("microframe") == os.path.dirname(os.path.abspath(microframe.__file__))
+    assert get_root_path("not_a_module_anywhere") == os.getcwd()

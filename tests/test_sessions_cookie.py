@@ -8,6 +8,7 @@ import hashlib
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -177,16 +178,18 @@ def test_cookie_header_as_dump_cookie(settings: dict[str, Any], name: str) -> No
         **settings,
     }
     value = _CookieCodec(_reference(["key"])).dumps({"a": 1})
-    header = _cookie_header(name, value, **options)
+    header = _cookie_header(name, value, **options, max_size=4093)
     expected = dump_cookie(name, value, **options)
     assert header in (expected, None)
     assert (header is None) == (name == "microframe-session-value")
 
 
 def test_cookie_header_leaves_large_cookies_to_dump_cookie() -> None:
-    assert _cookie_header("s", "a" * 4080, None, None, "/", False, True, None, False) is None
+    assert _cookie_header("s", "a" * 4080, None, None, "/", False, True, None, False, 4093) is None
+    assert _cookie_header("s", "a" * 90, None, None, "/", False, True, None, False, 100) is None
+    assert _cookie_header("s", "a" * 4080, None, None, "/", False, True, None, False, 0) is not None
     with pytest.raises(ValueError, match="SameSite"):
-        _cookie_header("s", "a", None, None, "/", False, True, "Sometimes", False)
+        _cookie_header("s", "a", None, None, "/", False, True, "Sometimes", False, 4093)
 
 
 async def test_large_session_warns_as_werkzeug_does(app: Microframe) -> None:
@@ -196,6 +199,25 @@ async def test_large_session_warns_as_werkzeug_does(app: Microframe) -> None:
         return "ok"
 
     with pytest.warns(UserWarning, match="cookie is too large"):
+        response = await app.test_client().post("/")
+    assert _set_cookie(response) is not None
+
+
+async def test_session_cookie_size_limit_is_max_cookie_size(app: Microframe) -> None:
+    @app.post("/")
+    async def store() -> str:
+        session["name"] = os.urandom(100).hex()
+        return "ok"
+
+    app.config["MAX_COOKIE_SIZE"] = 100
+    with pytest.warns(UserWarning, match="cookie is too large"):
+        response = await app.test_client().post("/")
+    # Still sent: the warning tells the developer, the browser decides.
+    assert _set_cookie(response) is not None
+
+    app.config["MAX_COOKIE_SIZE"] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         response = await app.test_client().post("/")
     assert _set_cookie(response) is not None
 

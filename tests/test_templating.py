@@ -371,6 +371,57 @@ async def test_sync_templates_are_rendered_from_the_sync_twin(app: Microframe) -
     assert app.jinja_env.is_async
 
 
+@pytest.mark.parametrize("change", ["setitem", "update", "add_template_global", "assign"])
+async def test_a_global_replaced_by_a_coroutine_function_renders_awaited(
+    app: Microframe, change: str
+) -> None:
+    def plain() -> str:
+        return "plain"
+
+    async def awaited() -> str:
+        return "awaited"
+
+    app.add_template_global(plain, "value")
+    async with app.app_context():
+        assert await render_template_string("{{ value() }}") == "plain"
+        env = app.jinja_env
+        # The same name, so the count of globals does not change.
+        if change == "setitem":
+            env.globals["value"] = awaited
+        elif change == "update":
+            env.globals.update(value=awaited)
+        elif change == "add_template_global":
+            app.add_template_global(awaited, "value")
+        else:
+            env.globals = {**env.globals, "value": awaited}
+        assert await render_template_string("{{ value() }}!") == "awaited!"
+        # And back: sync rendering again.
+        env.globals["value"] = plain
+        assert await render_template_string("{{ value() }}?") == "plain?"
+
+
+async def test_an_async_filter_replacing_a_sync_one_is_awaited(app: Microframe) -> None:
+    async def shout(value: str) -> str:
+        return value.upper()
+
+    app.add_template_filter(str.lower, "shout")
+    async with app.app_context():
+        assert await render_template_string("{{ 'Hi'|shout }}") == "hi"
+        app.jinja_env.filters["shout"] = shout
+        assert await render_template_string("{{ 'Hi'|shout }}.") == "HI."
+
+
+def test_a_replaced_async_global_renders_in_sync_code(app: Microframe) -> None:
+    async def awaited() -> str:
+        return "awaited"
+
+    app.add_template_global(lambda: "plain", "value")
+    with app.app_context():
+        assert render_template_string("{{ value() }}") == "plain"
+        app.jinja_env.globals["value"] = awaited
+        assert render_template_string("{{ value() }}") == "awaited"
+
+
 def test_add_template_filter_after_first_request_is_refused(app: Microframe) -> None:
     app._got_first_request = True
     with pytest.raises(AssertionError, match="add_template_filter"):
@@ -435,7 +486,29 @@ def test_explain_template_loading_logs(app: Microframe, caplog: pytest.LogCaptur
         render_template("admin_only.html", name="x")
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "Locating template 'admin_only.html'" in text
-    assert "found in blueprint 'admin'" in text
+    assert f"1: trying loader of application {app.import_name!r}" in text
+    assert "2: trying loader of blueprint 'admin'" in text
+    assert "-> found (" in text and "admin_only.html')" in text
+    assert "could not be found" not in text
+
+
+def test_explain_template_loading_of_a_missing_template(
+    app: Microframe, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["EXPLAIN_TEMPLATE_LOADING"] = True
+    app.logger.propagate = True
+    app.register_blueprint(make_blueprint())
+    with (
+        caplog.at_level(logging.INFO, logger=app.logger.name),
+        app.app_context(),
+        pytest.raises(TemplateNotFound) as info,
+    ):
+        render_template("nowhere.html")
+    assert "nowhere.html" in str(info.value)
+    (record,) = [record for record in caplog.records if "Locating" in record.getMessage()]
+    text = record.getMessage()
+    assert text.count("-> no match") == 2
+    assert "Error: the template could not be found." in text
 
 
 def test_jinja_loader(app: Microframe) -> None:

@@ -167,7 +167,9 @@ async def test_context_signals_and_teardown_still_run(app: Microframe) -> None:
             await websocket.send(await websocket.receive())
 
     with appcontext_pushed.connected_to(pushed, app), appcontext_popped.connected_to(popped, app):
-        sent = await _raw_websocket(app, "/ws", ["a", "disconnect"])
+        # The sync receivers run on the worker thread, so pushing waits for
+        # them: the client speaks once the handler is there to answer.
+        sent = await _raw_websocket(app, "/ws", ["wait:0.05", "a", "disconnect"])
     assert [m.get("text") for m in sent] == [None, "a"]
     assert events == ["pushed", "teardown app WebsocketDisconnect", "popped"]
 

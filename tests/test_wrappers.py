@@ -228,12 +228,15 @@ async def test_get_json(app: Microframe) -> None:
     assert await response.get_json() == {"value": {"a": [1, 2, {"b": None}]}}
 
 
-async def test_malformed_json_is_400(app: Microframe) -> None:
+@pytest.mark.parametrize("debug", [True, False])
+async def test_malformed_json_is_400(app: Microframe, debug: bool) -> None:
+    app.debug = debug
     response = await app.test_client().post(
         "/json", data=b'{"a": ', headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert b"Failed to decode JSON" in await response.get_data()
+    # Why it failed is for the developer, in debug mode only (as in Flask).
+    assert (b"Failed to decode JSON" in await response.get_data()) is debug
 
 
 async def test_deeply_nested_json_is_400_not_500(app: Microframe) -> None:

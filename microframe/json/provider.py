@@ -99,7 +99,8 @@ class JSONProvider:
     def _prepare_response_obj(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if args and kwargs:
             raise TypeError(
-                "app.json.response() takes either positional or keyword arguments, not both."
+                "app.json.response() takes either args or kwargs (positional or keyword"
+                " arguments), not both."
             )
         if not args and not kwargs:
             return None

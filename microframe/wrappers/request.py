@@ -14,6 +14,7 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
+from ..globals import _cv_app
 from ..sync import AwaitableValue, ReadyValue, detached_timeout, in_sync_code, run_async
 from ..typing import ASGIMessage
 from .base import RoutedRequest
@@ -452,12 +453,20 @@ class Request(RoutedRequest):
         return json.loads(data)
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
-        """Called when the body cannot be loaded as JSON; raises 400 or 415."""
+        """Called when the body cannot be loaded as JSON; raises 400 or 415.
+
+        Why the JSON is invalid is told in debug mode only; otherwise the
+        400 page is the generic one, as in Flask, so that parser details
+        do not reach clients.
+        """
         if error is None:
             raise UnsupportedMediaType(
                 "Did not attempt to load JSON data because the request"
                 " Content-Type was not 'application/json'."
             )
+        app_ctx = _cv_app.get(None)
+        if app_ctx is not None and not app_ctx.app.debug:
+            raise BadRequest() from error
         raise BadRequest(f"Failed to decode JSON object: {error}")
 
     @property
@@ -508,6 +517,8 @@ class Request(RoutedRequest):
                 max_form_parts=self.max_form_parts,
                 max_content_length=body.max_content_length,
             )
+        if mimetype == _URLENCODED:  # a form that cannot carry files
+            files = _debug_files(self, form)
         self._form, self._files = form, files
         if not was_complete:
             # The form parser consumed the stream without keeping it; as in
@@ -567,6 +578,17 @@ class Request(RoutedRequest):
             # items(multi=True): values() gives only the first file of each key.
             for _, storage in self._files.items(multi=True):
                 storage.close()
+
+
+def _debug_files(request: Request, form: MultiDict[str, str]) -> MultiDict[str, FileStorage]:
+    # In debug mode, reading a file from a form sent without
+    # enctype="multipart/form-data" says so (Flask's debug helper).
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None or not app_ctx.app.debug:
+        return _NO_FILES
+    from ..debughelpers import debug_files
+
+    return debug_files(request, form)
 
 
 def _formparser() -> ModuleType:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.datastructures import Headers, Range
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import parse_range_header, quote_etag
+from werkzeug.http import parse_range_header, quote_etag, remove_entity_headers
 from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 
-from ..sync import in_sync_code, run_async
+from ..globals import _cv_app
+from ..sync import WorkerLease, in_sync_code, is_async_callable, run_async
 from .headers import content_type_for, status_line, trusted_headers
 from .response_body import DataBody, ResponseBody, body_from
 
@@ -34,6 +36,9 @@ class Response(SansIOResponse):
     Reading the body back is awaited in async code (``await
     response.get_data()``) and direct in sync code (``response.data``).
 
+    Once sent, the response is closed: its body (a file, a generator) is
+    closed and the functions given to :meth:`call_on_close` are called.
+
     :attr timeout: seconds the body may take to send, overriding
         ``RESPONSE_TIMEOUT``; ``None`` disables the limit.
     """
@@ -44,6 +49,13 @@ class Response(SansIOResponse):
     json_provider: JSONProvider | None = None
     #: Marks "use the app's RESPONSE_TIMEOUT"; set a number or None to override.
     timeout: Any = Ellipsis
+    #: ``True`` for a body sent as it is, without being read into memory (a
+    #: file from :func:`~microframe.send_file`), as werkzeug's attribute of
+    #: that name. It is informative: microframe streams every body that is
+    #: not in memory, and ``get_data()`` reads such a body all the same.
+    direct_passthrough: bool = False
+    # The call_on_close functions; None (shared, no list per response) until one is added.
+    _on_close: list[Callable[[], Any]] | None = None
 
     def __init__(
         self,
@@ -93,6 +105,90 @@ class Response(SansIOResponse):
         """``True`` when the body is produced while sending."""
         return self.body.streamed
 
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """The size above which :meth:`set_cookie` warns that a cookie is too large.
+
+        The current app's ``MAX_COOKIE_SIZE`` (``0`` turns the warning off),
+        or werkzeug's default of 4093 bytes outside an app context. Browsers
+        drop larger cookies silently, so the warning saves a puzzling bug.
+        """
+        app_ctx = _cv_app.get(None)
+        if app_ctx is not None:
+            return int(app_ctx.app.config["MAX_COOKIE_SIZE"])
+        return _DEFAULT_MAX_COOKIE_SIZE
+
+    # -- closing ------------------------------------------------------------------
+
+    def call_on_close(self, func: Callable[[], Any]) -> Callable[[], Any]:
+        """Call ``func`` (sync or async, no arguments) when the response is closed.
+
+        The server closes a response once it has sent it, so this is the
+        place for work that must wait until the client has the response.
+        Returns ``func``, so it can be used as a decorator::
+
+            @response.call_on_close
+            def log_sent():
+                app.logger.info("sent")
+        """
+        if self._on_close is None:
+            self._on_close = []
+        self._on_close.append(func)
+        return func
+
+    def close(self) -> Any:
+        """Close the body (a file, a generator) and call the :meth:`call_on_close` functions.
+
+        Awaitable in async code, direct in sync code. Closing twice is
+        harmless: the functions are called once.
+        """
+        if in_sync_code():
+            self._close_sync()
+            return None
+        return self.aclose()
+
+    def _close_sync(self) -> None:
+        body = self.body
+        if type(body).aclose is not ResponseBody.aclose:
+            run_async(body.aclose())
+        funcs, self._on_close = self._on_close, None
+        for func in funcs or ():
+            result = func()
+            if is_async_callable(func):
+                run_async(result)
+
+    async def aclose(self, lease: WorkerLease | None = None) -> None:
+        """Close the response from async code; see :meth:`close`.
+
+        :param lease: where sync :meth:`call_on_close` functions run (the
+            request's worker thread); the default pool otherwise.
+        """
+        try:
+            await self.body.aclose()
+        finally:
+            funcs, self._on_close = self._on_close, None
+            for func in funcs or ():
+                if is_async_callable(func):
+                    await func()
+                else:
+                    await (lease or WorkerLease(None)).run(func)
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
     # -- reading the body back (tests, after_request hooks) -----------------
 
     def _dual(self, coro: Coroutine[Any, Any, T]) -> Any:
@@ -132,6 +228,26 @@ class Response(SansIOResponse):
     @data.setter
     def data(self, value: bytes | str) -> None:
         self.set_data(value)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """Return an iterator over the body as bytes, as werkzeug's method does.
+
+        For sync code (a WSGI-style middleware, a test): a body that is not
+        in memory is read whole first, on the event loop serving the
+        request. Async code iterates the body itself: ``async for chunk in
+        response.body``.
+        """
+        body = self.body
+        if not isinstance(body, DataBody):
+            if not in_sync_code():
+                raise RuntimeError(
+                    "response.iter_encoded() cannot read a streamed body from async code;"
+                    " use 'async for chunk in response.body' or 'await response.get_data()'."
+                )
+            run_async(self._read())
+            body = self.body
+        assert isinstance(body, DataBody)
+        return iter((body.data,) if body.data else ())
 
     @property
     def text(self) -> Any:
@@ -218,6 +334,8 @@ class Response(SansIOResponse):
                 self.status_code = 304
             self.set_body(DataBody(b""))
             self.headers.pop("Content-Length", None)
+            if self.status_code == 304:
+                strip_not_modified(self.headers)
 
     def _apply_range(self, headers: Headers, complete_length: int | None) -> None:
         header = headers.get("Range")
@@ -250,6 +368,17 @@ class Response(SansIOResponse):
         self.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{length}"
 
 
+def strip_not_modified(headers: Headers) -> None:
+    """Remove the headers a ``304 Not Modified`` must not carry.
+
+    They describe a body (``Content-Encoding``, ``Content-Type``,
+    ``Content-Length``, ...) and a 304 has none: the client keeps the
+    headers of its cached copy (RFC 9110 15.4.5). ``Expires`` and
+    ``Content-Location`` stay, as werkzeug keeps them.
+    """
+    remove_entity_headers(headers)
+
+
 def _if_range_matches(if_range: str, headers: Headers) -> bool:
     etag = headers.get("ETag")
     if if_range.startswith(('"', "W/")):
@@ -261,4 +390,8 @@ async def _ready(response: Response) -> Response:
     return response
 
 
-__all__ = ["Response"]
+# werkzeug's default: the largest cookie browsers are known to accept, less room for attributes.
+_DEFAULT_MAX_COOKIE_SIZE = SansIOResponse.max_cookie_size
+
+
+__all__ = ["Response", "strip_not_modified"]

@@ -1,0 +1,237 @@
+"""The response's life after the view: closing, cookies' size, 304s, and
+reading it back from sync code (hooks, signal receivers), as Flask documents."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from microframe import Microframe, Response, request, request_finished, send_file
+
+# -- closing ------------------------------------------------------------------------------
+
+
+def test_close_closes_the_body_and_calls_on_close_functions_once() -> None:
+    events: list[str] = []
+
+    def gen() -> Iterator[str]:
+        try:
+            yield "a"
+        finally:
+            events.append("generator closed")
+
+    response = Response(gen())
+    chunks = iter(response.body.iterable)  # type: ignore[attr-defined]
+    next(chunks)  # the generator is running, as while being sent
+
+    @response.call_on_close
+    def done() -> None:
+        events.append("on close")
+
+    assert done.__name__ == "done"  # returned, so usable as a decorator
+    response.close()
+    response.close()
+    assert events == ["generator closed", "on close"]
+
+
+async def test_close_is_awaited_in_async_code() -> None:
+    events: list[str] = []
+
+    async def on_close() -> None:
+        events.append("async on close")
+
+    response = Response("x")
+    response.call_on_close(on_close)
+    response.call_on_close(lambda: events.append("sync on close"))
+    await response.close()
+    assert events == ["async on close", "sync on close"]
+
+
+def test_response_as_context_manager() -> None:
+    events: list[str] = []
+    with Response("x") as response:
+        response.call_on_close(lambda: events.append("closed"))
+    assert events == ["closed"]
+
+
+async def test_server_closes_the_response_after_sending(app: Microframe) -> None:
+    events: list[tuple[str, str]] = []
+
+    @app.get("/")
+    def index() -> Response:
+        response = Response("sent")
+        # A sync function: run on the request's worker thread, like the view.
+        response.call_on_close(lambda: events.append(("closed", threading.current_thread().name)))
+        return response
+
+    @app.get("/stream")
+    async def stream() -> Response:
+        async def gen() -> AsyncIterator[str]:
+            yield "a"
+            yield "b"
+
+        response = Response(gen())
+        response.call_on_close(lambda: events.append(("stream closed", "")))
+        return response
+
+    client = app.test_client()
+    assert await (await client.get("/")).get_data() == b"sent"
+    assert events[0][0] == "closed"
+    assert events[0][1] != threading.current_thread().name
+    assert await (await client.get("/stream")).get_data() == b"ab"
+    assert events[1] == ("stream closed", "")
+
+
+async def test_on_close_runs_for_head_and_304(app: Microframe) -> None:
+    closed: list[str] = []
+
+    @app.get("/")
+    async def index() -> Response:
+        response = Response("body")
+        response.set_etag("v1")
+        response.call_on_close(lambda: closed.append(request.method))
+        return await response.make_conditional(request)
+
+    client = app.test_client()
+    await client.head("/")
+    response = await client.get("/", headers={"If-None-Match": '"v1"'})
+    assert response.status_code == 304
+    assert closed == ["HEAD", "GET"]
+
+
+# -- iter_encoded and direct_passthrough ----------------------------------------------------
+
+
+def test_iter_encoded_in_sync_code() -> None:
+    assert list(Response("héllo").iter_encoded()) == ["héllo".encode()]
+    assert list(Response(["a", b"b"]).iter_encoded()) == [b"ab"]
+    assert list(Response(b"").iter_encoded()) == []
+
+
+async def test_iter_encoded_of_a_stream_in_async_code_says_what_to_do() -> None:
+    async def gen() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    assert list(Response(b"mem").iter_encoded()) == [b"mem"]
+    response = Response(gen())
+    with pytest.raises(RuntimeError, match=r"await response\.get_data"):
+        response.iter_encoded()
+    await response.close()
+
+
+def test_send_file_is_direct_passthrough(app: Microframe, tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text("<p>hi</p>")
+    with app.test_request_context():
+        response = send_file(path)
+        assert response.direct_passthrough
+        assert response.mimetype == "text/html"
+        assert response.data == b"<p>hi</p>"  # read all the same
+        response.close()
+    assert not Response("x").direct_passthrough
+
+
+# -- MAX_COOKIE_SIZE --------------------------------------------------------------------------
+
+
+def test_max_cookie_size_follows_the_app(app: Microframe) -> None:
+    assert Response().max_cookie_size == 4093  # werkzeug's, outside an app
+    app.config["MAX_COOKIE_SIZE"] = 100
+    with app.app_context():
+        assert Response().max_cookie_size == 100
+
+
+async def test_too_large_cookie_warns_unless_the_limit_is_zero(app: Microframe) -> None:
+    @app.get("/")
+    async def index() -> Response:
+        response = Response("", status=204)
+        response.set_cookie("foo", "bar" * 100)
+        return response
+
+    app.config["MAX_COOKIE_SIZE"] = 100
+    client = app.test_client()
+    with pytest.warns(UserWarning, match="cookie is too large"):
+        response = await client.get("/")
+    assert response.headers["Set-Cookie"].startswith("foo=")  # still sent
+
+    app.config["MAX_COOKIE_SIZE"] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        await client.get("/")
+
+
+# -- 304 Not Modified -------------------------------------------------------------------------
+
+
+async def test_304_carries_no_body_headers(app: Microframe) -> None:
+    @app.get("/conditional")
+    async def conditional() -> Response:
+        response = Response("compressed", headers={"Content-Encoding": "gzip"})
+        response.set_etag("v1")
+        response.expires = 0  # type: ignore[assignment]
+        return await response.make_conditional(request)
+
+    @app.get("/direct")
+    async def direct() -> tuple[str, int, dict[str, str]]:
+        return "", 304, {"Content-Encoding": "gzip", "Content-Language": "en"}
+
+    client = app.test_client()
+    for path, headers in [("/conditional", {"If-None-Match": '"v1"'}), ("/direct", {})]:
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 304
+        for name in ("Content-Encoding", "Content-Type", "Content-Length", "Content-Language"):
+            assert name not in response.headers, (path, name)
+        assert await response.get_data() == b""
+    response = await client.get("/conditional", headers={"If-None-Match": '"v1"'})
+    assert response.headers["ETag"] == '"v1"'
+    assert "Expires" in response.headers  # kept, as werkzeug keeps it
+
+
+# -- reading the response from sync code -------------------------------------------------------
+
+
+async def test_sync_hooks_and_receivers_read_the_body_directly(app: Microframe) -> None:
+    seen: list[Any] = []
+
+    @app.get("/")
+    async def index() -> str:
+        return "stuff"
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        seen.append(("hook", response.get_data(), response.data, response.text))
+        return response
+
+    def finished(sender: Microframe, response: Response) -> None:
+        seen.append(("signal", response.data, response.get_json(silent=True)))
+
+    with request_finished.connected_to(finished, app):
+        response = await app.test_client().get("/")
+    assert await response.get_data() == b"stuff"
+    assert seen == [("hook", b"stuff", b"stuff", "stuff"), ("signal", b"stuff", None)]
+
+
+async def test_sync_receiver_reads_a_streamed_body(app: Microframe) -> None:
+    seen: list[bytes] = []
+
+    @app.get("/")
+    async def index() -> Response:
+        async def gen() -> AsyncIterator[str]:
+            yield "a"
+            yield "b"
+
+        return Response(gen())
+
+    def finished(sender: Microframe, response: Response) -> None:
+        seen.append(response.get_data())
+
+    with request_finished.connected_to(finished, app):
+        response = await app.test_client().get("/")
+    assert seen == [b"ab"]
+    # Read by the receiver, the body is in memory and is still sent.
+    assert await response.get_data() == b"ab"
