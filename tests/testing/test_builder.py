@@ -6,6 +6,8 @@ import io
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder as WerkzeugEnvironBuilder
 
 from microframe import Blueprint, Microframe, request, url_for
@@ -180,3 +182,19 @@ def test_make_test_request_builds_the_apps_request(app: Microframe) -> None:
     built = make_test_request(app, "/x", json=[1, 2])
     assert isinstance(built, app.request_class)
     assert built.get_json() == [1, 2]
+
+
+# "%" would start an escape, "?" a query and "#" a fragment, as in any URL.
+_PATH_TEXT = st.text(
+    st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="%?#"), max_size=20
+)
+
+
+@given(segment=_PATH_TEXT, value=st.text(st.characters(exclude_categories=("Cs",)), max_size=20))
+def test_paths_and_arguments_arrive_as_given(segment: str, value: str) -> None:
+    # "//host/path" names a host, as in any URL.
+    assume(not segment.startswith("/"))
+    app = Microframe(__name__)
+    built = make_test_request(app, "/" + segment, query_string={"v": value})
+    assert built.path == "/" + segment
+    assert built.args["v"] == value

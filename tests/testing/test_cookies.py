@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.http import dump_cookie, parse_cookie
 
 from microframe import Microframe, Response, request
 from microframe.testing.cookies import Cookie, CookieJar, cookie_origin
@@ -151,3 +154,14 @@ def test_cookie_origin_of_an_environ() -> None:
         "/r/x",
     )
     assert cookie_origin({"SERVER_NAME": "srv"}) == ("srv", "/")
+
+
+_TOKEN = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=';=,"\\')
+
+
+@given(key=st.text(alphabet=_TOKEN, min_size=1), value=st.text())
+def test_any_value_survives_the_round_trip(key: str, value: str) -> None:
+    # What the app sets is what the app reads back, whatever the quoting.
+    cookie = Cookie.from_set_cookie(dump_cookie(key, value), "localhost", "/")
+    assert (cookie.decoded_key, cookie.decoded_value) == (key, value)
+    assert parse_cookie(cookie.request_pair()).get(key) == value
