@@ -367,16 +367,22 @@ class Microframe(
         """Return a new app context: ``with app.app_context():`` or ``async with``."""
         return AppContext(self)
 
-    def request_context(self, request: Request) -> RequestContext:
-        """Return a request context for ``request``."""
+    def request_context(self, request: Request | dict[str, Any]) -> RequestContext:
+        """Return a request context for ``request`` (or for a WSGI environ, as Flask's does)."""
+        if isinstance(request, dict):
+            from .testing import make_test_request
+
+            request = make_test_request(self, request)
         return RequestContext(self, request)
 
     def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
         """Return a request context for a request built from the arguments.
 
-        Takes the same arguments as the test client's ``open`` (``path``,
-        ``method``, ``headers``, ``query_string``, ``data``, ``form``,
-        ``json``, ...)::
+        Takes :class:`~microframe.testing.EnvironBuilder`'s arguments, as the
+        test client's ``open`` does (``path`` or a full URL, ``base_url``,
+        ``subdomain``, ``url_scheme``, ``method``, ``headers``,
+        ``query_string``, ``data``, ``json``, ``content_type``,
+        ``environ_overrides``, ...), or one ready builder or WSGI environ::
 
             with app.test_request_context("/?name=Ada"):
                 assert request.args["name"] == "Ada"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from .app import MicroframeCliRunner, TestApp, make_test_request
-from .client import MicroframeClient
+from .builder import EnvironBuilder
+from .client import MicroframeClient, SessionTransaction
+from .cookies import Cookie, CookieJar
+from .response import TestResponse
 from .utils import (
     make_test_body_with_headers,
     make_test_headers_path_and_query_string,
@@ -13,9 +16,14 @@ from .utils import (
 from .websocket import WebsocketResponseError
 
 __all__ = [
+    "Cookie",
+    "CookieJar",
+    "EnvironBuilder",
     "MicroframeCliRunner",
     "MicroframeClient",
+    "SessionTransaction",
     "TestApp",
+    "TestResponse",
     "WebsocketResponseError",
     "make_test_body_with_headers",
     "make_test_headers_path_and_query_string",

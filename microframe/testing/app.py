@@ -9,11 +9,7 @@ from click.testing import CliRunner, Result
 
 from ..asgi import make_request
 from ..wrappers.request import Body
-from .utils import (
-    make_test_request_parts,
-    make_test_scope,
-    sentinel,
-)
+from .builder import build_environ, scope_from_environ
 
 if TYPE_CHECKING:
     from ..app import Microframe
@@ -21,45 +17,26 @@ if TYPE_CHECKING:
     from .client import MicroframeClient
 
 
-def make_test_request(
-    app: Microframe,
-    path: str = "/",
-    method: str = "GET",
-    *,
-    headers: Any = None,
-    query_string: Any = None,
-    data: Any = None,
-    form: Any = None,
-    files: Any = None,
-    json: Any = sentinel,
-    scheme: str = "http",
-    root_path: str = "",
-    http_version: str = "1.1",
-    scope_base: dict[str, Any] | None = None,
-    auth: tuple[str, str] | None = None,
-    subdomain: str | None = None,
-    base_url: str | None = None,
-    url_scheme: str | None = None,
-) -> Request:
-    """Build a request for ``app`` with its whole body in memory.
+def make_test_request(app: Microframe, *args: Any, **kwargs: Any) -> Request:
+    """Build a request for ``app`` from :class:`~microframe.testing.EnvironBuilder`'s arguments.
 
-    ``base_url`` (``"https://example.com/prefix"``) sets the scheme, the
-    ``Host`` header and the root path at once, and ``url_scheme`` the scheme,
-    as with Flask's ``test_request_context``.
+    What :meth:`~microframe.app.Microframe.test_request_context` serves:
+    ``path`` (or a full URL), ``base_url``, ``subdomain``, ``url_scheme``,
+    ``method``, ``headers``, ``query_string``, ``data``, ``json``,
+    ``content_type``, ``environ_base``, ``environ_overrides``, ``auth``
+    (and Quart's ``form``, ``files``, ``scheme``, ``root_path``,
+    ``scope_base``), or one ready ``EnvironBuilder`` or WSGI environ. The
+    body is in memory::
+
+        request = make_test_request(app, "/search", query_string={"q": "ada"})
     """
-    if url_scheme is not None:
-        scheme = url_scheme
-    request_headers, path, query, body, scheme, root_path = make_test_request_parts(
-        app, path, headers=headers, query_string=query_string, data=data, form=form,
-        files=files, json=json, auth=auth, subdomain=subdomain, base_url=base_url,
-        scheme=scheme, root_path=root_path,
-    )
-    if body:
-        request_headers["Content-Length"] = str(len(body))
-    scope = make_test_scope(
-        "http", path, method.upper(), request_headers, query, scheme, root_path,
-        http_version, scope_base,
-    )
+    environ, scope_base = build_environ(app, args, kwargs)
+    scope, body = scope_from_environ(environ, "http", scope_base)
+    return request_from_scope(app, scope, body)
+
+
+def request_from_scope(app: Microframe, scope: dict[str, Any], body: bytes) -> Request:
+    """Build the request a server would hand ``app`` for ``scope``, with ``body`` in memory."""
     request = make_request(app, scope, _no_receive)  # type: ignore[arg-type]
     request.body = Body(
         None, data=body, max_content_length=app.config["MAX_CONTENT_LENGTH"]
@@ -141,4 +118,4 @@ class MicroframeCliRunner(CliRunner):
         return super().invoke(cli, args, **kwargs)
 
 
-__all__ = ["MicroframeCliRunner", "TestApp", "make_test_request"]
+__all__ = ["MicroframeCliRunner", "TestApp", "make_test_request", "request_from_scope"]

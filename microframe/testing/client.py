@@ -1,27 +1,32 @@
-"""The test client: requests straight into the app's ASGI interface."""
+"""The test client: requests straight into the app's ASGI interface.
+
+It takes the arguments of Flask's (werkzeug's) test client, which go to
+:class:`~microframe.testing.EnvironBuilder`, and Quart's; the request is
+served through the app's ASGI interface, as a server would serve it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
-from datetime import UTC
-from http.cookies import SimpleCookie
+from collections.abc import Coroutine
 from inspect import isawaitable
+from io import BytesIO
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+import werkzeug.test
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
+from werkzeug.test import ClientRedirectError
+from werkzeug.wsgi import get_current_url
 
 from ..globals import _cv_app, _cv_request
 from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async
-from .utils import (
-    make_test_request_parts,
-    make_test_scope,
-    sentinel,
-)
+from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
+from .cookies import Cookie, CookieJar, cookie_origin
+from .response import TestResponse, make_test_response
 
 if TYPE_CHECKING:
     from ..app import Microframe
@@ -30,68 +35,7 @@ if TYPE_CHECKING:
     from .websocket import TestWebsocketConnection
 
 _REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
-_MAX_REDIRECTS = 20
 _PRESERVE_KEY = "_microframe_preserve_context"
-
-
-class Cookie:
-    """A cookie held by the test client's jar."""
-
-    __slots__ = ("domain", "key", "path", "value")
-
-    def __init__(self, key: str, value: str, domain: str, path: str) -> None:
-        self.key, self.value, self.domain, self.path = key, value, domain, path
-
-    def __repr__(self) -> str:
-        return f"<Cookie {self.key}={self.value!r} domain={self.domain} path={self.path}>"
-
-
-class CookieJar:
-    """The cookies a test client keeps across requests, keyed by domain, path and name."""
-
-    def __init__(self) -> None:
-        self.cookies: dict[tuple[str, str, str], Cookie] = {}
-
-    def update_from(self, headers: Headers, host: str) -> None:
-        """Store or remove cookies from a response's ``Set-Cookie`` headers."""
-        for header in headers.getlist("Set-Cookie"):
-            parsed: SimpleCookie = SimpleCookie()
-            try:
-                parsed.load(header)
-            except Exception:
-                continue
-            for key, morsel in parsed.items():
-                domain = (morsel["domain"] or host).lstrip(".")
-                path = morsel["path"] or "/"
-                expired = morsel["max-age"] in ("0", "-1") or _expired(morsel["expires"])
-                if expired or (morsel.value == "" and morsel["expires"]):
-                    self.cookies.pop((domain, path, key), None)
-                else:
-                    self.cookies[(domain, path, key)] = Cookie(key, morsel.value, domain, path)
-
-    def header_for(self, host: str, path: str) -> str | None:
-        """Return the ``Cookie`` header for a request to ``host`` and ``path``."""
-        host = host.partition(":")[0]
-        pairs = [
-            f"{cookie.key}={cookie.value}"
-            for cookie in self.cookies.values()
-            if (host == cookie.domain or host.endswith("." + cookie.domain))
-            and path.startswith(cookie.path)
-        ]
-        return "; ".join(pairs) if pairs else None
-
-
-def _expired(expires: str) -> bool:
-    if not expires:
-        return False
-    from werkzeug.http import parse_date
-
-    when = parse_date(expires)
-    if when is None:
-        return False
-    from datetime import datetime
-
-    return when <= datetime.now(UTC)
 
 
 class MicroframeClient:
@@ -106,67 +50,157 @@ class MicroframeClient:
             assert response.status_code == 200
             assert await response.get_data(as_text=True) == "hello"
 
-    Cookies set by responses are kept and sent with later requests.
+        def test_index_sync(app):
+            response = app.test_client().get("/", "https://example.com/")
+            assert response.text == "hello"
+
+    Requests take werkzeug's :class:`~werkzeug.test.EnvironBuilder`
+    arguments (see :meth:`open`). Cookies set by responses are kept and sent
+    with later requests.
+
+    :param app: the app to send requests to.
+    :param response_wrapper: the response class to extend (werkzeug's
+        argument); the app's ``response_class`` by default.
+    :param use_cookies: keep cookies across requests.
+    :param allow_subdomain_redirects: let ``follow_redirects`` follow a
+        redirect to a subdomain of the request's host.
     """
 
-    def __init__(self, app: Microframe, use_cookies: bool = True) -> None:
+    def __init__(
+        self,
+        app: Microframe,
+        response_wrapper: type[Response] | bool | None = None,
+        use_cookies: bool = True,
+        allow_subdomain_redirects: bool = False,
+    ) -> None:
+        if isinstance(response_wrapper, bool):  # Quart's order: (app, use_cookies)
+            use_cookies, response_wrapper = response_wrapper, None
         self.app = app
+        #: The response class the client's responses extend (the app's by default).
+        self.response_wrapper: type[Response] | None = response_wrapper
         self.cookie_jar: CookieJar | None = CookieJar() if use_cookies else None
+        self.allow_subdomain_redirects = allow_subdomain_redirects
+        #: Defaults of every request's environ, as in Flask's client; change
+        #: them to send another client address or ``User-Agent``.
+        self.environ_base: dict[str, Any] = {
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": f"Werkzeug/{werkzeug_version()}",
+        }
         self.preserve_context = False
         #: The contexts of the last request, kept by ``with client:``.
         self._preserved: list[tuple[AppContext, RequestContext]] = []
         #: The preserved contexts this client pushed in the test's context.
         self._pushed: list[tuple[AppContext, RequestContext]] = []
 
+    @property
+    def application(self) -> Microframe:
+        """The app, by werkzeug's name for it."""
+        return self.app
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.app!r}>"
+
     # -- cookies ------------------------------------------------------------
 
-    def set_cookie(self, *args: Any, **kwargs: Any) -> None:
-        """Set a cookie: Flask's ``(key, value="", *, domain="localhost", path="/")``
-        or Quart's ``(server_name, key, value="")`` argument order."""
+    def _jar(self) -> CookieJar:
         if self.cookie_jar is None:
             raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
-        if len(args) >= 3 or ("server_name" in kwargs):
-            server_name = kwargs.pop("server_name", None) or args[0]
-            args = args[1:]
-            kwargs.setdefault("domain", server_name)
-        key = args[0] if args else kwargs.pop("key")
-        value = args[1] if len(args) > 1 else kwargs.pop("value", "")
-        domain = kwargs.pop("domain", None) or "localhost"
-        path = kwargs.pop("path", "/")
-        header = dump_cookie(key, value, domain=domain, path=path, **kwargs)
-        self.cookie_jar.update_from(Headers([("Set-Cookie", header)]), domain)
-
-    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
-        """Remove a cookie from the jar."""
-        if self.cookie_jar is not None:
-            self.cookie_jar.cookies.pop((domain, path, key), None)
+        return self.cookie_jar
 
     def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Cookie | None:
-        """Return the cookie ``key`` from the jar, or ``None``."""
+        """Return the cookie ``key`` set for ``domain`` and ``path``, or ``None``.
+
+        The :class:`~microframe.testing.cookies.Cookie` has werkzeug's
+        attributes: ``key``, ``value``, ``expires``, ``max_age``, ``domain``,
+        ``path``, ``secure``, ``http_only``, ``same_site``, ``decoded_key``
+        and ``decoded_value``.
+        """
+        return self._jar().get(key, domain, path)
+
+    def set_cookie(self, *args: Any, **kwargs: Any) -> None:
+        """Set a cookie to send with later requests.
+
+        Flask's (werkzeug's) argument order, ``set_cookie(key, value="", *,
+        domain="localhost", origin_only=True, path="/", **dump_cookie_args)``,
+        and Quart's, ``set_cookie(server_name, key, value="", max_age=None,
+        expires=None, path="/", domain=None, ...)``, both work; further
+        arguments (``max_age``, ``expires``, ``secure``, ...) are
+        :func:`~werkzeug.http.dump_cookie`'s. The cookie is sent to its domain
+        only, or also to its subdomains with ``origin_only=False`` (Flask) or
+        a ``domain`` (Quart).
+        """
+        jar = self._jar()
+        quart = "server_name" in kwargs or len(args) >= 3 or (len(args) == 2 and "value" in kwargs)
+        parse = _quart_set_cookie_args if quart else _flask_set_cookie_args
+        host, key, value, options, origin_only = parse(*args, **kwargs)
+        cookie = Cookie.from_set_cookie(dump_cookie(key, value, **options), host, "/")
+        cookie.origin_only = origin_only
+        jar.set(cookie)
+
+    def delete_cookie(self, *args: Any, **kwargs: Any) -> None:
+        """Forget a cookie: Flask's ``delete_cookie(key, *, domain="localhost",
+        path="/")`` or Quart's ``delete_cookie(server_name, key, path="/",
+        domain=None)``."""
+        jar = self._jar()
+        quart = "server_name" in kwargs or len(args) >= 2
+        parse = _quart_delete_cookie_args if quart else _flask_delete_cookie_args
+        jar.delete(*parse(*args, **kwargs))
+
+    def _add_cookies(self, environ: dict[str, Any]) -> None:
+        """Add the jar's cookies for the environ's URL to its ``Cookie`` header.
+
+        A ``Cookie`` header the test passed is kept, the jar's cookies after
+        it (werkzeug's client would drop it).
+        """
         if self.cookie_jar is None:
-            return None
-        return self.cookie_jar.cookies.get((domain, path, key))
+            return
+        header = self.cookie_jar.header_for(*cookie_origin(environ))
+        if header is not None:
+            given = environ.get("HTTP_COOKIE")
+            environ["HTTP_COOKIE"] = f"{given}; {header}" if given else header
+
+    def _keep_cookies(self, environ: dict[str, Any], response: Response) -> None:
+        if self.cookie_jar is not None:
+            host, path = cookie_origin(environ)
+            self.cookie_jar.update_from(response.headers.getlist("Set-Cookie"), host, path)
 
     # -- requests -----------------------------------------------------------
 
-    def open(self, path: str = "/", *, method: str = "GET", **kwargs: Any) -> Any:
+    def open(
+        self, *args: Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: Any
+    ) -> Any:
         """Send a request and return the response: awaitable in async code.
 
-        :param path: the path, optionally with a query string.
-        :param method: the HTTP method.
-        :param headers: request headers (a dict or ``Headers``).
-        :param query_string: a dict, str or bytes query string.
-        :param data: a body (bytes or str), or a dict sent as a form.
-        :param form: form fields, urlencoded (or multipart with ``files``).
-        :param files: files as file objects, ``(file, filename[, type])``
-            tuples or ``FileStorage``.
-        :param json: a value sent as a JSON body.
-        :param follow_redirects: follow redirects, keeping ``response.history``.
-        :param scheme: ``http`` or ``https``.
-        :param root_path: the ASGI ``root_path``.
+        The arguments are those of :class:`~microframe.testing.EnvironBuilder`
+        (Flask's and werkzeug's), or one ready builder, WSGI environ or
+        werkzeug request:
+
+        :param path: the path, optionally with a query string, or a full URL.
+        :param base_url: where the app is served (``"https://example.com/"``),
+            also the second positional argument.
+        :param method: the HTTP method (set by :meth:`get`, :meth:`post`, ...).
+        :param headers: request headers (a dict, list of pairs or ``Headers``).
+        :param query_string: a dict (``None`` values are left out) or a str.
+        :param data: a body (bytes, str or a file), or a dict sent as a form,
+            file values (file objects, ``(file, filename[, content_type])``)
+            as multipart.
+        :param json: a value sent as a JSON body, dumped by the app's provider.
+        :param content_type: the ``Content-Type`` of the body.
         :param auth: a ``(username, password)`` for Basic authentication.
+        :param subdomain: the subdomain of ``SERVER_NAME`` to request.
+        :param url_scheme: the scheme instead of ``PREFERRED_URL_SCHEME``.
+        :param environ_base: environ defaults, on top of :attr:`environ_base`.
+        :param environ_overrides: environ values set last (``REMOTE_ADDR``,
+            ``wsgi.url_scheme``, ``HTTP_HOST``, ...).
+        :param follow_redirects: follow redirects; ``response.history`` lists
+            the responses on the way.
+        :param buffered: accepted for werkzeug's sake: the body is always read
+            in full before the response is returned.
+
+        Quart's ``form``, ``files``, ``scheme``, ``root_path``,
+        ``http_version`` and ``scope_base`` are accepted too.
         """
-        coro = self._open(path, method, **kwargs)
+        coro = self._open(args, kwargs, follow_redirects)
         if not self.preserve_context:
             if in_sync_code():
                 return run_async(coro)
@@ -252,126 +286,124 @@ class MicroframeClient:
                 await app_ctx.pop_async()
 
     async def _open(
-        self,
-        path: str,
-        method: str,
-        *,
-        headers: Mapping[str, Any] | Headers | None = None,
-        query_string: Mapping[str, Any] | str | bytes | None = None,
-        data: Any = None,
-        form: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
-        json: Any = sentinel,
-        follow_redirects: bool = False,
-        scheme: str = "http",
-        root_path: str = "",
-        http_version: str = "1.1",
-        scope_base: dict[str, Any] | None = None,
-        auth: tuple[str, str] | None = None,
-        subdomain: str | None = None,
-        base_url: str | None = None,
-    ) -> Response:
-        request_headers, path, query, body, scheme, root_path = make_test_request_parts(
-            self.app, path, headers=headers, query_string=query_string, data=data, form=form,
-            files=files, json=json, auth=auth, subdomain=subdomain, base_url=base_url,
-            scheme=scheme, root_path=root_path,
-        )
-        history: list[Response] = []
-        for _ in range(_MAX_REDIRECTS + 1):
-            response = await self._send(
-                method, path, query, request_headers, body, scheme, root_path, http_version,
-                scope_base,
-            )
-            if not follow_redirects or response.status_code not in _REDIRECTS:
-                response.history = tuple(history)  # type: ignore[attr-defined]
-                return response
-            location = response.headers.get("Location", "")
-            target = urlsplit(urljoin(f"{scheme}://{request_headers['Host']}{path}", location))
-            if target.netloc and target.netloc != request_headers["Host"]:
-                response.history = tuple(history)  # type: ignore[attr-defined]
-                return response
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], follow_redirects: bool
+    ) -> TestResponse:
+        environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
+        response, body = await self._send(environ, scope_base)
+        if not follow_redirects:
+            return response
+        history: list[TestResponse] = []
+        seen: set[tuple[str, int]] = set()
+        while response.status_code in _REDIRECTS:
+            step = (response.headers.get("Location", ""), response.status_code)
+            if step in seen:
+                raise ClientRedirectError(
+                    f"Loop detected: A {step[1]} redirect to {step[0]} was already made."
+                )
+            seen.add(step)
+            response.history = tuple(history)
             history.append(response)
-            path, query = target.path or "/", target.query.encode()
-            if response.status_code in (301, 302, 303) and method != "HEAD":
-                method, body = "GET", b""
-                for name in ("Content-Type", "Content-Length"):
-                    request_headers.pop(name, None)
-        raise RuntimeError(f"More than {_MAX_REDIRECTS} redirects; is there a redirect loop?")
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        query: bytes,
-        headers: Headers,
-        body: bytes,
-        scheme: str,
-        root_path: str,
-        http_version: str,
-        scope_base: dict[str, Any] | None,
-    ) -> Response:
-        headers = Headers(headers)
-        if body:
-            headers["Content-Length"] = str(len(body))
-        host = headers.get("Host", "localhost")
-        if self.cookie_jar is not None:
-            cookie = self.cookie_jar.header_for(host, path)
-            if cookie is not None:
-                headers["Cookie"] = cookie
-        scope = make_test_scope(
-            "http", path, method.upper(), headers, query, scheme, root_path, http_version,
-            scope_base, _preserve_context=self.preserve_context,
-        )
-        if self.preserve_context:
-            scope["extensions"][_PRESERVE_KEY] = self
-        status, response_headers, chunks = await _run_asgi(self.app, scope, body)
-        response = self.app.response_class(b"".join(chunks), status)
-        # The headers as sent: the constructor would recompute Content-Length
-        # from the body, which is wrong for a HEAD response (no body, real length).
-        response.headers = response_headers
-        if self.cookie_jar is not None:
-            self.cookie_jar.update_from(response.headers, host.partition(":")[0])
+            environ = self._redirect_environ(response, environ, body)
+            response, body = await self._send(environ, scope_base)
+        response.history = tuple(history)
         return response
 
-    def get(self, path: str = "/", **kwargs: Any) -> Any:
+    def _redirect_environ(
+        self, response: TestResponse, environ: dict[str, Any], body: bytes
+    ) -> dict[str, Any]:
+        """Return the environ of the request that follows ``response``'s redirect.
+
+        As werkzeug's client: only 307 and 308 repeat the method and body
+        (other redirects turn into a GET, HEAD staying HEAD); a redirect to
+        another host is refused, one to a subdomain too unless
+        ``allow_subdomain_redirects``.
+        """
+        current = get_current_url(environ)
+        target = urlsplit(urljoin(current, response.headers.get("Location", "")))
+        here = urlsplit(current).hostname or ""
+        there = target.hostname or here
+        if there != here:
+            if not there.endswith("." + here):
+                raise RuntimeError("Following external redirects is not supported.")
+            if not self.allow_subdomain_redirects:
+                raise RuntimeError("Following subdomain redirects is not enabled.")
+        source = {**environ, "wsgi.input": BytesIO(body)}
+        builder = werkzeug.test.EnvironBuilder.from_environ(
+            source, path=target.path or "/", query_string=target.query
+        )
+        if target.netloc:
+            builder.url_scheme = target.scheme
+            builder.host = target.netloc
+        root = builder.script_root
+        if root and (target.path == root or target.path.startswith(root + "/")):
+            builder.path = target.path[len(root):] or "/"
+        else:
+            builder.script_root = ""
+        if response.status_code not in (307, 308):
+            if builder.method != "HEAD":
+                builder.method = "GET"
+            builder.input_stream = None
+            builder.content_type = None
+            builder.content_length = None
+            builder.headers.pop("Transfer-Encoding", None)
+        builder.environ_base = dict(self.environ_base)
+        try:
+            return builder.get_environ()
+        finally:
+            builder.close()
+
+    async def _send(
+        self, environ: dict[str, Any], scope_base: ScopeBase
+    ) -> tuple[TestResponse, bytes]:
+        """Serve one request through the app's ASGI interface; return it and its body."""
+        environ = dict(environ)
+        self._add_cookies(environ)
+        scope, body = scope_from_environ(environ, "http", scope_base)
+        if self.preserve_context:
+            scope["extensions"][_PRESERVE_KEY] = self
+        status, headers, chunks = await _run_asgi(self.app, scope, body)
+        response = make_test_response(
+            self.app, self.response_wrapper or self.app.response_class, status, headers,
+            b"".join(chunks), len(chunks) > 1,
+        )
+        response.attach_request(self.app, scope, body)
+        self._keep_cookies(environ, response)
+        return response, body
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
         """Send a GET request; see :meth:`open`."""
-        return self.open(path, method="GET", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "GET"})
 
-    def post(self, path: str = "/", **kwargs: Any) -> Any:
+    def post(self, *args: Any, **kwargs: Any) -> Any:
         """Send a POST request; see :meth:`open`."""
-        return self.open(path, method="POST", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "POST"})
 
-    def put(self, path: str = "/", **kwargs: Any) -> Any:
+    def put(self, *args: Any, **kwargs: Any) -> Any:
         """Send a PUT request; see :meth:`open`."""
-        return self.open(path, method="PUT", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "PUT"})
 
-    def patch(self, path: str = "/", **kwargs: Any) -> Any:
+    def patch(self, *args: Any, **kwargs: Any) -> Any:
         """Send a PATCH request; see :meth:`open`."""
-        return self.open(path, method="PATCH", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "PATCH"})
 
-    def delete(self, path: str = "/", **kwargs: Any) -> Any:
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
         """Send a DELETE request; see :meth:`open`."""
-        return self.open(path, method="DELETE", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "DELETE"})
 
-    def head(self, path: str = "/", **kwargs: Any) -> Any:
+    def head(self, *args: Any, **kwargs: Any) -> Any:
         """Send a HEAD request; see :meth:`open`."""
-        return self.open(path, method="HEAD", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "HEAD"})
 
-    def options(self, path: str = "/", **kwargs: Any) -> Any:
+    def options(self, *args: Any, **kwargs: Any) -> Any:
         """Send an OPTIONS request; see :meth:`open`."""
-        return self.open(path, method="OPTIONS", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "OPTIONS"})
 
-    def trace(self, path: str = "/", **kwargs: Any) -> Any:
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
         """Send a TRACE request; see :meth:`open`."""
-        return self.open(path, method="TRACE", **kwargs)
+        return self.open(*args, **{**kwargs, "method": "TRACE"})
 
     def websocket(
-        self,
-        path: str = "/",
-        *,
-        headers: Mapping[str, Any] | Headers | None = None,
-        subprotocols: list[str] | None = None,
-        **kwargs: Any,
+        self, path: str = "/", *, subprotocols: list[str] | None = None, **kwargs: Any
     ) -> TestWebsocketConnection:
         """Open a websocket to the app: ``async with client.websocket("/ws") as ws``.
 
@@ -383,24 +415,21 @@ class MicroframeClient:
 
         A rejected handshake raises
         :class:`~microframe.testing.WebsocketResponseError` when the block is
-        entered. The client's cookies are sent with the handshake.
+        entered. The client's cookies and :attr:`environ_base` go with the
+        handshake.
 
-        :param path: the path, optionally with a query string.
-        :param headers: handshake headers.
+        :param path: the path, optionally with a query string, or a full URL.
         :param subprotocols: the subprotocols to offer.
-        :param kwargs: ``query_string``, ``scheme`` (``ws``), ``root_path``,
-            ``auth``, ``subdomain``, ``scope_base``.
+        :param kwargs: ``headers``, ``query_string``, ``base_url``,
+            ``subdomain``, ``auth``, ``environ_overrides`` and the like, as
+            for :meth:`open`; Quart's ``scheme`` (``ws`` or ``wss``),
+            ``root_path`` and ``scope_base``.
         """
-        from .websocket import TestWebsocketConnection, make_websocket_scope
+        from .websocket import TestWebsocketConnection, websocket_environ, websocket_scope
 
-        cookie = None
-        if self.cookie_jar is not None:
-            host = Headers(headers).get("Host") or self.app.config["SERVER_NAME"] or "localhost"
-            cookie = self.cookie_jar.header_for(host, path.partition("?")[0])
-        scope = make_websocket_scope(
-            self.app, path, headers=headers, subprotocols=subprotocols, cookie=cookie, **kwargs
-        )
-        return TestWebsocketConnection(self.app, scope)
+        environ, scope_base = websocket_environ(self.app, path, kwargs, self.environ_base)
+        self._add_cookies(environ)
+        return TestWebsocketConnection(self.app, websocket_scope(environ, scope_base, subprotocols))
 
     # -- sessions -------------------------------------------------------------
 
@@ -462,6 +491,50 @@ class MicroframeClient:
             self._stop_preserving()
 
 
+def _flask_set_cookie_args(
+    key: str,
+    value: str = "",
+    *,
+    domain: str = "localhost",
+    origin_only: bool = True,
+    path: str = "/",
+    **kwargs: Any,
+) -> tuple[str, str, str, dict[str, Any], bool]:
+    return domain, key, value, {"domain": domain, "path": path, **kwargs}, origin_only
+
+
+def _quart_set_cookie_args(
+    server_name: str,
+    key: str,
+    value: str = "",
+    max_age: Any = None,
+    expires: Any = None,
+    path: str = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    httponly: bool = False,
+    samesite: str | None = None,
+    charset: str = "utf-8",
+) -> tuple[str, str, str, dict[str, Any], bool]:
+    options = {
+        "max_age": max_age, "expires": expires, "path": path, "domain": domain,
+        "secure": secure, "httponly": httponly, "samesite": samesite,
+    }
+    return server_name, key, value, options, domain is None
+
+
+def _flask_delete_cookie_args(
+    key: str, *, domain: str = "localhost", path: str = "/"
+) -> tuple[str, str, str]:
+    return key, domain, path
+
+
+def _quart_delete_cookie_args(
+    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: Any
+) -> tuple[str, str, str]:
+    return key, domain or server_name, path
+
+
 class SessionTransaction:
     """The context manager of :meth:`MicroframeClient.session_transaction`.
 
@@ -478,21 +551,14 @@ class SessionTransaction:
 
     def _make_context(self) -> Any:
         app = self.client.app
-        ctx = app.test_request_context(*self._args, **self._kwargs)
-        request = ctx.request
-        jar = self.client.cookie_jar
-        assert jar is not None
-        cookie = jar.header_for(request.host, request.path)
-        if cookie is not None:
-            request.headers["Cookie"] = cookie
-        self._ctx = ctx
-        return ctx
+        environ, _ = build_environ(app, self._args, self._kwargs)
+        self.client._add_cookies(environ)
+        self._ctx = app.test_request_context(environ)
+        return self._ctx
 
     def _check(self, session: Any) -> Any:
         if session is None:
-            raise RuntimeError(
-                "The session interface did not open a session; is SECRET_KEY set?"
-            )
+            raise RuntimeError("Session backend did not open a session. Is SECRET_KEY set?")
         self._session = session
         return session
 
@@ -502,7 +568,10 @@ class SessionTransaction:
     def _store(self, response: Response) -> None:
         jar = self.client.cookie_jar
         assert jar is not None
-        jar.update_from(response.headers, self._ctx.request.host.partition(":")[0])
+        request = self._ctx.request
+        jar.update_from(
+            response.headers.getlist("Set-Cookie"), request.host.partition(":")[0], request.path
+        )
 
     def __enter__(self) -> Any:
         if not in_sync_code():
@@ -593,4 +662,4 @@ async def _run_asgi(
     return status, headers, chunks
 
 
-__all__ = ["Cookie", "CookieJar", "MicroframeClient", "SessionTransaction"]
+__all__ = ["MicroframeClient", "SessionTransaction"]

@@ -1,55 +1,26 @@
-"""Building test requests: scopes, headers, query strings and bodies.
+"""Quart's helpers for building test requests by hand, for extensions and tests.
 
-These are Quart's helper names, for extensions and tests that build
-requests by hand.
+They build on the same :class:`~microframe.testing.EnvironBuilder` as the
+test client, so a body or a query string comes out as the client sends it.
 """
 
 from __future__ import annotations
 
 import json as _json
-from base64 import b64encode
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote
 
-from werkzeug.datastructures import FileStorage, Headers, MultiDict
-from werkzeug.test import encode_multipart
+import werkzeug.test
+from werkzeug.datastructures import EnvironHeaders, Headers
+
+from .builder import form_data, make_builder
 
 if TYPE_CHECKING:
     from ..app import Microframe
 
+#: "Not given", where ``None`` is a value (``json=None`` sends ``null``).
 sentinel: Any = object()
-
-
-def _is_file(value: Any) -> bool:
-    return isinstance(value, (FileStorage, tuple)) or hasattr(value, "read")
-
-
-def _items(mapping: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Return the ``(key, value)`` pairs of ``mapping``, as werkzeug's test builder does.
-
-    Only a list stands for several values: a tuple is one value, a
-    ``(file, filename[, content_type])`` file, so it must not be split.
-    """
-    if isinstance(mapping, MultiDict):
-        return list(mapping.items(multi=True))
-    pairs: list[tuple[str, Any]] = []
-    for key, value in mapping.items():
-        if isinstance(value, list):
-            pairs.extend((key, item) for item in value)
-        else:
-            pairs.append((key, value))
-    return pairs
-
-
-def _to_file_storage(value: Any) -> FileStorage:
-    if isinstance(value, FileStorage):
-        return value
-    if isinstance(value, tuple):
-        stream, filename, *rest = value
-        content_type = rest[0] if rest else None
-        return FileStorage(stream, filename=filename, content_type=content_type)
-    return FileStorage(value, filename=getattr(value, "name", None))
 
 
 def make_test_body_with_headers(
@@ -60,40 +31,30 @@ def make_test_body_with_headers(
     json: Any = sentinel,
     app: Microframe | None = None,
 ) -> tuple[bytes, Headers]:
-    """Encode a test request body and return it with its content headers.
+    """Encode a test request body and return it with its ``Content-Type`` header.
 
     ``data`` may be bytes or str (sent as is) or a dict (sent as a form, with
     file values as files, as Flask's test client does); ``form`` and
     ``files`` build a urlencoded or multipart body; ``json`` is dumped with
-    the app's JSON provider.
+    the app's JSON provider when ``app`` is given.
     """
-    given = sum(item is not None for item in (data, form or files)) + (json is not sentinel)
+    given = (data is not None) + (form is not None or files is not None) + (json is not sentinel)
     if given > 1:
-        raise ValueError("Only one of data, form/files or json may be given.")
+        raise TypeError("Pass the body as one of 'data', 'json' or 'form'/'files'.")
     headers = Headers()
-    if isinstance(data, Mapping):
-        pairs = _items(data)
-        file_items = MultiDict([(k, v) for k, v in pairs if _is_file(v)])
-        form = MultiDict([(k, v) for k, v in pairs if not _is_file(v)])
-        files = file_items or None
-        data = None
     if json is not sentinel:
-        dumped = app.json.dumps(json) if app is not None else _json.dumps(json)
         headers["Content-Type"] = "application/json"
-        return dumped.encode(), headers
-    if files:
-        values: MultiDict[str, Any] = MultiDict(_items(form or {}))
-        for key, value in _items(files):
-            values.add(key, _to_file_storage(value))
-        boundary, body = encode_multipart(values)
-        headers["Content-Type"] = f'multipart/form-data; boundary="{boundary}"'
-        return body, headers
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return urlencode(_items(form)).encode(), headers
-    if data is None:
-        return b"", headers
-    return (data.encode() if isinstance(data, str) else bytes(data)), headers
+        return (app.json.dumps(json) if app is not None else _json.dumps(json)).encode(), headers
+    if form is not None or files is not None:
+        data = form_data(form, files)
+    builder = werkzeug.test.EnvironBuilder(data=data)
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return environ["wsgi.input"].read(), headers
 
 
 def make_test_headers_path_and_query_string(
@@ -104,65 +65,17 @@ def make_test_headers_path_and_query_string(
     auth: tuple[str, str] | None = None,
     subdomain: str | None = None,
 ) -> tuple[Headers, str, bytes]:
-    """Return the headers, path and query string bytes of a test request."""
-    headers = Headers(headers)
-    if "?" in path and query_string is not None:
-        raise ValueError("Query string is defined in the path and as an argument")
-    path, _, path_query = path.partition("?")
-    if query_string is None:
-        query_bytes = path_query.encode()
-    elif isinstance(query_string, bytes):
-        query_bytes = query_string
-    elif isinstance(query_string, str):
-        query_bytes = query_string.encode()
-    else:
-        query_bytes = urlencode(list(MultiDict(query_string).items(multi=True))).encode()
-    server_name = app.config["SERVER_NAME"] or "localhost"
-    host = f"{subdomain}.{server_name}" if subdomain else server_name
-    headers.setdefault("Host", host)
-    headers.setdefault("User-Agent", "microframe")
-    if auth is not None:
-        token = b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        headers.setdefault("Authorization", f"Basic {token}")
-    return headers, path or "/", query_bytes
-
-
-def make_test_request_parts(
-    app: Microframe,
-    path: str,
-    *,
-    headers: Mapping[str, Any] | Headers | None = None,
-    query_string: Mapping[str, Any] | str | bytes | None = None,
-    data: Any = None,
-    form: Mapping[str, Any] | None = None,
-    files: Mapping[str, Any] | None = None,
-    json: Any = sentinel,
-    auth: tuple[str, str] | None = None,
-    subdomain: str | None = None,
-    base_url: str | None = None,
-    scheme: str = "http",
-    root_path: str = "",
-) -> tuple[Headers, str, bytes, bytes, str, str]:
-    """Return ``(headers, path, query, body, scheme, root_path)`` of a test request.
-
-    ``base_url`` (``"https://example.com/prefix"``) sets the scheme, the
-    ``Host`` header and the root path at once, as in Flask's test tools.
-    """
-    if base_url is not None:
-        parts = urlsplit(base_url)
-        scheme = parts.scheme or scheme
-        root_path = parts.path.rstrip("/")
-        if parts.netloc:
-            headers = Headers(headers)
-            headers.setdefault("Host", parts.netloc)
-    request_headers, path, query = make_test_headers_path_and_query_string(
-        app, path, headers, query_string, auth, subdomain
+    """Return the headers (``Host`` included), path and query string bytes of a test request."""
+    builder, _ = make_builder(
+        app, (path,),
+        {"headers": headers, "query_string": query_string, "auth": auth, "subdomain": subdomain},
     )
-    body, body_headers = make_test_body_with_headers(
-        data=data, form=form, files=files, json=json, app=app
-    )
-    request_headers.update(body_headers)
-    return request_headers, path, query, body, scheme, root_path
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    request_headers = Headers(EnvironHeaders(environ))
+    return request_headers, unquote(builder.path) or "/", builder.query_string.encode("latin-1")
 
 
 def make_test_scope(
@@ -175,10 +88,8 @@ def make_test_scope(
     root_path: str,
     http_version: str,
     scope_base: dict[str, Any] | None,
-    *,
-    _preserve_context: bool = False,
 ) -> dict[str, Any]:
-    """Return an ASGI scope for a test request or websocket."""
+    """Return an ASGI scope for a test request or websocket, from its parts."""
     scope: dict[str, Any] = {
         "type": type_,
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -198,8 +109,6 @@ def make_test_scope(
     }
     if type_ == "http":
         scope["method"] = method
-        if _preserve_context:
-            scope["extensions"]["_microframe_preserve_context"] = True
     else:
         scope["subprotocols"] = []
     if scope_base:
@@ -214,7 +123,6 @@ async def no_op_push(path: str, headers: Headers) -> None:
 __all__ = [
     "make_test_body_with_headers",
     "make_test_headers_path_and_query_string",
-    "make_test_request_parts",
     "make_test_scope",
     "no_op_push",
     "sentinel",

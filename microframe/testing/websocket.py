@@ -24,7 +24,7 @@ from werkzeug.datastructures import Headers
 
 from ..asgi import make_websocket
 from ..wrappers.websocket import WebsocketDisconnect
-from .utils import make_test_headers_path_and_query_string, make_test_scope
+from .builder import ScopeBase, build_environ, scope_from_environ
 
 if TYPE_CHECKING:
     from ..app import Microframe
@@ -48,34 +48,52 @@ class WebsocketResponseError(Exception):
 
 def make_websocket_scope(
     app: Microframe,
-    path: str,
+    path: str = "/",
     *,
-    headers: Mapping[str, Any] | Headers | None = None,
-    query_string: Mapping[str, Any] | str | bytes | None = None,
     subprotocols: Iterable[str] | None = None,
-    scheme: str = "ws",
-    root_path: str = "",
-    http_version: str = "1.1",
-    scope_base: dict[str, Any] | None = None,
-    auth: tuple[str, str] | None = None,
-    subdomain: str | None = None,
-    cookie: str | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """Return an ASGI websocket scope for a test connection to ``path``."""
-    request_headers, path, query = make_test_headers_path_and_query_string(
-        app, path, headers, query_string, auth, subdomain
-    )
-    if cookie is not None:
-        request_headers["Cookie"] = cookie
-    scope = make_test_scope(
-        "websocket", path, "GET", request_headers, query, scheme, root_path, http_version,
-        scope_base,
-    )
-    scope.setdefault("subprotocols", [])
+    """Return an ASGI websocket scope for a test connection to ``path``.
+
+    :param subprotocols: the subprotocols the client offers.
+    :param kwargs: the arguments of :class:`~microframe.testing.EnvironBuilder`
+        that make sense for a handshake (``headers``, ``query_string``,
+        ``base_url``, ``subdomain``, ``auth``, ``environ_overrides``, ...) and
+        Quart's ``scheme`` (``ws`` or ``wss``), ``root_path``,
+        ``http_version`` and ``scope_base``.
+    """
+    environ, scope_base = websocket_environ(app, path, kwargs)
+    return websocket_scope(environ, scope_base, subprotocols)
+
+
+def websocket_environ(
+    app: Microframe,
+    path: str,
+    kwargs: Mapping[str, Any],
+    environ_base: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], ScopeBase]:
+    """Return the WSGI environ of a websocket handshake (see :func:`make_websocket_scope`)."""
+    options = dict(kwargs)
+    scheme = options.get("scheme")
+    if scheme is not None:
+        options["scheme"] = _HTTP_SCHEMES.get(scheme, scheme)
+    return build_environ(app, (path,), options, environ_base)
+
+
+def websocket_scope(
+    environ: Mapping[str, Any],
+    scope_base: ScopeBase,
+    subprotocols: Iterable[str] | None,
+) -> dict[str, Any]:
+    """Return the ASGI scope of a websocket handshake described by ``environ``."""
+    scope, _ = scope_from_environ(environ, "websocket", scope_base)
     if subprotocols is not None:
         scope["subprotocols"] = list(subprotocols)
-    scope.setdefault("extensions", {}).setdefault("websocket.http.response", {})
     return scope
+
+
+#: The HTTP scheme of a handshake for a websocket scheme.
+_HTTP_SCHEMES = {"ws": "http", "wss": "https"}
 
 
 def make_test_websocket(app: Microframe, path: str = "/", **kwargs: Any) -> Websocket:
@@ -248,4 +266,6 @@ __all__ = [
     "WebsocketResponseError",
     "make_test_websocket",
     "make_websocket_scope",
+    "websocket_environ",
+    "websocket_scope",
 ]

@@ -1,0 +1,209 @@
+"""The test client's arguments: werkzeug's (Flask's) and Quart's, in sync and async tests."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+from io import StringIO
+from typing import Any
+
+import pytest
+from werkzeug.test import EnvironBuilder as WerkzeugEnvironBuilder
+
+from microframe import Microframe, g, redirect, request
+from microframe.testing import EnvironBuilder, MicroframeClient
+
+USER_AGENT = f"Werkzeug/{importlib.metadata.version('werkzeug')}"
+
+
+@pytest.fixture
+def app(app: Microframe) -> Microframe:
+    @app.route("/info", methods=["GET", "POST", "PUT"])
+    def info() -> Any:
+        return {
+            "url": request.url,
+            "root": request.root_path,
+            "method": request.method,
+            "remote": request.remote_addr,
+            "agent": request.user_agent.string,
+            "type": request.content_type,
+            "args": request.args.to_dict(flat=False),
+            "form": request.form.to_dict(flat=False),
+            "files": {key: f.filename for key, f in request.files.items()},
+            "json": request.get_json(silent=True),
+            "data": request.get_data(as_text=True) if not request.form else "",
+        }
+
+    @app.post("/see-other")
+    def see_other() -> Any:
+        return redirect("/info", 303)
+
+    @app.post("/temporary")
+    def temporary() -> Any:
+        return redirect("/info", 307)
+
+    @app.get("/to-sub")
+    def to_sub() -> Any:
+        return redirect("http://api.localhost/info")
+
+    return app
+
+
+def test_flask_client_defaults(app: Microframe) -> None:
+    info = app.test_client().get("/info").json
+    assert info["url"] == "http://localhost/info"
+    assert info["remote"] == "127.0.0.1"
+    assert info["agent"] == USER_AGENT
+
+
+def test_environ_base_can_be_changed(app: Microframe) -> None:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.168.0.22"
+    client.environ_base["HTTP_USER_AGENT"] = "Foo"
+    info = client.get("/info").json
+    assert (info["remote"], info["agent"]) == ("192.168.0.22", "Foo")
+    info = client.get("/info", environ_base={"REMOTE_ADDR": "10.1.1.1"}).json
+    assert (info["remote"], info["agent"]) == ("10.1.1.1", "Foo")
+
+
+def test_positional_base_url_and_full_urls(app: Microframe) -> None:
+    client = app.test_client()
+    info = client.get("/info", "https://example.com:8443/app/").json
+    assert (info["url"], info["root"]) == ("https://example.com:8443/app/info", "/app")
+    info = client.post("http://domain.test/info?vodka=42", data={"gin": "43"}).json
+    assert info["url"] == "http://domain.test/info?vodka=42"
+    assert info["form"] == {"gin": ["43"]}
+    assert client.get("/info", base_url="http://other.test").json["url"] == "http://other.test/info"
+
+
+async def test_positional_base_url_in_async_tests(app: Microframe) -> None:
+    response = await app.test_client().get("/info", "https://example.com/")
+    assert (await response.get_json())["url"] == "https://example.com/info"
+
+
+def test_environ_overrides(app: Microframe) -> None:
+    client = app.test_client()
+    info = client.get(
+        "/info",
+        environ_overrides={
+            "wsgi.url_scheme": "https", "REMOTE_ADDR": "10.0.0.9", "HTTP_HOST": "over.test"
+        },
+    ).json
+    assert (info["url"], info["remote"]) == ("https://over.test/info", "10.0.0.9")
+
+
+def test_url_scheme(app: Microframe) -> None:
+    app.config["SERVER_NAME"] = "example.com"
+    client = app.test_client()
+    assert client.get("/info", url_scheme="https").json["url"] == "https://example.com/info"
+
+
+def test_bodies_as_werkzeug_takes_them(app: Microframe) -> None:
+    client = app.test_client()
+    info = client.post("/info", data="raw", content_type="text/plain").json
+    assert (info["data"], info["type"]) == ("raw", "text/plain")
+    info = client.post("/info", data=b'{"a": 1}', content_type="application/json").json
+    assert info["json"] == {"a": 1}
+    info = client.put("/info", data={"f": (io.BytesIO(b"x"), "x.txt"), "k": "v"}).json
+    assert (info["files"], info["form"]) == ({"f": "x.txt"}, {"k": ["v"]})
+    info = client.post("/info", data=io.BytesIO(b"from a file"), content_type="text/plain").json
+    assert info["data"] == "from a file"
+    info = client.post("/info", json=[1, "two"]).json
+    assert (info["json"], info["type"]) == ([1, "two"], "application/json")
+
+
+def test_query_string_forms(app: Microframe) -> None:
+    client = app.test_client()
+    args = client.get("/info", query_string={"page": None, "per": 2, "t": ["a", "b"]}).json["args"]
+    assert args == {"per": ["2"], "t": ["a", "b"]}
+    assert client.get("/info", query_string="a=%20b").json["args"] == {"a": [" b"]}
+    assert client.get("/info", query_string=b"c=d").json["args"] == {"c": ["d"]}
+    with pytest.raises(ValueError, match="Query string"):
+        client.get("/info?x=1", query_string={"y": "2"})
+
+
+async def test_quart_arguments_still_work(app: Microframe) -> None:
+    client = app.test_client()
+    response = await client.post(
+        "/info", form={"a": "1"}, files={"f": (io.BytesIO(b"x"), "x.txt")}, scheme="https"
+    )
+    info = await response.get_json()
+    assert (info["form"], info["files"]) == ({"a": ["1"]}, {"f": "x.txt"})
+    assert info["url"] == "https://localhost/info"
+    response = await client.get("/mount/info", root_path="/mount")
+    assert (await response.get_json())["root"] == "/mount"
+    response = await client.get("/info", scope_base={"client": ("198.51.100.7", 1)})
+    assert (await response.get_json())["remote"] == "198.51.100.7"
+
+
+def test_errors_stream_is_accepted(app: Microframe) -> None:
+    stream = StringIO()
+    assert app.test_client().get("/info", errors_stream=stream).status_code == 200
+
+
+def test_open_a_builder_an_environ_or_a_request(app: Microframe) -> None:
+    client = app.test_client()
+    builder = EnvironBuilder(app, path="/info", method="PUT", json={"a": 1})
+    info = client.open(builder).json
+    assert (info["method"], info["json"], info["remote"]) == ("PUT", {"a": 1}, "127.0.0.1")
+    environ = EnvironBuilder(app, "/info").get_environ()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert client.open(environ).json["remote"] == "127.0.0.2"
+    werkzeug_request = WerkzeugEnvironBuilder("/info", query_string="q=1").get_request()
+    assert client.open(werkzeug_request).json["args"] == {"q": ["1"]}
+    with pytest.raises(TypeError):
+        client.open(builder, method="GET")
+
+
+def test_redirects_as_werkzeug_follows_them(app: Microframe) -> None:
+    client = app.test_client()
+    info = client.post("/see-other", data="body", content_type="text/plain", follow_redirects=True).json
+    assert (info["method"], info["data"], info["type"]) == ("GET", "", None)
+    info = client.post("/temporary", data="body", content_type="text/plain", follow_redirects=True).json
+    assert (info["method"], info["data"], info["type"]) == ("POST", "body", "text/plain")
+    with pytest.raises(RuntimeError, match="subdomain redirects"):
+        client.get("/to-sub", follow_redirects=True)
+    allowed = MicroframeClient(app, allow_subdomain_redirects=True)
+    assert allowed.get("/to-sub", follow_redirects=True).json["url"] == "http://api.localhost/info"
+
+
+def test_with_client_keeps_the_last_request(app: Microframe) -> None:
+    @app.get("/remember")
+    def remember() -> str:
+        g.seen = request.args["v"]
+        return ""
+
+    with app.test_client() as client:
+        client.get("/remember?v=1")
+        client.get("/remember", query_string={"v": "2"})
+        assert g.seen == "2"
+        assert request.url == "http://localhost/remember?v=2"
+
+
+def test_client_constructor_takes_werkzeugs_and_quarts_order(app: Microframe) -> None:
+    assert MicroframeClient(app, app.response_class, use_cookies=False).cookie_jar is None
+    assert MicroframeClient(app, False).cookie_jar is None
+    assert MicroframeClient(app).application is app
+
+
+async def test_websocket_handshake_carries_cookies_and_environ(app: Microframe) -> None:
+    from microframe import websocket
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.accept()
+        await websocket.send_json(
+            {
+                "cookie": websocket.cookies.get("token"),
+                "agent": websocket.headers.get("User-Agent"),
+                "scheme": websocket.scheme,
+                "remote": websocket.remote_addr,
+            }
+        )
+
+    client = app.test_client()
+    client.set_cookie("token", "t1")
+    async with client.websocket("/ws", scheme="wss") as connection:
+        assert await connection.receive_json() == {
+            "cookie": "t1", "agent": USER_AGENT, "scheme": "wss", "remote": "127.0.0.1"
+        }
