@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cached_property
 from inspect import isawaitable
 from logging import Logger
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote as _url_quote
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import Aborter, BadHost, HTTPException
+from werkzeug.exceptions import Aborter, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
@@ -25,10 +25,11 @@ from .background import BackgroundTaskMixin
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .dispatch import DispatchMixin, stock
-from .globals import _cv_app, _cv_request, _cv_websocket
+from .globals import _cv_request
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
+from .routing import bind_url_map, build_url
 from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable
@@ -45,6 +46,7 @@ from .typing import (
 from .websocket_dispatch import WebsocketDispatchMixin
 from .wrappers import Request, Response
 from .wrappers.response_body import body_from
+from .wsgi import serve_through_wsgi, serve_wsgi_environ
 
 if TYPE_CHECKING:
     import click
@@ -158,6 +160,7 @@ class Microframe(
         self._while_serving_running: list[AsyncGenerator[None, None]] = []
         self._got_first_request = False
         self._sync_pool: SyncWorkerPool | None = None
+        self._wsgi_executor: ThreadPoolExecutor | None = None
         self._init_dispatch()
         self._init_background()
         self.cli = self._make_cli()
@@ -392,38 +395,9 @@ class Microframe(
         return self.request_context(make_test_request(self, *args, **kwargs))
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        """Bind the URL map for ``request``, or for URL building without one."""
-        config = self.config
-        if request is not None:
-            host = request.host.lower()
-            subdomain: str | None = None
-            server_name = host
-            if not self.url_map.host_matching:
-                configured = config["SERVER_NAME"]
-                if self.subdomain_matching and configured:
-                    server_name = configured.lower()
-                    subdomain = _subdomain_of(host, server_name)
-                else:
-                    subdomain = self.url_map.default_subdomain or ""
-            # What Map.bind does, minus the IDNA encoding of the same few
-            # hosts on every request.
-            return MapAdapter(
-                self.url_map,
-                _idna_host(server_name),
-                request.root_path or "/",
-                subdomain,
-                request.scheme,
-                request.path,
-                request.method,
-                request.query_string.decode("latin-1"),
-            )
-        if config["SERVER_NAME"] is None:
-            return None
-        return self.url_map.bind(
-            config["SERVER_NAME"],
-            script_name=config["APPLICATION_ROOT"],
-            url_scheme=config["PREFERRED_URL_SCHEME"],
-        )
+        """Bind the URL map for ``request``, or for URL building without one
+        (``None`` then, unless ``SERVER_NAME`` is set)."""
+        return bind_url_map(self, request)
 
     # -- URL building ------------------------------------------------------------
 
@@ -439,44 +413,7 @@ class Microframe(
         **values: Any,
     ) -> str:
         """Build a URL for ``endpoint``; see :func:`microframe.url_for`."""
-        req_ctx = _cv_request.get(None)
-        ws_ctx = _cv_websocket.get(None) if req_ctx is None else None
-        if req_ctx is not None or ws_ctx is not None:
-            if req_ctx is not None:
-                adapter, blueprint = req_ctx.url_adapter, req_ctx.request.blueprint
-            else:
-                assert ws_ctx is not None
-                adapter, blueprint = ws_ctx.url_adapter, ws_ctx.websocket.blueprint
-            if endpoint[:1] == ".":
-                endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            app_ctx = _cv_app.get(None)
-            adapter = app_ctx.url_adapter if app_ctx is not None else self.create_url_adapter(None)
-            if adapter is None:
-                raise RuntimeError(
-                    "Unable to build URLs outside an active request without"
-                    " 'SERVER_NAME' configured. Also configure 'APPLICATION_ROOT'"
-                    " and 'PREFERRED_URL_SCHEME' as needed."
-                )
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("When specifying '_scheme', '_external' must be True.")
-        if adapter is None:
-            raise RuntimeError("The request's URL adapter could not be created.")
-        self.inject_url_defaults(endpoint, values)
-        try:
-            url = adapter.build(
-                endpoint, values, method=_method, url_scheme=_scheme, force_external=_external
-            )
-        except BuildError as error:
-            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
-            return self.handle_url_build_error(error, endpoint, values)
-        if _anchor is not None:
-            url = f"{url}#{_url_quote(_anchor, safe=_ANCHOR_SAFE)}"
-        return url
+        return build_url(self, endpoint, _anchor, _method, _scheme, _external, values)
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions of the app and blueprints fill ``values``."""
@@ -677,9 +614,45 @@ class Microframe(
             app.asgi_app = ProxyFixMiddleware(app.asgi_app)
         """
         if scope["type"] == "http":
-            await handle_http(self, scope, receive, send)
+            if "wsgi_app" in self.__dict__:  # WSGI middleware wraps app.wsgi_app
+                await self._serve_through_wsgi(scope, receive, send)
+            else:
+                await handle_http(self, scope, receive, send)
         else:
             await handle_scope(self, scope, receive, send)
+
+    def wsgi_app(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """The app as WSGI sees it, to wrap in WSGI middleware as under Flask::
+
+            from werkzeug.middleware.proxy_fix import ProxyFix
+            app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+        Once it is replaced, each HTTP request (not websockets) passes through
+        the middleware on a thread of its own, as a WSGI environ; the environ
+        the middleware hands on is the request the app serves, and the
+        response streams back through it. It is not a WSGI server entry
+        point: serve the app with an ASGI server.
+        """
+        return serve_wsgi_environ(environ, start_response)
+
+    async def _serve_through_wsgi(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if self._wsgi_executor is None:
+            self._wsgi_executor = ThreadPoolExecutor(
+                int(self.config["SYNC_WORKERS"]), thread_name_prefix="microframe-wsgi"
+            )
+        await serve_through_wsgi(
+            self.__dict__["wsgi_app"],
+            cast(dict[str, Any], scope),
+            receive,
+            send,
+            functools.partial(handle_http, self),
+            self._wsgi_executor,
+            self.config["MAX_CONTENT_LENGTH"],
+        )
 
     async def startup(self) -> None:
         """Run ``before_serving`` functions and enter ``while_serving`` generators."""
@@ -793,40 +766,7 @@ class Microframe(
         return value
 
 
-_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
-_idna_hosts: dict[str, str] = {}
 _error_pages: dict[tuple[int | None, str | None], str] = {}
-
-
-def _idna_host(host: str) -> str:
-    """Return ``host`` IDNA-encoded as URL building needs it; 400 if impossible."""
-    encoded = _idna_hosts.get(host)
-    if encoded is None:
-        name, sep, port = host.partition(":")
-        try:
-            encoded = name.encode("idna").decode("ascii") + sep + port
-        except UnicodeError:
-            raise BadHost() from None
-        if len(_idna_hosts) < 1024:  # the Host header is chosen by clients
-            _idna_hosts[host] = encoded
-    return encoded
-
-
-def _subdomain_of(host: str, server_name: str) -> str:
-    """The subdomain part of ``host`` under ``server_name`` (``SERVER_NAME``),
-    or ``"<invalid>"``, which matches no rule, for a host outside it."""
-    host = host.partition(":")[0] if ":" not in server_name else host
-    if host == server_name:
-        return ""
-    if host.endswith("." + server_name):
-        return host[: -len(server_name) - 1]
-    # As werkzeug warns: usually a request made by IP address, or a wrong
-    # SERVER_NAME; every such request answers 404.
-    warnings.warn(
-        f"Current server name {host!r} doesn't match configured server name {server_name!r}",
-        stacklevel=2,
-    )
-    return "<invalid>"
 
 
 async def _ready(value: Any) -> Any:

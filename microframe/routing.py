@@ -11,16 +11,20 @@ So a serving app remembers each result, the rule and its arguments, or the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
+from urllib.parse import quote
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.routing.exceptions import WebsocketMismatch
 
-if TYPE_CHECKING:
-    from werkzeug.routing import MapAdapter
+from .globals import _cv_app, _cv_request, _cv_websocket
 
+if TYPE_CHECKING:
     from .app import Microframe
+    from .wrappers import Request
     from .wrappers.base import RoutedRequest
 
 #: The most results an app keeps; paths are chosen by clients, so the cache
@@ -102,4 +106,140 @@ def _remake_routing_error(error: HTTPException) -> Callable[[], HTTPException] |
     return None
 
 
-__all__ = ["MATCH_CACHE_SIZE", "HasURLAdapter", "match_url"]
+# -- binding the map and building URLs ----------------------------------------------
+
+
+def bind_url_map(app: Microframe, request: Request | None) -> MapAdapter | None:
+    """Bind ``app``'s URL map for ``request`` (``app.create_url_adapter``).
+
+    Without a request, for building URLs, the map is bound to ``SERVER_NAME``,
+    ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``; ``None`` when
+    ``SERVER_NAME`` is not set.
+    """
+    config = app.config
+    if request is not None:
+        host = request.host.lower()
+        subdomain: str | None = None
+        server_name = host
+        if not app.url_map.host_matching:
+            configured = config["SERVER_NAME"]
+            if app.subdomain_matching and configured:
+                server_name = _without_default_port(configured.lower(), request.scheme)
+                subdomain = _subdomain_of(host, server_name)
+            else:
+                subdomain = app.url_map.default_subdomain or ""
+        # What Map.bind does, minus the IDNA encoding of the same few
+        # hosts on every request.
+        return MapAdapter(
+            app.url_map,
+            _idna_host(server_name),
+            request.root_path or "/",
+            subdomain,
+            request.scheme,
+            request.path,
+            request.method,
+            request.query_string.decode("latin-1"),
+        )
+    if config["SERVER_NAME"] is None:
+        return None
+    return app.url_map.bind(
+        config["SERVER_NAME"],
+        script_name=config["APPLICATION_ROOT"],
+        url_scheme=config["PREFERRED_URL_SCHEME"],
+    )
+
+
+def build_url(
+    app: Microframe,
+    endpoint: str,
+    anchor: str | None,
+    method: str | None,
+    scheme: str | None,
+    external: bool | None,
+    values: dict[str, Any],
+) -> str:
+    """Build a URL for ``endpoint`` (``app.url_for``; see :func:`microframe.url_for`)."""
+    req_ctx = _cv_request.get(None)
+    ws_ctx = _cv_websocket.get(None) if req_ctx is None else None
+    if req_ctx is not None or ws_ctx is not None:
+        if req_ctx is not None:
+            adapter, blueprint = req_ctx.url_adapter, req_ctx.request.blueprint
+        else:
+            assert ws_ctx is not None
+            adapter, blueprint = ws_ctx.url_adapter, ws_ctx.websocket.blueprint
+        if endpoint[:1] == ".":
+            endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+        if external is None:
+            external = scheme is not None
+    else:
+        app_ctx = _cv_app.get(None)
+        adapter = app_ctx.url_adapter if app_ctx is not None else app.create_url_adapter(None)
+        if adapter is None:
+            raise RuntimeError(
+                "Unable to build URLs outside an active request without"
+                " 'SERVER_NAME' configured. Also configure 'APPLICATION_ROOT'"
+                " and 'PREFERRED_URL_SCHEME' as needed."
+            )
+        if external is None:
+            external = True
+    if scheme is not None and not external:
+        raise ValueError("When specifying '_scheme', '_external' must be True.")
+    if adapter is None:
+        raise RuntimeError("The request's URL adapter could not be created.")
+    app.inject_url_defaults(endpoint, values)
+    try:
+        url = adapter.build(endpoint, values, method=method, url_scheme=scheme, force_external=external)
+    except BuildError as error:
+        values.update(_anchor=anchor, _method=method, _scheme=scheme, _external=external)
+        return app.handle_url_build_error(error, endpoint, values)
+    if anchor is not None:
+        url = f"{url}#{quote(anchor, safe=_ANCHOR_SAFE)}"
+    return url
+
+
+
+_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+_idna_hosts: dict[str, str] = {}
+
+
+def _idna_host(host: str) -> str:
+    """Return ``host`` IDNA-encoded as URL building needs it; 400 if impossible."""
+    encoded = _idna_hosts.get(host)
+    if encoded is None:
+        name, sep, port = host.partition(":")
+        try:
+            encoded = name.encode("idna").decode("ascii") + sep + port
+        except UnicodeError:
+            raise BadHost() from None
+        if len(_idna_hosts) < 1024:  # the Host header is chosen by clients
+            _idna_hosts[host] = encoded
+    return encoded
+
+
+def _without_default_port(server_name: str, scheme: str) -> str:
+    """``server_name`` without the scheme's default port, as request hosts come."""
+    if scheme in ("http", "ws") and server_name.endswith(":80"):
+        return server_name[:-3]
+    if scheme in ("https", "wss") and server_name.endswith(":443"):
+        return server_name[:-4]
+    return server_name
+
+
+def _subdomain_of(host: str, server_name: str) -> str:
+    """The subdomain part of ``host`` under ``server_name`` (``SERVER_NAME``),
+    or ``"<invalid>"``, which matches no rule, for a host outside it."""
+    host = host.partition(":")[0] if ":" not in server_name else host
+    if host == server_name:
+        return ""
+    if host.endswith("." + server_name):
+        return host[: -len(server_name) - 1]
+    # As werkzeug warns: usually a request made by IP address, or a wrong
+    # SERVER_NAME; every such request answers 404.
+    warnings.warn(
+        f"Current server name {host!r} doesn't match configured server name {server_name!r}",
+        stacklevel=2,
+    )
+    return "<invalid>"
+
+
+__all__ = ["MATCH_CACHE_SIZE", "HasURLAdapter", "bind_url_map", "build_url", "match_url"]

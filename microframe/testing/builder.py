@@ -15,19 +15,17 @@ import importlib.metadata
 from collections.abc import Mapping
 from copy import copy
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import werkzeug.test
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request as WSGIRequest
 
+from ..wsgi import scope_fields
+
 if TYPE_CHECKING:
     from ..app import Microframe
 
-#: ``HTTP_`` keys that are not headers: the body's headers are ``CONTENT_*`` in WSGI.
-_NOT_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
-#: Characters kept as they are when the decoded path is quoted again for ``raw_path``.
-_PATH_SAFE = "/:@!$&'()*+,;=~"
 
 
 class EnvironBuilder(werkzeug.test.EnvironBuilder):
@@ -221,78 +219,18 @@ def scope_from_environ(
 ) -> tuple[dict[str, Any], bytes]:
     """Return the ASGI scope a server would make of a WSGI ``environ``, and the body.
 
-    WSGI strings carry bytes as latin-1 code points (PEP 3333); ASGI paths
-    are decoded text and header values bytes. The ``Host`` header,
-    ``REMOTE_ADDR`` (the client), ``SERVER_NAME``/``SERVER_PORT`` (the
-    server), ``SCRIPT_NAME`` (the root path) and ``wsgi.url_scheme`` (the
-    scheme; ``ws``/``wss`` for a websocket) all find their place in the scope.
+    See :func:`microframe.wsgi.scope_fields`; ``scope_base`` is laid over it.
     """
     stream = environ.get("wsgi.input")
     body = stream.read() if stream is not None else b""
-    script_name = _wsgi_bytes(environ.get("SCRIPT_NAME", ""))
-    path_info = _wsgi_bytes(environ.get("PATH_INFO", "")) or b"/"
-    root_path = script_name.decode(errors="replace")
-    scheme = environ.get("wsgi.url_scheme", "http")
-    protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
-    scope: dict[str, Any] = {
-        "type": type_,
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": protocol.partition("/")[2] or "1.1",
-        "scheme": _websocket_scheme(scheme) if type_ == "websocket" else scheme,
-        # ASGI's path includes the root path; raw_path is it as sent, quoted.
-        "path": (script_name + path_info).decode(errors="replace"),
-        "raw_path": quote(script_name + path_info, safe=_PATH_SAFE).encode("ascii"),
-        "query_string": _wsgi_bytes(environ.get("QUERY_STRING", "")),
-        "root_path": root_path,
-        "headers": _headers(environ),
-        "client": _address(environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")),
-        "server": _address(environ.get("SERVER_NAME"), environ.get("SERVER_PORT")),
-        "extensions": {},
-    }
-    if type_ == "http":
-        scope["method"] = str(environ.get("REQUEST_METHOD", "GET")).upper()
-    else:
+    scope = scope_fields(environ, type_)
+    scope["extensions"] = {}
+    if type_ == "websocket":
         scope["subprotocols"] = []
         scope["extensions"]["websocket.http.response"] = {}
     if scope_base:
         scope.update(scope_base)
     return scope, body
-
-
-def _wsgi_bytes(value: str) -> bytes:
-    # A WSGI string is bytes as latin-1; a value set by hand may hold other
-    # characters (an IDNA host, say), sent as UTF-8 as a browser would.
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode()
-
-
-def _websocket_scheme(scheme: str) -> str:
-    return {"http": "ws", "https": "wss"}.get(scheme, scheme)
-
-
-def _headers(environ: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
-    headers: list[tuple[bytes, bytes]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_") and key not in _NOT_HEADERS:
-            name = key[5:]
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = key
-        else:
-            continue
-        headers.append((name.replace("_", "-").lower().encode("latin-1"), _wsgi_bytes(str(value))))
-    return headers
-
-
-def _address(host: Any, port: Any) -> tuple[str, int] | None:
-    if not host:
-        return None
-    try:
-        number = int(port) if port else 0
-    except ValueError:
-        number = 0
-    return str(host), number
 
 
 __all__ = [

@@ -1,0 +1,351 @@
+"""WSGI as seen from ASGI: environs made of scopes and back, and WSGI
+middleware around the app.
+
+Flask apps are deployed with WSGI middleware wrapped around
+``app.wsgi_app`` (werkzeug's ``ProxyFix`` is in Flask's deployment guide,
+``DispatcherMiddleware`` mounts other WSGI apps beside it). microframe speaks
+ASGI, but a ported app keeps that line working: once ``app.wsgi_app`` is
+replaced, each HTTP request is handed to it as a WSGI environ on a worker
+thread, and when the middleware calls the app it wraps (the original
+``app.wsgi_app``), the environ as the middleware left it becomes the scope
+of the request microframe serves. The response streams back through the
+middleware chunk by chunk. Websocket connections do not pass through WSGI
+middleware, which cannot handle them.
+
+The test client uses the same translation from environ to scope for the
+requests it builds with werkzeug's ``EnvironBuilder``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import queue
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
+
+from .logging import ERRORS_STREAM_KEY
+from .typing import ASGIReceiveCallable, ASGISendCallable
+
+#: The ASGI app a WSGI middleware chain ends in: called with the scope the
+#: environ became, the receive and send callables of that request.
+ASGIInner = Callable[[dict[str, Any], ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
+
+#: The environ key that carries the request's ASGI side to the end of a WSGI
+#: middleware chain (``app.wsgi_app``).
+ASGI_KEY = "microframe.asgi"
+
+#: ``HTTP_`` keys that are not headers: the body's headers are ``CONTENT_*`` in WSGI.
+_NOT_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+#: Characters kept as they are when the decoded path is quoted again for ``raw_path``.
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+_DONE = object()
+
+
+# -- environ to scope -------------------------------------------------------------
+
+
+def scope_fields(environ: Mapping[str, Any], type_: str = "http") -> dict[str, Any]:
+    """Return the ASGI scope a server would make of a WSGI ``environ`` (no body).
+
+    WSGI strings carry bytes as latin-1 code points (PEP 3333); ASGI paths
+    are decoded text and header values bytes. The ``Host`` header,
+    ``REMOTE_ADDR`` (the client), ``SERVER_NAME``/``SERVER_PORT`` (the
+    server), ``SCRIPT_NAME`` (the root path) and ``wsgi.url_scheme`` (the
+    scheme; ``ws``/``wss`` for a websocket) all find their place in the scope.
+    """
+    script_name = _wsgi_bytes(environ.get("SCRIPT_NAME", ""))
+    path_info = _wsgi_bytes(environ.get("PATH_INFO", "")) or b"/"
+    scheme = environ.get("wsgi.url_scheme", "http")
+    protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
+    scope: dict[str, Any] = {
+        "type": type_,
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": protocol.partition("/")[2] or "1.1",
+        "scheme": _websocket_scheme(scheme) if type_ == "websocket" else scheme,
+        # ASGI's path includes the root path; raw_path is it as sent, quoted.
+        "path": (script_name + path_info).decode(errors="replace"),
+        "raw_path": quote(script_name + path_info, safe=_PATH_SAFE).encode("ascii"),
+        "query_string": _wsgi_bytes(environ.get("QUERY_STRING", "")),
+        "root_path": script_name.decode(errors="replace"),
+        "headers": _headers(environ),
+        "client": _address(environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")),
+        "server": _address(environ.get("SERVER_NAME"), environ.get("SERVER_PORT")),
+    }
+    errors = environ.get("wsgi.errors")
+    if errors is not None and errors is not sys.stderr:
+        # The request's own error stream, where wsgi_errors_stream logs.
+        scope[ERRORS_STREAM_KEY] = errors
+    if type_ == "http":
+        scope["method"] = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    return scope
+
+
+def _wsgi_bytes(value: str) -> bytes:
+    # A WSGI string is bytes as latin-1; a value set by hand may hold other
+    # characters (an IDNA host, say), sent as UTF-8 as a browser would.
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode()
+
+
+def _websocket_scheme(scheme: str) -> str:
+    return {"http": "ws", "https": "wss"}.get(scheme, scheme)
+
+
+def _headers(environ: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and key not in _NOT_HEADERS:
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key
+        else:
+            continue
+        headers.append((name.replace("_", "-").lower().encode("latin-1"), _wsgi_bytes(str(value))))
+    return headers
+
+
+def _address(host: Any, port: Any) -> tuple[str, int] | None:
+    if not host:
+        return None
+    try:
+        number = int(port) if port else 0
+    except ValueError:
+        number = 0
+    return str(host), number
+
+
+# -- scope to environ -------------------------------------------------------------
+
+
+def environ_from_scope(scope: Mapping[str, Any], body: Any) -> dict[str, Any]:
+    """Return the WSGI environ of an HTTP ``scope``, reading the body from ``body``."""
+    root_path: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path):]
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": root_path.encode().decode("latin-1"),
+        "PATH_INFO": path.encode().decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or ""),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": scope.get(ERRORS_STREAM_KEY, sys.stderr),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if client:
+        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = str(client[0]), str(client[1])
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        key = name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+class _Body(io.RawIOBase):
+    """The request body as ``wsgi.input``: read from the ASGI side only if the
+    middleware reads it, then given to the app as it was received."""
+
+    def __init__(
+        self, receive: ASGIReceiveCallable, max_length: int | None, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        super().__init__()
+        self._receive = receive
+        self._max_length = max_length
+        self._loop = loop
+        self._data: io.BytesIO | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._read_all()
+        chunk = data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def _read_all(self) -> io.BytesIO:
+        # On the middleware's worker thread: the body comes from the loop.
+        if self._data is None:
+            future = asyncio.run_coroutine_threadsafe(self._receive_all(), self._loop)
+            self._data = io.BytesIO(future.result())
+        return self._data
+
+    async def _receive_all(self) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if self._max_length is not None and size > self._max_length:
+                raise RequestEntityTooLarge()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def receive_for_app(self) -> ASGIReceiveCallable:
+        """The receive callable of the request the app serves."""
+        if self._data is None:
+            return self._receive
+        replay = [{"type": "http.request", "body": self._data.getvalue(), "more_body": False}]
+        receive = self._receive
+
+        async def replayed() -> Any:
+            return replay.pop() if replay else await receive()
+
+        return replayed
+
+
+# -- the bridge -------------------------------------------------------------------
+
+
+async def serve_through_wsgi(
+    middleware: Callable[..., Iterable[bytes]],
+    scope: dict[str, Any],
+    receive: ASGIReceiveCallable,
+    send: ASGISendCallable,
+    inner: ASGIInner,
+    executor: Executor,
+    max_body: int | None,
+) -> None:
+    """Serve one HTTP request through the WSGI ``middleware``.
+
+    :param inner: what serves the request once the middleware passes it on.
+    :param executor: the threads WSGI code runs on. Not the ones that run the
+        app's sync views: a middleware thread waits for the request it passed
+        on, which may need such a thread.
+    :param max_body: the most body bytes the middleware may read.
+    """
+    loop = asyncio.get_running_loop()
+    body = _Body(receive, max_body, loop)
+    environ = environ_from_scope(scope, body)
+    environ[ASGI_KEY] = (scope, body, inner, loop)
+    await loop.run_in_executor(executor, _run_middleware, middleware, environ, send, loop)
+
+
+def _run_middleware(
+    middleware: Callable[..., Iterable[bytes]],
+    environ: dict[str, Any],
+    send: ASGISendCallable,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # On a worker thread: run the WSGI side and send what it answers.
+    status: list[Any] = []
+
+    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if exc_info is not None and status:
+            raise exc_info[1].with_traceback(exc_info[2])
+        status[:] = [line, headers]
+        return lambda data: None  # the legacy write(); unused by middleware of today
+
+    def forward(message: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(send(message), loop).result()  # type: ignore[arg-type]
+
+    result = middleware(environ, start_response)
+    started = False
+    try:
+        for chunk in result:
+            if not chunk:
+                continue
+            if not started:
+                forward(_start_message(status))
+                started = True
+            forward({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+        if not started:
+            forward(_start_message(status))
+        forward({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+def _start_message(status: list[Any]) -> dict[str, Any]:
+    if not status:
+        raise RuntimeError("The WSGI middleware returned a body without calling start_response().")
+    line, headers = status
+    return {
+        "type": "http.response.start",
+        "status": int(line.split(" ", 1)[0]),
+        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
+    }
+
+
+def serve_wsgi_environ(
+    environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterator[bytes]:
+    """The WSGI app at the end of a middleware chain: serve ``environ`` as
+    microframe's request and stream its response back (on the middleware's
+    worker thread)."""
+    try:
+        scope, body, inner, loop = environ[ASGI_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "app.wsgi_app runs only inside the app's ASGI handling, for WSGI"
+            " middleware wrapped around it: serve the app with an ASGI server."
+        ) from None
+    # The scope as the middleware left the environ; the rest (extensions,
+    # state) is the server's.
+    served = {**scope, **scope_fields(environ)}
+    messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    async def capture(message: Any) -> None:
+        messages.put(message)
+
+    future = asyncio.run_coroutine_threadsafe(
+        inner(served, body.receive_for_app(), capture), loop
+    )
+    future.add_done_callback(lambda _: messages.put(_DONE))
+    first = messages.get()
+    if first is _DONE:
+        future.result()  # raises what the app raised
+        raise RuntimeError("The app sent no response.")
+    code = first["status"]
+    start_response(
+        f"{code} {HTTP_STATUS_CODES.get(code, 'UNKNOWN').upper()}",
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in first["headers"]],
+    )
+    return _body_chunks(messages, future)
+
+
+def _body_chunks(messages: queue.SimpleQueue[Any], future: Any) -> Iterator[bytes]:
+    while True:
+        message = messages.get()
+        if message is _DONE:
+            future.result()  # raises what the app raised after answering
+            return
+        if message.get("type") == "http.response.body":
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+
+
+__all__ = [
+    "ASGI_KEY",
+    "environ_from_scope",
+    "scope_fields",
+    "serve_through_wsgi",
+    "serve_wsgi_environ",
+]
