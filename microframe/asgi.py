@@ -249,22 +249,29 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
 _encoded_pairs: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
 
-async def send_response(
+def send_response(
     response: Response, ctx: RequestContext, send: ASGISendCallable, receive: ASGIReceiveCallable
-) -> None:
-    """Send ``response``: the start message, then its body.
+) -> Coroutine[Any, Any, None]:
+    """Send ``response``: the start message, then its body; then close it.
 
     HEAD requests and 1xx/204/304 responses get no body. A streamed body is
     sent under ``RESPONSE_TIMEOUT`` while a watcher task waits for the client
     to disconnect.
     """
+    if response._on_close is None:  # nothing to close: no coroutine of our own
+        return _send(response, ctx, send, receive)
+    return _send_and_close(response, ctx, send, receive)
+
+
+async def _send_and_close(
+    response: Response, ctx: RequestContext, send: ASGISendCallable, receive: ASGIReceiveCallable
+) -> None:
     try:
         await _send(response, ctx, send, receive)
     finally:
-        if response._on_close is not None:
-            # The call_on_close functions: sync code of the request, run on
-            # its worker thread once the response is out (or has failed).
-            await response.aclose(ctx.lease)
+        # The call_on_close functions: sync code of the request, run on its
+        # worker thread once the response is out (or has failed).
+        await response.aclose(ctx.lease)
 
 
 async def _send(

@@ -151,8 +151,6 @@ class DispatchMixin:
         self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
         self._match_cache: dict[tuple[Any, ...], tuple[Any, Any]] = {}
         self._endpoint_hooks: dict[str | None, ChainHooks] = {}
-        self._overrides: dict[str, Callable[..., Any]] | None = None
-
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, computing them once."""
         hooks = self._chain_cache.get(blueprint)
@@ -252,68 +250,72 @@ class DispatchMixin:
     # awaitable in async code. The dispatcher calls the implementations, or
     # the app's replacement of a public method where there is one.
 
-    def _cycle(self) -> dict[str, Callable[..., Any]]:
-        overrides = self._overrides
-        if overrides is None:
-            # Found once, when the first request is dispatched: by then the
-            # app's class and the extensions that wrap its methods are set.
-            overrides = self._overrides = {
-                name: method
-                for name in CYCLE_METHODS
-                if not getattr(method := getattr(self, name), "__microframe_stock__", False)
-            }
-        return overrides
+    @functools.cached_property
+    def _overrides(self) -> dict[str, Callable[..., Any]]:
+        # Found once, when the first request is dispatched: by then the app's
+        # class and the extensions that wrap its methods are set. Stored on
+        # the instance, so reading it later is a plain attribute read.
+        return {
+            name: method
+            for name in CYCLE_METHODS
+            if not getattr(method := getattr(self, name), "__microframe_stock__", False)
+        }
 
-    async def respond(self, ctx: RequestContext) -> Response:
-        """Run the request cycle of ``ctx`` and return its response.
+    async def _respond_replaced(self, replaced: Callable[..., Any], ctx: RequestContext) -> Response:
+        return self.make_response_sync(await invoke(replaced, ctx))
+
+    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
+        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
+        or the app's replacement of it (which may re-raise)."""
+        replaced = self._overrides.get("handle_exception")
+        if replaced is not None:
+            return self.make_response_sync(await invoke(replaced, ctx, error))
+        return await self._handle_exception(ctx, error)
+
+    def respond(self, ctx: RequestContext) -> Awaitable[Response]:
+        """Run the request cycle of ``ctx``; await its response.
 
         The entry point of the protocol layer: :meth:`full_dispatch_request`,
         or the app's replacement of it. An error no handler answers
         propagates; pass it to :meth:`respond_to_error`.
         """
-        replaced = self._cycle().get("full_dispatch_request")
-        if replaced is not None:
-            return self.make_response_sync(await invoke(replaced, ctx))
-        return await self._full_dispatch(ctx)
+        overrides = self._overrides
+        if overrides and "full_dispatch_request" in overrides:
+            return self._respond_replaced(overrides["full_dispatch_request"], ctx)
+        return self._full_dispatch(ctx, overrides)
 
-    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
-        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
-        or the app's replacement of it (which may re-raise)."""
-        replaced = self._cycle().get("handle_exception")
-        if replaced is not None:
-            return self.make_response_sync(await invoke(replaced, ctx, error))
-        return await self._handle_exception(ctx, error)
-
-    async def _full_dispatch(self, ctx: RequestContext) -> Response:
-        overrides = self._cycle()
+    async def _full_dispatch(
+        self, ctx: RequestContext, overrides: dict[str, Callable[..., Any]]
+    ) -> Response:
         try:
             if signals.request_started.receivers:
                 await signals.send_async(signals.request_started, self)
-            # The hooks of the matched endpoint, fixed for the rest of the request.
-            hooks = ctx.hooks = self.request_hooks(ctx.request)
-            rv = None
-            replaced = overrides.get("preprocess_request")
-            if replaced is not None:
-                rv = await invoke(replaced, ctx)
+            request = ctx.request
+            # The hooks of the matched endpoint, for the rest of the request.
+            hooks = ctx.hooks = self.request_hooks(request)
+            rv = unrouted = None
+            if overrides and "preprocess_request" in overrides:
+                rv = await invoke(overrides["preprocess_request"], ctx)
             elif hooks.before or hooks.url_value_preprocessors:
                 rv = await self._preprocess(ctx)
-            unrouted = None
             if rv is None:
-                replaced = overrides.get("dispatch_request")
-                if replaced is not None:
-                    rv = await invoke(replaced, ctx)
+                if overrides and "dispatch_request" in overrides:
+                    rv = await invoke(overrides["dispatch_request"], ctx)
+                elif request.routing_exception is None:
+                    rv = await self._call_view(ctx)
                 else:
-                    unrouted = self._routing_error(ctx.request)
-                    if unrouted is None:
-                        rv = await self._call_view(ctx)
+                    unrouted = self._routing_error(request)
         except Exception as error:
-            rv = await self._user_exception(ctx, error)
-        else:
-            if unrouted is not None:
-                # What dispatch_request would raise, handled without raising:
-                # a raised error's traceback would tie the request to itself
-                # in a cycle only the garbage collector can free.
-                rv = await self._user_exception(ctx, unrouted)
+            unrouted = error
+        if unrouted is not None:
+            # A routing error is handled without being raised: a raised
+            # error's traceback would tie the request to itself in a cycle
+            # only the garbage collector can free.
+            if overrides and "handle_user_exception" in overrides:
+                rv = await invoke(overrides["handle_user_exception"], ctx, unrouted)
+            else:
+                rv = await self._handle_user_exception(ctx, unrouted)
+            unrouted = None  # a raised one's traceback holds this frame
         if not overrides and not signals.request_finished.receivers and self._nothing_to_process(ctx):
             # All that finalize_request would do, minus its coroutine.
             return self.make_response_sync(rv, ctx.request.endpoint)
@@ -330,12 +332,11 @@ class DispatchMixin:
                 return rv
         return None
 
-    def _routing_error(self, request: Any) -> Exception | None:
-        # What raise_routing_exception would raise, or None when routed.
-        error: Exception | None = request.routing_exception
-        if error is not None and (
-            "raise_routing_exception" in self._cycle()
-            or (self.debug and isinstance(error, RequestRedirect))
+    def _routing_error(self, request: Any) -> Exception:
+        # What raise_routing_exception would raise for an unrouted request.
+        error: Exception = request.routing_exception
+        if "raise_routing_exception" in self._overrides or (
+            isinstance(error, RequestRedirect) and self.debug
         ):
             try:
                 self.raise_routing_exception(request)
@@ -352,7 +353,7 @@ class DispatchMixin:
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            replaced = self._cycle().get("make_default_options_response")
+            replaced = self._overrides.get("make_default_options_response")
             if replaced is not None:
                 return invoke(replaced, ctx)
             return _ready(self._default_options_response(ctx))
@@ -368,17 +369,24 @@ class DispatchMixin:
             response.allow.update(ctx.url_adapter.allowed_methods())
         return response
 
-    async def _finalize(self, ctx: RequestContext, rv: Any, from_error_handler: bool = False) -> Response:
-        replaced = self._cycle().get("finalize_request")
+    def _finalize(
+        self, ctx: RequestContext, rv: Any, from_error_handler: bool = False
+    ) -> Awaitable[Response]:
+        replaced = self._overrides.get("finalize_request")
         if replaced is not None:
-            response = await invoke(replaced, ctx, rv, from_error_handler=from_error_handler)
-            return self.make_response_sync(response)
-        return await self._finalize_request(ctx, rv, from_error_handler)
+            return self._finalize_replaced(replaced, ctx, rv, from_error_handler)
+        return self._finalize_request(ctx, rv, from_error_handler)
+
+    async def _finalize_replaced(
+        self, replaced: Callable[..., Any], ctx: RequestContext, rv: Any, from_error_handler: bool
+    ) -> Response:
+        response = await invoke(replaced, ctx, rv, from_error_handler=from_error_handler)
+        return self.make_response_sync(response)
 
     async def _finalize_request(
         self, ctx: RequestContext, rv: Any, from_error_handler: bool
     ) -> Response:
-        overrides = self._cycle()
+        overrides = self._overrides
         request = ctx.request
         replaced = overrides.get("make_response")
         if replaced is not None:
@@ -405,12 +413,12 @@ class DispatchMixin:
         # Whether process_response would leave the response as it is: no
         # hooks, no session opened and no session cookie to refresh.
         request = ctx.request
-        return (
-            request.cookie_sent is False
-            and ctx._session is None
-            and not ctx._after_request_functions
-            and not self.ctx_hooks(ctx).after
-        )
+        if request.cookie_sent is not False or ctx._session is not None:
+            return False
+        hooks = ctx.hooks
+        if hooks is None or hooks.version != self.hooks_version.value:
+            hooks = self.ctx_hooks(ctx)
+        return not (ctx._after_request_functions or hooks.after)
 
     async def _process_response(self, ctx: RequestContext, response: Response) -> Response:
         for func in reversed(ctx._after_request_functions):
@@ -456,7 +464,7 @@ class DispatchMixin:
     def full_dispatch_request(self, request_context: RequestContext | None = None) -> Any:
         """Preprocess, dispatch and finalize the request, answering errors with
         the registered handlers; return the response (awaitable in async code)."""
-        return dual(self._full_dispatch(_current(request_context)))
+        return dual(self._full_dispatch(_current(request_context), self._overrides))
 
     @stock
     def preprocess_request(self, request_context: RequestContext | None = None) -> Any:
@@ -557,16 +565,12 @@ class DispatchMixin:
         config = self.config
         if config["TRAP_HTTP_EXCEPTIONS"]:
             return True
+        if not isinstance(error, BadRequest):  # a 404 is done here
+            return False
         trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
         if trap_bad_request is None:
             return bool(self.debug) and isinstance(error, BadRequestKeyError)
-        return bool(trap_bad_request) and isinstance(error, BadRequest)
-
-    async def _user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
-        replaced = self._cycle().get("handle_user_exception")
-        if replaced is not None and ctx is not None:
-            return await invoke(replaced, ctx, error)
-        return await self._handle_user_exception(ctx, error)
+        return bool(trap_bad_request)
 
     async def _handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
         if isinstance(error, BadRequestKeyError) and (
@@ -574,7 +578,7 @@ class DispatchMixin:
         ):
             error.show_exception = True
         if isinstance(error, HTTPException) and not self.trap_http_exception(error):
-            replaced = self._cycle().get("handle_http_exception")
+            replaced = self._overrides.get("handle_http_exception")
             if replaced is not None and ctx is not None:
                 return await invoke(replaced, ctx, error)
             return await self._handle_http_exception(ctx, error)
@@ -657,16 +661,17 @@ class DispatchMixin:
 
     def needs_request_teardown(self, ctx: RequestContext) -> bool:
         """Whether popping ``ctx`` has teardown work to run."""
-        return bool(
-            "do_teardown_request" in self._cycle()
-            or signals.request_tearing_down.receivers
-            or self.ctx_hooks(ctx).teardown
-        )
+        if "do_teardown_request" in self._overrides or signals.request_tearing_down.receivers:
+            return True
+        hooks = ctx.hooks
+        if hooks is None or hooks.version != self.hooks_version.value:
+            hooks = self.ctx_hooks(ctx)
+        return bool(hooks.teardown)
 
     async def run_request_teardown(self, ctx: RequestContext, exc: BaseException | None) -> None:
         """Tear down ``ctx`` as it is popped: :meth:`do_teardown_request`, or the
         app's replacement of it."""
-        replaced = self._cycle().get("do_teardown_request")
+        replaced = self._overrides.get("do_teardown_request")
         if replaced is not None:
             await invoke(replaced, ctx, exc)
         else:

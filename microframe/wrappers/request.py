@@ -482,17 +482,21 @@ class Request(RoutedRequest):
         mimetype = self.mimetype
         return (mimetype, self.mimetype_params) if mimetype in _FORM_TYPES else None
 
-    def _form_at_hand(self) -> bool:
-        # Whether form and files are known without reading the body.
-        if self._form is None and self._form_type() is None:
-            self._form, self._files = _NO_FIELDS, _NO_FILES
-        return self._form is not None
-
-    async def _load_form(self) -> None:
-        if self._form_at_hand():
-            return
+    def _pending_form(self) -> tuple[str, dict[str, str]] | None:
+        # The type of the form still to read from the body; None once form
+        # and files are at hand (read before, or no form was sent).
+        if self._form is not None:
+            return None
         form_type = self._form_type()
-        assert form_type is not None
+        if form_type is None:
+            self._form, self._files = _NO_FIELDS, _NO_FILES
+        return form_type
+
+    async def _load_form(self, form_type: tuple[str, dict[str, str]] | None = None) -> None:
+        if form_type is None:
+            form_type = self._pending_form()
+            if form_type is None:
+                return
         mimetype, options = form_type
         body = self.body
         was_complete = body.is_complete
@@ -517,27 +521,32 @@ class Request(RoutedRequest):
                 max_form_parts=self.max_form_parts,
                 max_content_length=body.max_content_length,
             )
-        if mimetype == _URLENCODED:  # a form that cannot carry files
-            files = _debug_files(self, form)
         self._form, self._files = form, files
         if not was_complete:
             # The form parser consumed the stream without keeping it; as in
             # Flask, the raw body then reads as empty.
             body.mark_consumed()
 
-    async def _get_form(self) -> MultiDict[str, str]:
-        await self._load_form()
+    async def _get_form(self, form_type: tuple[str, dict[str, str]]) -> MultiDict[str, str]:
+        await self._load_form(form_type)
         assert self._form is not None
         return self._form
 
-    async def _get_files(self) -> MultiDict[str, FileStorage]:
-        await self._load_form()
-        assert self._files is not None
-        return self._files
+    async def _get_files(self, form_type: tuple[str, dict[str, str]]) -> MultiDict[str, FileStorage]:
+        await self._load_form(form_type)
+        return self._files_read()
 
-    async def _get_values(self) -> CombinedMultiDict[str, str]:
-        if self.method != "GET":
-            await self._load_form()
+    def _files_read(self) -> MultiDict[str, FileStorage]:
+        # The files, once read. A form sent urlencoded has none; in debug
+        # mode, asking for a file that came as a mere field name says why.
+        files = self._files
+        assert files is not None
+        if files is _NO_FILES and self._form:
+            return _debug_files(self, self._form)
+        return files
+
+    async def _get_values(self, form_type: tuple[str, dict[str, str]]) -> CombinedMultiDict[str, str]:
+        await self._load_form(form_type)
         return self._combined_values()
 
     def _combined_values(self) -> CombinedMultiDict[str, str]:
@@ -554,23 +563,28 @@ class Request(RoutedRequest):
     @property
     def form(self) -> Any:
         """Form fields of a urlencoded or multipart body: ``await request.form``."""
-        if self._form_at_hand() and not in_sync_code():
-            return ReadyValue(self._form)
-        return self._dual(self._get_form(), "request.form")
+        form_type = self._pending_form()
+        if form_type is None:
+            return self._form if in_sync_code() else ReadyValue(self._form)
+        return self._dual(self._get_form(form_type), "request.form")
 
     @property
     def files(self) -> Any:
         """Uploaded files of a multipart body: ``await request.files``."""
-        if self._form_at_hand() and not in_sync_code():
-            return ReadyValue(self._files)
-        return self._dual(self._get_files(), "request.files")
+        form_type = self._pending_form()
+        if form_type is None:
+            files = self._files_read()
+            return files if in_sync_code() else ReadyValue(files)
+        return self._dual(self._get_files(form_type), "request.files")
 
     @property
     def values(self) -> Any:
         """``args`` and ``form`` combined: ``await request.values``."""
-        if (self.method == "GET" or self._form_at_hand()) and not in_sync_code():
-            return ReadyValue(self._combined_values())
-        return self._dual(self._get_values(), "request.values")
+        form_type = None if self.method == "GET" else self._pending_form()
+        if form_type is None:
+            values = self._combined_values()
+            return values if in_sync_code() else ReadyValue(values)
+        return self._dual(self._get_values(form_type), "request.values")
 
     def close_files(self) -> None:
         """Close uploaded files that were spooled to disk."""
