@@ -174,8 +174,10 @@ def ensure_venv(cache: Path) -> Path:
     venv = cache / "venv"
     python = venv / "bin" / "python"
     stamp = venv / "conformance-stamp"
+    # Made again for other requirements, or for another checkout of
+    # microframe (installed in it, editable).
     wanted = hashlib.sha256(
-        REQUIREMENTS.read_bytes() + (REPO / "setup.cfg").read_bytes()
+        REQUIREMENTS.read_bytes() + (REPO / "setup.cfg").read_bytes() + str(REPO).encode()
     ).hexdigest()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
