@@ -28,6 +28,7 @@ from .dispatch import DispatchMixin, stock
 from .globals import _cv_request
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
+from .lifespan import run_shutdown, run_startup
 from .logging import create_logger
 from .routing import bind_url_map, build_url
 from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
@@ -656,15 +657,11 @@ class Microframe(
 
     async def startup(self) -> None:
         """Run ``before_serving`` functions and enter ``while_serving`` generators."""
-        from .asgi import run_startup
-
         await run_startup(self)
 
     async def shutdown(self) -> None:
         """Finish background tasks, leave ``while_serving`` generators and run
         ``after_serving`` functions."""
-        from .asgi import run_shutdown
-
         await run_shutdown(self)
 
     # -- testing and serving ---------------------------------------------------
