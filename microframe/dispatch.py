@@ -261,17 +261,6 @@ class DispatchMixin:
             if not getattr(method := getattr(self, name), "__microframe_stock__", False)
         }
 
-    async def _respond_replaced(self, replaced: Callable[..., Any], ctx: RequestContext) -> Response:
-        return self.make_response_sync(await invoke(replaced, ctx))
-
-    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
-        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
-        or the app's replacement of it (which may re-raise)."""
-        replaced = self._overrides.get("handle_exception")
-        if replaced is not None:
-            return self.make_response_sync(await invoke(replaced, ctx, error))
-        return await self._handle_exception(ctx, error)
-
     def respond(self, ctx: RequestContext) -> Awaitable[Response]:
         """Run the request cycle of ``ctx``; await its response.
 
@@ -284,6 +273,17 @@ class DispatchMixin:
             return self._respond_replaced(overrides["full_dispatch_request"], ctx)
         return self._full_dispatch(ctx, overrides)
 
+    async def _respond_replaced(self, replaced: Callable[..., Any], ctx: RequestContext) -> Response:
+        return self.make_response_sync(await invoke(replaced, ctx))
+
+    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
+        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
+        or the app's replacement of it (which may re-raise)."""
+        replaced = self._overrides.get("handle_exception")
+        if replaced is not None:
+            return self.make_response_sync(await invoke(replaced, ctx, error))
+        return await self._handle_exception(ctx, error)
+
     async def _full_dispatch(
         self, ctx: RequestContext, overrides: dict[str, Callable[..., Any]]
     ) -> Response:
@@ -293,7 +293,7 @@ class DispatchMixin:
             request = ctx.request
             # The hooks of the matched endpoint, for the rest of the request.
             hooks = ctx.hooks = self.request_hooks(request)
-            rv = unrouted = None
+            rv = failure = None
             if overrides and "preprocess_request" in overrides:
                 rv = await invoke(overrides["preprocess_request"], ctx)
             elif hooks.before or hooks.url_value_preprocessors:
@@ -304,18 +304,18 @@ class DispatchMixin:
                 elif request.routing_exception is None:
                     rv = await self._call_view(ctx)
                 else:
-                    unrouted = self._routing_error(request)
+                    # Handled below without being raised: a raised error's
+                    # traceback would tie the request to itself in a cycle
+                    # only the garbage collector can free.
+                    failure = self._routing_error(request)
         except Exception as error:
-            unrouted = error
-        if unrouted is not None:
-            # A routing error is handled without being raised: a raised
-            # error's traceback would tie the request to itself in a cycle
-            # only the garbage collector can free.
+            failure = error
+        if failure is not None:
             if overrides and "handle_user_exception" in overrides:
-                rv = await invoke(overrides["handle_user_exception"], ctx, unrouted)
+                rv = await invoke(overrides["handle_user_exception"], ctx, failure)
             else:
-                rv = await self._handle_user_exception(ctx, unrouted)
-            unrouted = None  # a raised one's traceback holds this frame
+                rv = await self._handle_user_exception(ctx, failure)
+            failure = None  # a raised error's traceback holds this frame
         if not overrides and not signals.request_finished.receivers and self._nothing_to_process(ctx):
             # All that finalize_request would do, minus its coroutine.
             return self.make_response_sync(rv, ctx.request.endpoint)
