@@ -98,6 +98,9 @@ ResponseBody = Union[
 ]
 """What a view may return as the body of its response."""
 
+ResponseValue = ResponseBody
+"""Flask's name for :data:`ResponseBody`."""
+
 StatusCode = int
 HeaderValue = Union[str, list[str], tuple[str, ...]]
 HeadersValue = Union[
@@ -160,6 +163,7 @@ __all__ = [
     "ResponseBody",
     "ResponseClass",
     "ResponseReturnValue",
+    "ResponseValue",
     "ResponseTypes",
     "RouteCallable",
     "Scope",
