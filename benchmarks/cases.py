@@ -15,7 +15,18 @@ from urllib.parse import urlencode
 
 import jinja2
 
-from .apps import HOOK_VALUE, JSON_DOC, PAGE_SOURCE, STREAM_CHUNKS, TEXT, page_context
+from .apps import (
+    COOKIE_BODY,
+    HOOK_VALUE,
+    JSON_DOC,
+    LINK_IDS,
+    LINKS_NAME,
+    PAGE_SOURCE,
+    STREAM_CHUNKS,
+    TEMPLATE_FOLDER,
+    TEXT,
+    page_context,
+)
 
 #: The query value the template endpoints must escape.
 NAME = "<b>Ada</b> & co"
@@ -27,6 +38,29 @@ EXPECTED_PAGE: bytes = (
 FORM_BODY = urlencode({"name": "Ada", "count": "3"}).encode()
 ECHO_DOC: dict[str, object] = {"message": "hi", "items": [1, 2, 3], "nested": {"ok": True}}
 WS_MESSAGE = "hello websocket"
+#: The links page every framework must answer: ``url_for`` builds ``/users/<id>``.
+EXPECTED_LINKS: bytes = (
+    jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_FOLDER), autoescape=True)
+    .get_template(LINKS_NAME)
+    .render(ids=LINK_IDS, url_for=lambda name, user_id: f"/users/{user_id}")
+    .encode()
+)
+UPLOAD_BOUNDARY = "benchmarkboundary"
+
+
+def _multipart(fields: int, file_size: int) -> bytes:
+    parts = [
+        f'--{UPLOAD_BOUNDARY}\r\nContent-Disposition: form-data; name="field{i}"\r\n\r\nvalue {i}\r\n'
+        for i in range(fields)
+    ]
+    parts.append(
+        f'--{UPLOAD_BOUNDARY}\r\nContent-Disposition: form-data; name="report"; filename="report.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    )
+    return "".join(parts).encode() + b"x" * file_size + f"\r\n--{UPLOAD_BOUNDARY}--\r\n".encode()
+
+
+UPLOAD_BODY = _multipart(20, 1024)
 
 
 class CheckFailed(AssertionError):
@@ -137,6 +171,24 @@ def _check_websocket(answer: Answer) -> None:
         _fail("websocket", f"expected the echo {WS_MESSAGE!r}", answer)
 
 
+def _check_tuple(answer: Answer) -> None:
+    _body_is("tuple", TEXT.encode())(answer)
+    if not (answer.header("content-type") or "").startswith("text/plain"):
+        _fail("tuple", "the Content-Type given is not text/plain", answer)
+
+
+def _check_cookie(answer: Answer) -> None:
+    _body_is("cookie", COOKIE_BODY.encode())(answer)
+    if "seen=yes" not in (answer.header("set-cookie") or ""):
+        _fail("cookie", "the cookie seen=yes was not set", answer)
+
+
+def _check_redirect(answer: Answer) -> None:
+    _status("redirect", answer, 302)
+    if not (answer.header("location") or "").endswith("/text"):
+        _fail("redirect", "Location is not the URL of /text", answer)
+
+
 def session_cookie(answer: Answer) -> str | None:
     """Return ``name=value`` of the cookie an answer sets, for the next request."""
     header = answer.header("set-cookie")
@@ -176,5 +228,18 @@ CASES: tuple[Case, ...] = (
     Case("session", "/session", _check_session, session=True),
     Case("stream", "/stream", _body_is("stream", "".join(STREAM_CHUNKS).encode())),
     Case("websocket", "/ws", _check_websocket, websocket=True),
+    Case("tuple", "/tuple", _check_tuple, e2e=True),
+    Case("jsonify", "/jsonify", _json_is("jsonify", {"message": TEXT}), e2e=True),
+    Case("cookie", "/cookie", _check_cookie),
+    Case("links", "/links", _body_is("links", EXPECTED_LINKS)),
+    Case("redirect", "/redirect", _check_redirect),
+    Case(
+        "upload",
+        "/upload",
+        _body_is("upload", b"20 fields, file report.txt 1024 bytes"),
+        method="POST",
+        body=UPLOAD_BODY,
+        content_type=f"multipart/form-data; boundary={UPLOAD_BOUNDARY}",
+    ),
 )
 CASES_BY_NAME: dict[str, Case] = {case.name: case for case in CASES}

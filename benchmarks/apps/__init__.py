@@ -18,8 +18,20 @@ path                   method  answer
                                increments it, answers ``count <n>``
 ``/stream``            GET     ten chunks ``chunk <i>\\n`` streamed
 ``/ws``                WS      echoes each text message
+``/tuple``             GET     ``("Hello, World!", 200, {"Content-Type": "text/plain"})``
+``/jsonify``           GET     ``jsonify(message="Hello, World!")``
+``/cookie``            GET     ``make_response("cookie set")`` with ``set_cookie("seen", "yes")``
+``/links``             GET     ``links.html``: ten ``url_for("user", user_id=i)`` links
+``/redirect``          GET     ``redirect(url_for("text"))``: 302 to ``/text``
+``/upload``            POST    a multipart form of 20 fields and a 1 KiB file:
+                               ``"20 fields, file report.txt 1024 bytes"``
 anything else          any     404
 =====================  ======  ==================================================
+
+The last six are the idioms Flask and Quart code is written in (a tuple
+with a header dict, ``jsonify``, ``make_response`` and ``set_cookie``,
+``url_for`` in a template, ``redirect(url_for(...))``, a form with a file);
+Starlette's app does the same with its own idioms.
 
 The hooks apply to ``/hooks/`` only (a blueprint in Flask-style frameworks, a
 route middleware in Starlette) so they do not tax the other endpoints.
@@ -62,6 +74,9 @@ PAGE_TITLE = "Benchmark"
 PAGE_ITEMS: tuple[str, ...] = tuple(f"item {i}" for i in range(10))
 STREAM_CHUNKS: tuple[str, ...] = tuple(f"chunk {i}\n" for i in range(10))
 HOOK_VALUE = "set by before_request"
+LINKS_NAME = "links.html"
+LINK_IDS: tuple[int, ...] = tuple(range(10))
+COOKIE_BODY = "cookie set"
 
 
 def page_context(name: str) -> dict[str, Any]:

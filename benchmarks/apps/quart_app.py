@@ -10,16 +10,23 @@ from quart import (
     Quart,
     Response,
     g,
+    jsonify,
+    make_response,
+    redirect,
     render_template,
     render_template_string,
     request,
     session,
+    url_for,
     websocket,
 )
 
 from . import (
+    COOKIE_BODY,
     HOOK_VALUE,
     JSON_DOC,
+    LINK_IDS,
+    LINKS_NAME,
     PAGE_SOURCE,
     SECRET_KEY,
     STREAM_CHUNKS,
@@ -101,6 +108,51 @@ async def ws_echo() -> None:
     while True:
         message = await websocket.receive()
         await websocket.send(message)
+
+
+
+# -- the idioms of Flask and Quart code ------------------------------------------------
+
+
+@app.get("/tuple")
+async def tuple_headers() -> Any:
+    """A body, a status and a header dict."""
+    return TEXT, 200, {"Content-Type": "text/plain"}
+
+
+@app.get("/jsonify")
+async def jsonify_doc() -> Any:
+    """``jsonify`` with keyword arguments."""
+    return jsonify(message=TEXT)
+
+
+@app.get("/cookie")
+async def cookie() -> Any:
+    """A response made to set a cookie on."""
+    response = await make_response(COOKIE_BODY)
+    response.set_cookie("seen", "yes")
+    return response
+
+
+@app.get("/links")
+async def links() -> str:
+    """A template that builds ten URLs."""
+    return await render_template(LINKS_NAME, ids=LINK_IDS)
+
+
+@app.get("/redirect")
+async def go_to_text() -> Any:
+    """A redirect to a built URL."""
+    return redirect(url_for("text"))
+
+
+@app.post("/upload")
+async def upload() -> str:
+    """A multipart form with a file."""
+    form = await request.form
+    report = (await request.files)["report"]
+    data = report.read()
+    return f"{len(form)} fields, file {report.filename} {len(data)} bytes"
 
 
 hooks = Blueprint("hooks", __name__, url_prefix="/hooks")

@@ -19,8 +19,11 @@ from urllib.parse import parse_qs, parse_qsl
 import jinja2
 
 from . import (
+    COOKIE_BODY,
     HOOK_VALUE,
     JSON_DOC,
+    LINK_IDS,
+    LINKS_NAME,
     PAGE_SOURCE,
     SECRET_KEY,
     STREAM_CHUNKS,
@@ -40,6 +43,7 @@ _environment = jinja2.Environment(
 )
 _page = _environment.get_template(TEMPLATE_NAME)
 _page_from_string = _environment.from_string(PAGE_SOURCE)
+_links = _environment.get_template(LINKS_NAME)
 _key = SECRET_KEY.encode()
 _TEXT_PLAIN = b"text/plain; charset=utf-8"
 _TEXT_HTML = b"text/html; charset=utf-8"
@@ -161,6 +165,53 @@ async def stream(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+def _url_for(name: str, **params: Any) -> str:
+    if name == "user":
+        return f"/users/{params['user_id']}"
+    raise LookupError(name)
+
+
+async def tuple_headers(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """A body, a status and a header."""
+    await _respond(send, 200, TEXT.encode(), b"text/plain")
+
+
+async def jsonify_doc(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """A JSON object built from values."""
+    await _respond(send, 200, json.dumps({"message": TEXT}).encode(), _JSON)
+
+
+async def cookie(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """A response that sets a cookie."""
+    await _respond(send, 200, COOKIE_BODY.encode(), _TEXT_PLAIN, [(b"set-cookie", b"seen=yes; Path=/")])
+
+
+async def links(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """A template that builds ten URL paths."""
+    await _respond(send, 200, _links.render(ids=LINK_IDS, url_for=_url_for).encode(), _TEXT_HTML)
+
+
+async def go_to_text(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """A redirect to a built URL."""
+    await _respond(send, 302, b"", _TEXT_HTML, [(b"location", b"/text")])
+
+
+async def upload(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """A multipart form with a file, split on its boundary (no validation: the floor)."""
+    content_type = _header(scope, b"content-type") or b""
+    boundary = b"--" + content_type.partition(b"boundary=")[2]
+    fields, filename, size = 0, "", 0
+    for part in (await _read_body(receive)).split(boundary)[1:-1]:
+        head, _, payload = part.partition(b"\r\n\r\n")
+        name_start = head.find(b'filename="')
+        if name_start < 0:
+            fields += 1
+        else:
+            filename = head[name_start + 10 : head.index(b'"', name_start + 10)].decode()
+            size = len(payload) - 2  # the CRLF before the next boundary
+    await _respond(send, 200, f"{fields} fields, file {filename} {size} bytes".encode(), _TEXT_PLAIN)
+
+
 async def ws_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     """Echo text messages until the client leaves."""
     while True:
@@ -184,6 +235,12 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/hooks/"): hooked,
     ("GET", "/session"): session_count,
     ("GET", "/stream"): stream,
+    ("GET", "/tuple"): tuple_headers,
+    ("GET", "/jsonify"): jsonify_doc,
+    ("GET", "/cookie"): cookie,
+    ("GET", "/links"): links,
+    ("GET", "/redirect"): go_to_text,
+    ("POST", "/upload"): upload,
 }
 
 

@@ -21,18 +21,29 @@ from collections.abc import AsyncIterator
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import (
+    COOKIE_BODY,
     HOOK_VALUE,
     JSON_DOC,
+    LINK_IDS,
+    LINKS_NAME,
     PAGE_SOURCE,
     SECRET_KEY,
     STREAM_CHUNKS,
@@ -104,6 +115,51 @@ async def stream(request: Request) -> Response:
     return StreamingResponse(chunks(), media_type="text/html; charset=utf-8")
 
 
+# -- the same idioms, as Starlette code writes them -------------------------------------
+
+
+async def tuple_headers(request: Request) -> Response:
+    """A body, a status and a header."""
+    return Response(TEXT, 200, media_type="text/plain")
+
+
+async def jsonify_doc(request: Request) -> Response:
+    """A JSON object built from values."""
+    return JSONResponse({"message": TEXT})
+
+
+async def cookie(request: Request) -> Response:
+    """A response to set a cookie on."""
+    response = PlainTextResponse(COOKIE_BODY)
+    response.set_cookie("seen", "yes")
+    return response
+
+
+async def links(request: Request) -> Response:
+    """A template that builds ten URL paths (Starlette's ``url_for`` builds
+    absolute URLs; the app's ``url_path_for`` gives the paths Flask does)."""
+
+    def url_for(name: str, **params: object) -> str:
+        return str(request.app.url_path_for(name, **params))
+
+    return templates.TemplateResponse(request, LINKS_NAME, {"ids": LINK_IDS, "url_for": url_for})
+
+
+async def go_to_text(request: Request) -> Response:
+    """A redirect to a built URL."""
+    return RedirectResponse(request.app.url_path_for("text"), status_code=302)
+
+
+async def upload(request: Request) -> Response:
+    """A multipart form with a file."""
+    async with request.form() as form:
+        fields = sum(1 for _, value in form.multi_items() if not isinstance(value, UploadFile))
+        report = form["report"]
+        assert isinstance(report, UploadFile)
+        data = await report.read()
+        return PlainTextResponse(f"{fields} fields, file {report.filename} {len(data)} bytes")
+
+
 class Hooks:
     """Before and after the endpoint: set a state value, then mark the response."""
 
@@ -139,9 +195,9 @@ async def ws_echo(websocket: WebSocket) -> None:
 
 app = Starlette(
     routes=[
-        Route("/text", text),
+        Route("/text", text, name="text"),
         Route("/json", json_doc),
-        Route("/users/{user_id:int}", user),
+        Route("/users/{user_id:int}", user, name="user"),
         Route("/template", template),
         Route("/template-string", template_string),
         Route("/form", form, methods=["POST"]),
@@ -150,5 +206,11 @@ app = Starlette(
         Route("/session", session_count, middleware=[Middleware(SessionMiddleware, secret_key=SECRET_KEY)]),
         Route("/stream", stream),
         WebSocketRoute("/ws", ws_echo),
+        Route("/tuple", tuple_headers),
+        Route("/jsonify", jsonify_doc),
+        Route("/cookie", cookie),
+        Route("/links", links),
+        Route("/redirect", go_to_text),
+        Route("/upload", upload, methods=["POST"]),
     ]
 )
