@@ -112,6 +112,8 @@ class DebuggerMiddleware:
             console_path=CONSOLE_PATH,
         )
         self._kept: deque[list[int]] = deque()
+        # Pages are rendered on threads, two errors may be kept at once.
+        self._keeping = threading.Lock()
 
     async def __call__(
         self, scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -185,16 +187,17 @@ class DebuggerMiddleware:
 
     def _keep(self, traceback: DebugTraceback, contexts: list[_Current]) -> None:
         frames, frame_contexts = self.werkzeug.frames, self.werkzeug.frame_contexts
-        ids = []
-        for frame in traceback.all_frames:
-            frames[id(frame)] = frame
-            frame_contexts[id(frame)] = contexts  # type: ignore[assignment]
-            ids.append(id(frame))
-        self._kept.append(ids)
-        while len(self._kept) > KEPT_TRACEBACKS:
-            for old in self._kept.popleft():
-                frames.pop(old, None)
-                frame_contexts.pop(old, None)
+        with self._keeping:
+            ids = []
+            for frame in traceback.all_frames:
+                frames[id(frame)] = frame
+                frame_contexts[id(frame)] = contexts  # type: ignore[assignment]
+                ids.append(id(frame))
+            self._kept.append(ids)
+            while len(self._kept) > KEPT_TRACEBACKS:
+                for old in self._kept.popleft():
+                    frames.pop(old, None)
+                    frame_contexts.pop(old, None)
 
     async def _answer_command(self, scope: dict[str, Any], send: ASGISendCallable) -> None:
         environ = environ_from_scope(scope, io.BytesIO())

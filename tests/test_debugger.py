@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -299,6 +300,12 @@ async def test_only_the_latest_tracebacks_are_kept(
     assert not set(first.frames) & set(kept)
     assert set(second.frames) | set(third.frames) <= set(kept)
     assert set(kept) == set(middleware.werkzeug.frame_contexts)
+    # Errors at once, their pages rendered on several threads.
+    pages = await asyncio.gather(*(fail(middleware) for _ in range(6)))
+    assert all(page.frames for page in pages)
+    # Two whole tracebacks kept, whichever finished last.
+    assert len(kept) == 2 * len(third.frames)
+    assert sum(set(page.frames) <= set(kept) for page in pages) == 2
 
 
 async def test_the_standalone_console(middleware: DebuggerMiddleware) -> None:
