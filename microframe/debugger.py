@@ -25,9 +25,9 @@ microframe's own is the ASGI side:
   re-raises the error before any response starts, and hands over its request
   context: the console of each frame sees ``request``, ``session``, ``g`` and
   ``current_app`` as they were, as under Flask.
-- A command the debugger refuses (a locked console, a page of an earlier
-  server process, a frame forgotten since) is answered with a message that
-  says so, not passed on to the app as werkzeug does.
+- A command the debugger refuses (a locked console, a page or a frame of
+  a server process that has reloaded since) is answered with a message
+  that says so, not passed on to the app as werkzeug does.
 
 Security: anyone who can evaluate code in the console runs code as the
 server's user. The debugger is therefore only on in debug mode under the
@@ -46,7 +46,6 @@ import asyncio
 import io
 import os
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -78,10 +77,6 @@ DEBUGGER_ENV = "MICROFRAME_DEBUGGER"
 #: The path of werkzeug's standalone console (Flask's debugger serves it too).
 CONSOLE_PATH = "/console"
 
-#: How many tracebacks keep their frames for the console; older ones are
-#: forgotten (werkzeug keeps them all, for as long as the server runs).
-KEPT_TRACEBACKS = 50
-
 _COMMANDS = frozenset({"resource", "pinauth", "printpin"})
 
 
@@ -111,9 +106,6 @@ class DebuggerMiddleware:
             evalex=evalex,
             console_path=CONSOLE_PATH,
         )
-        self._kept: deque[list[int]] = deque()
-        # Pages are rendered on threads, two errors may be kept at once.
-        self._keeping = threading.Lock()
 
     async def __call__(
         self, scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -186,18 +178,11 @@ class DebuggerMiddleware:
             self.app.log_exception(error)
 
     def _keep(self, traceback: DebugTraceback, contexts: list[_Current]) -> None:
-        frames, frame_contexts = self.werkzeug.frames, self.werkzeug.frame_contexts
-        with self._keeping:
-            ids = []
-            for frame in traceback.all_frames:
-                frames[id(frame)] = frame
-                frame_contexts[id(frame)] = contexts  # type: ignore[assignment]
-                ids.append(id(frame))
-            self._kept.append(ids)
-            while len(self._kept) > KEPT_TRACEBACKS:
-                for old in self._kept.popleft():
-                    frames.pop(old, None)
-                    frame_contexts.pop(old, None)
+        # Kept for as long as the server runs, as werkzeug keeps them: pages
+        # name frames by id(), which only stays unique while they live.
+        for frame in traceback.all_frames:
+            self.werkzeug.frames[id(frame)] = frame
+            self.werkzeug.frame_contexts[id(frame)] = contexts  # type: ignore[assignment]
 
     async def _answer_command(self, scope: dict[str, Any], send: ASGISendCallable) -> None:
         environ = environ_from_scope(scope, io.BytesIO())
@@ -255,8 +240,8 @@ class DebuggerMiddleware:
             if frame is None:
                 return _refusal(
                     404,
-                    "This frame is no longer kept (the server reloaded, or newer errors"
-                    " replaced it): reload the page.",
+                    "This frame is not known to this server process (it has reloaded"
+                    " since the page was shown): reload the page.",
                 )
             return debugger.execute_command(request, command, frame)
         except HTTPException as error:  # a missing argument, say
@@ -355,7 +340,6 @@ def debugged_in_worker(app: Microframe) -> ASGIApp:
 __all__ = [
     "CONSOLE_PATH",
     "DEBUGGER_ENV",
-    "KEPT_TRACEBACKS",
     "DebuggerMiddleware",
     "debugged_in_worker",
     "serve_with_debugger",

@@ -18,7 +18,6 @@ from werkzeug.debug import hash_pin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from microframe import Microframe, g, websocket
-from microframe import debugger as debugger_module
 from microframe.debugger import (
     DEBUGGER_ENV,
     DebuggerMiddleware,
@@ -284,28 +283,18 @@ async def test_refusals_say_why(middleware: DebuggerMiddleware) -> None:
     result = await command(middleware, cookie, cmd="1", frm=page.frames[-1], s="another-server")
     assert result.status == 403 and b"earlier run of the server" in result.body
     result = await command(middleware, cookie, cmd="1", frm=12345, s=page.secret)
-    assert result.status == 404 and b"no longer kept" in result.body
+    assert result.status == 404 and b"not known to this server process" in result.body
     result = await command(middleware, cmd="pinauth", s=page.secret)
     assert result.status == 400  # no pin argument
 
 
-async def test_only_the_latest_tracebacks_are_kept(
-    middleware: DebuggerMiddleware, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(debugger_module, "KEPT_TRACEBACKS", 2)
-    first = await fail(middleware)
-    second = await fail(middleware)
-    third = await fail(middleware)
-    kept = middleware.werkzeug.frames
-    assert not set(first.frames) & set(kept)
-    assert set(second.frames) | set(third.frames) <= set(kept)
-    assert set(kept) == set(middleware.werkzeug.frame_contexts)
-    # Errors at once, their pages rendered on several threads.
+async def test_errors_at_once_each_get_their_page_and_frames(middleware: DebuggerMiddleware) -> None:
+    # The pages are rendered on several threads at once.
     pages = await asyncio.gather(*(fail(middleware) for _ in range(6)))
-    assert all(page.frames for page in pages)
-    # Two whole tracebacks kept, whichever finished last.
-    assert len(kept) == 2 * len(third.frames)
-    assert sum(set(page.frames) <= set(kept) for page in pages) == 2
+    frames = [frame for page in pages for frame in page.frames]
+    assert len(set(frames)) == len(frames) == 6 * len(pages[0].frames)
+    assert set(frames) <= set(middleware.werkzeug.frames)
+    assert set(middleware.werkzeug.frames) == set(middleware.werkzeug.frame_contexts)
 
 
 async def test_the_standalone_console(middleware: DebuggerMiddleware) -> None:
