@@ -728,6 +728,8 @@ class Microframe(
             return
         if debug is not None:
             self.debug = debug
+        # As in Flask: the interactive debugger in debug mode.
+        options.setdefault("use_debugger", self.debug)
         run_simple(
             self,
             host=host or "127.0.0.1",

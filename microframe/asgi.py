@@ -40,6 +40,13 @@ if TYPE_CHECKING:
 
 _NO_BODY_STATUS = frozenset({204, 304})
 
+#: Set in an HTTP scope by a server that answers unhandled errors itself (the
+#: development server's interactive debugger, :mod:`microframe.debugger`), as
+#: werkzeug's debugger sets ``werkzeug.debug.preserve_context`` in an environ.
+#: Its value is called with the request context when an error propagates
+#: (debug mode); the error is then re-raised before any response is started.
+PRESERVE_CONTEXT_KEY = "microframe.preserve_context"
+
 
 async def handle_scope(
     app: Microframe, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -195,6 +202,11 @@ async def handle_http(
             # for the caller to see, as Flask does: the test client raises
             # it in the test, a server logs it.
             error = exc
+            preserve = cast(dict[str, Any], scope).get(PRESERVE_CONTEXT_KEY)
+            if preserve is not None:
+                # The debugger answers, with consoles that see this context.
+                preserve(ctx)
+                raise
             if app.debug and not app.testing:
                 response = app.debug_response(exc)
             else:
@@ -706,6 +718,7 @@ async def end_websocket(
 
 
 __all__ = [
+    "PRESERVE_CONTEXT_KEY",
     "end_websocket",
     "handle_http",
     "handle_scope",

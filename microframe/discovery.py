@@ -29,6 +29,7 @@ from .helpers import get_debug_flag, get_load_dotenv
 
 if TYPE_CHECKING:
     from .app import Microframe
+    from .typing import ASGIApp
 
 #: The files tried, in order, in the current folder when no app is named.
 DEFAULT_APP_FILES = ("app.py", "asgi.py", "wsgi.py")
@@ -336,13 +337,16 @@ def app_file_of(app: Microframe) -> str | None:
 SERVED_APP_ENV = "MICROFRAME_SERVED_APP"
 
 
-def load_served_app() -> Microframe:
+def load_served_app() -> ASGIApp:
     """Load the app for a worker process spawned by :func:`~microframe.serving.run_simple`.
 
     The parent process names the app in :data:`SERVED_APP_ENV`; Hypercorn
-    calls this in each new worker.
+    calls this in each new worker. The app is wrapped in the interactive
+    debugger when the parent serves it with one.
     """
-    return ScriptInfo(app_import_path=os.environ[SERVED_APP_ENV]).load_app()
+    from .debugger import debugged_in_worker
+
+    return debugged_in_worker(ScriptInfo(app_import_path=os.environ[SERVED_APP_ENV]).load_app())
 
 
 class ScriptInfo:

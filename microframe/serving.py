@@ -31,6 +31,7 @@ import click
 from hypercorn.config import Config as HypercornConfig
 from werkzeug.utils import import_string
 
+from .debugger import serve_with_debugger
 from .discovery import SERVED_APP_ENV, EnvOption, ScriptInfo, pass_script_info
 from .helpers import get_debug_flag
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import ssl
 
     from .app import Microframe
+    from .typing import ASGIApp
 
 #: Hypercorn imports this in each worker process to load the app again; the
 #: loader reads :data:`SERVED_APP_ENV`.
@@ -100,8 +102,8 @@ def run_simple(
         ``--app`` syntax); found from the loaded modules when not given.
     :param graceful_timeout: how long in-flight requests may run on shutdown.
     :param echo: where the startup lines go; standard error by default.
-    :param use_debugger: accepted, as Flask's ``app.run`` passes it;
-        microframe has no interactive debugger.
+    :param use_debugger: serve werkzeug's interactive debugger when the
+        app is in debug mode (see :mod:`microframe.debugger`).
     :param threaded: accepted, as Flask's ``app.run`` passes it; sync views
         always run on worker threads.
     :raises ServingError: the port is taken, the host is unknown, or the
@@ -129,9 +131,13 @@ def run_simple(
             f" reloader: {'on' if use_reloader else 'off'}, workers: {config.workers})"
         )
         say(f" * Running on {scheme}://{shown_host}:{bound_port} (CTRL + C to quit)")
+        served = serve_with_debugger(app, use_debugger, say)
         if import_path is None:
-            _serve_in_process(app, config, use_uvloop)
+            _serve_in_process(served, config, use_uvloop)
         else:
+            # The workers load the app again: in this process's debug mode,
+            # which app.run(debug=True) sets on the app only.
+            os.environ["MICROFRAME_DEBUG"] = "1" if app.debug else "0"
             watch = _Watch(extra_files or (), exclude_patterns or (), say) if use_reloader else None
             _serve_in_workers(config, import_path, watch)
 
@@ -299,7 +305,7 @@ def _make_config(workers: int, use_uvloop: bool, graceful_timeout: float | None)
     return config
 
 
-def _serve_in_process(app: Microframe, config: HypercornConfig, use_uvloop: bool) -> None:
+def _serve_in_process(app: ASGIApp, config: HypercornConfig, use_uvloop: bool) -> None:
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if use_uvloop:
         uvloop: Any = importlib.import_module("uvloop")
@@ -312,7 +318,7 @@ def _serve_in_process(app: Microframe, config: HypercornConfig, use_uvloop: bool
         pass
 
 
-async def _serve(app: Microframe, config: HypercornConfig) -> None:
+async def _serve(app: ASGIApp, config: HypercornConfig) -> None:
     from hypercorn.asyncio import serve
 
     loop = asyncio.get_running_loop()
@@ -556,8 +562,7 @@ class SeparatedPathType(click.Path):
     "--debugger/--no-debugger",
     default=None,
     cls=EnvOption,
-    help="Accepted as Flask's command takes it; microframe has no interactive debugger"
-    " (debug mode shows tracebacks).",
+    help="Serve werkzeug's interactive debugger for errors; on in debug mode.",
 )
 @click.option(
     "--with-threads/--without-threads",
@@ -604,12 +609,6 @@ def run_command(
     if debug is not None:
         os.environ["MICROFRAME_DEBUG"] = "1" if debug else "0"
     app = info.load_app()
-    if debugger:
-        click.echo(
-            " * Note: microframe has no interactive debugger; in debug mode errors show"
-            " their traceback.",
-            err=True,
-        )
     try:
         run_simple(
             app,
@@ -622,6 +621,7 @@ def run_command(
             workers=workers,
             use_uvloop=uvloop,
             app_import_path=info.app_locator,
+            use_debugger=get_debug_flag() if debugger is None else debugger,
         )
     except ServingError as error:
         raise click.ClickException(str(error)) from None

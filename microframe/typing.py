@@ -81,6 +81,9 @@ class LifespanScope(_BaseScope):
 
 Scope = Union[HTTPScope, WebsocketScope, LifespanScope]
 
+ASGIApp = Callable[[Any, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
+"""An ASGI application: an app, or middleware wrapped around one."""
+
 # --- Return values -----------------------------------------------------------
 
 ResponseBody = Union[
@@ -148,6 +151,7 @@ WhileServingCallable = Callable[[], AsyncGenerator[None, None]]
 AppOrBlueprintKey = Union[str, None]
 
 __all__ = [
+    "ASGIApp",
     "ASGIMessage",
     "ASGIReceiveCallable",
     "ASGISendCallable",

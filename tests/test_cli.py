@@ -1024,7 +1024,7 @@ def test_run_cert_ssl_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_run_passes_flask_options_on(
-    tmp_path: Path, served: list[tuple[Any, ...]]
+    tmp_path: Path, served: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path / "app.py", APP_SOURCE)
     cert = str(write(tmp_path / "cert.pem", "cert"))
@@ -1041,10 +1041,17 @@ def test_run_passes_flask_options_on(
     assert kwargs["extra_files"] == ["a.cfg", "b.cfg"]
     assert kwargs["exclude_patterns"] == ["*.tmp"]
     assert kwargs["use_reloader"] is False
+    assert kwargs["use_debugger"] is False
     result = CliRunner().invoke(cli, ["run", "--debugger"])
     assert result.exit_code == 0, result.output
-    assert "no interactive debugger" in result.output
+    assert served[-1][3]["use_debugger"] is True
     assert served[-1][3]["ssl_context"] is None
+    # Without the option the debugger follows debug mode, as in Flask.
+    monkeypatch.setenv("MICROFRAME_DEBUG", "0")  # restored: run --debug sets it
+    for flag, expected in (("--debug", True), ("--no-debug", False)):
+        result = CliRunner().invoke(cli, ["run", flag])
+        assert result.exit_code == 0, result.output
+        assert served[-1][3]["use_debugger"] is expected
 
 
 # -- commands of installed packages -------------------------------------------------------

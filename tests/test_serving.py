@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from microframe import Microframe, serving
-from microframe.serving import ServingError, bind_socket, find_import_path, run_simple
+from microframe.debugger import DEBUGGER_ENV, DebuggerMiddleware
+from microframe.serving import (
+    SERVED_APP_ENV,
+    ServingError,
+    bind_socket,
+    find_import_path,
+    run_simple,
+)
 
 
 def test_bind_socket_reports_a_taken_port() -> None:
@@ -81,9 +88,12 @@ def test_uvloop_missing() -> None:
 def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """Record how run_simple would serve, instead of serving; close the bound sockets."""
     calls: list[dict[str, Any]] = []
+    # What run_simple tells worker processes through the environment.
+    for name in (SERVED_APP_ENV, DEBUGGER_ENV, "MICROFRAME_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
 
-    def in_process(app: Microframe, config: Any, use_uvloop: bool) -> None:
-        calls.append({"config": config, "workers": None})
+    def in_process(app: Any, config: Any, use_uvloop: bool) -> None:
+        calls.append({"config": config, "workers": None, "app": app})
 
     def in_workers(config: Any, import_path: str, watch: Any) -> None:
         calls.append({"config": config, "workers": import_path, "watch": watch})
@@ -188,6 +198,50 @@ def test_reloader_watches_extra_files_minus_excluded(
     assert not any("/site-packages/" in path for path in files)
     serve(workers=2)
     assert started[-1]["watch"] is None
+
+
+def test_debug_mode_serves_the_debugger_and_prints_its_pin(
+    started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(module_app.config, "DEBUG", True)
+    monkeypatch.setenv("WERKZEUG_DEBUG_PIN", "246813579")
+    said = serve(use_debugger=True)
+    served = started[-1]["app"]
+    assert isinstance(served, DebuggerMiddleware) and served.app is module_app
+    assert said[-2:] == [" * Debugger is active!", " * Debugger PIN: 246-813-579"]
+    # Without the debugger, or outside debug mode, the app is served as it is.
+    said = serve(use_debugger=False)
+    assert started[-1]["app"] is module_app
+    assert not any("Debugger" in line for line in said)
+    monkeypatch.setitem(module_app.config, "DEBUG", False)
+    said = serve(use_debugger=True)
+    assert started[-1]["app"] is module_app
+    assert said[-1] == " * Debugger not started: it is on in debug mode only (--debug)."
+
+
+def test_workers_load_the_app_in_debug_mode_with_the_debugger(
+    started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # app.run(debug=True) sets debug mode on the app only; the workers (the
+    # reloader's) import it again.
+    monkeypatch.setitem(module_app.config, "DEBUG", True)
+    serve(use_reloader=True, use_debugger=True)
+    assert started[-1]["workers"] == f"{__name__}:module_app"
+    assert (os.environ["MICROFRAME_DEBUG"], os.environ[DEBUGGER_ENV]) == ("1", "1")
+    monkeypatch.setitem(module_app.config, "DEBUG", False)
+    serve(use_reloader=True, use_debugger=True)
+    assert os.environ["MICROFRAME_DEBUG"] == "0" and DEBUGGER_ENV not in os.environ
+
+
+def test_app_run_serves_the_debugger_in_debug_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(serving, "run_simple", lambda app, **kwargs: calls.append(kwargs))
+    monkeypatch.delenv("MICROFRAME_RUN_FROM_CLI", raising=False)
+    app = Microframe("run_test_app")
+    app.run(debug=True)
+    app.run(debug=True, use_debugger=False)
+    app.run(debug=False)
+    assert [call["use_debugger"] for call in calls] == [True, False, False]
 
 
 def test_watch_reports_a_changed_file(tmp_path: Path) -> None:

@@ -33,13 +33,10 @@ The original values are kept in the scope under
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from ..typing import ASGIReceiveCallable, ASGISendCallable
-
-#: The ASGI application type the middleware wraps and is.
-ASGIApp = Callable[[Any, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
+from ..typing import ASGIApp, ASGIReceiveCallable, ASGISendCallable
 
 ORIG_KEY = "microframe.proxy_fix.orig"
 
