@@ -300,10 +300,12 @@ def get_version(ctx: Any, param: click.Parameter | None, value: Any) -> None:
     """
     if not value or ctx.resilient_parsing:
         return
-    from . import flask_compat
+    from . import __version__, flask_compat
 
     lines = [
-        f"microframe {_version_of('microframe')}",
+        # The running package's own version: the distribution is published as
+        # microframe-asgi, and "microframe" on the index is another project.
+        f"microframe {__version__}",
         f"Python {platform.python_version()}",
         f"Werkzeug {_version_of('werkzeug')}",
         f"Hypercorn {_version_of('hypercorn')}",
