@@ -314,10 +314,10 @@ class Response(SansIOResponse):
         if accept_ranges:
             self.headers["Accept-Ranges"] = "bytes" if accept_ranges is True else accept_ranges
             self._apply_range(headers, complete_length)
-        if "date" not in self.headers:
-            from werkzeug.http import http_date
-
-            self.headers["Date"] = http_date()
+        # No Date header here, unlike werkzeug's make_conditional: WSGI
+        # servers keep the app's Date, but ASGI servers (Hypercorn, Uvicorn)
+        # add their own to every response without looking for one, so the
+        # client would get two.
         try:
             modified = self._is_modified(headers, headers.get("If-Modified-Since"))
         except OverflowError:
