@@ -33,7 +33,7 @@ from .logging import create_logger
 from .routing import bind_url_map, build_url
 from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
-from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable
+from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable, unawaited_error
 from .templating import TemplatingMixin
 from .typing import (
     AfterServingCallable,
@@ -512,6 +512,8 @@ class Microframe(
             return rv
         if isinstance(rv, BaseException):
             raise TypeError(f"The view function for {view_name!r} returned an exception: {rv!r}")
+        if hasattr(rv, "__await__"):
+            raise unawaited_error(rv, f"The view function for {view_name!r}")
         if hasattr(rv, "__aiter__") or (
             isinstance(rv, Iterable) and not isinstance(rv, (set, frozenset))
         ):

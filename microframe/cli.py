@@ -238,7 +238,8 @@ def shell_command() -> None:
     """Run an interactive Python shell with the app context pushed.
 
     ``app`` and ``g`` are defined, with whatever the app's shell context
-    processors return. IPython is used when it is installed.
+    processors return. Lines may ``await``, as in ``python -m asyncio``
+    (see :mod:`microframe.shell`). IPython is used when it is installed.
     """
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
     namespace: dict[str, Any] = {"app": app, "g": g}
@@ -260,11 +261,11 @@ def shell_command() -> None:
         click.echo(banner)
         ipython.start_ipython(argv=[], user_ns=namespace)
         return
-    import code
+    from .shell import interact
 
     if sys.stdin.isatty():
         _enable_completion(namespace)
-    code.interact(banner=banner, local=namespace, exitmsg="")
+    interact(banner, namespace)
 
 
 def make_shell_context(app: Microframe) -> dict[str, Any]:
@@ -300,10 +301,12 @@ def get_version(ctx: Any, param: click.Parameter | None, value: Any) -> None:
     """
     if not value or ctx.resilient_parsing:
         return
-    from . import flask_compat
+    from . import __version__, flask_compat
 
     lines = [
-        f"microframe {_version_of('microframe')}",
+        # The running package's own version: the distribution is published as
+        # microframe-asgi, and "microframe" on the index is another project.
+        f"microframe {__version__}",
         f"Python {platform.python_version()}",
         f"Werkzeug {_version_of('werkzeug')}",
         f"Hypercorn {_version_of('hypercorn')}",

@@ -426,6 +426,11 @@ class AwaitableValue(Coroutine[Any, Any, T]):
         """Close the wrapped coroutine without running it."""
         self._coro.close()
 
+    @property
+    def expression(self) -> str:
+        """The expression to await, as the user wrote it, such as ``"request.form"``."""
+        return self._expr
+
     def _misused(self, usage: str = "") -> RuntimeError:
         # Closed here so that Python does not add a "never awaited" warning
         # to the error that already says what to do.
@@ -454,6 +459,12 @@ class AwaitableValue(Coroutine[Any, Any, T]):
     def __bool__(self) -> bool:
         raise self._misused()
 
+    def __add__(self, other: Any) -> Any:
+        raise self._misused(" + ...")
+
+    def __radd__(self, other: Any) -> Any:
+        raise self._misused()
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("cr_"):
             # Coroutine introspection (asyncio's task repr, debuggers).
@@ -464,6 +475,25 @@ class AwaitableValue(Coroutine[Any, Any, T]):
 
     def __repr__(self) -> str:
         return f"<awaitable {self._expr}: use 'await {self._expr}' in async code>"
+
+
+def unawaited_error(value: Awaitable[Any], where: str) -> TypeError:
+    """The error for an awaitable handed over where its value was meant.
+
+    It says to await it, naming the call when ``value`` is an
+    :class:`AwaitableValue` (``render_template(...)``), and closes a
+    coroutine so that Python adds no "never awaited" warning to it.
+
+    :param where: who got it, such as ``"The view function for 'index'"``.
+    """
+    expr = value.expression if isinstance(value, AwaitableValue) else None
+    if isinstance(value, Coroutine):
+        value.close()
+    shown = expr or f"a {type(value).__name__}"
+    return TypeError(
+        f"{where} returned {shown} without awaiting it; in async code write"
+        f" 'return await {expr or '...'}'."
+    )
 
 
 class detached_timeout:
@@ -519,4 +549,5 @@ __all__ = [
     "lease_for_sync_pop",
     "run_async",
     "run_sync_in_executor",
+    "unawaited_error",
 ]

@@ -40,7 +40,7 @@ from jinja2.utils import LRUCache
 
 from . import signals
 from .globals import _cv_app, _cv_request, current_app, g, request, session
-from .sync import WorkerLease, in_sync_code, is_async_callable, run_async
+from .sync import AwaitableValue, WorkerLease, in_sync_code, is_async_callable, run_async
 from .template_loader import DispatchingJinjaLoader, folder_of, not_found_message
 from .typing import (
     TemplateContextProcessorCallable,
@@ -452,7 +452,7 @@ def render_template(template_name_or_list: TemplateNames, **context: Any) -> Any
     app = _current_app()
     if in_sync_code():
         return _render_sync(app, template_name_or_list, None, context)
-    return _render_async(app, template_name_or_list, None, context)
+    return AwaitableValue(_render_async(app, template_name_or_list, None, context), "render_template(...)")
 
 
 def render_template_string(source: str, **context: Any) -> Any:
@@ -466,7 +466,7 @@ def render_template_string(source: str, **context: Any) -> Any:
     app = _current_app()
     if in_sync_code():
         return _render_sync(app, None, source, context)
-    return _render_async(app, None, source, context)
+    return AwaitableValue(_render_async(app, None, source, context), "render_template_string(...)")
 
 
 def _stream_sync(
@@ -536,7 +536,7 @@ def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Any
     app = _current_app()
     if in_sync_code():
         return _stream_sync(app, template_name_or_list, None, context)
-    return _stream_async(app, template_name_or_list, None, context)
+    return AwaitableValue(_stream_async(app, template_name_or_list, None, context), "stream_template(...)")
 
 
 def stream_template_string(source: str, **context: Any) -> Any:
@@ -544,7 +544,7 @@ def stream_template_string(source: str, **context: Any) -> Any:
     app = _current_app()
     if in_sync_code():
         return _stream_sync(app, None, source, context)
-    return _stream_async(app, None, source, context)
+    return AwaitableValue(_stream_async(app, None, source, context), "stream_template_string(...)")
 
 
 def get_template_attribute(template_name: str, attribute: str) -> Any:

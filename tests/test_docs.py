@@ -200,6 +200,28 @@ def test_every_page_is_found() -> None:
     assert {"README.md", "docs/index.md", "docs/quickstart.md", "docs/tutorial.md"} <= names
 
 
+def test_readme_tests_run_with_the_pytest_settings_it_shows(tmp_path: Path) -> None:
+    # The README's async test needs pytest-asyncio's auto mode; the page's
+    # own run (test_page_samples_run) uses the pytest.ini the README shows,
+    # so the settings must be shown, and be enough, not only be ours.
+    blocks = extract_blocks((DOCS.parent / "README.md").read_text(encoding="utf-8"))
+    files = {block.file: block.code for block in blocks if block.file is not None}
+    assert "asyncio_mode = auto" in files.get("pytest.ini", ""), "the README must show asyncio_mode = auto"
+    assert "async def test_" in files.get("test_app.py", "")
+    for name, code in files.items():
+        (tmp_path / name).write_text(code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", "test_app.py"],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
 def test_extract_blocks_markers() -> None:
     text = (
         "Intro\n\n<!-- no-test -->\n```python\nraise SystemExit\n```\n\n"

@@ -729,3 +729,74 @@ def test_template_globals_are_live_and_layered(app: Microframe) -> None:
         assert own.render(site="passed") == "passed|added"
         assert env.globals["site"] == "second"  # the template's own did not leak
         assert render_template_string("{{ site }}") == "second"
+
+
+# -- a forgotten await ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ("render_template", "returned render_template(...) without awaiting it"),
+        ("render_template_string", "returned render_template_string(...) without awaiting it"),
+        ("stream_template", "returned stream_template(...) without awaiting it"),
+        ("stream_template_string", "returned stream_template_string(...) without awaiting it"),
+    ],
+)
+async def test_returning_a_render_without_await_says_to_await_it(
+    app: Microframe, call: str, expected: str
+) -> None:
+    functions = {
+        "render_template": lambda: render_template("hello.html", name="x"),
+        "render_template_string": lambda: render_template_string("{{ 1 }}"),
+        "stream_template": lambda: stream_template("hello.html", name="x"),
+        "stream_template_string": lambda: stream_template_string("{{ 1 }}"),
+    }
+
+    @app.get("/forgot")
+    async def forgot() -> Any:
+        return functions[call]()
+
+    with pytest.raises(TypeError) as caught:
+        await app.test_client().get("/forgot")
+    message = str(caught.value)
+    assert message.startswith(f"The view function for 'forgot' {expected}")
+    assert f"'return await {call}(...)'" in message
+
+
+async def test_using_a_render_without_await_says_to_await_it(app: Microframe) -> None:
+    async with app.test_request_context("/"):
+        with pytest.raises(RuntimeError, match=r"use \(await render_template\(\.\.\.\)\)\.upper"):
+            render_template("hello.html", name="x").upper()
+        with pytest.raises(RuntimeError, match=r"render_template\(\.\.\.\) must be awaited"):
+            render_template("hello.html", name="x") + "!"
+        with pytest.raises(RuntimeError, match=r"render_template_string\(\.\.\.\) must be awaited"):
+            "<p>" + render_template_string("{{ 1 }}")
+
+
+async def test_a_forgotten_await_in_production_is_a_logged_500(
+    app: Microframe, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["TESTING"] = False
+
+    @app.get("/forgot")
+    async def forgot() -> Any:
+        return render_template("hello.html", name="x")
+
+    with caplog.at_level(logging.ERROR):
+        response = await app.test_client().get("/forgot")
+    assert response.status_code == 500
+    assert "Traceback" not in await response.get_data(as_text=True)
+    assert "'return await render_template(...)'" in caplog.text
+
+
+async def test_renders_still_await_gather_and_run_as_tasks(app: Microframe) -> None:
+    import asyncio
+
+    async with app.test_request_context("/"):
+        first, second = await asyncio.gather(
+            render_template_string("{{ 1 }}"), render_template_string("{{ 2 }}")
+        )
+        task = asyncio.create_task(render_template_string("{{ 3 }}"))
+        chunks = [chunk async for chunk in await stream_template_string("{{ 4 }}")]
+        assert (first, second, await task, chunks) == ("1", "2", "3", ["4"])

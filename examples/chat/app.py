@@ -1,8 +1,9 @@
 """A chat room over WebSockets: ``microframe --app examples/chat run``.
 
 Open http://127.0.0.1:5000/ in two browser windows; what one writes, all
-read. Each connection gets a queue of outgoing messages, drained by a task
-of its own, so one slow client never holds up the room.
+read. ``/?name=Ada`` joins as Ada; without a name, a guest name is given.
+Each connection gets a queue of outgoing messages, drained by a task of its
+own, so one slow client never holds up the room.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import asyncio
 import itertools
 from typing import Any
 
-from microframe import Microframe, copy_current_websocket_context, render_template, websocket
+from microframe import (
+    Microframe,
+    copy_current_websocket_context,
+    render_template,
+    request,
+    url_for,
+    websocket,
+)
 from microframe.wrappers import WebsocketDisconnect
 
 MAX_TEXT = 500
@@ -47,10 +55,19 @@ room = ChatRoom()
 _guest_numbers = itertools.count(1)
 
 
+def member_name(args: Any) -> str:
+    """The name asked for with ``?name=``, trimmed and cut to :data:`MAX_NAME`, or ``""``."""
+    return str(args.get("name") or "").strip()[:MAX_NAME]
+
+
 @app.get("/")
 async def index() -> str:
-    """The chat page; its script connects to ``/ws``."""
-    page: str = await render_template("index.html")
+    """The chat page; its script connects to ``/ws``, passing on the page's ``?name=``."""
+    name = member_name(request.args)
+    # url_for gives a websocket endpoint's absolute ws:// URL; the script
+    # keeps its path and query and connects to the page's own host.
+    ws_url = url_for("chat", name=name) if name else url_for("chat")
+    page: str = await render_template("index.html", ws_url=ws_url)
     return page
 
 
@@ -61,7 +78,7 @@ async def chat() -> None:
     The member is named by ``?name=``, or gets a guest name; either way the
     first message tells them the name they have.
     """
-    name = (websocket.args.get("name") or "").strip()[:MAX_NAME] or f"guest-{next(_guest_numbers)}"
+    name = member_name(websocket.args) or f"guest-{next(_guest_numbers)}"
     await websocket.send_json({"type": "welcome", "name": name})
     queue = room.join()
 

@@ -39,7 +39,7 @@ async def test_page_connects_to_ws(client: MicroframeClient) -> None:
     response = await client.get("/")
     assert response.status_code == 200
     page = await response.get_data(as_text=True)
-    assert 'data-ws-path="/ws"' in page
+    assert 'data-ws-url="ws://localhost/ws"' in page
     script = await client.get("/static/chat.js")
     assert "new WebSocket(" in await script.get_data(as_text=True)
 
@@ -81,3 +81,20 @@ async def test_blank_messages_are_ignored(client: MicroframeClient) -> None:
         await ws.send("   ")
         await ws.send("real")
         assert (await ws.receive_json())["text"] == "real"
+
+
+async def test_page_joins_with_its_name(client: MicroframeClient) -> None:
+    page = await (await client.get("/?name=Ada")).get_data(as_text=True)
+    assert 'data-ws-url="ws://localhost/ws?name=Ada"' in page
+    async with client.websocket("/ws?name=Ada") as ws:
+        assert await ws.receive_json() == {"type": "welcome", "name": "Ada"}
+
+
+async def test_page_name_is_escaped_and_cut(client: MicroframeClient) -> None:
+    page = await (await client.get('/?name="><script>x</script>')).get_data(as_text=True)
+    assert "<script>x" not in page
+    assert 'data-ws-url="ws://localhost/ws?name=%22%3E%3Cscript%3Ex%3C/script%3E"' in page
+    long_page = await (await client.get("/?name=" + "n" * 100)).get_data(as_text=True)
+    assert f'data-ws-url="ws://localhost/ws?name={"n" * example.MAX_NAME}"' in long_page
+    blank_page = await (await client.get("/?name=%20%20")).get_data(as_text=True)
+    assert 'data-ws-url="ws://localhost/ws"' in blank_page

@@ -1,4 +1,4 @@
-"""Run service.py under real ASGI servers: Hypercorn with workers, Uvicorn, Granian.
+"""Run app.py under real ASGI servers: Hypercorn with workers, Uvicorn, Granian.
 
 Each test starts a server in a subprocess on a free 127.0.0.1 port, sends
 requests through it (with the headers a reverse proxy would add), and stops
@@ -118,7 +118,7 @@ def hypercorn_port() -> Iterator[int]:
     yield from serve(
         [sys.executable, "-m", "hypercorn", "--config", "hypercorn.toml",
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--graceful-timeout", "2",
-         "service:app"],
+         "app:app"],
         port,
     )
 
@@ -129,7 +129,7 @@ def uvicorn_port() -> Iterator[int]:
         pytest.skip("uvicorn is not installed")
     port = free_port()
     yield from serve(
-        [sys.executable, "-m", "uvicorn", "service:app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-proxy-headers", "--log-level", "warning"],
         port,
     )
@@ -143,7 +143,7 @@ def granian_port() -> Iterator[int]:
     port = free_port()
     yield from serve(
         [granian, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "service:app"],
+         "--log-level", "warning", "app:app"],
         port,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -96,3 +98,19 @@ async def test_download(app: Microframe, client: MicroframeClient) -> None:
     assert partial.status_code == 206
     assert await partial.get_data() == b"\x00\x01\x02\x03"
     assert partial.headers["Content-Range"] == f"bytes 256-259/{size}"
+
+
+def test_the_download_is_not_committed() -> None:
+    # The 256 MiB file the example makes on first use must never be added by
+    # a 'git add -A' in a checkout.
+    git = shutil.which("git")
+    root = Path(__file__).resolve().parents[2]
+    if git is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    instance = Path(example.app.auto_find_instance_path())
+    assert instance == Path(__file__).resolve().parent / "instance"
+    made = instance / f"large-{256 * 1024 * 1024}.bin"  # at the default DOWNLOAD_SIZE
+    checked = subprocess.run(
+        [git, "check-ignore", "--no-index", "-q", str(made)], cwd=root, timeout=30, check=False
+    )
+    assert checked.returncode == 0, f"{made} is not ignored by git"

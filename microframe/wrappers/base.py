@@ -1,9 +1,13 @@
-"""What HTTP requests and websocket connections share: their routing result."""
+"""What HTTP requests and websocket connections share: their routing result,
+and the request's date headers read safely."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.datastructures import IfRange
+from werkzeug.http import parse_date, parse_if_range_header
 from werkzeug.sansio.request import Request as SansIORequest
 
 if TYPE_CHECKING:
@@ -20,8 +24,38 @@ def blueprint_chain(blueprint: str | None) -> tuple[str, ...]:
     return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
 
 
+def parse_http_date(value: str | None) -> datetime | None:
+    """Parse an HTTP date as :func:`werkzeug.http.parse_date` does; ``None`` if invalid.
+
+    werkzeug returns ``None`` for most invalid dates but lets the standard
+    library's :exc:`OverflowError` through for one whose numbers do not fit
+    a C integer (a year of twenty digits). Such a date is invalid too, and
+    RFC 9110 (13.1.3, 13.1.4) has the server ignore a conditional header
+    whose date is invalid, not fail.
+    """
+    try:
+        return parse_date(value)
+    except OverflowError:
+        return None
+
+
+def parse_if_range(value: str | None) -> IfRange:
+    """Parse an ``If-Range`` header as werkzeug does; an invalid date gives an empty one."""
+    try:
+        return parse_if_range_header(value)
+    except OverflowError:
+        return IfRange()
+
+
 class RoutedRequest(SansIORequest):
-    """werkzeug's sans-io request plus the URL rule it matched."""
+    """werkzeug's sans-io request plus the URL rule it matched.
+
+    Its date headers (:attr:`date`, :attr:`if_modified_since`,
+    :attr:`if_unmodified_since`, :attr:`if_range`) read as ``None`` (an
+    empty :class:`~werkzeug.datastructures.IfRange`) when the client sent a
+    date out of any range, where werkzeug's would raise; see
+    :func:`parse_http_date`.
+    """
 
     #: The error raised while matching the URL (404, 405, a redirect), if any.
     routing_exception: HTTPException | RequestRedirect | None = None
@@ -29,6 +63,26 @@ class RoutedRequest(SansIORequest):
     url_rule: Rule | None = None
     #: The values the rule's converters produced, or ``None``.
     view_args: dict[str, Any] | None = None
+
+    @property
+    def date(self) -> datetime | None:  # type: ignore[override]
+        """The ``Date`` header as a datetime, or ``None``."""
+        return parse_http_date(self.headers.get("Date"))
+
+    @property
+    def if_modified_since(self) -> datetime | None:
+        """The ``If-Modified-Since`` header as a datetime, or ``None``."""
+        return parse_http_date(self.headers.get("If-Modified-Since"))
+
+    @property
+    def if_unmodified_since(self) -> datetime | None:
+        """The ``If-Unmodified-Since`` header as a datetime, or ``None``."""
+        return parse_http_date(self.headers.get("If-Unmodified-Since"))
+
+    @property
+    def if_range(self) -> IfRange:
+        """The ``If-Range`` header: an ETag, a date, or neither."""
+        return parse_if_range(self.headers.get("If-Range"))
 
     @property
     def endpoint(self) -> str | None:
@@ -49,4 +103,4 @@ class RoutedRequest(SansIORequest):
         return list(blueprint_chain(self.blueprint))
 
 
-__all__ = ["RoutedRequest", "blueprint_chain"]
+__all__ = ["RoutedRequest", "blueprint_chain", "parse_http_date", "parse_if_range"]

@@ -314,19 +314,18 @@ class Response(SansIOResponse):
         if accept_ranges:
             self.headers["Accept-Ranges"] = "bytes" if accept_ranges is True else accept_ranges
             self._apply_range(headers, complete_length)
-        if "date" not in self.headers:
-            from werkzeug.http import http_date
-
-            self.headers["Date"] = http_date()
-        modified = is_resource_modified(
-            http_range=headers.get("Range"),
-            http_if_range=headers.get("If-Range"),
-            http_if_modified_since=headers.get("If-Modified-Since"),
-            http_if_none_match=headers.get("If-None-Match"),
-            http_if_match=headers.get("If-Match"),
-            etag=self.headers.get("ETag"),
-            last_modified=self.headers.get("Last-Modified"),
-        )
+        # No Date header here, unlike werkzeug's make_conditional: WSGI
+        # servers keep the app's Date, but ASGI servers (Hypercorn, Uvicorn)
+        # add their own to every response without looking for one, so the
+        # client would get two.
+        try:
+            modified = self._is_modified(headers, headers.get("If-Modified-Since"))
+        except OverflowError:
+            # werkzeug's date parsing lets OverflowError through for a date
+            # whose numbers do not fit a C integer; such an If-Modified-Since
+            # is invalid and ignored (RFC 9110 13.1.3). Caught here rather
+            # than checked first, so a valid date is parsed once.
+            modified = self._is_modified(headers, None)
         if not modified:
             if "If-Match" in headers or "If-Unmodified-Since" in headers:
                 self.status_code = 412
@@ -336,6 +335,17 @@ class Response(SansIOResponse):
             self.headers.pop("Content-Length", None)
             if self.status_code == 304:
                 strip_not_modified(self.headers)
+
+    def _is_modified(self, headers: Headers, if_modified_since: str | None) -> bool:
+        return is_resource_modified(
+            http_range=headers.get("Range"),
+            http_if_range=headers.get("If-Range"),
+            http_if_modified_since=if_modified_since,
+            http_if_none_match=headers.get("If-None-Match"),
+            http_if_match=headers.get("If-Match"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+        )
 
     def _apply_range(self, headers: Headers, complete_length: int | None) -> None:
         header = headers.get("Range")

@@ -79,3 +79,25 @@ def test_message_reaches_the_other_visitor(
     finally:
         alice.context.close()
         bob.context.close()
+
+
+def test_the_page_joins_with_its_name(
+    browser: Browser, serve: Callable[..., str], screenshot: Screenshot
+) -> None:
+    base = serve("chat")
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    context.set_default_timeout(10_000)
+    try:
+        ada = context.new_page()
+        with ada.expect_websocket(lambda ws: ws.url.endswith("/ws?name=Ada")):
+            ada.goto(base + "/?name=Ada")
+        assert shows(ada, "Connected as Ada.", 10), "the page did not join as Ada"
+        bob = open_chat(browser, base)
+        try:
+            send(bob, "hello Ada")
+            assert shows(ada, "hello Ada", 10)
+            screenshot(ada, "named")
+        finally:
+            bob.context.close()
+    finally:
+        context.close()

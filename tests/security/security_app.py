@@ -214,6 +214,17 @@ def make_app(root: Path, **config: Any) -> Microframe:
         response.last_modified = 1_700_000_000  # type: ignore[assignment]
         return await response.make_conditional(request, accept_ranges=True)
 
+    @app.get("/dates")
+    async def dates() -> dict[str, Any]:
+        # What a view reading the request's date headers sees of them.
+        if_range = request.if_range
+        return {
+            "date": request.date is not None,
+            "if_modified_since": request.if_modified_since is not None,
+            "if_unmodified_since": request.if_unmodified_since is not None,
+            "if_range": bool(if_range.date or if_range.etag),
+        }
+
     return app
 
 

@@ -79,6 +79,15 @@ def session_cookie(data: dict[str, Any], key: str, age: float = 0) -> bytes:
 
 GOOD_SESSION = session_cookie({"count": 41}, SECRET_KEY)
 
+#: Dates whose numbers do not fit a C integer, one field at a time.
+OVERFLOWING_DATES = {
+    "year": b"Fri, 31 Dec 99999999999999999999 23:59:59 GMT",
+    "day": b"Fri, 99999999999999999999 Dec 2020 23:59:59 GMT",
+    "hour": b"Fri, 31 Dec 2020 99999999999999999999:59:59 GMT",
+    "zone": b"Fri, 31 Dec 2020 23:59:59 +99999999999999999999",
+}
+DATE_HEADERS = (b"date", b"if-modified-since", b"if-unmodified-since", b"if-range")
+
 
 def tampered(cookie: bytes) -> bytes:
     # Flip one character of the payload: the signature no longer matches.
@@ -440,6 +449,50 @@ CASES: list[Case] = [
             (b"range", b"bytes=0-1"),
         ),
         200,
+    ),
+    # A date whose numbers overflow a C integer: werkzeug's parsing raises
+    # OverflowError; the header is ignored (RFC 9110 13.1.3), never a 500.
+    *(
+        Case(
+            f"if-modified-since-overflow-{where}-{field}",
+            get(path, b"", (b"if-modified-since", value)),
+            200,
+        )
+        for where, path in (("file", "/files/report.txt"), ("memory", "/conditional"),
+                            ("static", "/static/hello.txt"))
+        for field, value in OVERFLOWING_DATES.items()
+    ),
+    Case(
+        "if-modified-since-overflow-with-if-none-match",
+        get("/conditional", b"", (b"if-modified-since", OVERFLOWING_DATES["year"]),
+            (b"if-none-match", b"*")),
+        304,
+    ),
+    Case(
+        "if-unmodified-since-overflow",
+        get("/files/report.txt", b"", (b"if-unmodified-since", OVERFLOWING_DATES["year"])),
+        200,
+    ),
+    Case(
+        "if-range-overflow",
+        get("/files/report.txt", b"", (b"if-range", OVERFLOWING_DATES["year"]), (b"range", b"bytes=0-1")),
+        200,
+        lambda r: r.body == PUBLIC * 100,
+    ),
+    *(
+        Case(
+            f"request-date-properties-overflow-{field}",
+            get("/dates", b"", *((name, value) for name in DATE_HEADERS)),
+            200,
+            body_is(b'{"date":false,"if_modified_since":false,"if_range":false,"if_unmodified_since":false}\n'),
+        )
+        for field, value in OVERFLOWING_DATES.items()
+    ),
+    Case(
+        "request-date-properties-valid",
+        get("/dates", b"", *((name, b"Sun, 06 Nov 1994 08:49:37 GMT") for name in DATE_HEADERS)),
+        200,
+        body_is(b'{"date":true,"if_modified_since":true,"if_range":true,"if_unmodified_since":true}\n'),
     ),
     Case("if-none-match-invalid-bytes", get("/conditional", b"", (b"if-none-match", b"\xff\xfe")), 200),
     Case("if-none-match-star", get("/conditional", b"", (b"if-none-match", b"*")), 304),

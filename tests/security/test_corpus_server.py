@@ -119,6 +119,37 @@ CASES = [
     RawCase("bad-range", request(b"/files/report.txt", b"Range: bytes=999999-"), 416),
     RawCase("bad-if-modified-since", request(b"/files/report.txt", b"If-Modified-Since: yesterday"), 200),
     RawCase(
+        "if-modified-since-year-overflow",
+        request(b"/files/report.txt", b"If-Modified-Since: Fri, 31 Dec 99999999999999999999 23:59:59 GMT"),
+        200,
+        contains=PUBLIC,
+    ),
+    RawCase(
+        "if-modified-since-zone-overflow",
+        request(b"/static/hello.txt", b"If-Modified-Since: Fri, 31 Dec 2020 23:59:59 +99999999999999999999"),
+        200,
+        contains=PUBLIC,
+    ),
+    RawCase(
+        "if-range-overflow",
+        request(
+            b"/files/report.txt",
+            b"If-Range: Fri, 31 Dec 99999999999999999999 23:59:59 GMT",
+            b"Range: bytes=0-1",
+        ),
+        200,
+    ),
+    RawCase(
+        "request-dates-overflow",
+        request(
+            b"/dates",
+            b"Date: Fri, 31 Dec 99999999999999999999 23:59:59 GMT",
+            b"If-Unmodified-Since: Fri, 99999999999999999999 Dec 2020 23:59:59 GMT",
+        ),
+        200,
+        contains=b'"date":false',
+    ),
+    RawCase(
         "session-garbage",
         request(b"/session", b"Cookie: session=" + b"A" * 4000),
         200,

@@ -46,6 +46,7 @@ ROUTES = [
     "conditional",
     "download",
     "raw-file",
+    "dates",
 ]
 HEADER_NAMES = [
     b"content-type",
@@ -107,6 +108,7 @@ ROUTE_PATHS = [
     "/conditional",
     "/download",
     "/raw-file",
+    "/dates",
 ]
 random_paths = st.lists(segment, min_size=1, max_size=5).map(lambda parts: "/" + "/".join(parts))
 # Mostly paths that reach a view, so the view's parsing is exercised too.
@@ -243,6 +245,30 @@ def test_any_request_gets_a_well_formed_answer(
 @given(path=paths, query=queries)
 def test_any_get(app: Microframe, loop: asyncio.AbstractEventLoop, path: str, query: bytes) -> None:
     check(app, loop, Req("GET", path, query))
+
+
+# HTTP dates with any integer in each field, some far past what a C integer holds.
+_date_number = st.one_of(st.integers(0, 99), st.integers(0, 10**30), st.integers(-(10**30), -1))
+http_dates = st.tuples(
+    st.sampled_from(["Mon", "Fri", "Xyz"]),
+    _date_number,
+    st.sampled_from(["Jan", "Dec", "Foo"]),
+    _date_number,
+    _date_number,
+    st.sampled_from(["GMT", "+0000", "-2359", "+99999999999999999999", ""]),
+).map(lambda p: f"{p[0]}, {p[1]} {p[2]} {p[3]} {p[4]}:00:00 {p[5]}".encode())
+
+
+@FAST
+@given(
+    path=st.sampled_from(["/conditional", "/files/report.txt", "/static/hello.txt", "/dates"]),
+    name=st.sampled_from([b"if-modified-since", b"if-unmodified-since", b"if-range", b"date"]),
+    date=http_dates,
+)
+def test_any_date_header(
+    app: Microframe, loop: asyncio.AbstractEventLoop, path: str, name: bytes, date: bytes
+) -> None:
+    check(app, loop, Req("GET", path, b"", ((name, date), (b"range", b"bytes=0-1"))))
 
 
 @FAST

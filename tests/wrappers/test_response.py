@@ -104,6 +104,30 @@ async def test_on_close_runs_for_head_and_304(app: Microframe) -> None:
     assert closed == ["HEAD", "GET"]
 
 
+async def test_conditional_responses_leave_the_date_to_the_server(
+    app: Microframe, tmp_path: Path
+) -> None:
+    # ASGI servers add a Date of their own to every response; one from the
+    # app would be a second (tests/e2e/test_date_header.py, under servers).
+    (tmp_path / "hello.txt").write_text("hello")
+
+    @app.get("/file")
+    async def file() -> Response:
+        return await send_file(str(tmp_path / "hello.txt"))
+
+    client = app.test_client()
+    cases = [
+        ("/file", {}, 200),
+        ("/file", {"Range": "bytes=0-1"}, 206),
+        ("/file", {"If-Modified-Since": "Fri, 31 Dec 9999 23:59:59 GMT"}, 304),
+        ("/static/style.css", {}, 200),
+    ]
+    for path, headers, status in cases:
+        response = await client.get(path, headers=headers)
+        assert response.status_code == status
+        assert "Date" not in response.headers
+
+
 # -- iter_encoded and direct_passthrough ----------------------------------------------------
 
 

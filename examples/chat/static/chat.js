@@ -18,8 +18,12 @@
   }
 
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + location.host + script.dataset.wsPath);
+    // The server's URL for the socket (with the page's ?name=), on the
+    // page's own host and with a secure scheme on an https page.
+    const url = new URL(script.dataset.wsUrl, location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.host = location.host;
+    socket = new WebSocket(url);
     socket.addEventListener("message", function (event) {
       const message = JSON.parse(event.data);
       if (message.type === "welcome") {

@@ -2,12 +2,12 @@
 
 Serve it with several Hypercorn workers (the proxy in front terminates TLS)::
 
-    hypercorn --config hypercorn.toml service:app
+    hypercorn --config hypercorn.toml app:app
 
 or with another ASGI server::
 
-    python -m uvicorn service:app --host 127.0.0.1 --port 8000 --workers 4
-    granian --interface asgi --host 127.0.0.1 --port 8000 --workers 4 service:app
+    python -m uvicorn app:app --host 127.0.0.1 --port 8000 --workers 4
+    granian --interface asgi --host 127.0.0.1 --port 8000 --workers 4 app:app
 
 ``PROXY_HOPS`` is the number of reverse proxies in front of the app (1 by
 default); their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are
