@@ -143,7 +143,10 @@ class FileWatch:
                 self._mtimes[path] = _ABSENT
 
     def _add_folder(self, folder: str, python_only: bool, parent_has_python: bool) -> None:
-        if folder in self._folders or self.excluded(folder):
+        known = self._folders.get(folder)
+        # A folder met again is listed again only to watch all its files
+        # where it watched its Python files (templates inside the project).
+        if (known is not None and (python_only or not known[1])) or self.excluded(folder):
             return
         try:
             mtime = os.stat(folder).st_mtime

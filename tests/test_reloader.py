@@ -253,3 +253,16 @@ def test_reloader_costs_little_when_idle(tmp_path: Path) -> None:
         assert watch.changed() is None
     # 20 looks (20 s of watching) at 300 files: well under a second of CPU.
     assert time.process_time() - started < 0.5
+
+
+def test_a_template_folder_inside_a_python_folder_watches_every_file(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("")
+    (tmp_path / "templates" / "parts").mkdir(parents=True)
+    (tmp_path / "templates" / "index.html").write_text("")
+    (tmp_path / "templates" / "parts" / "nav.html").write_text("")
+    watch = FileWatch(python_folders=[str(tmp_path)], folders=[str(tmp_path / "templates")])
+    assert watch.files() == {
+        str(tmp_path / "app.py"),
+        str(tmp_path / "templates" / "index.html"),
+        str(tmp_path / "templates" / "parts" / "nav.html"),
+    }
