@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import pickle
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -153,3 +155,25 @@ def test_a_pickled_logger_has_handlers_in_the_new_process(loggers: None) -> None
     copy = pickle.loads(pickle.dumps(logger))
     assert copy.access_logger is logging.getLogger("hypercorn.access")
     assert len(logging.getLogger("hypercorn.access").handlers) == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_colours_only_on_a_terminal(loggers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pty
+
+    def colour() -> bool:
+        logging.getLogger("hypercorn.access").handlers = []
+        formatter = dev_logger().access_logger.handlers[0].formatter  # type: ignore[union-attr]
+        assert isinstance(formatter, AccessLineFormatter)
+        return formatter.colour
+
+    main, secondary = pty.openpty()
+    with open(main, "rb", buffering=0), open(secondary, "w") as terminal:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert colour() is True
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert colour() is False
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.delenv("NO_COLOR")
+    assert colour() is False
