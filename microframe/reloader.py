@@ -110,14 +110,14 @@ class FileWatch:
 
     def changed(self) -> str | None:
         """Return a file changed since the last look, if any (all are looked at)."""
-        for folder, (mtime, python_only, has_python) in list(self._folders.items()):
+        for folder, (mtime, python_only, parent_has_python) in list(self._folders.items()):
             try:
                 now = os.stat(folder).st_mtime
             except OSError:
                 continue
             if now != mtime:
-                self._folders[folder] = (now, python_only, has_python)
-                self._list(folder, python_only, has_python)
+                self._folders[folder] = (now, python_only, parent_has_python)
+                self._list(folder, python_only, parent_has_python)
         found = None
         for path, mtime in self._mtimes.items():
             try:
@@ -200,6 +200,7 @@ def watch_for(
         for module in list(sys.modules.values())
         if isinstance(file := getattr(module, "__file__", None), str)
         and not file.startswith(_STANDARD_PREFIXES)
+        and os.path.isfile(file)
     ]
     paths = [os.path.abspath(entry or ".") for entry in sys.path]
     python_folders = [
