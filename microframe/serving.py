@@ -5,24 +5,28 @@ call. It binds the socket itself, so that a taken port is reported in one
 line before anything else starts, then hands the bound socket to Hypercorn:
 in this process when there is one worker and no reloader, or through
 Hypercorn's supervisor (``hypercorn.run.run``) otherwise, which spawns fresh
-worker processes that import the app again. The reloader watches the loaded
-modules (and any extra files) from the supervising process, and has
-Hypercorn restart its workers (its ``SIGHUP`` reload) when one changes.
+worker processes that import the app again. The reloader
+(:mod:`microframe.reloader`) watches the files from the supervising process
+and has Hypercorn replace its workers (its ``SIGHUP`` reload) when one
+changes.
+
+Hypercorn's own loggers report what happens: :class:`DevServerLogger` prints
+a line per request in werkzeug's format, as ``flask run`` does, and the
+tracebacks Hypercorn's error log receives.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import fnmatch
 import importlib
 import importlib.util
+import logging
 import os
 import signal
 import socket
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +38,8 @@ from werkzeug.utils import import_string
 from .debugger import serve_with_debugger
 from .discovery import SERVED_APP_ENV, EnvOption, ScriptInfo, pass_script_info
 from .helpers import get_debug_flag
+from .reloader import RELOAD_INTERVAL, RELOADING_ENV, FileWatch, Reloader, watch_for
+from .server_logging import ACCESS_LOG_FORMAT, DevServerLogger
 
 if TYPE_CHECKING:
     import ssl
@@ -43,10 +49,8 @@ if TYPE_CHECKING:
 
 #: Hypercorn imports this in each worker process to load the app again; the
 #: loader reads :data:`SERVED_APP_ENV`.
-WORKER_APP_PATH = "microframe.discovery:load_served_app()"
+WORKER_APP_PATH = "microframe.reloader:load_worker_app()"
 
-#: Seconds between two looks of the reloader at the watched files.
-RELOAD_INTERVAL = 1.0
 
 
 class ServingError(RuntimeError):
@@ -69,6 +73,7 @@ def run_simple(
     app_import_path: str | None = None,
     graceful_timeout: float | None = None,
     echo: Callable[[str], None] | None = None,
+    access_log: bool = True,
     use_debugger: bool = False,
     threaded: bool = True,
 ) -> None:
@@ -76,7 +81,8 @@ def run_simple(
 
     A signal stops the server gracefully: it stops accepting connections,
     lets in-flight requests finish (up to ``graceful_timeout`` seconds) and
-    runs the app's ``after_serving`` functions. ::
+    runs the app's ``after_serving`` functions. Each request is logged on
+    standard error in werkzeug's format, as ``flask run`` logs it. ::
 
         from microframe.serving import run_simple
 
@@ -86,15 +92,16 @@ def run_simple(
     :param app: the app to serve.
     :param host: the interface to listen on; ``0.0.0.0`` for all of them.
     :param port: the TCP port; ``0`` picks a free one.
-    :param use_reloader: restart the workers when a loaded module changes.
-    :param certfile: a TLS certificate file, to serve HTTPS.
+    :param use_reloader: replace the workers when a watched file changes
+        (see :func:`microframe.reloader.watch_for`).
+    :param certfile: a TLS certificate file, to serve HTTPS (and HTTP/2).
     :param keyfile: the TLS key file for ``certfile`` (if not in it).
     :param workers: how many worker processes to run.
     :param ssl_context: serve HTTPS, as Flask's ``app.run(ssl_context=...)``
         takes it: a ``(certfile, keyfile)`` pair, ``"adhoc"`` for a
         throwaway self-signed certificate (needs the cryptography package),
         or an :class:`ssl.SSLContext` (served in this process only).
-    :param extra_files: more files whose change reloads the workers.
+    :param extra_files: more files (or folders) whose change reloads the workers.
     :param exclude_patterns: :mod:`fnmatch` patterns of files whose change
         does not reload them.
     :param use_uvloop: run the event loop on uvloop (it must be installed).
@@ -102,6 +109,7 @@ def run_simple(
         ``--app`` syntax); found from the loaded modules when not given.
     :param graceful_timeout: how long in-flight requests may run on shutdown.
     :param echo: where the startup lines go; standard error by default.
+    :param access_log: print a line per request.
     :param use_debugger: serve werkzeug's interactive debugger when the
         app is in debug mode (see :mod:`microframe.debugger`).
     :param threaded: accepted, as Flask's ``app.run`` passes it; sync views
@@ -113,7 +121,7 @@ def run_simple(
     if use_uvloop and importlib.util.find_spec("uvloop") is None:
         raise ServingError("uvloop is not installed; install it with 'pip install uvloop'")
     with ExitStack() as stack:
-        config = _make_config(workers, use_uvloop, graceful_timeout)
+        config = _make_config(workers, use_uvloop, graceful_timeout, access_log)
         _configure_tls(config, certfile, keyfile, ssl_context, host, stack)
         import_path = None
         if workers > 1 or use_reloader:
@@ -124,13 +132,9 @@ def run_simple(
         sock = bind_socket(host, port)
         bound_host, bound_port = sock.getsockname()[:2]
         config.bind = [f"fd://{sock.detach()}"]
-        scheme = "https" if config.ssl_enabled else "http"
-        shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-        say(
-            f" * Serving Microframe app '{app.name}' (debug mode: {'on' if app.debug else 'off'},"
-            f" reloader: {'on' if use_reloader else 'off'}, workers: {config.workers})"
-        )
-        say(f" * Running on {scheme}://{shown_host}:{bound_port} (CTRL + C to quit)")
+        watch = watch_for(app, extra_files or (), exclude_patterns or ()) if use_reloader else None
+        for line in startup_lines(app, config, bound_host, bound_port, watch):
+            say(line)
         served = serve_with_debugger(app, use_debugger, say)
         if import_path is None:
             _serve_in_process(served, config, use_uvloop)
@@ -138,8 +142,29 @@ def run_simple(
             # The workers load the app again: in this process's debug mode,
             # which app.run(debug=True) sets on the app only.
             os.environ["MICROFRAME_DEBUG"] = "1" if app.debug else "0"
-            watch = _Watch(extra_files or (), exclude_patterns or (), say) if use_reloader else None
-            _serve_in_workers(config, import_path, watch)
+            _serve_in_workers(config, import_path, watch, say)
+
+
+def startup_lines(
+    app: Microframe, config: HypercornConfig, host: str, port: int, watch: FileWatch | None
+) -> list[str]:
+    """What the server says when it starts: the app, debug mode, where it listens.
+
+    The first lines are those ``flask run`` prints; the reloader and the
+    workers are named when they are used.
+    """
+    scheme = "https" if config.ssl_enabled else "http"
+    lines = [f" * Serving Microframe app '{app.name}'", f" * Debug mode: {'on' if app.debug else 'off'}"]
+    if host in ("0.0.0.0", "::"):
+        lines.append(f" * Running on all addresses ({host})")
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    shown_host = f"[{host}]" if ":" in host else host
+    lines.append(f" * Running on {scheme}://{shown_host}:{port} (CTRL + C to quit)")
+    if watch is not None:
+        lines.append(f" * Reloader: on, watching {len(watch)} files")
+    if config.workers > 1:
+        lines.append(f" * Workers: {config.workers}")
+    return lines
 
 
 def _worker_import_path(
@@ -292,16 +317,20 @@ def find_import_path(app: Microframe) -> str | None:
     return None
 
 
-def _make_config(workers: int, use_uvloop: bool, graceful_timeout: float | None) -> _HypercornConfig:
+def _make_config(
+    workers: int, use_uvloop: bool, graceful_timeout: float | None, access_log: bool
+) -> _HypercornConfig:
     config = _HypercornConfig()
     config.workers = workers
     config.worker_class = "uvloop" if use_uvloop else "asyncio"
     if graceful_timeout is not None:
         config.graceful_timeout = graceful_timeout
-    # Hypercorn's own "Running on" lines are INFO; this module prints one
-    # line of its own, which also shows the port chosen for port 0.
-    config.loglevel = "WARNING"
-    config.accesslog = None
+    # Hypercorn's loggers by name: a logger is pickled by its name, so each
+    # spawned worker gets its own, which DevServerLogger gives a handler.
+    config.logger_class = DevServerLogger
+    config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.access_log_format = ACCESS_LOG_FORMAT
     return config
 
 
@@ -341,7 +370,9 @@ async def _serve(app: ASGIApp, config: HypercornConfig) -> None:
             loop.remove_signal_handler(signum)
 
 
-def _serve_in_workers(config: HypercornConfig, import_path: str, watch: _Watch | None) -> None:
+def _serve_in_workers(
+    config: HypercornConfig, import_path: str, watch: FileWatch | None, say: Callable[[str], None]
+) -> None:
     from hypercorn.run import run
 
     # Spawned workers inherit the environment, and the loader named by
@@ -353,84 +384,33 @@ def _serve_in_workers(config: HypercornConfig, import_path: str, watch: _Watch |
         # loaded modules only.
         config.use_reloader = True
         watch = None
-    if watch is None:
-        exit_code = run(config)
-    else:
-        # Until Hypercorn installs its SIGHUP handler, a change must not
-        # kill the process (SIGHUP's default action).
-        previous = signal.signal(signal.SIGHUP, lambda signum, frame: None)
-        watch.start()
-        try:
-            exit_code = run(config)
-        finally:
-            watch.stop()
-            signal.signal(signal.SIGHUP, previous)
+    exit_code = run(config) if watch is None else _run_reloading(config, watch, say)
     if exit_code:
         raise SystemExit(exit_code)
 
 
-class _Watch:
-    """The reloader: a thread that has Hypercorn reload its workers when a file changes.
+def _run_reloading(config: HypercornConfig, watch: FileWatch, say: Callable[[str], None]) -> int:
+    from hypercorn.run import run
 
-    It watches the files of the modules loaded in this process (the app was
-    loaded here before the workers were started), plus ``extra_files``,
-    minus those matching ``exclude_patterns``.
-    """
+    def reload(path: str) -> None:
+        say(f" * Detected change in {path!r}, reloading")
+        # Hypercorn's supervisor replaces its workers on SIGHUP.
+        os.kill(os.getpid(), signal.SIGHUP)
 
-    def __init__(
-        self, extra_files: Iterable[str], exclude_patterns: Iterable[str], say: Callable[[str], None]
-    ) -> None:
-        self.extra_files = [os.path.abspath(path) for path in extra_files]
-        self.exclude_patterns = list(exclude_patterns)
-        self.say = say
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="microframe-reloader", daemon=True)
-        self._mtimes: dict[str, float] = {}
-
-    def start(self) -> None:
-        """Take the files' modification times now, then watch them on a thread."""
-        self.changed()
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop watching, and wait for the thread to end."""
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def files(self) -> set[str]:
-        """The files watched now."""
-        paths = {
-            os.path.abspath(file)
-            for module in list(sys.modules.values())
-            if isinstance(file := getattr(module, "__file__", None), str)
-        }
-        paths.update(self.extra_files)
-        return {
-            path for path in paths
-            if not any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude_patterns)
-        }
-
-    def changed(self) -> str | None:
-        """Return a file changed since the last look, if any (all are looked at)."""
-        found = None
-        for path in self.files():
-            try:
-                mtime = os.stat(path).st_mtime
-            except OSError:
-                continue
-            if mtime > self._mtimes.setdefault(path, mtime):
-                self._mtimes[path] = mtime
-                found = found or path
-        return found
-
-    def _run(self) -> None:
-        while not self._stopped.wait(RELOAD_INTERVAL):
-            path = self.changed()
-            if path is not None:
-                self.say(f" * Detected a change in {path!r}, reloading")
-                # Hypercorn's supervisor reloads its workers on SIGHUP.
-                os.kill(os.getpid(), signal.SIGHUP)
+    reloader = Reloader(watch, reload)
+    # Until Hypercorn installs its SIGHUP handler, a change must not kill
+    # the process (SIGHUP's default action).
+    previous = signal.signal(signal.SIGHUP, lambda signum, frame: None)
+    # A worker that fails to import the app now serves the error instead of
+    # ending the server (microframe.reloader.load_worker_app).
+    os.environ[RELOADING_ENV] = "1"
+    reloader.start()
+    try:
+        return run(config)
+    finally:
+        reloader.stop()
+        os.environ.pop(RELOADING_ENV, None)
+        signal.signal(signal.SIGHUP, previous)
 
 
 # -- the run command ------------------------------------------------------------------
@@ -583,6 +563,13 @@ class SeparatedPathType(click.Path):
     help=f"fnmatch patterns of files whose change does not reload, separated by {os.pathsep!r}.",
 )
 @click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    cls=EnvOption,
+    help="Print a line per request.",
+)
+@click.option(
     "--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1), cls=EnvOption
 )
 @click.option("--uvloop/--no-uvloop", default=False, cls=EnvOption, help="Run the event loop on uvloop.")
@@ -598,6 +585,7 @@ def run_command(
     with_threads: bool,
     extra_files: list[str] | None,
     exclude_patterns: list[str] | None,
+    access_log: bool,
     workers: int,
     uvloop: bool,
 ) -> None:
@@ -622,6 +610,7 @@ def run_command(
             use_uvloop=uvloop,
             app_import_path=info.app_locator,
             use_debugger=get_debug_flag() if debugger is None else debugger,
+            access_log=access_log,
         )
     except ServingError as error:
         raise click.ClickException(str(error)) from None
@@ -641,4 +630,5 @@ __all__ = [
     "find_import_path",
     "run_command",
     "run_simple",
+    "startup_lines",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import re
 import socket
 import sys
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 
 from microframe import Microframe, serving
 from microframe.debugger import DEBUGGER_ENV, DebuggerMiddleware
+from microframe.server_logging import DevServerLogger
 from microframe.serving import (
     SERVED_APP_ENV,
     ServingError,
@@ -95,7 +98,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     def in_process(app: Any, config: Any, use_uvloop: bool) -> None:
         calls.append({"config": config, "workers": None, "app": app})
 
-    def in_workers(config: Any, import_path: str, watch: Any) -> None:
+    def in_workers(config: Any, import_path: str, watch: Any, say: Any) -> None:
         calls.append({"config": config, "workers": import_path, "watch": watch})
 
     monkeypatch.setattr(serving, "_serve_in_process", in_process)
@@ -183,7 +186,7 @@ def test_ssl_context_is_served_in_this_process(
     assert started[-1]["workers"] is None
     assert config.create_ssl_context() is context and config.ssl_enabled
     assert "an ssl.SSLContext cannot be handed to worker processes" in said[0]
-    assert "reloader: off, workers: 1" in said[1]
+    assert not any("Reloader" in line or "Workers" in line for line in said)
 
 
 def test_reloader_watches_extra_files_minus_excluded(
@@ -244,15 +247,62 @@ def test_app_run_serves_the_debugger_in_debug_mode(monkeypatch: pytest.MonkeyPat
     assert [call["use_debugger"] for call in calls] == [True, False, False]
 
 
-def test_watch_reports_a_changed_file(tmp_path: Path) -> None:
-    watched = tmp_path / "watched.cfg"
-    watched.write_text("a")
-    ignored = tmp_path / "ignored.tmp"
-    ignored.write_text("a")
-    watch = serving._Watch([str(watched), str(ignored)], ["*.tmp"], print)
-    assert watch.changed() is None
-    for path in (watched, ignored):
-        stat = path.stat()
-        os.utime(path, (stat.st_atime, stat.st_mtime + 5))
-    assert watch.changed() == str(watched)
-    assert watch.changed() is None
+def test_startup_lines(started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    said = serve()
+    assert said[:2] == [" * Serving Microframe app 'serving_test_app'", " * Debug mode: off"]
+    assert re.fullmatch(r" \* Running on http://127\.0\.0\.1:\d+ \(CTRL \+ C to quit\)", said[2])
+    assert len(said) == 3
+    monkeypatch.setattr(module_app, "debug", True)
+    said = serve(use_reloader=True, workers=3)
+    assert said[1] == " * Debug mode: on"
+    assert re.fullmatch(r" \* Reloader: on, watching \d+ files", said[3])
+    assert said[4] == " * Workers: 3"
+
+
+def test_startup_lines_for_all_addresses(started: list[dict[str, Any]]) -> None:
+    said: list[str] = []
+    run_simple(module_app, "0.0.0.0", 0, echo=said.append)
+    assert said[2] == " * Running on all addresses (0.0.0.0)"
+    assert said[3].startswith(" * Running on http://127.0.0.1:")
+
+
+def test_hypercorn_logs_through_the_dev_server_logger(started: list[dict[str, Any]]) -> None:
+    serve()
+    config = started[-1]["config"]
+    assert config.logger_class is DevServerLogger
+    assert config.accesslog is logging.getLogger("hypercorn.access")
+    assert config.errorlog is logging.getLogger("hypercorn.error")
+    serve(access_log=False)
+    assert started[-1]["config"].accesslog is None
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ([], {}, True),
+        (["--no-access-log"], {}, False),
+        ([], {"MICROFRAME_RUN_ACCESS_LOG": "0"}, False),
+        ([], {"FLASK_RUN_ACCESS_LOG": "false"}, False),
+        (["--access-log"], {"MICROFRAME_RUN_ACCESS_LOG": "0"}, True),
+    ],
+)
+def test_run_access_log_option(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    env: dict[str, str],
+    expected: bool,
+) -> None:
+    from click.testing import CliRunner
+
+    from microframe.cli import cli
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(serving, "run_simple", lambda app, host, port, **kwargs: calls.append(kwargs))
+    (tmp_path / "app.py").write_text("from microframe import Microframe\napp = Microframe(__name__)\n")
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["run", *args])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["access_log"] is expected

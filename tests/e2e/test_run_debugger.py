@@ -187,7 +187,8 @@ def test_app_run_in_debug_mode_serves_the_debugger(start: Launch, tmp_path: Path
     (tmp_path / "script.py").write_text(textwrap.dedent(SCRIPT))
     server = start([str(tmp_path / "script.py"), "{port}"])
     pin = wait_for(server, PIN_LINE).group(1)
-    assert "(debug mode: on, reloader: on" in server.output()
+    output = server.output()
+    assert " * Debug mode: on\n" in output and " * Reloader: on" in output
     page, secret, frame = fail(server)
     assert "Werkzeug Debugger" in page
     status, body, cookie = debugger_get(server, cmd="pinauth", pin=pin, s=secret)
