@@ -8,6 +8,11 @@ the request's lifetime), so thread-bound resources kept on ``g``, such as an
 threads is bounded (``SYNC_WORKERS``); a request that needs a thread while
 all are leased waits for one.
 
+Teardown functions are the exception: they run where the code that used the
+context ran (:func:`lease_here`), which for an ``async def`` view is the
+event loop's thread. ``docs/porting.md`` ("One thread per request") states
+the whole rule.
+
 Sync code that needs an async result (``request.get_json()`` in a sync view)
 calls :func:`run_async`, which hands the coroutine to the event loop that
 serves the request and blocks the worker thread until it completes.
@@ -111,6 +116,7 @@ class SyncWorker:
             try:
                 result = ctx.run(func, *args, **kwargs)
             except BaseException as error:  # handed to the awaiting task
+                explain_thread_error(error)
                 loop.call_soon_threadsafe(_resolve, fut, False, error)
             else:
                 loop.call_soon_threadsafe(_resolve, fut, True, result)
@@ -227,14 +233,27 @@ class WorkerLease:
         if worker is not None and self._pool is not None:
             self._pool.release(worker)
 
+    @classmethod
+    def pinned(cls, worker: SyncWorker) -> WorkerLease:
+        """A lease on ``worker`` that never hands it back to a pool.
+
+        Used for code that is already running on ``worker`` (a ``with``
+        block in a sync view): the request that leased it releases it.
+        """
+        lease = cls(None)
+        lease._worker = worker
+        return lease
+
 
 class CallerLease(WorkerLease):
     """A lease that runs sync functions on the calling thread itself.
 
-    Used when a context is popped by a plain ``with`` block in sync code (a
-    test, a script, a CLI command): its sync teardown functions then run on
-    the thread that used the context, as under Flask, so an ``sqlite3``
-    connection opened there can be closed there.
+    Used for teardown functions of code that ran on the calling thread: a
+    plain ``with`` block in sync code (a test, a script, a CLI command), or
+    a request whose view is ``async def`` (the event loop's thread). An
+    ``sqlite3`` connection opened there is then closed there, as under Flask.
+    On the event loop's thread the function blocks the loop while it runs,
+    which suits teardown's short work (closing a connection).
     """
 
     __slots__ = ()
@@ -244,7 +263,11 @@ class CallerLease(WorkerLease):
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the sync ``func`` right here and return its result."""
-        return call_outside_loop(func, *args, **kwargs)
+        try:
+            return call_outside_loop(func, *args, **kwargs)
+        except BaseException as error:
+            explain_thread_error(error)
+            raise
 
     def release(self) -> None:
         """Nothing to release: no worker thread is held."""
@@ -253,19 +276,43 @@ class CallerLease(WorkerLease):
 _CALLER_LEASE = CallerLease()
 
 
-def lease_for_sync_pop(lease: WorkerLease | None) -> WorkerLease | None:
-    """Choose where a context popped from sync code runs its sync teardown.
+def lease_here() -> WorkerLease:
+    """Return a lease that runs sync functions on the calling thread.
 
-    A lease holding a worker keeps it (the request's sync code ran there).
-    Otherwise, on a thread that is not a request's worker (a test, a script),
-    teardown runs on the calling thread: the thread that used the context.
-    On a worker thread the lease is returned unchanged.
+    On a request's worker thread, a lease pinned to that worker (its queue
+    runs them while it waits); on any other thread (the event loop's, a
+    test's), a :class:`CallerLease`.
     """
-    if lease is not None and lease.leased:
-        return lease
-    if getattr(_thread_state, "worker", None) is not None:
-        return lease
+    worker: SyncWorker | None = getattr(_thread_state, "worker", None)
+    if worker is not None:
+        return WorkerLease.pinned(worker)
     return _CALLER_LEASE
+
+
+_THREAD_HINT = (
+    "microframe runs a request's plain 'def' views, hooks and error handlers on its"
+    " worker thread, its 'async def' code on the event loop's thread, and its sync"
+    " teardown functions where its view ran; the code of a 'with app.app_context():'"
+    " block runs on the block's own thread. An object bound to one thread, such as an"
+    " sqlite3 connection kept on g, must be opened and used by code of one kind: make"
+    " the functions that share it all 'def' or all 'async def', or open it where it is"
+    " used. See 'One thread per request' in the porting guide (docs/porting.md)."
+)
+
+
+def explain_thread_error(error: BaseException) -> None:
+    """Add a note on microframe's threads to a "used from another thread" error.
+
+    sqlite3 refuses an object used from a thread other than the one that
+    created it (``ProgrammingError: SQLite objects created in a thread can
+    only be used in that same thread``); the note says which code runs on
+    which thread and what to change. Called on error paths only.
+    """
+    if "can only be used in that same thread" not in str(error):
+        return
+    notes: list[str] = getattr(error, "__notes__", [])
+    if _THREAD_HINT not in notes:
+        error.add_note(_THREAD_HINT)
 
 
 def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -514,9 +561,10 @@ __all__ = [
     "call_outside_loop",
     "detached_timeout",
     "dual",
+    "explain_thread_error",
     "in_sync_code",
     "is_async_callable",
-    "lease_for_sync_pop",
+    "lease_here",
     "run_async",
     "run_sync_in_executor",
 ]
