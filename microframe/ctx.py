@@ -24,6 +24,7 @@ from .sync import (
     in_sync_code,
     is_async_callable,
     lease_here,
+    new_request_lease,
     run_async,
 )
 
@@ -138,7 +139,7 @@ class _LazyLease:
     def __get__(self, ctx: _ConnectionContext | None, owner: type) -> Any:
         if ctx is None:
             return self
-        lease = ctx.__dict__["lease"] = WorkerLease(ctx.app.sync_pool)
+        lease = ctx.__dict__["lease"] = new_request_lease(ctx.app.sync_pool)
         return lease
 
 

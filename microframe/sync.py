@@ -80,10 +80,11 @@ class SyncWorker:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(
-            target=self._serve, name="microframe-sync-worker", daemon=True
-        )
-        self._thread.start()
+        self._start()
+
+    def _start(self) -> None:
+        thread = threading.Thread(target=self._serve, name="microframe-sync-worker", daemon=True)
+        thread.start()
 
     def submit(
         self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -147,6 +148,32 @@ class SyncWorker:
         if stop:  # served once the wait is over
             self._queue.put(None)
         return fut.result()
+
+
+class _CallerWorker(SyncWorker):
+    """The calling thread as a worker: it runs what is submitted while it
+    waits in :func:`run_async_serving`, and afterwards what is submitted
+    runs at once where it is submitted (a lease kept by a context that
+    thread pushed may still be used, from that thread)."""
+
+    serving = True
+
+    def _start(self) -> None:
+        """No thread of its own: the caller serves."""
+
+    def submit(
+        self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> asyncio.Future[T]:
+        """Queue ``func`` for the caller, or call it now once it no longer serves."""
+        if self.serving:
+            return super().submit(func, args, kwargs)
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        try:
+            fut.set_result(contextvars.copy_context().run(call_outside_loop, func, *args, **kwargs))
+        except BaseException as error:  # handed to the awaiting task
+            explain_thread_error(error)
+            fut.set_exception(error)
+        return fut
 
 
 class SyncWorkerPool:
@@ -313,6 +340,61 @@ def explain_thread_error(error: BaseException) -> None:
     notes: list[str] = getattr(error, "__notes__", [])
     if _THREAD_HINT not in notes:
         error.add_note(_THREAD_HINT)
+
+
+#: The worker of a thread serving the requests it makes (run_async_serving).
+_serving_worker: contextvars.ContextVar[SyncWorker | None] = contextvars.ContextVar(
+    "microframe_serving_worker", default=None
+)
+
+
+def new_request_lease(pool: SyncWorkerPool) -> WorkerLease:
+    """The worker lease of a new request or websocket: on a thread of
+    ``pool``, or on the thread that made the request if it serves it
+    (:func:`run_async_serving`)."""
+    worker = _serving_worker.get()
+    if worker is not None:
+        return WorkerLease.pinned(worker)
+    return WorkerLease(pool)
+
+
+def run_async_serving(awaitable: Awaitable[T]) -> T:
+    """Wait for ``awaitable`` from sync code, running the sync functions of
+    the requests it makes on this very thread.
+
+    The event loop runs on a helper thread meanwhile, so the requests' async
+    code runs there. The test client uses this for a request whose view is a
+    plain ``def``, made inside an app context that this thread's code pushed
+    (a ``with app.app_context():`` block, the shell): the view then runs on
+    the thread that owns the context's ``g``, as under Flask.
+    """
+    if events._get_running_loop() is not None or getattr(_thread_state, "worker", None):
+        # Async code, or a worker thread: this thread cannot serve.
+        return run_async(awaitable)
+    coro = _as_coroutine(awaitable)
+    worker = _CallerWorker()
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+    token = _serving_worker.set(worker)
+    try:
+        context = contextvars.copy_context()
+    finally:
+        _serving_worker.reset(token)
+
+    def run_loop() -> None:
+        try:
+            done.set_result(context.run(asyncio.run, coro))
+        except BaseException as error:  # handed to the waiting thread
+            done.set_exception(error)
+
+    loop_thread = threading.Thread(target=run_loop, name="microframe-caller-loop", daemon=True)
+    _thread_state.worker = worker
+    try:
+        loop_thread.start()
+        return worker.wait_for(done)
+    finally:
+        _thread_state.worker = None
+        worker.serving = False
+        loop_thread.join()
 
 
 def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -565,6 +647,8 @@ __all__ = [
     "in_sync_code",
     "is_async_callable",
     "lease_here",
+    "new_request_lease",
     "run_async",
+    "run_async_serving",
     "run_sync_in_executor",
 ]

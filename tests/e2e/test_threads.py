@@ -212,3 +212,34 @@ def test_shell_requests_then_uses_g_and_exits_cleanly() -> None:
     assert "Traceback" not in done.stderr
     assert "Error" not in done.stderr
 
+
+
+def test_app_context_block_in_a_test_shares_its_thread_with_sync_views() -> None:
+    # As under Flask: a plain def view of a request made inside the block
+    # runs on the block's thread, so the block and the view share g's
+    # connection both ways, and the block's teardown closes it.
+    app, get_db = threads_app.app, threads_app.get_db
+    threads_app.EVENTS.clear()
+    client = app.test_client()
+    with app.app_context():
+        db = get_db()
+        assert client.get("/sync").text == "42"
+        assert client.get("/hooked/sync").headers["X-Hook"] == "ran"
+        assert client.get("/items").text == "42"
+        assert client.post("/echo", data={"name": "Ada"}).text == "Ada 42"
+        assert get_db() is db
+        assert threads_app.query(db) == "42"
+    assert threads_app.EVENTS == ["close_db closed"]
+
+
+def test_shell_with_a_sync_view_exits_cleanly() -> None:
+    done = run_shell(
+        "from threads_app import get_db, query\n"
+        "r = app.test_client().get('/sync')\n"
+        "print('answer', r.status_code, r.text)\n"
+        "print('after', query(get_db()))\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "answer 200 42" in done.stdout
+    assert "after 42" in done.stdout
+    assert "Traceback" not in done.stderr

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from typing import Any
 
-from microframe import Blueprint, Microframe, g, jsonify
+from microframe import Blueprint, Microframe, g, jsonify, request
 from microframe.views import MethodView
 
 app = Microframe(__name__)
@@ -88,6 +88,12 @@ def check_db(exc: BaseException | None) -> None:
 @app.get("/sync")
 def sync_view() -> str:
     return query(get_db())
+
+
+@app.post("/echo")
+def echo() -> str:
+    # Reading the form from sync code waits for the event loop.
+    return f"{request.form['name']} {query(get_db())}"
 
 
 @app.get("/async")
