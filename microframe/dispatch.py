@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .ctx import RequestContext
     from .scaffold import ErrorSpec, HooksVersion, Key
     from .wrappers import Response
+    from .wrappers.base import RoutedRequest
 
 Hook = tuple[Callable[..., Any], bool]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -205,7 +206,7 @@ class DispatchMixin:
             hook = self._view_cache[endpoint] = (view, is_async_callable(view))
         return hook
 
-    def view_runs_async(self, routed: Any) -> bool:
+    def view_runs_async(self, routed: RoutedRequest) -> bool:
         """Whether the view matched for ``routed`` (a request or websocket)
         runs on the event loop: an ``async def`` view, or the ``async def``
         handler of a class-based view for its method.

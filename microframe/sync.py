@@ -335,7 +335,12 @@ def explain_thread_error(error: BaseException) -> None:
     only be used in that same thread``); the note says which code runs on
     which thread and what to change. Called on error paths only.
     """
-    if "can only be used in that same thread" not in str(error):
+    if type(error).__name__ != "ProgrammingError":  # sqlite3's, without importing it
+        return
+    try:
+        if "can only be used in that same thread" not in str(error):
+            return
+    except Exception:  # an error whose message cannot be made: leave it be
         return
     notes: list[str] = getattr(error, "__notes__", [])
     if _THREAD_HINT not in notes:

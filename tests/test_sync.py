@@ -392,3 +392,32 @@ def test_thread_errors_get_a_note_once() -> None:
     other = ValueError("another error")
     explain_thread_error(other)
     assert not hasattr(other, "__notes__")
+
+
+async def test_sync_teardown_of_an_async_websocket_handler_runs_on_the_loop_thread() -> None:
+    app = Microframe(__name__)
+    closed: list[str] = []
+
+    @app.before_websocket
+    def hook() -> None:  # takes the worker thread; the handler stays on the loop
+        g.hook = threading.get_ident()
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        from microframe import websocket
+
+        g.db = sqlite3.connect(":memory:")
+        await websocket.send(str(g.db.execute("select 42").fetchone()[0]))
+
+    @app.teardown_websocket
+    def close_db(exc: BaseException | None) -> None:
+        g.db.close()  # sqlite3 refuses another thread than the handler's
+        closed.append("websocket")
+
+    async with app.test_client().websocket("/ws") as connection:
+        assert await connection.receive() == "42"
+    for _ in range(100):  # teardown follows the close, on the loop: bounded wait
+        if closed:
+            break
+        await asyncio.sleep(0.01)
+    assert closed == ["websocket"]

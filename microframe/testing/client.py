@@ -205,9 +205,9 @@ class MicroframeClient:
             if not self.preserve_context:
                 return coro
             return self._open_preserving(coro)
-        environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
         if self.preserve_context:
             self._pop_preserved()
+        environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
         run = run_async_serving if self._view_runs_here(environ, scope_base) else run_async
         response = run(self._open_built(environ, scope_base, follow_redirects))
         if self.preserve_context:
@@ -233,8 +233,13 @@ class MicroframeClient:
 
         # Matched without the body: the method, host and path decide the view.
         scope, _ = scope_from_environ({**environ, "wsgi.input": BytesIO()}, "http", scope_base)
-        request = request_from_scope(self.app, scope, b"")
-        RequestContext(self.app, request).match_request()
+        try:
+            request = request_from_scope(self.app, scope, b"")
+            RequestContext(self.app, request).match_request()
+        except Exception:
+            # A request the app cannot even build: it is answered (or raises)
+            # the usual way, sync code on a worker thread.
+            return False
         if request.url_rule is None or request.routing_exception is not None:
             return False
         return not self.app.view_runs_async(request)
