@@ -174,7 +174,7 @@ def raise_fd_limit() -> None:
 
 
 class Server:
-    """Hypercorn serving the load app, stopped by its own pid."""
+    """Hypercorn serving the load app, in a process group that stop() ends."""
 
     def __init__(self, folder: Path) -> None:
         (folder / "load_app.py").write_text(APP_SOURCE)
@@ -196,17 +196,21 @@ class Server:
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # A group of its own: stop() ends Hypercorn's worker with it.
+            start_new_session=True,
         )
         self.folder = folder
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError((folder / "server.log").read_text())
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("the server did not start within 15 s")
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -229,8 +233,13 @@ class Server:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+                pass
+        try:  # whatever is left of the group: a worker of a killed parent
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.process.poll() is None:
+            self.process.wait(timeout=5)
         self.log.close()
 
 

@@ -33,7 +33,14 @@ from .logging import create_logger
 from .routing import bind_url_map, build_url
 from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
-from .sync import SyncWorkerPool, WorkerLease, in_sync_code, is_async_callable, unawaited_error
+from .sync import (
+    SyncWorkerPool,
+    WorkerLease,
+    in_sync_code,
+    is_async_callable,
+    lease_here,
+    unawaited_error,
+)
 from .templating import TemplatingMixin
 from .typing import (
     AfterServingCallable,
@@ -747,10 +754,12 @@ class Microframe(
     ) -> None:
         """Run ``teardown_appcontext`` functions, newest first.
 
-        Sync functions run on ``lease``, the worker thread of the request
-        that pushed the context, so they see the same thread as its view.
+        Sync functions run on ``lease``: the context passes the thread its
+        code ran on (the worker thread of a request whose view is a plain
+        ``def``, the event loop's for an ``async def`` one). Without one they
+        run on the calling thread.
         """
-        lease = lease or WorkerLease(None)
+        lease = lease or lease_here()
         for func in reversed(self.teardown_appcontext_funcs):
             if is_async_callable(func):
                 await func(exc)

@@ -23,7 +23,8 @@ from .sync import (
     WorkerLease,
     in_sync_code,
     is_async_callable,
-    lease_for_sync_pop,
+    lease_here,
+    new_request_lease,
     run_async,
 )
 
@@ -138,7 +139,7 @@ class _LazyLease:
     def __get__(self, ctx: _ConnectionContext | None, owner: type) -> Any:
         if ctx is None:
             return self
-        lease = ctx.__dict__["lease"] = WorkerLease(ctx.app.sync_pool)
+        lease = ctx.__dict__["lease"] = new_request_lease(ctx.app.sync_pool)
         return lease
 
 
@@ -223,8 +224,7 @@ class AppContext(_Entered):
             if len(self._tokens) == 1:
                 if exc is _sentinel:
                     exc = None
-                lease = lease_for_sync_pop(self.lease)
-                _run_teardown(self.app.do_teardown_appcontext(exc, lease))
+                _run_teardown(self.app.do_teardown_appcontext(exc, self._teardown_lease()))
         finally:
             self._reset()
         signals.send_sync(signals.appcontext_popped, self.app)
@@ -244,7 +244,7 @@ class AppContext(_Entered):
             ):
                 if exc is _sentinel:
                     exc = None
-                await app.do_teardown_appcontext(exc, self.lease)
+                await app.do_teardown_appcontext(exc, self._teardown_lease())
         finally:
             self._reset()
         if signals.appcontext_popped.receivers:
@@ -262,6 +262,16 @@ class AppContext(_Entered):
                 and (app.teardown_appcontext_funcs or signals.appcontext_tearing_down.receivers)
             )
         )
+
+    def _teardown_lease(self) -> WorkerLease:
+        # Where the context's code ran: the thread its request chose for
+        # teardown (see _ConnectionContext._begin_teardown), the worker of a
+        # background task that ran sync code, or else the thread popping it
+        # (the thread of a 'with' block, the loop's for 'async with').
+        lease = self.lease
+        if lease is not None and lease.leased:
+            return lease
+        return lease_here()
 
     def _reset(self) -> None:
         token = self._tokens.pop()
@@ -330,7 +340,9 @@ class _ConnectionContext(_Entered):
 
         def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]: ...
 
-        def _release(self) -> None: ...  # give back the worker thread and files
+        def _view_is_async(self) -> bool: ...  # is the matched view async def?
+
+        def _release(self, held: WorkerLease | None) -> None: ...  # the thread, files
 
     # -- push and pop ----------------------------------------------------------
 
@@ -346,9 +358,7 @@ class _ConnectionContext(_Entered):
         """Run teardown functions and remove this context (sync)."""
         if exc is _sentinel:
             exc = None
-        # Popped by a 'with' block in a test or script: sync teardown runs on
-        # this thread, the one that used the context (sqlite3 on g).
-        self.lease = lease_for_sync_pop(self.lease) or self.lease
+        held = self._begin_teardown()
         # Nested finally blocks: a failing teardown function must not leave
         # the app context pushed nor skip teardown_appcontext.
         try:
@@ -360,7 +370,7 @@ class _ConnectionContext(_Entered):
                 if app_ctx is not None:
                     app_ctx.pop(exc)
             finally:
-                self._release()
+                self._release(held)
 
     async def push_async(self) -> None:
         """Make this the current context (async), with an app context."""
@@ -380,6 +390,7 @@ class _ConnectionContext(_Entered):
             exc = None
         if self.pop_now():
             return
+        held = self._begin_teardown()
         try:
             if self._needs_teardown():
                 await self._teardown(exc)
@@ -390,7 +401,26 @@ class _ConnectionContext(_Entered):
                 if app_ctx is not None:
                     await app_ctx.pop_async(exc)
             finally:
-                self._release()
+                self._release(held)
+
+    def _begin_teardown(self) -> WorkerLease | None:
+        """Point :attr:`lease` at the thread where sync teardown functions run,
+        and return the worker lease the context held (released at the end).
+
+        They run where the context's code ran, so that a thread-bound object
+        (an ``sqlite3`` connection on ``g``) is closed on the thread that
+        opened it: on the worker thread if the context used one and its view
+        is a plain ``def`` (or no view matched: its hooks ran there);
+        otherwise on the thread popping the context, which is the event
+        loop's for a served request whose view is ``async def`` (only its
+        hooks may have used the worker), and the test's or script's own for a
+        ``with`` block.
+        """
+        held: WorkerLease | None = self.__dict__.get("lease")
+        if held is not None and held.leased and not self._view_is_async():
+            return held
+        self.lease = lease_here()
+        return held
 
     def push_now(self) -> bool:
         """Push as ``push_async`` does when that needs no ``await`` (no
@@ -422,7 +452,7 @@ class _ConnectionContext(_Entered):
                 self._app_ctx = None
                 app_ctx._reset()
         finally:
-            self._release()
+            self._release(self.__dict__.get("lease"))
         return True
 
     def _push_app_context(self) -> AppContext | None:
@@ -502,10 +532,12 @@ class RequestContext(_ConnectionContext):
     def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
         return self.app.run_request_teardown(self, exc)
 
-    def _release(self) -> None:
-        lease = self.__dict__.get("lease")
-        if lease is not None:
-            lease.release()
+    def _view_is_async(self) -> bool:
+        return self.app.view_runs_async(self.request)
+
+    def _release(self, held: WorkerLease | None) -> None:
+        if held is not None:
+            held.release()
         self.request.close_files()
         deferred = self.deferred_calls
         if deferred:
@@ -580,10 +612,12 @@ class WebsocketContext(_ConnectionContext):
     def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
         return self.app.do_teardown_websocket(exc)
 
-    def _release(self) -> None:
-        lease = self.__dict__.get("lease")  # made only if sync code ran
-        if lease is not None:
-            lease.release()
+    def _view_is_async(self) -> bool:
+        return self.app.view_runs_async(self.websocket)
+
+    def _release(self, held: WorkerLease | None) -> None:
+        if held is not None:  # made only if sync code ran
+            held.release()
 
     def copy(self) -> WebsocketContext:
         """Return a context for the same websocket and session, to push elsewhere."""

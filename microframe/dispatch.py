@@ -24,7 +24,7 @@ from werkzeug.routing import RequestRedirect
 from . import signals
 from .debughelpers import routing_error
 from .globals import _cv_request, _no_req_msg
-from .sync import dual, in_sync_code, is_async_callable, run_async
+from .sync import dual, explain_thread_error, in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .ctx import RequestContext
     from .scaffold import ErrorSpec, HooksVersion, Key
     from .wrappers import Response
+    from .wrappers.base import RoutedRequest
 
 Hook = tuple[Callable[..., Any], bool]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -204,6 +205,28 @@ class DispatchMixin:
         if hook is None or hook[0] is not view:  # replaced views are seen at once
             hook = self._view_cache[endpoint] = (view, is_async_callable(view))
         return hook
+
+    def view_runs_async(self, routed: RoutedRequest) -> bool:
+        """Whether the view matched for ``routed`` (a request or websocket)
+        runs on the event loop: an ``async def`` view, or the ``async def``
+        handler of a class-based view for its method.
+
+        Decides where a request's sync teardown functions run (the thread
+        its view ran on); ``False`` when no view matched.
+        """
+        rule = routed.url_rule
+        if rule is None or routed.routing_exception is not None:
+            return False
+        try:
+            view, is_async = self._view_for(rule.endpoint)
+        except KeyError:
+            return False
+        view_class = getattr(view, "view_class", None)
+        if is_async and view_class is not None:
+            # A class with both kinds of handler: its view function is async
+            # and runs a sync handler on the worker thread.
+            return bool(view_class._runs_async(routed.method))
+        return is_async
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Return ``func`` callable from sync code, as Flask's ``app.ensure_sync``.
@@ -598,6 +621,7 @@ class DispatchMixin:
         return await call_hook(handler, ctx, error)
 
     async def _handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
+        explain_thread_error(error)
         if signals.got_request_exception.receivers:
             await signals.send_async(signals.got_request_exception, self, exception=error)
         if self.propagate_exceptions:

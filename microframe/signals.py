@@ -23,7 +23,7 @@ from typing import Any
 
 from blinker import Namespace, Signal
 
-from .globals import _cv_app
+from .globals import _cv_app, _cv_request, _cv_websocket
 from .sync import WorkerLease, run_async
 
 _signals = Namespace()
@@ -50,8 +50,15 @@ def _wrap_sync(func: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, An
     async def call(*args: Any, **kwargs: Any) -> Any:
         # Called on the event loop, a sync receiver could neither block nor
         # use the dual sync/async APIs as values; the worker thread can.
-        app_ctx = _cv_app.get(None)
-        lease = app_ctx.lease if app_ctx is not None else None
+        # The request's own lease first: its app context may be one a test
+        # pushed around it.
+        ctx = _cv_request.get(None) or _cv_websocket.get(None)
+        lease: WorkerLease | None
+        if ctx is not None:
+            lease = ctx.lease
+        else:
+            app_ctx = _cv_app.get(None)
+            lease = app_ctx.lease if app_ctx is not None else None
         return await (lease or WorkerLease(None)).run(func, *args, **kwargs)
 
     return call

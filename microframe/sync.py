@@ -8,6 +8,11 @@ the request's lifetime), so thread-bound resources kept on ``g``, such as an
 threads is bounded (``SYNC_WORKERS``); a request that needs a thread while
 all are leased waits for one.
 
+Teardown functions are the exception: they run where the code that used the
+context ran (:func:`lease_here`), which for an ``async def`` view is the
+event loop's thread. ``docs/porting.md`` ("One thread per request") states
+the whole rule.
+
 Sync code that needs an async result (``request.get_json()`` in a sync view)
 calls :func:`run_async`, which hands the coroutine to the event loop that
 serves the request and blocks the worker thread until it completes.
@@ -75,10 +80,11 @@ class SyncWorker:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(
-            target=self._serve, name="microframe-sync-worker", daemon=True
-        )
-        self._thread.start()
+        self._start()
+
+    def _start(self) -> None:
+        thread = threading.Thread(target=self._serve, name="microframe-sync-worker", daemon=True)
+        thread.start()
 
     def submit(
         self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -111,6 +117,7 @@ class SyncWorker:
             try:
                 result = ctx.run(func, *args, **kwargs)
             except BaseException as error:  # handed to the awaiting task
+                explain_thread_error(error)
                 loop.call_soon_threadsafe(_resolve, fut, False, error)
             else:
                 loop.call_soon_threadsafe(_resolve, fut, True, result)
@@ -141,6 +148,32 @@ class SyncWorker:
         if stop:  # served once the wait is over
             self._queue.put(None)
         return fut.result()
+
+
+class _CallerWorker(SyncWorker):
+    """The calling thread as a worker: it runs what is submitted while it
+    waits in :func:`run_async_serving`, and afterwards what is submitted
+    runs at once where it is submitted (a lease kept by a context that
+    thread pushed may still be used, from that thread)."""
+
+    serving = True
+
+    def _start(self) -> None:
+        """No thread of its own: the caller serves."""
+
+    def submit(
+        self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> asyncio.Future[T]:
+        """Queue ``func`` for the caller, or call it now once it no longer serves."""
+        if self.serving:
+            return super().submit(func, args, kwargs)
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        try:
+            fut.set_result(contextvars.copy_context().run(call_outside_loop, func, *args, **kwargs))
+        except BaseException as error:  # handed to the awaiting task
+            explain_thread_error(error)
+            fut.set_exception(error)
+        return fut
 
 
 class SyncWorkerPool:
@@ -227,14 +260,27 @@ class WorkerLease:
         if worker is not None and self._pool is not None:
             self._pool.release(worker)
 
+    @classmethod
+    def pinned(cls, worker: SyncWorker) -> WorkerLease:
+        """A lease on ``worker`` that never hands it back to a pool.
+
+        Used for code that is already running on ``worker`` (a ``with``
+        block in a sync view): the request that leased it releases it.
+        """
+        lease = cls(None)
+        lease._worker = worker
+        return lease
+
 
 class CallerLease(WorkerLease):
     """A lease that runs sync functions on the calling thread itself.
 
-    Used when a context is popped by a plain ``with`` block in sync code (a
-    test, a script, a CLI command): its sync teardown functions then run on
-    the thread that used the context, as under Flask, so an ``sqlite3``
-    connection opened there can be closed there.
+    Used for teardown functions of code that ran on the calling thread: a
+    plain ``with`` block in sync code (a test, a script, a CLI command), or
+    a request whose view is ``async def`` (the event loop's thread). An
+    ``sqlite3`` connection opened there is then closed there, as under Flask.
+    On the event loop's thread the function blocks the loop while it runs,
+    which suits teardown's short work (closing a connection).
     """
 
     __slots__ = ()
@@ -244,7 +290,11 @@ class CallerLease(WorkerLease):
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the sync ``func`` right here and return its result."""
-        return call_outside_loop(func, *args, **kwargs)
+        try:
+            return call_outside_loop(func, *args, **kwargs)
+        except BaseException as error:
+            explain_thread_error(error)
+            raise
 
     def release(self) -> None:
         """Nothing to release: no worker thread is held."""
@@ -253,19 +303,103 @@ class CallerLease(WorkerLease):
 _CALLER_LEASE = CallerLease()
 
 
-def lease_for_sync_pop(lease: WorkerLease | None) -> WorkerLease | None:
-    """Choose where a context popped from sync code runs its sync teardown.
+def lease_here() -> WorkerLease:
+    """Return a lease that runs sync functions on the calling thread.
 
-    A lease holding a worker keeps it (the request's sync code ran there).
-    Otherwise, on a thread that is not a request's worker (a test, a script),
-    teardown runs on the calling thread: the thread that used the context.
-    On a worker thread the lease is returned unchanged.
+    On a request's worker thread, a lease pinned to that worker (its queue
+    runs them while it waits); on any other thread (the event loop's, a
+    test's), a :class:`CallerLease`.
     """
-    if lease is not None and lease.leased:
-        return lease
-    if getattr(_thread_state, "worker", None) is not None:
-        return lease
+    worker: SyncWorker | None = getattr(_thread_state, "worker", None)
+    if worker is not None:
+        return WorkerLease.pinned(worker)
     return _CALLER_LEASE
+
+
+_THREAD_HINT = (
+    "microframe runs a request's plain 'def' views, hooks and error handlers on its"
+    " worker thread, its 'async def' code on the event loop's thread, and its sync"
+    " teardown functions where its view ran; the code of a 'with app.app_context():'"
+    " block runs on the block's own thread. An object bound to one thread, such as an"
+    " sqlite3 connection kept on g, must be opened and used by code of one kind: make"
+    " the functions that share it all 'def' or all 'async def', or open it where it is"
+    " used. See 'One thread per request' in the porting guide (docs/porting.md)."
+)
+
+
+def explain_thread_error(error: BaseException) -> None:
+    """Add a note on microframe's threads to a "used from another thread" error.
+
+    sqlite3 refuses an object used from a thread other than the one that
+    created it (``ProgrammingError: SQLite objects created in a thread can
+    only be used in that same thread``); the note says which code runs on
+    which thread and what to change. Called on error paths only.
+    """
+    if type(error).__name__ != "ProgrammingError":  # sqlite3's, without importing it
+        return
+    try:
+        if "can only be used in that same thread" not in str(error):
+            return
+    except Exception:  # an error whose message cannot be made: leave it be
+        return
+    notes: list[str] = getattr(error, "__notes__", [])
+    if _THREAD_HINT not in notes:
+        error.add_note(_THREAD_HINT)
+
+
+#: The worker of a thread serving the requests it makes (run_async_serving).
+_serving_worker: contextvars.ContextVar[SyncWorker | None] = contextvars.ContextVar(
+    "microframe_serving_worker", default=None
+)
+
+
+def new_request_lease(pool: SyncWorkerPool) -> WorkerLease:
+    """The worker lease of a new request or websocket: on a thread of
+    ``pool``, or on the thread that made the request if it serves it
+    (:func:`run_async_serving`)."""
+    worker = _serving_worker.get()
+    if worker is not None:
+        return WorkerLease.pinned(worker)
+    return WorkerLease(pool)
+
+
+def run_async_serving(awaitable: Awaitable[T]) -> T:
+    """Wait for ``awaitable`` from sync code, running the sync functions of
+    the requests it makes on this very thread.
+
+    The event loop runs on a helper thread meanwhile, so the requests' async
+    code runs there. The test client uses this for a request whose view is a
+    plain ``def``, made inside an app context that this thread's code pushed
+    (a ``with app.app_context():`` block, the shell): the view then runs on
+    the thread that owns the context's ``g``, as under Flask.
+    """
+    if events._get_running_loop() is not None or getattr(_thread_state, "worker", None):
+        # Async code, or a worker thread: this thread cannot serve.
+        return run_async(awaitable)
+    coro = _as_coroutine(awaitable)
+    worker = _CallerWorker()
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+    token = _serving_worker.set(worker)
+    try:
+        context = contextvars.copy_context()
+    finally:
+        _serving_worker.reset(token)
+
+    def run_loop() -> None:
+        try:
+            done.set_result(context.run(asyncio.run, coro))
+        except BaseException as error:  # handed to the waiting thread
+            done.set_exception(error)
+
+    loop_thread = threading.Thread(target=run_loop, name="microframe-caller-loop", daemon=True)
+    _thread_state.worker = worker
+    try:
+        loop_thread.start()
+        return worker.wait_for(done)
+    finally:
+        _thread_state.worker = None
+        worker.serving = False
+        loop_thread.join()
 
 
 def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -544,10 +678,13 @@ __all__ = [
     "call_outside_loop",
     "detached_timeout",
     "dual",
+    "explain_thread_error",
     "in_sync_code",
     "is_async_callable",
-    "lease_for_sync_pop",
+    "lease_here",
+    "new_request_lease",
     "run_async",
+    "run_async_serving",
     "run_sync_in_executor",
     "unawaited_error",
 ]

@@ -71,6 +71,11 @@ class View:
         return is_async_callable(cls.dispatch_request)
 
     @classmethod
+    def _runs_async(cls, method: str) -> bool:
+        """Whether a ``method`` request is handled by ``async def`` code."""
+        return cls._view_is_async()
+
+    @classmethod
     def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> RouteCallable:
         """Return a view function for this class, to pass to ``add_url_rule``.
 
@@ -176,6 +181,15 @@ class MethodView(View):
         # With any async handler the view is async; sync handlers of a mixed
         # class are then run on the worker thread by dispatch_request.
         return any(is_async_callable(handler) for handler in cls._handlers())
+
+    @classmethod
+    def _runs_async(cls, method: str) -> bool:
+        if cls.dispatch_request is not MethodView.dispatch_request:
+            return is_async_callable(cls.dispatch_request)
+        handler = getattr(cls, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(cls, "get", None)
+        return handler is not None and is_async_callable(handler)
 
     def _handler_for(self, method: str) -> Callable[..., Any]:
         handler: Callable[..., Any] | None = getattr(self, method.lower(), None)

@@ -1,11 +1,18 @@
-"""Shared fixtures: an app, its test client, and a guard against leaked contexts."""
+"""Shared fixtures: an app, its test client, a guard against leaked contexts,
+and a session-end check that no process the tests started is still alive."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import inspect
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +165,117 @@ async def _raw_request(
 def raw_request() -> Callable[..., Any]:
     """Send a request as raw ASGI messages: ``await raw_request(app, "HEAD", "/")``."""
     return _raw_request
+
+
+# -- no process outlives the tests ------------------------------------------------------
+#
+# Servers started by tests run in process groups of their own, and each test
+# ends its whole group (tests/live_server.py). The check below fails the
+# suite when that discipline slips: at the end of the session, any process
+# that descends from pytest, or belongs to a process group a test created,
+# is reported, killed by its pid, and the exit status set to failure.
+# pytest becomes a "child subreaper" (Linux), so a server's workers orphaned
+# by a killed parent are re-parented to pytest instead of init, and seen.
+
+_PR_SET_CHILD_SUBREAPER = 36
+_created_groups: set[int] = set()
+_popen_init = subprocess.Popen.__init__
+
+
+def _recording_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+    _popen_init(self, *args, **kwargs)
+    try:
+        group = os.getpgid(self.pid)
+    except ProcessLookupError:  # already gone
+        return
+    if group != os.getpgrp():
+        _created_groups.add(group)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    subprocess.Popen.__init__ = _recording_init  # type: ignore[method-assign]
+
+
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """Every process as ``pid: (parent pid, process group, state)``, from /proc."""
+    found: dict[int, tuple[int, int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        # "pid (command) state ppid pgrp ...": the command may hold spaces.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), int(fields[2]), fields[0])
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:200]
+
+
+def _left_behind() -> list[int]:
+    """Live processes the tests started: pytest's descendants and members of
+    the process groups they created. Zombies of ours are reaped, not listed."""
+    me = os.getpid()
+    table = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    ours: set[int] = set()
+    todo = list(children.get(me, ()))
+    while todo and len(ours) < 10_000:
+        pid = todo.pop()
+        if pid not in ours:
+            ours.add(pid)
+            todo.extend(children.get(pid, ()))
+    ours.update(pid for pid, (_, group, _) in table.items() if group in _created_groups)
+    ours.discard(me)
+    alive = []
+    for pid in sorted(ours):
+        if table[pid][2] == "Z":
+            if table[pid][0] == me:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:  # a Popen object reaped it
+                    pass
+            continue
+        alive.append(pid)
+    return alive
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
+    if not Path("/proc").is_dir():
+        return
+    # A group just killed with SIGKILL takes a moment to die: wait (at most
+    # 5 s) before calling what is still running a leftover.
+    deadline = time.monotonic() + 5
+    for _ in range(100):
+        left = _left_behind()
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    leftovers = {pid: _command_line(pid) for pid in left}
+    if not leftovers:
+        return
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    reporter: Any = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", "processes the tests left running (now killed)", red=True)
+        for pid, command in leftovers.items():
+            reporter.write_line(f"{pid}: {command}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

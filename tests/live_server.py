@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 STARTUP_SECONDS = 15.0
 
@@ -65,16 +66,23 @@ class LiveServer:
         self.pid = self.process.pid
 
     def wait_until_ready(self) -> None:
-        """Wait until the port accepts connections; fail if the process died."""
+        """Wait until the port accepts connections; fail if the process died.
+
+        On failure the server's group is stopped first, so that a caller
+        that never got a ready server leaves nothing running.
+        """
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early ({self.process.returncode}):\n{self.output()}")
+                output = self.output()
+                self.stop()
+                raise RuntimeError(f"the server exited early ({self.process.returncode}):\n{output}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"the server did not listen within {STARTUP_SECONDS}s")
 
     def output(self) -> str:
@@ -124,7 +132,11 @@ class LiveServer:
             return b"".join(chunks)
 
     def terminate(self, timeout: float = 15) -> int:
-        """SIGTERM the server by its pid and return its exit code."""
+        """SIGTERM the server by its pid and return its exit code.
+
+        Only the server itself is signalled, as a process manager would; call
+        :meth:`stop` afterwards (in a ``finally``) to end the rest of its group.
+        """
         os.kill(self.pid, signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
@@ -139,6 +151,33 @@ class LiveServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def run_in_own_group(
+    args: Sequence[str], timeout: float, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(args, capture_output=True, text=True)`` in a process
+    group of its own, which is killed when the command ends or times out:
+    whatever it started (a server, its workers) ends with it.
+    """
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if process.poll() is None:
+            process.communicate(timeout=5)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 def status_of(raw_response: bytes) -> int | None:

@@ -305,3 +305,119 @@ async def test_sync_views_calling_async_code_never_deadlock() -> None:
         {"value": f"K{i}", "form": {}} for i in range(4)
     ]
     await app.shutdown()
+
+
+# -- where teardown runs ----------------------------------------------------------------
+
+
+def test_a_context_pushed_in_a_sync_view_tears_down_on_its_thread() -> None:
+    # A 'with app.app_context():' block inside a sync view: its sync teardown
+    # runs on the view's worker thread, where the block's code ran.
+    app = Microframe(__name__)
+    threads: dict[str, int] = {}
+
+    @app.teardown_appcontext
+    def close(exc: BaseException | None) -> None:
+        db = g.pop("inner_db", None)
+        if db is not None:
+            threads["teardown"] = threading.get_ident()
+            db.close()
+
+    @app.get("/")
+    def index() -> str:
+        threads["view"] = threading.get_ident()
+        with app.app_context():
+            g.inner_db = sqlite3.connect(":memory:")
+            g.inner_db.execute("select 1")
+        return "ok"
+
+    assert app.test_client().get("/").text == "ok"
+    assert threads["teardown"] == threads["view"] != threading.get_ident()
+
+
+async def test_sync_teardown_of_an_async_view_runs_on_the_loop_thread() -> None:
+    app = Microframe(__name__)
+    threads: dict[str, int] = {}
+
+    @app.before_request
+    def hook() -> None:  # uses the worker thread; the view does not
+        threads["hook"] = threading.get_ident()
+
+    @app.get("/")
+    async def index() -> str:
+        threads["view"] = threading.get_ident()
+        return "ok"
+
+    @app.teardown_request
+    def teardown_request(exc: BaseException | None) -> None:
+        threads["teardown_request"] = threading.get_ident()
+
+    @app.teardown_appcontext
+    def teardown_appcontext(exc: BaseException | None) -> None:
+        threads["teardown_appcontext"] = threading.get_ident()
+
+    assert (await app.test_client().get("/")).status_code == 200
+    loop_thread = threading.get_ident()
+    assert threads["hook"] != loop_thread
+    assert threads["view"] == threads["teardown_request"] == loop_thread
+    assert threads["teardown_appcontext"] == loop_thread
+
+
+async def test_sync_teardown_of_an_unmatched_request_runs_where_its_hooks_ran() -> None:
+    app = Microframe(__name__)
+    threads: dict[str, int] = {}
+
+    @app.before_request
+    def hook() -> None:
+        threads["hook"] = threading.get_ident()
+
+    @app.teardown_request
+    def teardown_request(exc: BaseException | None) -> None:
+        threads["teardown"] = threading.get_ident()
+
+    assert (await app.test_client().get("/missing")).status_code == 404
+    assert threads["teardown"] == threads["hook"] != threading.get_ident()
+
+
+def test_thread_errors_get_a_note_once() -> None:
+    from microframe.sync import explain_thread_error
+
+    error = sqlite3.ProgrammingError(
+        "SQLite objects created in a thread can only be used in that same thread."
+    )
+    explain_thread_error(error)
+    explain_thread_error(error)
+    assert len(error.__notes__) == 1
+    assert "One thread per request" in error.__notes__[0]
+    other = ValueError("another error")
+    explain_thread_error(other)
+    assert not hasattr(other, "__notes__")
+
+
+async def test_sync_teardown_of_an_async_websocket_handler_runs_on_the_loop_thread() -> None:
+    app = Microframe(__name__)
+    closed: list[str] = []
+
+    @app.before_websocket
+    def hook() -> None:  # takes the worker thread; the handler stays on the loop
+        g.hook = threading.get_ident()
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        from microframe import websocket
+
+        g.db = sqlite3.connect(":memory:")
+        await websocket.send(str(g.db.execute("select 42").fetchone()[0]))
+
+    @app.teardown_websocket
+    def close_db(exc: BaseException | None) -> None:
+        g.db.close()  # sqlite3 refuses another thread than the handler's
+        closed.append("websocket")
+
+    async with app.test_client().websocket("/ws") as connection:
+        assert await connection.receive() == "42"
+    for _ in range(100):  # teardown follows the close, on the loop: bounded wait
+        if closed:
+            break
+        await asyncio.sleep(0.01)
+    assert closed == ["websocket"]

@@ -63,14 +63,21 @@ def wait_until_ready(process: subprocess.Popen[bytes], port: int) -> None:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server started by this test, by its pid: SIGTERM, then SIGKILL."""
+    """Stop the server started by this test: SIGTERM to it, as a process
+    manager sends, then SIGKILL to its process group, so that no worker
+    outlives the test."""
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if process.poll() is None:
+        process.wait(timeout=5)
     if process.stdout is not None:
         process.stdout.close()
 
@@ -79,7 +86,8 @@ def serve(command: list[str], port: int) -> Iterator[int]:
     """Run ``command`` in this folder until the test is done; yield the port."""
     env = dict(os.environ, PROXY_HOPS="1", PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        command, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,  # a group of its own, for stop() to end
     )
     try:
         wait_until_ready(process, port)

@@ -23,7 +23,7 @@ from werkzeug.wsgi import get_current_url
 
 from ..globals import _cv_app, _cv_request
 from ..signals import request_tearing_down
-from ..sync import in_sync_code, run_async
+from ..sync import in_sync_code, run_async, run_async_serving
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
 from .cookies import Cookie, CookieJar, cookie_origin
 from .response import TestResponse, make_test_response
@@ -200,17 +200,49 @@ class MicroframeClient:
         Quart's ``form``, ``files``, ``scheme``, ``root_path``,
         ``http_version`` and ``scope_base`` are accepted too.
         """
-        coro = self._open(args, kwargs, follow_redirects)
-        if not self.preserve_context:
-            if in_sync_code():
-                return run_async(coro)
-            return coro
-        if in_sync_code():
+        if not in_sync_code():
+            coro = self._open(args, kwargs, follow_redirects)
+            if not self.preserve_context:
+                return coro
+            return self._open_preserving(coro)
+        if self.preserve_context:
             self._pop_preserved()
-            response = run_async(coro)
+        environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
+        run = run_async_serving if self._view_runs_here(environ, scope_base) else run_async
+        response = run(self._open_built(environ, scope_base, follow_redirects))
+        if self.preserve_context:
             self._push_preserved()
-            return response
-        return self._open_preserving(coro)
+        return response
+
+    def _view_runs_here(self, environ: dict[str, Any], scope_base: ScopeBase) -> bool:
+        """Whether a request made from sync code runs its view on this thread.
+
+        So it does, as under Flask, when its view is a plain ``def`` and an
+        app context of the app, pushed by this thread's code (a ``with
+        app.app_context():`` block, the shell), is current: the request
+        shares that context's ``g``, and a thread-bound object on it (an
+        ``sqlite3`` connection) must be used on the thread that owns it. An
+        ``async def`` view runs here anyway (the event loop does); other
+        requests run their sync code on a worker thread, as under a server.
+        """
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            return False
+        from ..ctx import RequestContext
+        from .app import request_from_scope
+
+        # Matched without the body: the method, host and path decide the view.
+        scope, _ = scope_from_environ({**environ, "wsgi.input": BytesIO()}, "http", scope_base)
+        try:
+            request = request_from_scope(self.app, scope, b"")
+            RequestContext(self.app, request).match_request()
+        except Exception:
+            # A request the app cannot even build: it is answered (or raises)
+            # the usual way, sync code on a worker thread.
+            return False
+        if request.url_rule is None or request.routing_exception is not None:
+            return False
+        return not self.app.view_runs_async(request)
 
     async def _open_preserving(self, coro: Coroutine[Any, Any, Response]) -> Response:
         try:
@@ -289,6 +321,11 @@ class MicroframeClient:
         self, args: tuple[Any, ...], kwargs: dict[str, Any], follow_redirects: bool
     ) -> TestResponse:
         environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
+        return await self._open_built(environ, scope_base, follow_redirects)
+
+    async def _open_built(
+        self, environ: dict[str, Any], scope_base: ScopeBase, follow_redirects: bool
+    ) -> TestResponse:
         response, body = await self._send(environ, scope_base)
         if not follow_redirects:
             return response

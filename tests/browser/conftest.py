@@ -112,6 +112,8 @@ class DevServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group: stop() ends the server's workers with it.
+            start_new_session=True,
         )
         # A thread keeps reading the output, so the server never blocks on a
         # full pipe, and the log is there to show when a test fails.
@@ -141,7 +143,8 @@ class DevServer:
         return f"'microframe --app {self.folder} run' {what}; its output:\n{log}"
 
     def stop(self) -> None:
-        """Stop the server gracefully (SIGTERM), killing it if it hangs."""
+        """Stop the server gracefully (SIGTERM), then kill its whole process
+        group, so that nothing it started (workers, a reloader's child) is left."""
         process = self._process
         if process is None:
             return
@@ -150,8 +153,13 @@ class DevServer:
             try:
                 process.wait(timeout=SHUTDOWN_TIMEOUT)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=SHUTDOWN_TIMEOUT)
+                pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if process.poll() is None:
+            process.wait(timeout=SHUTDOWN_TIMEOUT)
         if self._reader is not None:
             self._reader.join(timeout=SHUTDOWN_TIMEOUT)
         if process.stdout is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from live_server import run_in_own_group
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "load.py"
 
@@ -16,12 +16,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "load.py"
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_load_smoke(tmp_path: Path) -> None:
     figures = tmp_path / "load.json"
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--smoke", "--json", str(figures)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # In a group of its own that ends with it: the script starts a server.
+    done = run_in_own_group([sys.executable, str(SCRIPT), "--smoke", "--json", str(figures)], 120)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(figures.read_text())
     assert report["mixed"]["requests"] > 0

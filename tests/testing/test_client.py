@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib.metadata
 import io
+import threading
 from io import StringIO
 from typing import Any
 
@@ -178,6 +180,50 @@ def test_with_client_keeps_the_last_request(app: Microframe) -> None:
         client.get("/remember", query_string={"v": "2"})
         assert g.seen == "2"
         assert request.url == "http://localhost/remember?v=2"
+
+
+def test_requests_inside_a_pushed_context_run_sync_views_on_the_test_thread(
+    app: Microframe,
+) -> None:
+    # Inside a context the test pushed, a plain def view runs on the test's
+    # thread (it shares g with the test, as under Flask); an async def view
+    # too (the loop runs here); outside one, a def view runs on a worker.
+    seen: dict[str, int] = {}
+
+    @app.get("/sync")
+    def sync_view() -> str:
+        seen["sync"] = threading.get_ident()
+        return request.args.get("v", "")
+
+    @app.get("/async")
+    async def async_view() -> str:
+        seen["async"] = threading.get_ident()
+        return ""
+
+    client = app.test_client()
+    outcome: list[Any] = []
+
+    def scenario() -> None:
+        here = threading.get_ident()
+        client.get("/sync")
+        outcome.append(seen["sync"] != here)
+        with app.test_request_context():
+            client.get("/sync")
+            outcome.append(seen["sync"] == here)
+            client.get("/async")
+            outcome.append(seen["async"] == here)
+            # 'with client:' inside it: its signal receiver and the
+            # preserved contexts must not wait for a thread that is done.
+            with client:
+                outcome.append(client.get("/sync?v=kept").text)
+                outcome.append(request.args["v"])
+        outcome.append("done")
+
+    # On a thread of its own, so that a hang fails the test within 10 s.
+    runner = threading.Thread(target=contextvars.copy_context().run, args=(scenario,), daemon=True)
+    runner.start()
+    runner.join(10)
+    assert outcome == [True, True, True, "kept", "kept", "done"]
 
 
 def test_client_constructor_takes_werkzeugs_and_quarts_order(app: Microframe) -> None:
