@@ -52,7 +52,7 @@ class Subscriber:
     messages wait unread.
     """
 
-    __slots__ = ("_closed", "_messages", "_overflowed", "_wakeup", "channel", "max_queue")
+    __slots__ = ("_closed", "_messages", "_overflowed", "_waiter", "channel", "max_queue")
 
     def __init__(self, channel: str, max_queue: int) -> None:
         #: The channel subscribed to.
@@ -60,7 +60,10 @@ class Subscriber:
         #: How many unread messages may wait before the subscriber is dropped.
         self.max_queue = max_queue
         self._messages: deque[str] = deque()
-        self._wakeup = asyncio.Event()
+        # The future the reader waits on while the queue is empty. A bare
+        # future rather than an asyncio.Event: a fan-out wakes thousands of
+        # subscribers per message, and the Event's waiter list costs more.
+        self._waiter: asyncio.Future[None] | None = None
         self._overflowed = False
         self._closed = False
 
@@ -76,10 +79,13 @@ class Subscriber:
                 )
             if self._closed:
                 raise StopAsyncIteration
-            self._wakeup.clear()
             # Cancelling this wait loses nothing: a message is only taken
             # off the queue below, after the wait.
-            await self._wakeup.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         return self._messages.popleft()
 
     @property
@@ -95,12 +101,17 @@ class Subscriber:
             self._overflowed = True
         else:
             self._messages.append(message)
-        self._wakeup.set()
+        self._wake()
 
     def close(self) -> None:
         """End the iteration once the queued messages are read."""
         self._closed = True
-        self._wakeup.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 class Hub:
