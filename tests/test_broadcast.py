@@ -145,6 +145,21 @@ async def test_unknown_scheme_fails_startup(app: Microframe, broadcast: Broadcas
         await app.startup()
 
 
+async def test_startup_uses_the_url_configured_last(app: Microframe, broadcast: Broadcast) -> None:
+    async with broadcast.subscribe("room") as early:  # memory://, made on first use
+        pass
+    app.config["BROADCAST_URL"] = "memory://other"
+    async with app.test_app():
+        async with app.app_context(), broadcast.subscribe("room") as subscriber:
+            await broadcast.publish("room", "configured")
+            assert await anext(subscriber) == "configured"
+        with pytest.raises(StopAsyncIteration):
+            await anext(early)
+    app.config["BROADCAST_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    with pytest.raises(BroadcastError, match="Cannot reach Redis at redis://127.0.0.1:1/0"):
+        await app.startup()
+
+
 async def test_redis_before_startup_is_a_clear_error(app: Microframe, broadcast: Broadcast) -> None:
     app.config["BROADCAST_URL"] = "redis://127.0.0.1:1/0"
     with pytest.raises(RuntimeError, match=r"async with app\.test_app\(\)"):

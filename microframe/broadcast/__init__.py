@@ -98,7 +98,11 @@ class _State:
 
     async def connect(self) -> None:
         if self.backend is not None:
-            return
+            if self.backend.url == self.url():
+                return
+            # A memory:// backend made on first use, before BROADCAST_URL
+            # was changed (in tests): the configured one replaces it.
+            await self.disconnect()
         backend = self.make_backend()
         await backend.connect()
         self.backend = backend
