@@ -284,9 +284,12 @@ class _ChunkSafeDecoder(MultipartDecoder):
     """A :class:`MultipartDecoder` whose events do not depend on chunking.
 
     Werkzeug's decoder can misread a delimiter split across two chunks: it
-    decides from what is buffered, and some buffers are undecidable. This
-    reports :data:`NEED_DATA` for those until more bytes (or the end of the
-    body) arrive. It also drops data after the closing boundary.
+    decides from what is buffered, and some buffers are undecidable
+    (pallets/werkzeug#3285, open as of werkzeug 3.1). This reports
+    :data:`NEED_DATA` for those until more bytes (or the end of the body)
+    arrive. It also drops data after the closing boundary. Drop the
+    workaround when werkzeug fixes the issue (``test_multipart_chunking_does_not_matter``
+    shows whether it still matters).
     """
 
     def __init__(self, boundary: bytes) -> None:
