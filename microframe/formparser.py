@@ -285,11 +285,11 @@ class _ChunkSafeDecoder(MultipartDecoder):
 
     Werkzeug's decoder can misread a delimiter split across two chunks: it
     decides from what is buffered, and some buffers are undecidable
-    (pallets/werkzeug#3285, open as of werkzeug 3.1). This reports
+    (pallets/werkzeug#3285; still so in werkzeug 3.1.9). This reports
     :data:`NEED_DATA` for those until more bytes (or the end of the body)
-    arrive. It also drops data after the closing boundary. Drop the
-    workaround when werkzeug fixes the issue (``test_multipart_chunking_does_not_matter``
-    shows whether it still matters).
+    arrive. It also drops data after the closing boundary. Drop it once
+    werkzeug decides such buffers itself: the chunking tests of
+    ``tests/test_formparser.py`` fail with the plain decoder until then.
     """
 
     def __init__(self, boundary: bytes) -> None:
