@@ -266,9 +266,10 @@ class SecureCookieSessionInterface(SessionInterface):
             return None
         # Serializers are kept by key set and settings: they are immutable,
         # and building one costs about as much as signing a cookie.
-        keys = [want_bytes(key) for key in (*(app.config["SECRET_KEY_FALLBACKS"] or ()), secret_key)]
+        fallbacks = app.config["SECRET_KEY_FALLBACKS"]
         settings = (
-            tuple(keys),
+            secret_key,
+            tuple(fallbacks) if fallbacks else (),
             self.salt,
             self.serializer,
             self.key_derivation,
@@ -277,7 +278,7 @@ class SecureCookieSessionInterface(SessionInterface):
         serializer = self._serializers.get(settings)
         if serializer is None:
             serializer = _SessionSerializer(
-                keys,  # the last key signs
+                [want_bytes(key) for key in (*settings[1], secret_key)],  # the last key signs
                 salt=self.salt,
                 serializer=self.serializer,
                 signer=_KeyCachingSigner,
