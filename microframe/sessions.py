@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from inspect import isawaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from itsdangerous import (
     BadData,
@@ -390,7 +390,7 @@ def open_session_sync(app: Microframe, request: Request) -> SessionMixin:
         session = run_async(session)
     if session is None:
         return interface.make_null_session(app)
-    return session  # type: ignore[no-any-return]
+    return cast("SessionMixin", session)
 
 
 async def open_session(app: Microframe, request: Request) -> SessionMixin:
@@ -402,7 +402,7 @@ async def open_session(app: Microframe, request: Request) -> SessionMixin:
         session = await session
     if session is None:
         return interface.make_null_session(app)
-    return session  # type: ignore[no-any-return]
+    return cast("SessionMixin", session)
 
 
 async def save_request_session(ctx: RequestContext, response: Response) -> None:
