@@ -19,7 +19,7 @@ from werkzeug.exceptions import Aborter, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
-from . import signals
+from . import sessions, signals
 from .asgi import handle_http, handle_scope
 from .background import BackgroundTaskMixin
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
@@ -588,24 +588,12 @@ class Microframe(
         return is_async_callable(self.session_interface.open_session)
 
     def open_session_sync(self, request: Request) -> SessionMixin:
-        """Open the session for ``request`` with a sync session interface."""
-        session = self.session_interface.open_session(self, request)
-        if isawaitable(session):
-            from .sync import run_async
-
-            session = run_async(session)
-        if session is None:
-            session = self.session_interface.make_null_session(self)
-        return session
+        """Open the session for ``request`` from sync code (see :func:`.sessions.open_session_sync`)."""
+        return sessions.open_session_sync(self, request)
 
     async def open_session(self, request: Request) -> SessionMixin:
         """Open the session for ``request``, awaiting an async interface."""
-        session: Any = self.session_interface.open_session(self, request)
-        if isawaitable(session):
-            session = await session
-        if session is None:
-            session = self.session_interface.make_null_session(self)
-        return cast("SessionMixin", session)
+        return await sessions.open_session(self, request)
 
     # -- ASGI ------------------------------------------------------------------
 

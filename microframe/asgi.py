@@ -243,11 +243,11 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     """Return the response headers as ASGI byte pairs."""
     known = _encoded_pairs
     pairs = []
-    # The pairs werkzeug keeps (``items()`` is a generator over the same
-    # list). Most header lines of responses repeat (content types, short
-    # lengths, fixed hook headers), so their encoded form is looked up rather
-    # than computed for every response.
-    for pair in response.headers._list:
+    # Iterating Headers yields the (name, value) pairs it keeps. Most header
+    # lines of responses repeat (content types, short lengths, fixed hook
+    # headers), so their encoded form is looked up rather than computed for
+    # every response.
+    for pair in response.headers:
         encoded = known.get(pair)
         if encoded is None:
             name, value = pair

@@ -24,6 +24,7 @@ from werkzeug.routing import RequestRedirect
 from . import signals
 from .debughelpers import routing_error
 from .globals import _cv_request, _no_req_msg
+from .sessions import save_request_session
 from .sync import dual, explain_thread_error, in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
 
@@ -448,38 +449,8 @@ class DispatchMixin:
             response = await call_hook((func, is_async_callable(func)), ctx, response)
         for hook in self.ctx_hooks(ctx).after:
             response = await call_hook(hook, ctx, response)
-        interface = self.session_interface
-        session = ctx._session
-        if (
-            session is None
-            and self._carries_session_cookie(ctx.request)
-            and self.config["SESSION_REFRESH_EACH_REQUEST"]
-        ):
-            # Flask re-sends a permanent session's cookie on every request so
-            # it keeps sliding forward; the session is opened lazily, so it
-            # is opened here, only for a request that carries the cookie.
-            session = ctx.session
-        if session is not None and not interface.is_null_session(session):
-            result = interface.save_session(self, session, response)
-            if result is not None and hasattr(result, "__await__"):
-                await result
+        await save_request_session(ctx, response)
         return response
-
-    def _carries_session_cookie(self, request: Any) -> bool:
-        # A scan of the raw header pairs first: werkzeug's Headers.get builds
-        # an exception for a missing header, and parsing cookies for every
-        # request would cost more than the rest of a small request.
-        cookie_sent = getattr(request, "cookie_sent", None)
-        if cookie_sent is not None:
-            if not cookie_sent:
-                return False
-        elif (scope := request.scope) is not None:
-            if not any(name == b"cookie" for name, _ in scope["headers"]):
-                return False
-        elif "Cookie" not in request.headers:
-            return False
-        name = self.session_interface.get_cookie_name(self)
-        return name in request.headers.get("Cookie", "") and name in request.cookies
 
     # -- the request cycle's public methods (Flask's names and arguments) ---------
 

@@ -4,16 +4,16 @@ flashing; and the environment flags and paths the app and command line read."""
 from __future__ import annotations
 
 import functools
-import html
 import importlib.util
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.urls import iri_to_uri
+from werkzeug.utils import redirect as _werkzeug_redirect
 
 from . import signals
 from .config import env_value
@@ -104,28 +104,28 @@ def url_for(
 
 
 def make_redirect(response_class: type[Response], location: str, code: int = 302) -> Response:
-    """Build a redirect response of ``response_class`` to ``location``.
+    """Build a redirect to ``location`` with :func:`werkzeug.utils.redirect`,
+    as a ``response_class`` instance.
 
-    A location containing CR or LF is refused with 400 Bad Request: such a
-    target usually comes from user input and would split the headers. So is
-    one that is not a URL at all (``http://[::1``).
+    A location containing CR, LF or NUL is refused with 400 Bad Request:
+    such a target usually comes from user input and would split the headers.
+    So is one that is not a URL at all (``http://[::1``).
     """
     if "\r" in location or "\n" in location or "\0" in location:
         raise BadRequest("The redirect target contains a newline or NUL character.")
-    display = html.escape(location)
     try:
-        location = iri_to_uri(location)
+        uri = iri_to_uri(location)
     except ValueError:
         # urlsplit refuses some targets ("http://[::1", lone surrogates);
         # like a newline, such a target comes from user input, not the app.
         raise BadRequest("The redirect target is not a valid URL.") from None
-    body = (
-        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
-        "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target"
-        f' URL: <a href="{html.escape(location)}">{display}</a>. If not, click the link.\n'
-    )
-    response = response_class(body, code, mimetype="text/html")
-    response.headers["Location"] = location
+    # werkzeug types its Response argument as its WSGI response class; any
+    # class taking (body, status, mimetype=) works, as ours does.
+    response = cast("Response", _werkzeug_redirect(location, code, response_class))  # type: ignore[arg-type]
+    if uri != location:
+        # werkzeug makes the header a URI only when its WSGI layer sends
+        # the response (get_wsgi_headers), which microframe does not use.
+        response.headers["Location"] = uri
     return response
 
 

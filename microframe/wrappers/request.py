@@ -341,16 +341,7 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
-        # What werkzeug's sans-io __init__ sets, set here: one call less on
-        # every request (test_wrappers checks the two stay alike).
-        self.method = method.upper()
-        self.scheme = scheme
-        self.server = server
-        self.root_path = root_path.rstrip("/")
-        self.path = "/" + path.lstrip("/")
-        self.query_string = query_string
-        self.headers = headers
-        self.remote_addr = remote_addr
+        super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
         self.body = body
