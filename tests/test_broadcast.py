@@ -156,7 +156,7 @@ async def test_startup_uses_the_url_configured_last(app: Microframe, broadcast: 
         with pytest.raises(StopAsyncIteration):
             await anext(early)
     app.config["BROADCAST_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    with pytest.raises(BroadcastError, match="Cannot reach Redis at redis://127.0.0.1:1/0"):
+    with pytest.raises(BroadcastError, match=r"Cannot reach Redis at redis://127\.0\.0\.1:1/0"):
         await app.startup()
 
 
