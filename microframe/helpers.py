@@ -8,7 +8,7 @@ import html
 import importlib.util
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from werkzeug.exceptions import BadRequest
@@ -24,6 +24,7 @@ from .templating import get_template_attribute
 
 if TYPE_CHECKING:
     from .wrappers import Response
+    from .wrappers.response import DualResponse
 
 T = TypeVar("T")
 
@@ -166,7 +167,7 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
     _werkzeug_abort(code, *args, **kwargs)
 
 
-def make_response(*args: Any) -> Any:
+def make_response(*args: Any) -> DualResponse:
     """Turn view return values into a response object, to set headers on it.
 
     Takes what a view may return (``body``, ``(body, status)``, ...). In
@@ -184,9 +185,8 @@ def make_response(*args: Any) -> Any:
     else:
         rv = args
     response = app.make_response_sync(rv)
-    if in_sync_code():
-        return response
-    return _ready(response)
+    # The response, or a coroutine giving it: DualResponse describes both.
+    return response if in_sync_code() else _ready(response)  # type: ignore[return-value]
 
 
 async def _ready(value: T) -> T:
@@ -275,7 +275,7 @@ class _sync_with_context:
             close()
 
 
-def flash(message: str, category: str = "message") -> Any:
+def flash(message: str, category: str = "message") -> Awaitable[None]:
     """Keep ``message`` for the next request's :func:`get_flashed_messages`.
 
     The message is stored in the session at once and the
@@ -297,7 +297,8 @@ def flash(message: str, category: str = "message") -> Any:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if in_sync_code():
         signals.send_sync(signals.message_flashed, app, message=message, category=category)
-        return None
+        # None, as Flask's; typed by the async result, the one a checker can use.
+        return None  # type: ignore[return-value]
     import asyncio
 
     if not signals.message_flashed.receivers:

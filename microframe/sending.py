@@ -46,6 +46,7 @@ from .wrappers.response_body import DataBody, FileBody, FileObjectBody, Response
 if TYPE_CHECKING:
     from .app import Microframe
     from .wrappers import Response
+    from .wrappers.response import DualResponse
 
 #: Names longer than this are refused by :func:`send_from_directory` before
 #: touching the file system (common file systems allow 255 bytes per name).
@@ -112,7 +113,7 @@ def send_file(
     last_modified: datetime | int | float | None = None,
     max_age: int | timedelta | None = None,
     **legacy: Any,
-) -> Any:
+) -> DualResponse:
     """Send a file, or a binary file object, to the client.
 
     Awaited in async code, direct in sync code::
@@ -148,14 +149,15 @@ def send_file(
     options = _options(
         mimetype, as_attachment, download_name, conditional, etag, last_modified, max_age, legacy
     )
+    # The response, or a coroutine giving it: DualResponse describes both.
     if in_sync_code():
-        return _send_sync(path_or_file, options, must_be_file=False)
-    return _send_async(path_or_file, options, must_be_file=False)
+        return _send_sync(path_or_file, options, must_be_file=False)  # type: ignore[return-value]
+    return _send_async(path_or_file, options, must_be_file=False)  # type: ignore[return-value]
 
 
 def send_from_directory(
     directory: str | os.PathLike[str], path: str | os.PathLike[str], **kwargs: Any
-) -> Any:
+) -> DualResponse:
     """Send ``path`` from inside ``directory``, refusing to leave it.
 
     This is the safe way to send a file named by the request: a path that
@@ -186,8 +188,8 @@ def send_from_directory(
         kwargs,
     )
     if in_sync_code():
-        return _send_sync(full_path, options, must_be_file=True)
-    return _send_async(full_path, options, must_be_file=True)
+        return _send_sync(full_path, options, must_be_file=True)  # type: ignore[return-value]
+    return _send_async(full_path, options, must_be_file=True)  # type: ignore[return-value]
 
 
 def _safe_path(directory: str | os.PathLike[str], path: str | os.PathLike[str]) -> str:

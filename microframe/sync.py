@@ -29,10 +29,11 @@ import queue
 import threading
 from asyncio import events
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 P = ParamSpec("P")
 
 _thread_state = threading.local()
@@ -522,6 +523,55 @@ def dual(coro: Coroutine[Any, Any, T]) -> Any:
     return coro
 
 
+# -- types of the dual APIs, for type checkers --------------------------------
+#
+# A dual API (``request.get_data()``, ``render_template(...)``) returns its
+# value in sync code and an awaitable of it in async code. A type checker
+# cannot tell which code it checks, so these types are both: a ``bytes``
+# (say) that may also be awaited to give ``bytes``. Then ``data =
+# request.get_data()`` in a ``def`` view and ``data = await
+# request.get_data()`` in an ``async def`` view are both typed ``bytes``.
+# What a type checker cannot catch is a missing ``await`` in async code
+# (``request.get_data().decode()``); that fails at run time with an error
+# saying to await it (:class:`AwaitableValue`). docs/howto/typing.md has
+# the whole story. Instances never reach user code: the APIs return the
+# plain value or an :class:`AwaitableValue`; the classes exist at run time
+# so that annotations naming them can be resolved.
+
+
+class DualBytes(bytes):
+    """``bytes`` from a dual API: the value in sync code, ``await`` it in async code.
+
+    The return type of ``request.get_data()``, ``request.data``,
+    ``response.get_data()`` and ``response.data``.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, bytes]:
+        return bytes(self)
+        yield  # a generator that finishes at once
+
+
+class DualStr(str):
+    """``str`` from a dual API: the value in sync code, ``await`` it in async code.
+
+    The return type of ``render_template(...)``, ``request.get_data(as_text=True)``
+    and ``response.text``.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, str]:
+        return str(self)
+        yield  # a generator that finishes at once
+
+
+class DualIterator(Iterator[T_co], Awaitable[AsyncIterator[T_co]], Protocol[T_co]):
+    """An iterator in sync code that, awaited in async code, gives an async
+    iterator: the return type of ``stream_template(...)``."""
+
+
 class AwaitableValue(Coroutine[Any, Any, T]):
     """The value of a dual sync/async API in async code: a coroutine to await.
 
@@ -671,6 +721,9 @@ def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
 __all__ = [
     "AwaitableValue",
     "CallerLease",
+    "DualBytes",
+    "DualIterator",
+    "DualStr",
     "ReadyValue",
     "SyncWorker",
     "SyncWorkerPool",

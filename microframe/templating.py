@@ -40,7 +40,15 @@ from jinja2.utils import LRUCache
 
 from . import signals
 from .globals import _cv_app, _cv_request, current_app, g, request, session
-from .sync import AwaitableValue, WorkerLease, in_sync_code, is_async_callable, run_async
+from .sync import (
+    AwaitableValue,
+    DualIterator,
+    DualStr,
+    WorkerLease,
+    in_sync_code,
+    is_async_callable,
+    run_async,
+)
 from .template_loader import DispatchingJinjaLoader, folder_of, not_found_message
 from .typing import (
     TemplateContextProcessorCallable,
@@ -435,7 +443,12 @@ async def _send_async(signal: Any, app: Microframe, template: Template, context:
         await signals.send_async(signal, app, template=template, context=context)
 
 
-def render_template(template_name_or_list: TemplateNames, **context: Any) -> Any:
+# The render and stream functions return the value in sync code and an
+# AwaitableValue in async code; DualStr and DualIterator describe both (see
+# microframe.sync), hence the ignores.
+
+
+def render_template(template_name_or_list: TemplateNames, **context: Any) -> DualStr:
     """Render a template from the app's or a blueprint's template folder.
 
     Awaited in async code (as in Quart); returns the string directly in sync
@@ -451,11 +464,13 @@ def render_template(template_name_or_list: TemplateNames, **context: Any) -> Any
     """
     app = _current_app()
     if in_sync_code():
-        return _render_sync(app, template_name_or_list, None, context)
-    return AwaitableValue(_render_async(app, template_name_or_list, None, context), "render_template(...)")
+        return _render_sync(app, template_name_or_list, None, context)  # type: ignore[return-value]
+    return AwaitableValue(  # type: ignore[return-value]
+        _render_async(app, template_name_or_list, None, context), "render_template(...)"
+    )
 
 
-def render_template_string(source: str, **context: Any) -> Any:
+def render_template_string(source: str, **context: Any) -> DualStr:
     """Render a template given as a string; autoescaped like an ``.html`` file.
 
     Awaited in async code, direct in sync code. Each source is compiled once
@@ -465,8 +480,10 @@ def render_template_string(source: str, **context: Any) -> Any:
     """
     app = _current_app()
     if in_sync_code():
-        return _render_sync(app, None, source, context)
-    return AwaitableValue(_render_async(app, None, source, context), "render_template_string(...)")
+        return _render_sync(app, None, source, context)  # type: ignore[return-value]
+    return AwaitableValue(  # type: ignore[return-value]
+        _render_async(app, None, source, context), "render_template_string(...)"
+    )
 
 
 def _stream_sync(
@@ -521,7 +538,7 @@ def _with_request_context(chunks: Any) -> Any:
     return stream_with_context(chunks)
 
 
-def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Any:
+def stream_template(template_name_or_list: TemplateNames, **context: Any) -> DualIterator[str]:
     """Render a template as a stream of strings, to send as it is produced.
 
     Awaited in async code, giving an async iterator; direct in sync code,
@@ -535,16 +552,20 @@ def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Any
     """
     app = _current_app()
     if in_sync_code():
-        return _stream_sync(app, template_name_or_list, None, context)
-    return AwaitableValue(_stream_async(app, template_name_or_list, None, context), "stream_template(...)")
+        return _stream_sync(app, template_name_or_list, None, context)  # type: ignore[return-value]
+    return AwaitableValue(
+        _stream_async(app, template_name_or_list, None, context), "stream_template(...)"
+    )
 
 
-def stream_template_string(source: str, **context: Any) -> Any:
+def stream_template_string(source: str, **context: Any) -> DualIterator[str]:
     """Render a template given as a string as a stream; see :func:`stream_template`."""
     app = _current_app()
     if in_sync_code():
-        return _stream_sync(app, None, source, context)
-    return AwaitableValue(_stream_async(app, None, source, context), "stream_template_string(...)")
+        return _stream_sync(app, None, source, context)  # type: ignore[return-value]
+    return AwaitableValue(
+        _stream_async(app, None, source, context), "stream_template_string(...)"
+    )
 
 
 def get_template_attribute(template_name: str, attribute: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
@@ -15,13 +15,21 @@ from werkzeug.exceptions import (
 )
 
 from ..globals import _cv_app
-from ..sync import AwaitableValue, ReadyValue, detached_timeout, in_sync_code, run_async
+from ..sync import (
+    AwaitableValue,
+    DualBytes,
+    DualStr,
+    ReadyValue,
+    detached_timeout,
+    in_sync_code,
+    run_async,
+)
 from ..typing import ASGIMessage
 from .base import RoutedRequest
 
 if TYPE_CHECKING:
 
-    from ..datastructures import FileStorage
+    from ..datastructures import DualCombinedMultiDict, DualMultiDict, FileStorage
     from ..json.provider import JSONProvider
 
 
@@ -384,17 +392,44 @@ class Request(RoutedRequest):
         return super().is_json
 
     # -- the body: dual sync/async API --------------------------------------
+    #
+    # The value in sync code, an AwaitableValue in async code; typed for type
+    # checkers as the value that may also be awaited (DualBytes, ...: see
+    # microframe.sync). _dual returns Any, and each API names its dual type on
+    # the way out.
 
     def _dual(self, coro: Coroutine[Any, Any, T], expr: str) -> Any:
         if in_sync_code():
             return _settle(coro, self.body.is_complete)
         return AwaitableValue(coro, expr)
 
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[False] = False, parse_form_data: bool = False
+    ) -> DualBytes: ...
+
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[True] = ..., parse_form_data: bool = False
+    ) -> DualStr: ...
+
+    @overload
     def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
-    ) -> Any:
-        """Return the body as bytes (or text): awaitable in async code."""
-        return self._dual(self._get_data(as_text, parse_form_data), "request.get_data()")
+    ) -> DualBytes | DualStr: ...
+
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> DualBytes | DualStr:
+        """Return the body as bytes (or text): awaitable in async code::
+
+            data = await request.get_data()   # async view
+            data = request.get_data()         # sync view
+        """
+        data: DualBytes | DualStr = self._dual(
+            self._get_data(as_text, parse_form_data), "request.get_data()"
+        )
+        return data
 
     async def _get_data(self, as_text: bool, parse_form_data: bool) -> bytes | str:
         if parse_form_data:
@@ -406,9 +441,10 @@ class Request(RoutedRequest):
         return data.decode(errors="replace") if as_text else data
 
     @property
-    def data(self) -> Any:
+    def data(self) -> DualBytes:
         """The raw body as bytes: ``await request.data`` in async code."""
-        return self._dual(self._get_data(False, False), "request.data")
+        data: DualBytes = self._dual(self._get_data(False, False), "request.data")
+        return data
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON: awaitable in async code.
@@ -560,31 +596,39 @@ class Request(RoutedRequest):
     # unread; once read (or when the body is no form) they may also be used
     # directly, as a template does with request.form.
 
+    # The ready values are the plain value or a ReadyValue, which the dual
+    # types describe (hence the ignores).
+
     @property
-    def form(self) -> Any:
+    def form(self) -> DualMultiDict[str, str]:
         """Form fields of a urlencoded or multipart body: ``await request.form``."""
         form_type = self._pending_form()
         if form_type is None:
-            return self._form if in_sync_code() else ReadyValue(self._form)
-        return self._dual(self._get_form(form_type), "request.form")
+            return self._form if in_sync_code() else ReadyValue(self._form)  # type: ignore[return-value]
+        form: DualMultiDict[str, str] = self._dual(self._get_form(form_type), "request.form")
+        return form
 
     @property
-    def files(self) -> Any:
+    def files(self) -> DualMultiDict[str, FileStorage]:
         """Uploaded files of a multipart body: ``await request.files``."""
         form_type = self._pending_form()
         if form_type is None:
             files = self._files_read()
-            return files if in_sync_code() else ReadyValue(files)
-        return self._dual(self._get_files(form_type), "request.files")
+            return files if in_sync_code() else ReadyValue(files)  # type: ignore[return-value]
+        dual: DualMultiDict[str, FileStorage] = self._dual(self._get_files(form_type), "request.files")
+        return dual
 
     @property
-    def values(self) -> Any:
+    def values(self) -> DualCombinedMultiDict[str, str]:
         """``args`` and ``form`` combined: ``await request.values``."""
         form_type = None if self.method == "GET" else self._pending_form()
         if form_type is None:
             values = self._combined_values()
-            return values if in_sync_code() else ReadyValue(values)
-        return self._dual(self._get_values(form_type), "request.values")
+            return values if in_sync_code() else ReadyValue(values)  # type: ignore[return-value]
+        dual: DualCombinedMultiDict[str, str] = self._dual(
+            self._get_values(form_type), "request.values"
+        )
+        return dual
 
     def close_files(self) -> None:
         """Close uploaded files that were spooled to disk."""
