@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from .scaffold import Scaffold, setupmethod
 from .typing import (
     AfterRequestCallable,
+    AfterWebsocketCallable,
     BeforeRequestCallable,
     ErrorHandlerCallable,
     RouteCallable,
@@ -29,6 +30,7 @@ DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
 F = TypeVar("F", bound=Callable[..., Any])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
@@ -353,7 +355,7 @@ class Blueprint(Scaffold):
         return self._app_hook("before_websocket_funcs", func)
 
     @setupmethod
-    def after_app_websocket(self, func: T_after) -> T_after:
+    def after_app_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """Like :meth:`after_websocket`, for every websocket of the app."""
         return self._app_hook("after_websocket_funcs", func)
 

@@ -24,6 +24,7 @@ from .helpers import get_root_path
 from .sync import in_sync_code, is_async_callable
 from .typing import (
     AfterRequestCallable,
+    AfterWebsocketCallable,
     BeforeRequestCallable,
     ErrorHandlerCallable,
     RouteCallable,
@@ -41,6 +42,7 @@ T_route = TypeVar("T_route", bound=RouteCallable)
 T_websocket = TypeVar("T_websocket", bound=Callable[..., Awaitable[Any]])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
@@ -292,7 +294,7 @@ class Scaffold(ABC):
         )
         self.url_default_functions: dict[Key, list[URLDefaultCallable]] = HookLists(version)
         self.before_websocket_funcs: dict[Key, list[BeforeRequestCallable]] = HookLists(version)
-        self.after_websocket_funcs: dict[Key, list[AfterRequestCallable]] = HookLists(version)
+        self.after_websocket_funcs: dict[Key, list[AfterWebsocketCallable]] = HookLists(version)
         self.teardown_websocket_funcs: dict[Key, list[TeardownCallable]] = HookLists(version)
 
     def __repr__(self) -> str:
@@ -508,7 +510,7 @@ class Scaffold(ABC):
         return func
 
     @setupmethod
-    def after_websocket(self, func: T_after) -> T_after:
+    def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """Run ``func(response)`` after each websocket handler returns."""
         self.after_websocket_funcs[None].append(func)
         return func
