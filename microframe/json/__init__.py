@@ -43,7 +43,7 @@ def _set_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def dumps(obj: Any, **kwargs: Any) -> str:
+def dumps(obj: object, **kwargs: Any) -> str:
     """Serialise ``obj`` to a JSON string.
 
     :param obj: the data; dates, decimals, UUIDs, dataclasses and
@@ -56,7 +56,7 @@ def dumps(obj: Any, **kwargs: Any) -> str:
     return _json.dumps(obj, **_set_defaults(kwargs))
 
 
-def dump(obj: Any, fp: IO[str], **kwargs: Any) -> None:
+def dump(obj: object, fp: IO[str], **kwargs: Any) -> None:
     """Serialise ``obj`` as JSON and write it to the text file ``fp``.
 
     :param obj: the data, as for :func:`dumps`.
@@ -82,7 +82,7 @@ def loads(s: str | bytes, **kwargs: Any) -> Any:
     return _json.loads(s, **kwargs)
 
 
-def load(fp: IO[Any], **kwargs: Any) -> Any:
+def load(fp: IO[str] | IO[bytes], **kwargs: Any) -> Any:
     """Read and parse a JSON document from the file ``fp`` (text or binary).
 
     :param kwargs: passed to the provider (or to :func:`json.load`).

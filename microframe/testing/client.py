@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from inspect import isawaitable
 from io import BytesIO
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -29,9 +30,12 @@ from .cookies import Cookie, CookieJar, cookie_origin
 from .response import DualTestResponse, TestResponse, make_test_response
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from ..app import Microframe
     from ..ctx import AppContext, RequestContext
     from ..sessions import SessionMixin
+    from ..typing import ASGIApp, ASGIMessage
     from ..wrappers import Request, Response
     from .websocket import TestWebsocketConnection
 
@@ -85,7 +89,7 @@ class MicroframeClient:
         self.allow_subdomain_redirects = allow_subdomain_redirects
         #: Defaults of every request's environ, as in Flask's client; change
         #: them to send another client address or ``User-Agent``.
-        self.environ_base: dict[str, Any] = {
+        self.environ_base: dict[str, object] = {
             "REMOTE_ADDR": "127.0.0.1",
             "HTTP_USER_AGENT": f"Werkzeug/{werkzeug_version()}",
         }
@@ -149,7 +153,7 @@ class MicroframeClient:
         parse = _quart_delete_cookie_args if quart else _flask_delete_cookie_args
         jar.delete(*parse(*args, **kwargs))
 
-    def _add_cookies(self, environ: dict[str, Any]) -> None:
+    def _add_cookies(self, environ: WSGIEnvironment) -> None:
         """Add the jar's cookies for the environ's URL to its ``Cookie`` header.
 
         A ``Cookie`` header the test passed is kept, the jar's cookies after
@@ -162,7 +166,7 @@ class MicroframeClient:
             given = environ.get("HTTP_COOKIE")
             environ["HTTP_COOKIE"] = f"{given}; {header}" if given else header
 
-    def _keep_cookies(self, environ: dict[str, Any], response: Response) -> None:
+    def _keep_cookies(self, environ: WSGIEnvironment, response: Response) -> None:
         if self.cookie_jar is not None:
             host, path = cookie_origin(environ)
             self.cookie_jar.update_from(response.headers.getlist("Set-Cookie"), host, path)
@@ -218,7 +222,7 @@ class MicroframeClient:
             self._push_preserved()
         return response  # type: ignore[return-value]
 
-    def _view_runs_here(self, environ: dict[str, Any], scope_base: ScopeBase) -> bool:
+    def _view_runs_here(self, environ: WSGIEnvironment, scope_base: ScopeBase) -> bool:
         """Whether a request made from sync code runs its view on this thread.
 
         So it does, as under Flask, when its view is a plain ``def`` and an
@@ -268,7 +272,7 @@ class MicroframeClient:
     # (running teardown once more, as Flask does) before the next request
     # and when the block ends. Nothing is added to the app's request path.
 
-    def _note_contexts(self, sender: Any, **extra: Any) -> None:
+    def _note_contexts(self, sender: object, **extra: object) -> None:
         req_ctx = _cv_request.get(None)
         app_ctx = _cv_app.get(None)
         if req_ctx is None or app_ctx is None:
@@ -328,7 +332,7 @@ class MicroframeClient:
         return await self._open_built(environ, scope_base, follow_redirects)
 
     async def _open_built(
-        self, environ: dict[str, Any], scope_base: ScopeBase, follow_redirects: bool
+        self, environ: WSGIEnvironment, scope_base: ScopeBase, follow_redirects: bool
     ) -> TestResponse:
         response, body = await self._send(environ, scope_base)
         if not follow_redirects:
@@ -350,8 +354,8 @@ class MicroframeClient:
         return response
 
     def _redirect_environ(
-        self, response: TestResponse, environ: dict[str, Any], body: bytes
-    ) -> dict[str, Any]:
+        self, response: TestResponse, environ: WSGIEnvironment, body: bytes
+    ) -> WSGIEnvironment:
         """Return the environ of the request that follows ``response``'s redirect.
 
         As werkzeug's client: only 307 and 308 repeat the method and body
@@ -394,7 +398,7 @@ class MicroframeClient:
             builder.close()
 
     async def _send(
-        self, environ: dict[str, Any], scope_base: ScopeBase
+        self, environ: WSGIEnvironment, scope_base: ScopeBase
     ) -> tuple[TestResponse, bytes]:
         """Serve one request through the app's ASGI interface; return it and its body."""
         environ = dict(environ)
@@ -548,8 +552,8 @@ def _quart_set_cookie_args(
     server_name: str,
     key: str,
     value: str = "",
-    max_age: Any = None,
-    expires: Any = None,
+    max_age: timedelta | int | None = None,
+    expires: str | datetime | float | None = None,
     path: str = "/",
     domain: str | None = None,
     secure: bool = False,
@@ -571,7 +575,7 @@ def _flask_delete_cookie_args(
 
 
 def _quart_delete_cookie_args(
-    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: Any
+    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: object
 ) -> tuple[str, str, str]:
     return key, domain or server_name, path
 
@@ -679,7 +683,7 @@ async def _awaited(value: T) -> T:
 
 
 async def _run_asgi(
-    app: Any, scope: dict[str, Any], body: bytes
+    app: ASGIApp, scope: dict[str, Any], body: bytes
 ) -> tuple[int, Headers, list[bytes]]:
     """Call ``app`` with one request and collect the response it sends."""
     done = asyncio.Event()
@@ -688,7 +692,7 @@ async def _run_asgi(
     headers = Headers()
     chunks: list[bytes] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> ASGIMessage:
         nonlocal sent_body
         if not sent_body:
             sent_body = True
@@ -696,7 +700,7 @@ async def _run_asgi(
         await done.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: ASGIMessage) -> None:
         nonlocal status
         kind = message["type"]
         if kind == "http.response.start":
