@@ -30,7 +30,8 @@ import threading
 from asyncio import events
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
-from typing import Any, ParamSpec, Protocol, TypeVar
+from types import TracebackType
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -48,7 +49,7 @@ def in_sync_code() -> bool:
     return events._get_running_loop() is None
 
 
-def is_async_callable(func: Any) -> bool:
+def is_async_callable(func: object) -> bool:
     """Return ``True`` if calling ``func`` returns an awaitable to await.
 
     Looks through :func:`functools.partial` and callable objects whose
@@ -64,13 +65,14 @@ def is_async_callable(func: Any) -> bool:
     )
 
 
-def _resolve(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if fut.cancelled():
-        return
-    if ok:
+def _set_result(fut: asyncio.Future[T], value: T) -> None:
+    if not fut.cancelled():
         fut.set_result(value)
-    else:
-        fut.set_exception(value)
+
+
+def _set_exception(fut: asyncio.Future[T], error: BaseException) -> None:
+    if not fut.cancelled():
+        fut.set_exception(error)
 
 
 _WAKE = object()  # put on a worker's queue when the coroutine it waits for is done
@@ -119,9 +121,9 @@ class SyncWorker:
                 result = ctx.run(func, *args, **kwargs)
             except BaseException as error:  # handed to the awaiting task
                 explain_thread_error(error)
-                loop.call_soon_threadsafe(_resolve, fut, False, error)
+                loop.call_soon_threadsafe(_set_exception, fut, error)
             else:
-                loop.call_soon_threadsafe(_resolve, fut, True, result)
+                loop.call_soon_threadsafe(_set_result, fut, result)
         except RuntimeError:
             # The loop closed while the function ran (its caller was
             # cancelled and the loop ended); nobody waits for the result.
@@ -241,7 +243,7 @@ class WorkerLease:
         self._pool = pool
         self._worker: SyncWorker | None = None
 
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the sync ``func`` on this lease's thread and return its result."""
         worker = self._worker
         if worker is None:
@@ -289,7 +291,7 @@ class CallerLease(WorkerLease):
     def __init__(self) -> None:
         super().__init__(None)
 
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call the sync ``func`` right here and return its result."""
         try:
             return call_outside_loop(func, *args, **kwargs)
@@ -419,7 +421,9 @@ def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -
         events._set_running_loop(loop)
 
 
-async def _run_in_executor(func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+async def _run_in_executor(
+    func: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]
+) -> T:
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     return await loop.run_in_executor(None, functools.partial(ctx.run, func, *args, **kwargs))
@@ -468,11 +472,11 @@ class ReadyValue(Coroutine[Any, Any, T]):
     def __init__(self, value: T) -> None:
         self._value = value
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[None, None, T]:
         return self._value
         yield  # a generator that finishes at once
 
-    def send(self, value: Any) -> Any:
+    def send(self, value: object) -> NoReturn:
         """Finish at once with the value (for ``asyncio.create_task``)."""
         raise StopIteration(self._value)
 
@@ -483,7 +487,7 @@ class ReadyValue(Coroutine[Any, Any, T]):
     def close(self) -> None:
         """Nothing to close."""
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: object) -> Any:
         return self._value[key]  # type: ignore[index]
 
     def __iter__(self) -> Any:
@@ -492,7 +496,7 @@ class ReadyValue(Coroutine[Any, Any, T]):
     def __len__(self) -> int:
         return len(self._value)  # type: ignore[arg-type]
 
-    def __contains__(self, item: Any) -> bool:
+    def __contains__(self, item: object) -> bool:
         return item in self._value  # type: ignore[operator]
 
     def __bool__(self) -> bool:
@@ -624,29 +628,31 @@ class AwaitableValue(Coroutine[Any, Any, T]):
             f"{expr} must be awaited in async code: use (await {expr}){usage}"
         )
 
-    def __getitem__(self, key: Any) -> Any:
+    # Each use of the value itself raises the error that says to await it.
+
+    def __getitem__(self, key: object) -> NoReturn:
         raise self._misused("[...]")
 
-    def get(self, *args: Any, **kwargs: Any) -> Any:
+    def get(self, *args: object, **kwargs: object) -> NoReturn:
         """Refused: await the value first."""
         raise self._misused(".get(...)")
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> NoReturn:
         raise self._misused()
 
-    def __len__(self) -> int:
+    def __len__(self) -> NoReturn:
         raise self._misused()
 
-    def __contains__(self, item: Any) -> bool:
+    def __contains__(self, item: object) -> NoReturn:
         raise self._misused()
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> NoReturn:
         raise self._misused()
 
-    def __add__(self, other: Any) -> Any:
+    def __add__(self, other: object) -> NoReturn:
         raise self._misused(" + ...")
 
-    def __radd__(self, other: Any) -> Any:
+    def __radd__(self, other: object) -> NoReturn:
         raise self._misused()
 
     def __getattr__(self, name: str) -> Any:
@@ -661,7 +667,7 @@ class AwaitableValue(Coroutine[Any, Any, T]):
         return f"<awaitable {self._expr}: use 'await {self._expr}' in async code>"
 
 
-def unawaited_error(value: Awaitable[Any], where: str) -> TypeError:
+def unawaited_error(value: Awaitable[object], where: str) -> TypeError:
     """The error for an awaitable handed over where its value was meant.
 
     It says to await it, naming the call when ``value`` is an
@@ -704,8 +710,10 @@ class detached_timeout:
             contextvars.Context().run(self._cm.reschedule, when)
         return self._cm
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._cm.__aexit__(*exc)
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._cm.__aexit__(kind, error, tb)
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
