@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .app import Microframe
 
 DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
 T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 
     from .app import Microframe
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 #: The entry-point groups whose click commands the command line offers,
 #: weakest first: a ``microframe.commands`` command wins over a Flask

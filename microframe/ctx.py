@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .wrappers.base import RoutedRequest
     from .wrappers.websocket import Websocket
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 _sentinel: Any = object()
 

@@ -60,7 +60,7 @@ CYCLE_METHODS = (
     "do_teardown_request",
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def stock(func: F) -> F:

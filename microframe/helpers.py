@@ -9,7 +9,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeVar, overload
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import abort as _werkzeug_abort
@@ -23,10 +23,12 @@ from .sync import in_sync_code
 from .templating import get_template_attribute
 
 if TYPE_CHECKING:
+    from .ctx import RequestContext
     from .wrappers import Response
     from .wrappers.response import DualResponse
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 def get_root_path(import_name: str) -> str:
     """Return the folder of the module or package ``import_name``.
@@ -53,7 +55,7 @@ def get_root_path(import_name: str) -> str:
 def get_debug_flag() -> bool:
     """Return whether ``MICROFRAME_DEBUG`` (or Flask's ``FLASK_DEBUG``) asks for debug mode.
 
-    Any value but ``0``, ``false`` or ``no`` (in any case) turns it on, as in
+    A value other than ``0``, ``false`` or ``no`` (in any case) turns it on, as in
     Flask; unset or empty leaves it off.
     """
     value = env_value("DEBUG")
@@ -179,7 +181,7 @@ def make_response(*args: Any) -> DualResponse:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not args:
-        rv: Any = app.response_class()
+        rv: object = app.response_class()
     elif len(args) == 1:
         rv = args[0]
     else:
@@ -191,6 +193,26 @@ def make_response(*args: Any) -> DualResponse:
 
 async def _ready(value: T) -> T:
     return value
+
+
+@overload
+def stream_with_context(generator_or_function: Iterator[T]) -> Iterator[T]: ...
+
+
+@overload
+def stream_with_context(generator_or_function: AsyncIterator[T]) -> AsyncIterator[T]: ...
+
+
+@overload
+def stream_with_context(
+    generator_or_function: Callable[P, Iterator[T]],
+) -> Callable[P, Iterator[T]]: ...
+
+
+@overload
+def stream_with_context(
+    generator_or_function: Callable[P, AsyncIterator[T]],
+) -> Callable[P, AsyncIterator[T]]: ...
 
 
 def stream_with_context(generator_or_function: Any) -> Any:
@@ -231,7 +253,7 @@ def stream_with_context(generator_or_function: Any) -> Any:
     return _sync_with_context(copy, generator_or_function)
 
 
-async def _async_with_context(ctx: Any, gen: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _async_with_context(ctx: RequestContext, gen: AsyncIterator[T]) -> AsyncIterator[T]:
     from .ctx import _reset_only, _set_only
 
     tokens = _set_only(ctx)
@@ -245,21 +267,21 @@ async def _async_with_context(ctx: Any, gen: AsyncIterator[Any]) -> AsyncIterato
         _reset_only(ctx, tokens)
 
 
-class _sync_with_context:
+class _sync_with_context(Generic[T]):
     """Iterate a sync generator with a request context pushed around each step.
 
     Each step may run in a different copy of the context (on the worker
     thread), so the context is set and reset within the step.
     """
 
-    def __init__(self, ctx: Any, gen: Iterator[Any]) -> None:
+    def __init__(self, ctx: RequestContext, gen: Iterator[T]) -> None:
         self._ctx = ctx
         self._gen = gen
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         return self
 
-    def __next__(self) -> Any:
+    def __next__(self) -> T:
         from .ctx import _reset_only, _set_only
 
         tokens = _set_only(self._ctx)
@@ -342,7 +364,7 @@ def get_flashed_messages(
     return [item[1] for item in flashes]
 
 
-def _request_ctx(name: str) -> Any:
+def _request_ctx(name: str) -> RequestContext:
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError(

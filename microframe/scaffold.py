@@ -37,7 +37,7 @@ from .typing import (
 if TYPE_CHECKING:
     import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 T_route = TypeVar("T_route", bound=RouteCallable)
 T_websocket = TypeVar("T_websocket", bound=Callable[..., Awaitable[Any]])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
@@ -474,10 +474,10 @@ class Scaffold(ABC):
         """Store the rule: at once on the app, deferred on a blueprint."""
 
     @setupmethod
-    def endpoint(self, endpoint: str) -> Callable[[F], F]:
+    def endpoint(self, endpoint: str) -> Callable[[T_route], T_route]:
         """Register the decorated function as the view of ``endpoint``."""
 
-        def decorator(func: F) -> F:
+        def decorator(func: T_route) -> T_route:
             self.view_functions[endpoint] = func
             return func
 

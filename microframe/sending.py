@@ -41,11 +41,11 @@ from werkzeug.security import safe_join
 
 from .globals import _cv_request, current_app
 from .sync import in_sync_code
-from .wrappers.response_body import DataBody, FileBody, FileObjectBody, ResponseBody
+from .wrappers.response_body import BinaryFile, DataBody, FileBody, FileObjectBody, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import Response
+    from .wrappers import Request, Response
     from .wrappers.response import DualResponse
 
 #: Names longer than this are refused by :func:`send_from_directory` before
@@ -104,7 +104,7 @@ def _options(
 
 
 def send_file(
-    path_or_file: str | os.PathLike[str] | io.BufferedIOBase | io.RawIOBase | Any,
+    path_or_file: str | os.PathLike[str] | BinaryFile,
     mimetype: str | None = None,
     as_attachment: bool = False,
     download_name: str | None = None,
@@ -221,7 +221,9 @@ def get_send_file_max_age(app: Microframe, filename: str | None) -> int | None:
 # -- building the response ------------------------------------------------------
 
 
-def _resolve(path_or_file: Any, app: Microframe) -> tuple[str | None, Any]:
+def _resolve(
+    path_or_file: str | os.PathLike[str] | BinaryFile, app: Microframe
+) -> tuple[str | None, BinaryFile | None]:
     if isinstance(path_or_file, (str, os.PathLike)):
         path = os.fspath(path_or_file)
         if isinstance(path, bytes):
@@ -258,7 +260,9 @@ async def _stat_async(path: str, must_be_file: bool) -> os.stat_result:
     return result
 
 
-def _send_sync(path_or_file: Any, options: _Options, must_be_file: bool) -> Response:
+def _send_sync(
+    path_or_file: str | os.PathLike[str] | BinaryFile, options: _Options, must_be_file: bool
+) -> Response:
     app: Microframe = current_app._get_current_object()  # type: ignore[attr-defined]
     path, file = _resolve(path_or_file, app)
     info = _stat(path, must_be_file) if path is not None else None
@@ -269,7 +273,9 @@ def _send_sync(path_or_file: Any, options: _Options, must_be_file: bool) -> Resp
     return response
 
 
-async def _send_async(path_or_file: Any, options: _Options, must_be_file: bool) -> Response:
+async def _send_async(
+    path_or_file: str | os.PathLike[str] | BinaryFile, options: _Options, must_be_file: bool
+) -> Response:
     app: Microframe = current_app._get_current_object()  # type: ignore[attr-defined]
     path, file = _resolve(path_or_file, app)
     info = await _stat_async(path, must_be_file) if path is not None else None
@@ -289,7 +295,7 @@ def _range_options(response: Response, info: os.stat_result | None) -> dict[str,
     return {"accept_ranges": True, "complete_length": length}
 
 
-def _request() -> Any:
+def _request() -> Request | None:
     ctx = _cv_request.get(None)
     return ctx.request if ctx is not None else None
 
@@ -297,7 +303,7 @@ def _request() -> Any:
 def _build(
     app: Microframe,
     path: str | None,
-    file: Any,
+    file: BinaryFile | None,
     info: os.stat_result | None,
     options: _Options,
 ) -> Response:
@@ -366,12 +372,15 @@ def _app_max_age(app: Microframe, path: str | None) -> int | None:
     return get_send_file_max_age(app, path)
 
 
-def _body(app: Microframe, path: str | None, file: Any, info: os.stat_result | None) -> ResponseBody:
+def _body(
+    app: Microframe, path: str | None, file: BinaryFile | None, info: os.stat_result | None
+) -> ResponseBody:
     if path is not None:
         return FileBody(path, size=info.st_size if info is not None else None)
     if isinstance(file, io.BytesIO):
         # Already in memory: a DataBody answers ranges and knows its length.
         return DataBody(bytes(file.getbuffer()[file.tell() :]))
+    assert file is not None  # _resolve gives a path or a file
     ctx = _cv_request.get(None)
     return FileObjectBody(file, ctx.lease if ctx is not None else None)
 
