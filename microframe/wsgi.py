@@ -23,7 +23,7 @@ import concurrent.futures
 import io
 import queue
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
