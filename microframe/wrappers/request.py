@@ -421,11 +421,8 @@ class Request(RoutedRequest):
     def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> DualBytes | DualStr:
-        """Return the body as bytes (or text): awaitable in async code::
-
-            data = await request.get_data()   # async view
-            data = request.get_data()         # sync view
-        """
+        """Return the body as bytes (or text): ``await request.get_data()`` in
+        async code, ``request.get_data()`` in sync code."""
         data: DualBytes | DualStr = self._dual(
             self._get_data(as_text, parse_form_data), "request.get_data()"
         )
