@@ -24,6 +24,7 @@ from microframe import (
     request,
     send_file,
     stream_template_string,
+    stream_with_context,
 )
 from microframe.datastructures import FileStorage
 
@@ -114,6 +115,27 @@ async def async_stream() -> AsyncIterator[str]:
     return stream
 
 
+@app.get("/sync/stream-with-context")
+def sync_stream_with_context() -> Iterator[str]:
+    def generate() -> Iterator[str]:
+        yield request.args.get("word", "none")
+
+    stream = stream_with_context(generate())
+    assert_type(stream, Iterator[str])
+    return stream
+
+
+@app.get("/async/stream-with-context")
+async def async_stream_with_context() -> AsyncIterator[str]:
+    @stream_with_context
+    async def generate(times: int) -> AsyncIterator[str]:
+        for _ in range(times):
+            yield request.args.get("word", "none")
+
+    assert_type(generate(1), AsyncIterator[str])
+    return generate(2)
+
+
 @app.get("/sync/make-response")
 def sync_make_response() -> Response:
     response = make_response("made")
@@ -173,6 +195,13 @@ def expected() -> list[tuple[str, str, dict[str, Any], int, bytes]]:
             ("POST", f"/{kind}/form?q=query", {"data": form}, 200, b"Ada a.txt query"),
             ("GET", f"/{kind}/template", {}, 200, b"<b>Ada</b>"),
             ("GET", f"/{kind}/stream", {}, 200, b"12"),
+            (
+                "GET",
+                f"/{kind}/stream-with-context?word=hi",
+                {},
+                200,
+                b"hi" if kind == "sync" else b"hihi",
+            ),
             ("GET", f"/{kind}/make-response", {}, 200, b"made"),
             ("GET", f"/{kind}/file", {}, 200, b"file"),
         ]
