@@ -510,7 +510,7 @@ class Microframe(
             response.headers.update(headers)
         return response
 
-    def _coerce_response(self, rv: Any, view_name: str | None) -> Response:
+    def _coerce_response(self, rv: object, view_name: str | None) -> Response:
         if isinstance(rv, self.response_class):
             return rv
         if isinstance(rv, (str, bytes, bytearray)):
@@ -561,7 +561,7 @@ class Microframe(
         return self.response_class(error.get_body(), error.code, error.get_headers())
 
     def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
-        body: Any = getattr(rv, "response", b"")
+        body: object = getattr(rv, "response", b"")
         if getattr(rv, "is_sequence", False):
             body = rv.get_data()  # type: ignore[attr-defined]
         response = self.response_class(body, rv.status_code, Headers(rv.headers))
@@ -606,7 +606,7 @@ class Microframe(
 
     async def open_session(self, request: Request) -> SessionMixin:
         """Open the session for ``request``, awaiting an async interface."""
-        session: Any = self.session_interface.open_session(self, request)
+        session: object = self.session_interface.open_session(self, request)
         if isawaitable(session):
             session = await session
         if session is None:
@@ -785,7 +785,7 @@ class Microframe(
 _error_pages: dict[tuple[int | None, str | None], str] = {}
 
 
-async def _ready(value: Any) -> Any:
+async def _ready(value: object) -> object:
     return value
 
 
