@@ -73,15 +73,15 @@ class HookList(list[Any]):
 
     __slots__ = ("_version",)
 
-    def __init__(self, version: HooksVersion, items: Iterable[Any] = ()) -> None:
+    def __init__(self, version: HooksVersion, items: Iterable[object] = ()) -> None:
         super().__init__(items)
         self._version = version
 
 
-def _bumping(name: str) -> Callable[..., Any]:
+def _bumping(name: str) -> Callable[..., object]:
     method = getattr(list, name)
 
-    def call(self: HookList, *args: Any) -> Any:
+    def call(self: HookList, *args: object) -> object:
         result = method(self, *args)
         self._version.value += 1
         return result
@@ -151,7 +151,7 @@ class AsyncFileOpener:
         self._args = (path, mode, encoding)
         self._opened: Any = None
 
-    def _open(self) -> Any:
+    def _open(self) -> object:
         path, mode, encoding = self._args
         opener: Any = aiofiles.open  # its overloads want a literal mode
         return opener(path, mode, encoding=None if "b" in mode else encoding)
@@ -175,7 +175,7 @@ def open_file(path: str, mode: str, encoding: str | None) -> Any:
     return AsyncFileOpener(path, mode, encoding)
 
 
-async def _value(value: Any) -> Any:
+async def _value(value: object) -> object:
     return value
 
 
@@ -184,7 +184,7 @@ def setupmethod(func: F) -> F:
     name = func.__name__
 
     @functools.wraps(func)
-    def guarded(self: Scaffold, *args: Any, **kwargs: Any) -> Any:
+    def guarded(self: Scaffold, *args: object, **kwargs: object) -> object:
         self._check_setup_finished(name)
         return func(self, *args, **kwargs)
 
@@ -244,7 +244,7 @@ def _import_folder(import_name: str) -> str:
     return os.path.dirname(locations[0])
 
 
-def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
+def _endpoint_from_view_func(view_func: Callable[..., object]) -> str:
     assert view_func is not None, "expected view func if endpoint is not provided."
     return view_func.__name__
 
@@ -469,7 +469,7 @@ class Scaffold(ABC):
         endpoint: str | None,
         view_func: RouteCallable | None,
         provide_automatic_options: bool | None,
-        options: dict[str, Any],
+        options: dict[str, object],
     ) -> None:
         """Store the rule: at once on the app, deferred on a blueprint."""
 
@@ -597,7 +597,7 @@ class Scaffold(ABC):
 
 
 def merge_methods(
-    view_func: Any, methods: Iterable[str] | str | None
+    view_func: object, methods: Iterable[str] | str | None
 ) -> tuple[set[str], set[str]]:
     """Return the upper-cased methods of a rule and those the view requires."""
     if methods is None:
