@@ -244,7 +244,7 @@ class _Pending:
 
     __slots__ = ("_signal", "_steps")
 
-    def __init__(self, steps: Generator[Any, Any, ASGIMessage], signal: Any) -> None:
+    def __init__(self, steps: Generator[object, object, ASGIMessage], signal: object) -> None:
         self._steps = steps
         self._signal = signal
 
@@ -293,7 +293,7 @@ class _deadline:
             ) from None
 
 
-def _settle(coro: Coroutine[Any, Any, T], complete: bool) -> T:
+def _settle(coro: Coroutine[object, object, T], complete: bool) -> T:
     """Finish ``coro`` from sync code.
 
     When the body is already in memory the coroutine never suspends, so it is
@@ -398,7 +398,7 @@ class Request(RoutedRequest):
     # microframe.sync). _dual returns Any, and each API names its dual type on
     # the way out.
 
-    def _dual(self, coro: Coroutine[Any, Any, T], expr: str) -> Any:
+    def _dual(self, coro: Coroutine[object, object, T], expr: str) -> Any:
         if in_sync_code():
             return _settle(coro, self.body.is_complete)
         return AwaitableValue(coro, expr)
@@ -452,7 +452,7 @@ class Request(RoutedRequest):
         """
         return self._dual(self._get_json(force, silent, cache), "request.get_json()")
 
-    async def _get_json(self, force: bool, silent: bool, cache: bool) -> Any:
+    async def _get_json(self, force: bool, silent: bool, cache: bool) -> object:
         cached = self._cached_json[silent]
         if cached is not _MISSING:
             return cached
@@ -478,7 +478,7 @@ class Request(RoutedRequest):
                 self._cached_json = (value, value)
         return value
 
-    def _load_json(self, data: bytes) -> Any:
+    def _load_json(self, data: bytes) -> object:
         if self._json_provider is not None:
             return self._json_provider.loads(data)
         import json
