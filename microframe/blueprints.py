@@ -150,7 +150,7 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[DeferredSetupFunction] = []
         self.url_values_defaults: dict[str, Any] = url_defaults or {}
         self.cli_group = cli_group
-        self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
+        self._blueprints: list[tuple[Blueprint, dict[str, object]]] = []
         from .cli import AppGroup
 
         self.cli = AppGroup()
@@ -199,7 +199,7 @@ class Blueprint(Scaffold):
         endpoint: str | None,
         view_func: RouteCallable | None,
         provide_automatic_options: bool | None,
-        options: dict[str, Any],
+        options: dict[str, object],
     ) -> None:
         if endpoint and "." in endpoint:
             raise ValueError("'endpoint' may not contain a dot '.' character.")
@@ -300,8 +300,8 @@ class Blueprint(Scaffold):
             "after_websocket_funcs",
             "teardown_websocket_funcs",
         ):
-            source: dict[str | None, list[Any]] = getattr(self, attr)
-            target_map: defaultdict[str | None, list[Any]] = getattr(app, attr)
+            source: dict[str | None, list[object]] = getattr(self, attr)
+            target_map: defaultdict[str | None, list[object]] = getattr(app, attr)
             for k, funcs in source.items():
                 target_map[key(k)].extend(funcs)
         # Views given to bp.endpoint(name) serve rules of that exact endpoint,

@@ -89,7 +89,7 @@ def with_appcontext(f: F) -> F:
     """
 
     @click.pass_context
-    def wrapper(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(ctx: click.Context, /, *args: object, **kwargs: object) -> object:
         if not has_app_context():
             app = ctx.ensure_object(ScriptInfo).load_app()
             ctx.with_resource(app.app_context())
@@ -101,7 +101,7 @@ def with_appcontext(f: F) -> F:
 def _awaiting(f: F) -> F:
     """Let the callback ``f`` be an ``async def``: await what it returns, on a fresh loop."""
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: object, **kwargs: object) -> object:
         value = f(*args, **kwargs)
         if inspect.isawaitable(value):
             value = run_async(value)

@@ -185,7 +185,7 @@ class Config(dict[str, Any]):
     """
 
     def __init__(
-        self, root_path: str | os.PathLike[str], defaults: Mapping[str, Any] | None = None
+        self, root_path: str | os.PathLike[str], defaults: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(defaults or {})
         self.root_path = root_path
@@ -385,7 +385,7 @@ class Config(dict[str, Any]):
         :param lowercase: lowercase the returned keys.
         :param trim_namespace: remove the prefix from the returned keys.
         """
-        result: dict[str, Any] = {}
+        result: dict[str, object] = {}
         for key, value in self.items():
             if not key.startswith(namespace):
                 continue

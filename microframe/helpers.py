@@ -17,15 +17,14 @@ from werkzeug.urls import iri_to_uri
 
 from . import signals
 from .config import env_value
+from .ctx import RequestContext, _reset_only, _set_only
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
 from .sync import in_sync_code
 from .templating import get_template_attribute
 
 if TYPE_CHECKING:
-    from .ctx import RequestContext
-    from .wrappers import Response
-    from .wrappers.response import DualResponse
+    from .wrappers.response import DualResponse, Response
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -84,7 +83,7 @@ def url_for(
     _method: str | None = None,
     _scheme: str | None = None,
     _external: bool | None = None,
-    **values: Any,
+    **values: object,
 ) -> str:
     """Build the URL of ``endpoint`` with ``values`` for its rule.
 
@@ -149,7 +148,7 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
     return make_redirect(Response, location, code)
 
 
-def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
+def abort(code: int | Response, *args: object, **kwargs: object) -> NoReturn:
     """Raise an :class:`~werkzeug.exceptions.HTTPException` for ``code``.
 
     ::
@@ -169,7 +168,7 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
     _werkzeug_abort(code, *args, **kwargs)
 
 
-def make_response(*args: Any) -> DualResponse:
+def make_response(*args: object) -> DualResponse:
     """Turn view return values into a response object, to set headers on it.
 
     Takes what a view may return (``body``, ``(body, status)``, ...). In
@@ -238,7 +237,7 @@ def stream_with_context(generator_or_function: Any) -> Any:
         func: Callable[..., Any] = generator_or_function
 
         @functools.wraps(func)
-        def decorator(*args: Any, **kwargs: Any) -> Any:
+        def decorator(*args: object, **kwargs: object) -> object:
             return stream_with_context(func(*args, **kwargs))
 
         return decorator
@@ -254,8 +253,6 @@ def stream_with_context(generator_or_function: Any) -> Any:
 
 
 async def _async_with_context(ctx: RequestContext, gen: AsyncIterator[T]) -> AsyncIterator[T]:
-    from .ctx import _reset_only, _set_only
-
     tokens = _set_only(ctx)
     try:
         async for item in gen:
@@ -282,8 +279,6 @@ class _sync_with_context(Generic[T]):
         return self
 
     def __next__(self) -> T:
-        from .ctx import _reset_only, _set_only
-
         tokens = _set_only(self._ctx)
         try:
             return next(self._gen)

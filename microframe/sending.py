@@ -45,8 +45,7 @@ from .wrappers.response_body import BinaryFile, DataBody, FileBody, FileObjectBo
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import Request, Response
-    from .wrappers.response import DualResponse
+    from .wrappers import DualResponse, Request, Response
 
 #: Names longer than this are refused by :func:`send_from_directory` before
 #: touching the file system (common file systems allow 255 bytes per name).
@@ -112,7 +111,7 @@ def send_file(
     etag: bool | str = True,
     last_modified: datetime | int | float | None = None,
     max_age: int | timedelta | None = None,
-    **legacy: Any,
+    **legacy: object,
 ) -> DualResponse:
     """Send a file, or a binary file object, to the client.
 

@@ -514,7 +514,7 @@ class ReadyValue(Coroutine[Any, Any, T]):
         return repr(self._value)
 
 
-def dual(coro: Coroutine[Any, Any, T]) -> Any:
+def dual(coro: Coroutine[object, object, T]) -> Any:
     """Return ``coro``'s value from sync code, or ``coro`` itself from async code.
 
     The return value of a method that is Flask's in sync code and Quart's in
@@ -593,7 +593,7 @@ class AwaitableValue(Coroutine[Any, Any, T]):
 
     __slots__ = ("_coro", "_expr")
 
-    def __init__(self, coro: Coroutine[Any, Any, T], expr: str) -> None:
+    def __init__(self, coro: Coroutine[object, object, T], expr: str) -> None:
         self._coro = coro
         self._expr = expr
 
@@ -720,7 +720,7 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
+def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[object, object, T]:
     if inspect.iscoroutine(awaitable):
         return awaitable
     return _await(awaitable)

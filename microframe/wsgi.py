@@ -70,7 +70,7 @@ def scope_fields(environ: WSGIEnvironment, type_: str = "http") -> dict[str, Any
     path_info = _wsgi_bytes(environ.get("PATH_INFO", "")) or b"/"
     scheme = environ.get("wsgi.url_scheme", "http")
     protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
-    scope: dict[str, Any] = {
+    scope: dict[str, object] = {
         "type": type_,
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": protocol.partition("/")[2] or "1.1",
@@ -231,7 +231,7 @@ class _Body(io.RawIOBase):
 
 async def serve_through_wsgi(
     middleware: WSGIApplication,
-    scope: dict[str, Any],
+    scope: dict[str, object],
     receive: ASGIReceiveCallable,
     send: ASGISendCallable,
     inner: ASGIInner,

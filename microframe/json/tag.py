@@ -315,7 +315,7 @@ class TaggedJSONSerializer:
             return value
         return tag.to_python(value[key])
 
-    def _untag_tree(self, value: object) -> Any:
+    def _untag_tree(self, value: object) -> object:
         # Inside out, so a tag's to_python receives already untagged items.
         if isinstance(value, dict):
             return self.untag({key: self._untag_tree(item) for key, item in value.items()})

@@ -179,8 +179,8 @@ def _set_root_path(builder: EnvironBuilder, root_path: str) -> None:
 
 def build_environ(
     app: Microframe,
-    args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
     environ_base: Mapping[str, object] | None = None,
 ) -> tuple[WSGIEnvironment, ScopeBase]:
     """Return the WSGI environ of a test request, and what else it carries.

@@ -23,8 +23,10 @@ from werkzeug.test import ClientRedirectError
 from werkzeug.wsgi import get_current_url
 
 from ..globals import _cv_app, _cv_request
+from ..sessions import SessionMixin
 from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async, run_async_serving
+from ..typing import ASGIApp, ASGIMessage
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
 from .cookies import Cookie, CookieJar, cookie_origin
 from .response import DualTestResponse, TestResponse, make_test_response
@@ -34,8 +36,6 @@ if TYPE_CHECKING:
 
     from ..app import Microframe
     from ..ctx import AppContext, RequestContext
-    from ..sessions import SessionMixin
-    from ..typing import ASGIApp, ASGIMessage
     from ..wrappers import Request, Response
     from .websocket import TestWebsocketConnection
 
@@ -252,7 +252,7 @@ class MicroframeClient:
             return False
         return not self.app.view_runs_async(request)
 
-    async def _open_preserving(self, coro: Coroutine[Any, Any, Response]) -> Response:
+    async def _open_preserving(self, coro: Coroutine[object, object, Response]) -> Response:
         try:
             await self._pop_preserved_async()
         except BaseException:
@@ -326,7 +326,7 @@ class MicroframeClient:
                 await app_ctx.pop_async()
 
     async def _open(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], follow_redirects: bool
+        self, args: tuple[object, ...], kwargs: dict[str, object], follow_redirects: bool
     ) -> TestResponse:
         environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
         return await self._open_built(environ, scope_base, follow_redirects)
@@ -543,8 +543,8 @@ def _flask_set_cookie_args(
     domain: str = "localhost",
     origin_only: bool = True,
     path: str = "/",
-    **kwargs: Any,
-) -> tuple[str, str, str, dict[str, Any], bool]:
+    **kwargs: object,
+) -> tuple[str, str, str, dict[str, object], bool]:
     return domain, key, value, {"domain": domain, "path": path, **kwargs}, origin_only
 
 
@@ -589,7 +589,7 @@ class SessionTransaction:
     methods).
     """
 
-    def __init__(self, client: MicroframeClient, args: tuple[Any, ...], kwargs: dict[str, Any]):
+    def __init__(self, client: MicroframeClient, args: tuple[object, ...], kwargs: dict[str, object]):
         self.client = client
         self._args = args
         self._kwargs = kwargs
@@ -683,7 +683,7 @@ async def _awaited(value: T) -> T:
 
 
 async def _run_asgi(
-    app: ASGIApp, scope: dict[str, Any], body: bytes
+    app: ASGIApp, scope: dict[str, object], body: bytes
 ) -> tuple[int, Headers, list[bytes]]:
     """Call ``app`` with one request and collect the response it sends."""
     done = asyncio.Event()

@@ -53,7 +53,7 @@ def make_websocket_scope(
     path: str = "/",
     *,
     subprotocols: Iterable[str] | None = None,
-    **kwargs: Any,
+    **kwargs: object,
 ) -> dict[str, Any]:
     """Return an ASGI websocket scope for a test connection to ``path``.
 

@@ -59,7 +59,7 @@ class Response(SansIOResponse):
 
     def __init__(
         self,
-        response: Any = None,
+        response: object = None,
         status: int | str | None = None,
         headers: Headers | dict[str, Any] | list[tuple[str, Any]] | None = None,
         mimetype: str | None = None,
@@ -191,7 +191,7 @@ class Response(SansIOResponse):
 
     # -- reading the body back (tests, after_request hooks) -----------------
 
-    def _dual(self, coro: Coroutine[Any, Any, T]) -> Any:
+    def _dual(self, coro: Coroutine[object, object, T]) -> Any:
         if in_sync_code():
             if isinstance(self.body, DataBody):
                 try:
@@ -269,7 +269,7 @@ class Response(SansIOResponse):
         text: DualStr = self._dual(self._get_data(True))
         return text
 
-    async def _get_json(self, force: bool, silent: bool) -> Any:
+    async def _get_json(self, force: bool, silent: bool) -> object:
         if not (force or self.is_json):
             return None
         data = await self._read()
