@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import cached_property
 from inspect import isawaitable
 from logging import Logger
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import Aborter, HTTPException
@@ -49,6 +49,8 @@ from .typing import (
     BeforeServingCallable,
     RouteCallable,
     Scope,
+    ShellContextProcessorCallable,
+    TeardownCallable,
     WhileServingCallable,
 )
 from .websocket_dispatch import WebsocketDispatchMixin
@@ -61,7 +63,11 @@ if TYPE_CHECKING:
 
     from .blueprints import Blueprint
     from .sessions import SessionMixin
-    from .testing import MicroframeClient
+    from .testing import MicroframeClient, MicroframeCliRunner, TestApp
+
+
+T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
+T_shell_ctx = TypeVar("T_shell_ctx", bound=ShellContextProcessorCallable)
 
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
@@ -113,7 +119,7 @@ class Microframe(
     session_interface: SessionInterface = SecureCookieSessionInterface()
     aborter_class: type[Aborter] = Aborter
     test_client_class: type[MicroframeClient] | None = None
-    test_cli_runner_class: type[Any] | None = None
+    test_cli_runner_class: type[MicroframeCliRunner] | None = None
     default_config: dict[str, Any] = DEFAULT_CONFIG
 
     debug: ConfigAttribute[bool] = ConfigAttribute("DEBUG")
@@ -328,13 +334,13 @@ class Microframe(
         return self.blueprints.values()
 
     @setupmethod
-    def teardown_appcontext(self, func: Callable[[BaseException | None], Any]) -> Any:
+    def teardown_appcontext(self, func: T_teardown) -> T_teardown:
         """Run ``func(exc)`` when the app context is popped."""
         self.teardown_appcontext_funcs.append(func)
         return func
 
     @setupmethod
-    def shell_context_processor(self, func: Callable[[], dict[str, Any]]) -> Any:
+    def shell_context_processor(self, func: T_shell_ctx) -> T_shell_ctx:
         """Register a function whose dict is added to ``microframe shell``."""
         self.shell_context_processors.append(func)
         return func
@@ -504,7 +510,7 @@ class Microframe(
             response.headers.update(headers)
         return response
 
-    def _coerce_response(self, rv: Any, view_name: str | None) -> Response:
+    def _coerce_response(self, rv: object, view_name: str | None) -> Response:
         if isinstance(rv, self.response_class):
             return rv
         if isinstance(rv, (str, bytes, bytearray)):
@@ -555,7 +561,7 @@ class Microframe(
         return self.response_class(error.get_body(), error.code, error.get_headers())
 
     def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
-        body: Any = getattr(rv, "response", b"")
+        body: object = getattr(rv, "response", b"")
         if getattr(rv, "is_sequence", False):
             body = rv.get_data()  # type: ignore[attr-defined]
         response = self.response_class(body, rv.status_code, Headers(rv.headers))
@@ -670,7 +676,7 @@ class Microframe(
         cls = self.test_client_class or MicroframeClient
         return cls(self, use_cookies=use_cookies, **kwargs)
 
-    def test_app(self) -> Any:
+    def test_app(self) -> TestApp:
         """Return an async context manager running startup and shutdown.
 
         ::
@@ -682,7 +688,7 @@ class Microframe(
 
         return TestApp(self)
 
-    def test_cli_runner(self, **kwargs: Any) -> Any:
+    def test_cli_runner(self, **kwargs: Any) -> MicroframeCliRunner:
         """Return a :class:`~microframe.testing.MicroframeCliRunner` for the app."""
         from .testing import MicroframeCliRunner
 
@@ -767,7 +773,7 @@ class Microframe(
 _error_pages: dict[tuple[int | None, str | None], str] = {}
 
 
-async def _ready(value: Any) -> Any:
+async def _ready(value: object) -> object:
     return value
 
 

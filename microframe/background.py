@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .sync import SyncWorkerPool
 
 
-def _describe(func: Callable[..., Any]) -> str:
+def _describe(func: Callable[..., object]) -> str:
     while isinstance(func, functools.partial):
         func = func.func
     return getattr(func, "__qualname__", None) or repr(func)
@@ -100,7 +100,7 @@ class BackgroundTaskMixin:
             self._start_background_task(loop, call)
 
     def _start_background_task(
-        self, loop: asyncio.AbstractEventLoop, call: Callable[..., Any]
+        self, loop: asyncio.AbstractEventLoop, call: Callable[..., object]
     ) -> None:
         try:
             running = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from .scaffold import Scaffold, setupmethod
 from .typing import (
     AfterRequestCallable,
+    AfterWebsocketCallable,
     BeforeRequestCallable,
     ErrorHandlerCallable,
     RouteCallable,
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
     from .app import Microframe
 
 DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
@@ -148,7 +150,7 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[DeferredSetupFunction] = []
         self.url_values_defaults: dict[str, Any] = url_defaults or {}
         self.cli_group = cli_group
-        self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
+        self._blueprints: list[tuple[Blueprint, dict[str, object]]] = []
         from .cli import AppGroup
 
         self.cli = AppGroup()
@@ -197,7 +199,7 @@ class Blueprint(Scaffold):
         endpoint: str | None,
         view_func: RouteCallable | None,
         provide_automatic_options: bool | None,
-        options: dict[str, Any],
+        options: dict[str, object],
     ) -> None:
         if endpoint and "." in endpoint:
             raise ValueError("'endpoint' may not contain a dot '.' character.")
@@ -298,8 +300,8 @@ class Blueprint(Scaffold):
             "after_websocket_funcs",
             "teardown_websocket_funcs",
         ):
-            source: dict[str | None, list[Any]] = getattr(self, attr)
-            target_map: defaultdict[str | None, list[Any]] = getattr(app, attr)
+            source: dict[str | None, list[object]] = getattr(self, attr)
+            target_map: defaultdict[str | None, list[object]] = getattr(app, attr)
             for k, funcs in source.items():
                 target_map[key(k)].extend(funcs)
         # Views given to bp.endpoint(name) serve rules of that exact endpoint,
@@ -353,7 +355,7 @@ class Blueprint(Scaffold):
         return self._app_hook("before_websocket_funcs", func)
 
     @setupmethod
-    def after_app_websocket(self, func: T_after) -> T_after:
+    def after_app_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """Like :meth:`after_websocket`, for every websocket of the app."""
         return self._app_hook("after_websocket_funcs", func)
 

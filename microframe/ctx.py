@@ -27,6 +27,7 @@ from .sync import (
     new_request_lease,
     run_async,
 )
+from .typing import AfterRequestCallable
 
 if TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
@@ -38,12 +39,13 @@ if TYPE_CHECKING:
     from .wrappers.base import RoutedRequest
     from .wrappers.websocket import Websocket
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
+T_after = TypeVar("T_after", bound=AfterRequestCallable)
 
 _sentinel: Any = object()
 
 
-def _run_teardown(coro: Coroutine[Any, Any, None]) -> None:
+def _run_teardown(coro: Coroutine[object, object, None]) -> None:
     """Run a context's teardown from sync code (a ``with`` block, ``pop()``)."""
     if not in_sync_code():
         # The loop of this thread is busy running our caller: teardown
@@ -338,7 +340,7 @@ class _ConnectionContext(_Entered):
 
         def _opens_session_async(self) -> bool: ...  # must pushing await the session?
 
-        def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]: ...
+        def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]: ...
 
         def _view_is_async(self) -> bool: ...  # is the matched view async def?
 
@@ -485,7 +487,7 @@ class RequestContext(_ConnectionContext):
         self.request = self._routed = request
         self._session = session
         self.flashes: list[tuple[str, str]] | None = None
-        self._after_request_functions: list[Callable[[Any], Any]] = []
+        self._after_request_functions: list[AfterRequestCallable] = []
         self._app_ctx: AppContext | None = None
         self._token: Token[RequestContext] | None = None
 
@@ -529,7 +531,7 @@ class RequestContext(_ConnectionContext):
     def _opens_session_async(self) -> bool:
         return self.app.session_interface_is_async and self._session is None
 
-    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
+    def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
         return self.app.run_request_teardown(self, exc)
 
     def _view_is_async(self) -> bool:
@@ -609,7 +611,7 @@ class WebsocketContext(_ConnectionContext):
     def _opens_session_async(self) -> bool:
         return self.app.session_interface_is_async and self._session is None
 
-    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
+    def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
         return self.app.do_teardown_websocket(exc)
 
     def _view_is_async(self) -> bool:
@@ -629,7 +631,7 @@ class WebsocketContext(_ConnectionContext):
         return ctx
 
 
-def after_this_request(func: F) -> F:
+def after_this_request(func: T_after) -> T_after:
     """Run ``func(response)`` after this request, like an ``after_request`` hook.
 
     ::
@@ -681,11 +683,11 @@ def copy_current_request_context(func: F) -> F:
     return _run_in(ctx.copy, func)
 
 
-def _run_in(make_ctx: Callable[[], Any], func: F) -> F:
+def _run_in(make_ctx: Callable[[], object], func: F) -> F:
     if is_async_callable(func):
 
         @functools.wraps(func)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+        async def async_wrapper(*args: object, **kwargs: object) -> object:
             ctx = make_ctx()
             token = _set_only(ctx)
             try:
@@ -696,7 +698,7 @@ def _run_in(make_ctx: Callable[[], Any], func: F) -> F:
         return cast(F, async_wrapper)
 
     @functools.wraps(func)
-    def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+    def sync_wrapper(*args: object, **kwargs: object) -> object:
         ctx = make_ctx()
         token = _set_only(ctx)
         try:
@@ -719,7 +721,7 @@ def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:
     return _cv_app.set(ctx), None
 
 
-def _reset_only(ctx: Any, tokens: tuple[Token[Any], Token[Any] | None]) -> None:
+def _reset_only(ctx: object, tokens: tuple[Token[Any], Token[Any] | None]) -> None:
     app_token, inner_token = tokens
     if inner_token is not None:
         inner_token.var.reset(inner_token)

@@ -61,7 +61,7 @@ CYCLE_METHODS = (
     "do_teardown_request",
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def stock(func: F) -> F:
@@ -70,7 +70,7 @@ def stock(func: F) -> F:
     return func
 
 
-async def invoke(method: Callable[..., Any], ctx: RequestContext, *args: Any, **kwargs: Any) -> Any:
+async def invoke(method: Callable[..., object], ctx: RequestContext, *args: object, **kwargs: object) -> Any:
     """Call an app's replacement of a request-cycle method; see :data:`CYCLE_METHODS`."""
     if is_async_callable(method):
         result = method(*args, **kwargs)
@@ -108,7 +108,7 @@ class ChainHooks:
     teardown_websocket: tuple[Hook, ...]
 
 
-async def call_hook(hook: Hook, ctx: RequestContext | None, *args: Any) -> Any:
+async def call_hook(hook: Hook, ctx: RequestContext | None, *args: object) -> Any:
     """Await an async hook, or run a sync one on the request's worker thread."""
     func, is_async = hook
     if is_async:
@@ -242,7 +242,7 @@ class DispatchMixin:
             return func
 
         @functools.wraps(func)
-        def call(*args: Any, **kwargs: Any) -> Any:
+        def call(*args: object, **kwargs: object) -> object:
             if in_sync_code():
                 return run_async(func(*args, **kwargs))
             return func(*args, **kwargs)
@@ -260,7 +260,7 @@ class DispatchMixin:
             return func
 
         @functools.wraps(func)
-        async def call(*args: Any, **kwargs: Any) -> Any:
+        async def call(*args: object, **kwargs: object) -> object:
             bound = functools.partial(func, *args, **kwargs)
             return await call_hook((bound, False), _cv_request.get(None))
 
@@ -275,7 +275,7 @@ class DispatchMixin:
     # the app's replacement of a public method where there is one.
 
     @functools.cached_property
-    def _overrides(self) -> dict[str, Callable[..., Any]]:
+    def _overrides(self) -> dict[str, Callable[..., object]]:
         # Found once, when the first request is dispatched: by then the app's
         # class and the extensions that wrap its methods are set. Stored on
         # the instance, so reading it later is a plain attribute read.
@@ -297,7 +297,7 @@ class DispatchMixin:
             return self._respond_replaced(overrides["full_dispatch_request"], ctx)
         return self._full_dispatch(ctx, overrides)
 
-    async def _respond_replaced(self, replaced: Callable[..., Any], ctx: RequestContext) -> Response:
+    async def _respond_replaced(self, replaced: Callable[..., object], ctx: RequestContext) -> Response:
         return self.make_response_sync(await invoke(replaced, ctx))
 
     async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
@@ -309,7 +309,7 @@ class DispatchMixin:
         return await self._handle_exception(ctx, error)
 
     async def _full_dispatch(
-        self, ctx: RequestContext, overrides: dict[str, Callable[..., Any]]
+        self, ctx: RequestContext, overrides: dict[str, Callable[..., object]]
     ) -> Response:
         try:
             if signals.request_started.receivers:
@@ -345,7 +345,7 @@ class DispatchMixin:
             return self.make_response_sync(rv, ctx.request.endpoint)
         return await self._finalize(ctx, rv)
 
-    async def _preprocess(self, ctx: RequestContext) -> Any:
+    async def _preprocess(self, ctx: RequestContext) -> object:
         request = ctx.request
         hooks = self.ctx_hooks(ctx)
         for hook in hooks.url_value_preprocessors:
@@ -368,7 +368,7 @@ class DispatchMixin:
                 return raised
         return error
 
-    def _call_view(self, ctx: RequestContext) -> Awaitable[Any]:
+    def _call_view(self, ctx: RequestContext) -> Awaitable[object]:
         # dispatch_request's work, returning the view's own awaitable: the
         # stock dispatch awaits it without a coroutine of its own.
         request = ctx.request
@@ -394,7 +394,7 @@ class DispatchMixin:
         return response
 
     def _finalize(
-        self, ctx: RequestContext, rv: Any, from_error_handler: bool = False
+        self, ctx: RequestContext, rv: object, from_error_handler: bool = False
     ) -> Awaitable[Response]:
         replaced = self._overrides.get("finalize_request")
         if replaced is not None:
@@ -402,13 +402,13 @@ class DispatchMixin:
         return self._finalize_request(ctx, rv, from_error_handler)
 
     async def _finalize_replaced(
-        self, replaced: Callable[..., Any], ctx: RequestContext, rv: Any, from_error_handler: bool
+        self, replaced: Callable[..., object], ctx: RequestContext, rv: object, from_error_handler: bool
     ) -> Response:
         response = await invoke(replaced, ctx, rv, from_error_handler=from_error_handler)
         return self.make_response_sync(response)
 
     async def _finalize_request(
-        self, ctx: RequestContext, rv: Any, from_error_handler: bool
+        self, ctx: RequestContext, rv: object, from_error_handler: bool
     ) -> Response:
         overrides = self._overrides
         request = ctx.request
@@ -566,7 +566,7 @@ class DispatchMixin:
             return bool(self.debug) and isinstance(error, BadRequestKeyError)
         return bool(trap_bad_request)
 
-    async def _handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
+    async def _handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> object:
         if isinstance(error, BadRequestKeyError) and (
             self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
         ):
@@ -582,7 +582,7 @@ class DispatchMixin:
             raise error
         return await call_hook(handler, ctx, error)
 
-    async def _handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> Any:
+    async def _handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> object:
         if error.code is None or isinstance(error, RequestRedirect):
             return error
         blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
@@ -601,7 +601,7 @@ class DispatchMixin:
         server_error = InternalServerError(original_exception=error)
         blueprints = self.ctx_hooks(ctx).blueprints
         handler = self.find_error_handler(server_error, blueprints)
-        rv: Any = server_error
+        rv: object = server_error
         if handler is not None:
             rv = await call_hook(handler, ctx, server_error)
         return await self._finalize(ctx, rv, from_error_handler=True)
@@ -697,11 +697,11 @@ def _current(ctx: RequestContext | None) -> RequestContext:
     return current
 
 
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
+async def _awaited(awaitable: Awaitable[object]) -> object:
     return await awaitable
 
 
-async def _ready(value: Any) -> Any:
+async def _ready(value: object) -> object:
     return value
 
 

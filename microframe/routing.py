@@ -52,7 +52,7 @@ def match_url(app: Microframe, target: RoutedRequest, bound: HasURLAdapter) -> N
         # Flask's TRUSTED_HOSTS: an unknown Host header is a 400.
         target.trusted_hosts = trusted
         target.__dict__.pop("host", None)
-    key: tuple[Any, ...] | None = None
+    key: tuple[object, ...] | None = None
     cache = app._match_cache
     if app._got_first_request:
         try:
@@ -87,7 +87,7 @@ def match_url(app: Microframe, target: RoutedRequest, bound: HasURLAdapter) -> N
     target.url_rule, target.view_args = rule, dict(args)
 
 
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
     if len(cache) >= MATCH_CACHE_SIZE:
         cache.clear()
     cache[key] = value
@@ -156,7 +156,7 @@ def build_url(
     method: str | None,
     scheme: str | None,
     external: bool | None,
-    values: dict[str, Any],
+    values: dict[str, object],
 ) -> str:
     """Build a URL for ``endpoint`` (``app.url_for``; see :func:`microframe.url_for`)."""
     req_ctx = _cv_request.get(None)

@@ -95,7 +95,7 @@ class DispatchingJinjaLoader(BaseLoader):
         # Every loader is asked, so that a template found twice is reported.
         from .debughelpers import TemplateSource, explain_template_loading_attempts
 
-        attempts: list[tuple[BaseLoader, Any, TemplateSource | None]] = []
+        attempts: list[tuple[BaseLoader, object, TemplateSource | None]] = []
         found: TemplateSource | None = None
         for source, loader in self._iter_sources():
             try:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .wrappers import Response
 
 
-async def _call(hook: Hook, ctx: WebsocketContext, *args: Any) -> Any:
+async def _call(hook: Hook, ctx: WebsocketContext, *args: object) -> Any:
     func, is_async = hook
     if is_async:
         return await func(*args)
@@ -116,7 +116,7 @@ class WebsocketDispatchMixin:
         """Call the handler of the matched websocket rule."""
         return await self._call_handler(ctx)
 
-    def _call_handler(self, ctx: WebsocketContext) -> Awaitable[Any]:
+    def _call_handler(self, ctx: WebsocketContext) -> Awaitable[object]:
         websocket = ctx.websocket
         if websocket.routing_exception is not None:
             raise websocket.routing_exception
@@ -190,7 +190,7 @@ class WebsocketDispatchMixin:
         handler = self.find_error_handler(
             server_error, self.hooks_for(ctx.websocket.blueprint).blueprints
         )
-        rv: Any = server_error
+        rv: object = server_error
         if handler is not None:
             rv = await _call(handler, ctx, server_error)
         return await self.finalize_websocket(ctx, rv, from_error_handler=True)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .client import MicroframeClient
 
 
-def make_test_request(app: Microframe, *args: Any, **kwargs: Any) -> Request:
+def make_test_request(app: Microframe, *args: object, **kwargs: object) -> Request:
     """Build a request for ``app`` from :class:`~microframe.testing.EnvironBuilder`'s arguments.
 
     What :meth:`~microframe.app.Microframe.test_request_context` serves:
@@ -44,7 +44,7 @@ def request_from_scope(app: Microframe, scope: dict[str, Any], body: bytes) -> R
     return request
 
 
-async def _no_receive() -> dict[str, Any]:
+async def _no_receive() -> dict[str, object]:
     raise RuntimeError("A test request's body is in memory; nothing is received.")
 
 

@@ -27,6 +27,8 @@ from ..wrappers.websocket import WebsocketDisconnect
 from .builder import ScopeBase, build_environ, scope_from_environ
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from ..app import Microframe
     from ..typing import ASGIMessage
     from ..wrappers import Response, Websocket
@@ -51,7 +53,7 @@ def make_websocket_scope(
     path: str = "/",
     *,
     subprotocols: Iterable[str] | None = None,
-    **kwargs: Any,
+    **kwargs: object,
 ) -> dict[str, Any]:
     """Return an ASGI websocket scope for a test connection to ``path``.
 
@@ -70,8 +72,8 @@ def websocket_environ(
     app: Microframe,
     path: str,
     kwargs: Mapping[str, Any],
-    environ_base: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], ScopeBase]:
+    environ_base: Mapping[str, object] | None = None,
+) -> tuple[WSGIEnvironment, ScopeBase]:
     """Return the WSGI environ of a websocket handshake (see :func:`make_websocket_scope`)."""
     options = dict(kwargs)
     scheme = options.get("scheme")
@@ -81,7 +83,7 @@ def websocket_environ(
 
 
 def websocket_scope(
-    environ: Mapping[str, Any],
+    environ: WSGIEnvironment,
     scope_base: ScopeBase,
     subprotocols: Iterable[str] | None,
 ) -> dict[str, Any]:
