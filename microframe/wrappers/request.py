@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
+from types import CoroutineType, ModuleType
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
@@ -224,13 +224,23 @@ def _poll(receive: ReceiveCallable) -> ASGIMessage | _Pending:
     Returns the message when it was already there (the common case for a
     small body), and otherwise a :class:`_Pending` to await for it.
     """
-    steps = receive().__await__()
+    awaitable = receive()
+    if type(awaitable) is not CoroutineType:
+        # Only a coroutine can be stepped by hand: a server's own awaitable
+        # may have no send() (Granian's PyFutureAwaitable), so it is awaited
+        # inside one of ours, which asyncio then drives as usual.
+        awaitable = _awaited(awaitable)
+    steps = cast("Generator[object, object, ASGIMessage]", awaitable.__await__())
     try:
         signal = steps.send(None)
     except StopIteration as stop:
         message: ASGIMessage = stop.value
         return message
     return _Pending(steps, signal)
+
+
+async def _awaited(awaitable: Awaitable[ASGIMessage]) -> ASGIMessage:
+    return await awaitable
 
 
 class _Pending:

@@ -103,6 +103,59 @@ async def test_a_future_as_receive_result() -> None:
     assert await Body(receive, timeout=5).read() == b"later"
 
 
+class _NextOnlyAwaitable:
+    """A server's own awaitable as Granian gives: ``__await__`` returns an
+    iterator with ``__next__`` only (no ``send``/``throw``), which yields an
+    asyncio future until the message is there."""
+
+    def __init__(self, future: asyncio.Future[Message]) -> None:
+        self._future = future
+
+    def __await__(self) -> _NextOnlyAwaitable:
+        return self
+
+    def __iter__(self) -> _NextOnlyAwaitable:
+        return self
+
+    def __next__(self) -> asyncio.Future[Message]:
+        if self._future.done():
+            raise StopIteration(self._future.result())
+        self._future._asyncio_future_blocking = True  # what asyncio's Task expects of a future
+        return self._future
+
+
+def _next_only_receiver(messages: list[Message], *, stall: bool = False) -> Any:
+    loop = asyncio.get_running_loop()
+    queue = list(messages)
+
+    def receive() -> _NextOnlyAwaitable:
+        future: asyncio.Future[Message] = loop.create_future()
+        if queue:
+            loop.call_soon(future.set_result, queue.pop(0))
+        elif not stall:
+            loop.call_soon(future.set_result, {"type": "http.disconnect"})
+        return _NextOnlyAwaitable(future)
+
+    return receive
+
+
+@pytest.mark.parametrize("size", [100, 3])
+async def test_a_receive_awaitable_without_send(size: int) -> None:
+    data = b"0123456789"
+    body = Body(_next_only_receiver(_chunked(data, size)), len(data), timeout=5)
+    assert await body.read() == data
+    streamed = Body(_next_only_receiver(_chunked(data, size)), len(data), timeout=5)
+    assert [chunk async for chunk in streamed] == [
+        data[i : i + size] for i in range(0, len(data), size)
+    ]
+
+
+async def test_a_receive_awaitable_without_send_times_out() -> None:
+    body = Body(_next_only_receiver([_request(b"a", more_body=True)], stall=True), timeout=0.05)
+    with pytest.raises(RequestTimeout):
+        await body.read()
+
+
 # -- whole_if_ready ----------------------------------------------------------------------
 
 

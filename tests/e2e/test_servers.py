@@ -1,7 +1,13 @@
-"""End to end: a real Hypercorn server in a subprocess, real HTTP requests."""
+"""End to end: a real server in a subprocess, real HTTP requests.
+
+Hypercorn (what ``microframe run`` uses) runs every test; the request and
+response tests also run under Uvicorn and Granian, the fast servers the
+deployment guide recommends, skipped when they are not installed.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import textwrap
@@ -76,17 +82,36 @@ APP_SOURCE = textwrap.dedent(
     """
 )
 
+SERVERS = {
+    "hypercorn": None,  # LiveServer's default command
+    "uvicorn": ["-m", "uvicorn", "e2e_app:app", "--host", "127.0.0.1", "--port", "{port}"],
+    "granian": [
+        "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
+        "e2e_app:app",
+    ],
+}  # fmt: skip
+
+
 class Server(LiveServer):
-    """A Hypercorn process serving the app module written into ``directory``."""
+    """A server process (Hypercorn by default) serving the app module written
+    into ``directory``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, server: str = "hypercorn") -> None:
         (directory / "e2e_app.py").write_text(APP_SOURCE)
-        super().__init__("e2e_app:app", [directory], log=directory / "server.log")
+        super().__init__(
+            "e2e_app:app",
+            [directory],
+            log=directory / "server.log",
+            command=SERVERS[server],
+            cwd=directory,
+        )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("e2e_app"))
+@pytest.fixture(scope="module", params=list(SERVERS))
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if importlib.util.find_spec(request.param) is None:
+        pytest.skip(f"{request.param} is not installed")
+    running = Server(tmp_path_factory.mktemp("e2e_app"), request.param)
     try:
         running.wait_until_ready()
         yield running
