@@ -140,9 +140,14 @@ class MicroframeClient:
         quart = "server_name" in kwargs or len(args) >= 3 or (len(args) == 2 and "value" in kwargs)
         parse = _quart_set_cookie_args if quart else _flask_set_cookie_args
         host, key, value, options, origin_only = parse(*args, **kwargs)
-        cookie = Cookie.from_set_cookie(dump_cookie(key, value, **options), host, "/")
+        cookie = Cookie.from_set_cookie(dump_cookie(key, value, **options), host or self._host(), "/")
         cookie.origin_only = origin_only
         jar.set(cookie)
+
+    def _host(self) -> str:
+        # Quart's extensions pass server_name=None (Quart-Auth's default
+        # cookie domain): the host this client sends requests to by default.
+        return str(self.app.config.get("SERVER_NAME") or "localhost")
 
     def delete_cookie(self, *args: Any, **kwargs: Any) -> None:
         """Forget a cookie: Flask's ``delete_cookie(key, *, domain="localhost",
@@ -151,7 +156,8 @@ class MicroframeClient:
         jar = self._jar()
         quart = "server_name" in kwargs or len(args) >= 2
         parse = _quart_delete_cookie_args if quart else _flask_delete_cookie_args
-        jar.delete(*parse(*args, **kwargs))
+        key, domain, path = parse(*args, **kwargs)
+        jar.delete(key, domain or self._host(), path)
 
     def _add_cookies(self, environ: WSGIEnvironment) -> None:
         """Add the jar's cookies for the environ's URL to its ``Cookie`` header.
@@ -549,7 +555,7 @@ def _flask_set_cookie_args(
 
 
 def _quart_set_cookie_args(
-    server_name: str,
+    server_name: str | None,
     key: str,
     value: str = "",
     max_age: timedelta | int | None = None,
@@ -560,7 +566,7 @@ def _quart_set_cookie_args(
     httponly: bool = False,
     samesite: str | None = None,
     charset: str = "utf-8",
-) -> tuple[str, str, str, dict[str, Any], bool]:
+) -> tuple[str | None, str, str, dict[str, Any], bool]:
     options = {
         "max_age": max_age, "expires": expires, "path": path, "domain": domain,
         "secure": secure, "httponly": httponly, "samesite": samesite,
@@ -575,8 +581,8 @@ def _flask_delete_cookie_args(
 
 
 def _quart_delete_cookie_args(
-    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: object
-) -> tuple[str, str, str]:
+    server_name: str | None, key: str, path: str = "/", domain: str | None = None, **kwargs: object
+) -> tuple[str, str | None, str]:
     return key, domain or server_name, path
 
 

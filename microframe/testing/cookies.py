@@ -82,6 +82,12 @@ class Cookie:
         )
 
     @property
+    def name(self) -> str:
+        """The name as the app set it: Quart's client keeps :mod:`http.cookiejar`
+        cookies, whose name is ``name`` (werkzeug's is :attr:`decoded_key`)."""
+        return self.decoded_key
+
+    @property
     def storage_key(self) -> tuple[str, str, str]:
         """``(domain, path, decoded_key)``: a cookie of the same key replaces this one."""
         return self.domain, self.path, self.decoded_key
