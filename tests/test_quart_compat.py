@@ -226,3 +226,16 @@ def test_a_quart_app_served_for_real(tmp_path: Path) -> None:
         assert body == b'{"hello":"ada"}\n'
     finally:
         server.stop()
+
+
+def test_make_test_headers_path_and_query_string_as_quarts() -> None:
+    from microframe.testing import make_test_headers_path_and_query_string
+
+    app = Microframe(__name__)
+    headers, path, query_string = make_test_headers_path_and_query_string(app, "/a%20b?x=1")
+    assert headers["User-Agent"] == "Microframe"
+    assert headers["Host"] == "localhost"
+    assert path == "/a b"
+    assert query_string == b"x=1"
+    headers, _, _ = make_test_headers_path_and_query_string(app, "/", headers={"User-Agent": "me"})
+    assert headers["User-Agent"] == "me"
