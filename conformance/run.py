@@ -8,10 +8,10 @@
 2. unpack it into a fresh work folder and run its tests twice, in a virtual
    environment of their own (``venv`` in that folder, made from
    ``conformance/requirements.txt`` and this checkout of microframe): on the
-   real Flask (the reference), and on microframe, unchanged with the
-   ``flask`` shim installed before anything imports ``flask`` (or ported, for
-   the tutorial, see :mod:`conformance.port`);
-3. compare: every test that passes on Flask must pass on microframe, unless
+   real Flask or Quart (the reference), and on microframe, unchanged with the
+   ``flask`` and ``quart`` shims installed before anything imports them (or
+   ported, for the tutorial, see :mod:`conformance.port`);
+3. compare: every test that passes on the reference must pass on microframe, unless
    ``conformance/expectations.toml`` excludes it with a reason.
 
 It exits non-zero when a test that should pass does not. Excluded tests that
@@ -53,7 +53,7 @@ SUITE_TIMEOUT = 600
 
 @dataclass
 class Outcome:
-    """The outcome of one suite on one side (Flask or microframe)."""
+    """The outcome of one suite on one side (the reference or microframe)."""
 
     tests: dict[str, dict[str, str]]
     seconds: float
@@ -81,7 +81,7 @@ class Outcome:
 
 @dataclass
 class Comparison:
-    """One suite's outcomes on Flask and microframe, judged."""
+    """One suite's outcomes on the reference (Flask or Quart) and microframe, judged."""
 
     suite: Suite
     reference: Outcome
@@ -93,7 +93,7 @@ class Comparison:
     unused_exclusions: list[str] = field(default_factory=list)
 
     def judge(self) -> None:
-        """Sort the tests that pass on Flask into passing, excluded and regressed."""
+        """Sort the tests that pass on the reference into passing, excluded and regressed."""
         used: set[str] = set()
         exclusions = self.expectations.all
         for test in sorted(self.reference.tests):
@@ -111,12 +111,12 @@ class Comparison:
 
     @property
     def reference_passed(self) -> int:
-        """How many tests pass on Flask."""
+        """How many tests pass on the reference (Flask or Quart)."""
         return sum(self.reference.passed(test) for test in self.reference.tests)
 
     @property
     def microframe_passed(self) -> int:
-        """How many of the tests that pass on Flask pass on microframe."""
+        """How many of the tests that pass on the reference pass on microframe."""
         return sum(
             self.microframe.passed(test)
             for test in self.reference.tests
@@ -246,7 +246,7 @@ def unpack(sdist: Path, into: Path) -> Path:
 def run_suite(
     suite: Suite, side: str, sdist: Path, python: Path, cache: Path, deselect: list[str]
 ) -> Outcome:
-    """Run ``suite`` on Flask (``side="flask"``) or microframe (``"microframe"``)."""
+    """Run ``suite`` on its reference (``side="flask"`` or ``"quart"``) or ``"microframe"``."""
     work = cache / "work" / f"{suite.name}-{side}"
     project = unpack(sdist, work)
     root = project / suite.root
@@ -255,7 +255,9 @@ def run_suite(
     args = [str(python), "-m", "pytest", "-q", "--continue-on-collection-errors",
             f"--timeout={TEST_TIMEOUT}", "-p", "conformance.pytest_outcomes", *suite.pytest_args]
     if side == "microframe":
-        if suite.mode == "shim":
+        if suite.mode == "shim" and suite.reference == "Quart":
+            args += ["-p", "conformance.pytest_quart_shim"]
+        elif suite.mode == "shim":
             args += ["-p", "conformance.pytest_shim"]
             # Suites that run Flask's command line get microframe's, with the shim.
             _write_flask_command(shim_bin, python)
@@ -305,7 +307,7 @@ def compare(
     suite: Suite, sdist: Path, python: Path, cache: Path, expectations: Expectations
 ) -> Comparison:
     """Run ``suite`` on both sides and judge the outcomes."""
-    reference = run_suite(suite, "flask", sdist, python, cache, [])
+    reference = run_suite(suite, suite.reference.lower(), sdist, python, cache, [])
     microframe = run_suite(suite, "microframe", sdist, python, cache, list(expectations.deselect))
     comparison = Comparison(suite, reference, microframe, expectations)
     comparison.judge()
@@ -330,7 +332,7 @@ def report(comparisons: list[Comparison], verbose: bool) -> bool:
             str(len(comparison.regressions)),
             f"{comparison.microframe.seconds:.1f}",
         ))
-    headers = ("suite", "tests", "pass on Flask", "pass on microframe", "excluded", "failing", "seconds")
+    headers = ("suite", "tests", "pass on reference", "pass on microframe", "excluded", "failing", "seconds")
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -338,11 +340,12 @@ def report(comparisons: list[Comparison], verbose: bool) -> bool:
         name = comparison.suite.name
         if comparison.reference_passed == 0:
             good = False
-            print(f"\n{name}: nothing passed on Flask; see {comparison.reference.log}")
+            print(f"\n{name}: nothing passed on {comparison.suite.reference}; see {comparison.reference.log}")
         if comparison.regressions:
             good = False
-            print(f"\n{name}: {len(comparison.regressions)} test(s) pass on Flask but not on"
-                  f" microframe (log: {comparison.microframe.log}):")
+            print(f"\n{name}: {len(comparison.regressions)} test(s) pass on"
+                  f" {comparison.suite.reference} but not on microframe"
+                  f" (log: {comparison.microframe.log}):")
             shown = comparison.regressions if verbose else comparison.regressions[:40]
             for test in shown:
                 print(f"  FAIL {test}\n       {comparison.microframe.detail(test)}")
@@ -354,14 +357,14 @@ def report(comparisons: list[Comparison], verbose: bool) -> bool:
                 continue
             print(f"{name}: excluded but passes now, take it off the list: {test}")
         for pattern in comparison.unused_exclusions:
-            print(f"{name}: exclusion matches no test that passes on Flask: {pattern}")
+            print(f"{name}: exclusion matches no test that passes on {comparison.suite.reference}: {pattern}")
     return good
 
 
 def markdown(comparisons: list[Comparison]) -> str:
     """The results as the Markdown table of ``docs/compatibility.md``."""
     lines = [
-        "| suite | version | tests | pass on Flask | pass on microframe | excluded |",
+        "| suite | version | tests | pass on Flask/Quart | pass on microframe | excluded |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for comparison in comparisons:
@@ -409,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.json:
         options.json.write_text(json.dumps({
             comparison.suite.name: {
-                "flask": comparison.reference.tests,
+                "reference": comparison.reference.tests,
                 "microframe": comparison.microframe.tests,
                 "regressions": comparison.regressions,
                 "excluded": comparison.excluded,

@@ -3,7 +3,8 @@
 Every suite is other people's code, fetched at run time from the sdist of a
 pinned release and run unchanged: Flask's own test suite, Flask's tutorial
 (ported twice, see :mod:`conformance.port`), and the test suites of the
-extensions Flask users reach for first.
+extensions Flask and Quart users reach for first. (Quart's sdist ships no
+tests, so Quart itself is covered by its extensions' suites.)
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Suite:
     pytest_args: tuple[str, ...] = ("-p", "no:asyncio")
     #: What the suite is, for the report.
     notes: str = ""
+    #: The framework the suite is written for, run as the reference.
+    reference: str = "Flask"
 
     @property
     def distribution(self) -> str:
@@ -45,6 +48,9 @@ class Suite:
 
 
 FLASK = "flask==3.1.3"
+#: Quart's extensions' suites run on pytest-asyncio, configured by their
+#: pyproject.toml (whose ``addopts`` need pytest-cov installed).
+QUART_ARGS: tuple[str, ...] = ()
 
 SUITES: tuple[Suite, ...] = (
     Suite("flask", FLASK, notes="Flask's own test suite"),
@@ -72,6 +78,14 @@ SUITES: tuple[Suite, ...] = (
     Suite("flask-httpauth", "flask-httpauth==4.8.1"),
     # Flask-Talisman ships its tests inside the package.
     Suite("flask-talisman", "flask-talisman==1.1.0", paths=("flask_talisman/talisman_test.py",)),
+    # Quart's extensions, run on the real Quart and on microframe with
+    # 'import quart' served by microframe.quart_compat. Their suites are
+    # async (pytest-asyncio, which their pyproject.toml configures).
+    Suite("quart-schema", "quart-schema==0.25.0", pytest_args=QUART_ARGS, reference="Quart"),
+    Suite("quart-auth", "quart-auth==0.12.0", pytest_args=QUART_ARGS, reference="Quart"),
+    Suite("quart-cors", "quart-cors==0.8.0", pytest_args=QUART_ARGS, reference="Quart"),
+    Suite("quart-rate-limiter", "quart-rate-limiter==0.12.1", pytest_args=QUART_ARGS,
+          reference="Quart"),
 )
 
 

@@ -191,6 +191,9 @@ class Microframe(
                 assert app is not None
                 return app.send_static_file(filename)
 
+            # Shares send_static_file's attributes, so a mark an extension sets
+            # on it later (Quart-Schema's hide) is seen on the view.
+            static.__dict__ = type(self).send_static_file.__dict__
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",

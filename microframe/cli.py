@@ -318,24 +318,28 @@ def _enable_completion(namespace: dict[str, object]) -> None:
 def get_version(ctx: click.Context, param: click.Parameter | None, value: bool) -> None:
     """Print the versions of microframe, Python, Werkzeug and Hypercorn, and exit.
 
-    The callback of ``--version``. While ``import flask`` is served by
-    microframe (:mod:`microframe.flask_compat`), the installed Flask, whose
-    code that import does not run, is named too.
+    The callback of ``--version``; the first line reads ``Microframe
+    <version>``, as Quart's reads ``Quart <version>``. While ``import flask``
+    or ``import quart`` is served by microframe
+    (:mod:`microframe.flask_compat`, :mod:`microframe.quart_compat`), the
+    installed Flask or Quart, whose code that import does not run, is named too.
     """
     if not value or ctx.resilient_parsing:
         return
-    from . import __version__, flask_compat
+    from . import __version__, flask_compat, quart_compat
 
     lines = [
         # The running package's own version: the distribution is published as
         # microframe-asgi, and "microframe" on the index is another project.
-        f"microframe {__version__}",
+        f"Microframe {__version__}",
         f"Python {platform.python_version()}",
         f"Werkzeug {_version_of('werkzeug')}",
         f"Hypercorn {_version_of('hypercorn')}",
     ]
     if flask_compat.is_installed():
         lines.append(f"Flask {_version_of('flask')} ('import flask' is served by microframe)")
+    if quart_compat.is_installed():
+        lines.append(f"Quart {_version_of('quart')} ('import quart' is served by microframe)")
     click.echo("\n".join(lines), color=ctx.color)
     ctx.exit()
 

@@ -25,7 +25,7 @@ from . import signals
 from .debughelpers import routing_error
 from .globals import _cv_request, _no_req_msg
 from .sessions import save_request_session
-from .sync import dual, explain_thread_error, in_sync_code, is_async_callable, run_async
+from .sync import ReadyValue, dual, explain_thread_error, in_sync_code, is_async_callable, run_async
 from .wrappers.base import blueprint_chain
 
 if TYPE_CHECKING:
@@ -282,7 +282,9 @@ class DispatchMixin:
         return {
             name: method
             for name in CYCLE_METHODS
+            # A functools.wraps wrapper copies the stock marker: not stock.
             if not getattr(method := getattr(self, name), "__microframe_stock__", False)
+            or hasattr(method, "__wrapped__")
         }
 
     def respond(self, ctx: RequestContext) -> Awaitable[Response]:
@@ -486,9 +488,13 @@ class DispatchMixin:
         raise routing_error(request, bool(self.debug))
 
     @stock
-    def make_default_options_response(self) -> Response:
-        """The response to an automatic ``OPTIONS`` request: empty, with ``Allow``."""
-        return self._default_options_response(_current(None))
+    def make_default_options_response(self) -> Any:
+        """The response to an automatic ``OPTIONS`` request: empty, with ``Allow``.
+
+        Returned directly in sync code (Flask), awaitable in async code (Quart).
+        """
+        response = self._default_options_response(_current(None))
+        return response if in_sync_code() else ReadyValue(response)
 
     @stock
     def finalize_request(

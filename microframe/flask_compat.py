@@ -30,13 +30,10 @@ they imported; pass their names to ``purge`` to drop them as well.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+
+from .compat_shim import Shim, ShimModule
 
 #: The Flask release whose API the shim serves (``flask.__version__``).
 FLASK_VERSION = "3.1.3"
@@ -81,54 +78,19 @@ _ALIAS_HOMES: dict[str, str] = {
     "MicroframeGroup": "microframe.cli",
 }
 
-_saved: dict[str, types.ModuleType] | None = None
-
-
-class ShimModule(types.ModuleType):
-    """A ``flask...`` module whose attributes come from a microframe module.
-
-    Attributes are looked up on first use, so everything the microframe
-    module has (private names such as ``_cv_request`` included) is there.
-    """
-
-    def __init__(self, name: str, target: str) -> None:
-        super().__init__(name, f"microframe's stand-in for {name}")
-        self.__microframe_target__ = target
-        # A package path (empty): 'import flask.xyz' for a module microframe
-        # lacks fails with ModuleNotFoundError instead of importing real Flask.
-        self.__path__: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "__version__" and self.__name__ == "flask":
-            # Extensions compare it to pick code paths; Flask 3.1 warns too.
-            warnings.warn(
-                "The '__version__' attribute is deprecated and will be removed in"
-                " Flask 3.2. Use feature detection or"
-                " 'importlib.metadata.version(\"flask\")' instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return FLASK_VERSION
-        if name.startswith("__"):
-            raise AttributeError(name)
-        target = importlib.import_module(self.__microframe_target__)
-        real = ALIASES.get(name, name)
-        try:
-            value = getattr(target, real)
-        except AttributeError:
-            home = _ALIAS_HOMES.get(real)
-            if home is None:
-                raise AttributeError(
-                    f"microframe has no equivalent of '{self.__name__}.{name}'"
-                    f" (looked in {self.__microframe_target__})."
-                ) from None
-            value = getattr(importlib.import_module(home), real)
-        setattr(self, name, value)
-        return value
-
-    def __dir__(self) -> Iterable[str]:
-        target = importlib.import_module(self.__microframe_target__)
-        return sorted({*dir(target), *ALIASES})
+_SHIM = Shim(
+    "flask",
+    MODULES,
+    ALIASES,
+    _ALIAS_HOMES,
+    FLASK_VERSION,
+    # Extensions compare it to pick code paths; Flask 3.1 warns too.
+    version_warning=(
+        "The '__version__' attribute is deprecated and will be removed in"
+        " Flask 3.2. Use feature detection or"
+        " 'importlib.metadata.version(\"flask\")' instead."
+    ),
+)
 
 
 def install() -> None:
@@ -137,19 +99,7 @@ def install() -> None:
     Call before importing the Flask extensions that should use microframe.
     Calling it again while installed does nothing.
     """
-    global _saved
-    if is_installed():
-        return
-    # A shim that something else took out of sys.modules is forgotten.
-    _saved = {name: module for name, module in sys.modules.items() if _is_flask(name)}
-    for name in _saved:
-        del sys.modules[name]
-    for name, target in MODULES.items():
-        sys.modules[name] = ShimModule(name, target)
-    for name in MODULES:
-        parent, _, child = name.rpartition(".")
-        if parent:
-            setattr(sys.modules[parent], child, sys.modules[name])
+    _SHIM.install()
 
 
 def uninstall(purge: Iterable[str] = ()) -> None:
@@ -159,21 +109,12 @@ def uninstall(purge: Iterable[str] = ()) -> None:
         as ``"flask_login"``, to remove from :data:`sys.modules` (with their
         submodules) so that a later import binds them to real Flask.
     """
-    global _saved
-    if _saved is None:
-        return
-    for name in [name for name in sys.modules if _is_flask(name)]:
-        del sys.modules[name]
-    sys.modules.update(_saved)
-    _saved = None
-    prefixes = tuple(purge)
-    for name in [name for name in sys.modules if _is_under(name, prefixes)]:
-        del sys.modules[name]
+    _SHIM.uninstall(purge)
 
 
 def is_installed() -> bool:
     """Return ``True`` while the shim is installed (and still in :data:`sys.modules`)."""
-    return _saved is not None and isinstance(sys.modules.get("flask"), ShimModule)
+    return _SHIM.is_installed()
 
 
 @contextmanager
@@ -204,14 +145,6 @@ def main() -> None:
     from .cli import main as cli_main  # after install(): the app may import flask
 
     cli_main()
-
-
-def _is_flask(name: str) -> bool:
-    return name == "flask" or name.startswith("flask.")
-
-
-def _is_under(name: str, prefixes: tuple[str, ...]) -> bool:
-    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
 
 
 __all__ = [

@@ -10,6 +10,7 @@ These are the names to use in annotations of user code, e.g.::
 
 from __future__ import annotations
 
+import os
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -19,13 +20,15 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, Union
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar, Union
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import Headers
     from werkzeug.sansio.response import Response as SansIOResponse
     from werkzeug.wrappers import Response as WerkzeugResponse
 
+    from .app import Microframe
     from .wrappers.response import Response
 
 # --- ASGI ------------------------------------------------------------------
@@ -105,11 +108,13 @@ ResponseValue = ResponseBody
 """Flask's name for :data:`ResponseBody`."""
 
 StatusCode = int
+HeaderName = str
+"""Quart's name for the type of a header's name."""
 HeaderValue = Union[str, list[str], tuple[str, ...]]
 HeadersValue = Union[
     "Headers",
-    Mapping[str, HeaderValue],
-    Sequence[tuple[str, HeaderValue]],
+    Mapping[HeaderName, HeaderValue],
+    Sequence[tuple[HeaderName, HeaderValue]],
 ]
 
 ResponseReturnValue = Union[
@@ -134,6 +139,12 @@ RouteCallable = Callable[..., ResponseReturnValue | Awaitable[ResponseReturnValu
 BeforeRequestCallable = Callable[
     [], ResponseReturnValue | None | Awaitable[ResponseReturnValue | None]
 ]
+BeforeWebsocketCallable = BeforeRequestCallable
+"""A ``before_websocket`` hook: like a ``before_request`` one."""
+WebsocketCallable = Callable[
+    ..., ResponseReturnValue | None | Awaitable[ResponseReturnValue | None]
+]
+"""A websocket handler: it may return nothing, or a response to refuse the connection."""
 AfterRequestCallable = Callable[["Response"], Union["Response", Awaitable["Response"]]]
 """An ``after_request`` hook: it gets the response and returns it (or another)."""
 AfterWebsocketCallable = Callable[
@@ -156,9 +167,81 @@ BeforeServingCallable = Callable[[], None | Awaitable[None]]
 AfterServingCallable = Callable[[], None | Awaitable[None]]
 WhileServingCallable = Callable[[], AsyncGenerator[None, None]]
 AppOrBlueprintKey = Union[str, None]
+FilePath = Union[bytes, str, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""A path to a file, as :func:`~microframe.send_file` takes it."""
+
+# --- Protocols (Quart's, for extensions that type against them) -------------
+
+
+class ASGIHTTPProtocol(Protocol):
+    """What :attr:`Microframe.asgi_http_class` is: serves one HTTP request."""
+
+    def __init__(self, app: Microframe, scope: HTTPScope) -> None: ...
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
+
+
+class ASGIWebsocketProtocol(Protocol):
+    """What :attr:`Microframe.asgi_websocket_class` is: serves one WebSocket."""
+
+    def __init__(self, app: Microframe, scope: WebsocketScope) -> None: ...
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
+
+
+class ASGILifespanProtocol(Protocol):
+    """What :attr:`Microframe.asgi_lifespan_class` is: runs startup and shutdown."""
+
+    def __init__(self, app: Microframe, scope: LifespanScope) -> None: ...
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
+
+
+class TestClientProtocol(Protocol):
+    """The test client as extensions use it (Quart's ``TestClientProtocol``)."""
+
+    app: Microframe
+
+    async def open(self, path: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def post(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def websocket(self, path: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def __aenter__(self) -> Any: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class TestAppProtocol(Protocol):
+    """The test app as extensions use it (Quart's ``TestAppProtocol``)."""
+
+    def test_client(self) -> Any: ...
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
+class Event(Protocol):
+    """An event such as :class:`asyncio.Event`, as Quart types it."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
 
 __all__ = [
     "ASGIApp",
+    "ASGIHTTPProtocol",
+    "ASGILifespanProtocol",
+    "ASGIWebsocketProtocol",
     "ASGIMessage",
     "ASGIReceiveCallable",
     "ASGISendCallable",
@@ -168,8 +251,13 @@ __all__ = [
     "AppOrBlueprintKey",
     "BeforeRequestCallable",
     "BeforeServingCallable",
+    "BeforeWebsocketCallable",
     "ErrorHandlerCallable",
+    "Event",
+    "FilePath",
     "HTTPScope",
+    "HeaderName",
+    "HeaderValue",
     "HeadersValue",
     "LifespanScope",
     "ResponseBody",
@@ -182,12 +270,15 @@ __all__ = [
     "ShellContextProcessorCallable",
     "StatusCode",
     "TeardownCallable",
+    "TestAppProtocol",
+    "TestClientProtocol",
     "TemplateContextProcessorCallable",
     "TemplateFilterCallable",
     "TemplateGlobalCallable",
     "TemplateTestCallable",
     "URLDefaultCallable",
     "URLValuePreprocessorCallable",
+    "WebsocketCallable",
     "WebsocketScope",
     "WhileServingCallable",
 ]

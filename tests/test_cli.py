@@ -692,7 +692,9 @@ def test_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == ["microframe", "Python", "Werkzeug", "Hypercorn"]
+    # As Quart's: "Quart <version>" first, then Python, Werkzeug and Hypercorn.
+    assert lines[0] == f"Microframe {microframe.__version__}"
+    assert [line.split()[0] for line in lines] == ["Microframe", "Python", "Werkzeug", "Hypercorn"]
     assert lines[1] == f"Python {sys.version.split()[0]}"
 
 
@@ -922,6 +924,16 @@ def test_version_names_flask_while_the_shim_is_installed() -> None:
     assert result.exit_code == 0
     last = result.output.splitlines()[-1]
     assert last.startswith("Flask ") and "'import flask' is served by microframe" in last
+
+
+def test_version_names_quart_while_its_shim_is_installed() -> None:
+    from microframe import quart_compat
+
+    with quart_compat.installed():
+        result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    last = result.output.splitlines()[-1]
+    assert last.startswith("Quart ") and "'import quart' is served by microframe" in last
 
 
 # -- async commands added as plain click commands -------------------------------------------

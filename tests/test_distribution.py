@@ -56,7 +56,7 @@ def test_installed_under_its_own_name() -> None:
 def test_version_option_reports_the_running_package() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == f"microframe {microframe.__version__}"
+    assert result.output.splitlines()[0] == f"Microframe {microframe.__version__}"
 
 
 def test_install_targets_are_read_from_commands() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from contextvars import ContextVar
 from inspect import isawaitable
 from io import BytesIO
 from types import TracebackType
@@ -28,8 +28,17 @@ from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async, run_async_serving
 from ..typing import ASGIApp, ASGIMessage
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
-from .cookies import Cookie, CookieJar, cookie_origin
+from .cookies import (
+    Cookie,
+    CookieJar,
+    cookie_origin,
+    flask_delete_cookie_args,
+    flask_set_cookie_args,
+    quart_delete_cookie_args,
+    quart_set_cookie_args,
+)
 from .response import DualTestResponse, TestResponse, make_test_response
+from .utils import sentinel
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -42,6 +51,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
+#: Quart's ``open`` arguments after the path, in ``_make_request``'s order.
+_QUART_OPEN_ARGS = (
+    "method", "headers", "data", "form", "files", "query_string", "json", "scheme",
+    "root_path", "http_version", "scope_base", "auth", "subdomain",
+)
+#: Whether the request being sent through ``_make_request`` follows redirects.
+_following: ContextVar[bool] = ContextVar("_following", default=False)
 _PRESERVE_KEY = "_microframe_preserve_context"
 
 
@@ -138,11 +154,16 @@ class MicroframeClient:
         """
         jar = self._jar()
         quart = "server_name" in kwargs or len(args) >= 3 or (len(args) == 2 and "value" in kwargs)
-        parse = _quart_set_cookie_args if quart else _flask_set_cookie_args
+        parse = quart_set_cookie_args if quart else flask_set_cookie_args
         host, key, value, options, origin_only = parse(*args, **kwargs)
-        cookie = Cookie.from_set_cookie(dump_cookie(key, value, **options), host, "/")
+        cookie = Cookie.from_set_cookie(dump_cookie(key, value, **options), host or self._host(), "/")
         cookie.origin_only = origin_only
         jar.set(cookie)
+
+    def _host(self) -> str:
+        # Quart's extensions pass server_name=None (Quart-Auth's default
+        # cookie domain): the host this client sends requests to by default.
+        return str(self.app.config.get("SERVER_NAME") or "localhost")
 
     def delete_cookie(self, *args: Any, **kwargs: Any) -> None:
         """Forget a cookie: Flask's ``delete_cookie(key, *, domain="localhost",
@@ -150,8 +171,9 @@ class MicroframeClient:
         domain=None)``."""
         jar = self._jar()
         quart = "server_name" in kwargs or len(args) >= 2
-        parse = _quart_delete_cookie_args if quart else _flask_delete_cookie_args
-        jar.delete(*parse(*args, **kwargs))
+        parse = quart_delete_cookie_args if quart else flask_delete_cookie_args
+        key, domain, path = parse(*args, **kwargs)
+        jar.delete(key, domain or self._host(), path)
 
     def _add_cookies(self, environ: WSGIEnvironment) -> None:
         """Add the jar's cookies for the environ's URL to its ``Cookie`` header.
@@ -209,7 +231,10 @@ class MicroframeClient:
         """
         # The response, or a coroutine giving it: DualTestResponse describes both.
         if not in_sync_code():
-            coro = self._open(args, kwargs, follow_redirects)
+            if self._through_make_request(args, kwargs):
+                coro = self._open_quart(args[0], kwargs, follow_redirects)
+            else:
+                coro = self._open(args, kwargs, follow_redirects)
             if not self.preserve_context:
                 return coro  # type: ignore[return-value]
             return self._open_preserving(coro)  # type: ignore[return-value]
@@ -330,6 +355,66 @@ class MicroframeClient:
     ) -> TestResponse:
         environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
         return await self._open_built(environ, scope_base, follow_redirects)
+
+    # -- Quart's _make_request -------------------------------------------------
+    #
+    # Quart's client sends each request through _make_request, taking Quart's
+    # arguments in order, and Quart extensions' client mixins override it to
+    # convert the arguments first (Quart-Schema dumps models given as json,
+    # form or query_string). A subclass that overrides it gets it called for
+    # every request made with Quart's arguments; the stock client skips it.
+
+    def _through_make_request(self, args: tuple[object, ...], kwargs: dict[str, object]) -> bool:
+        return (
+            type(self)._make_request is not MicroframeClient._make_request
+            and len(args) == 1
+            and isinstance(args[0], str)
+            and kwargs.keys() <= set(_QUART_OPEN_ARGS)
+        )
+
+    async def _open_quart(
+        self, path: str, kwargs: dict[str, object], follow_redirects: bool
+    ) -> TestResponse:
+        token = _following.set(follow_redirects)
+        try:
+            options: dict[str, Any] = {"method": "GET", "json": sentinel, **kwargs}
+            values: list[Any] = [options.get(name) for name in _QUART_OPEN_ARGS]
+            return await self._make_request(path, *values)
+        finally:
+            _following.reset(token)
+
+    async def _make_request(
+        self,
+        path: str,
+        method: str,
+        headers: Any,
+        data: Any,
+        form: Any,
+        files: Any,
+        query_string: Any,
+        json: Any,
+        scheme: str | None,
+        root_path: str | None,
+        http_version: str | None,
+        scope_base: dict[str, Any] | None,
+        auth: Any = None,
+        subdomain: str | None = None,
+    ) -> TestResponse:
+        """Send one request from Quart's arguments (the hook Quart's client has).
+
+        Override it, calling ``super()._make_request(...)``, to convert the
+        arguments of every request sent with Quart's arguments.
+        """
+        given = {
+            "method": method, "headers": headers, "data": data, "form": form, "files": files,
+            "query_string": query_string, "scheme": scheme, "root_path": root_path,
+            "http_version": http_version, "scope_base": scope_base, "auth": auth,
+            "subdomain": subdomain,
+        }
+        kwargs: dict[str, object] = {name: value for name, value in given.items() if value is not None}
+        if json is not sentinel:
+            kwargs["json"] = json
+        return await self._open((path,), kwargs, _following.get())
 
     async def _open_built(
         self, environ: WSGIEnvironment, scope_base: ScopeBase, follow_redirects: bool
@@ -534,50 +619,6 @@ class MicroframeClient:
             await self._pop_preserved_async()
         finally:
             self._stop_preserving()
-
-
-def _flask_set_cookie_args(
-    key: str,
-    value: str = "",
-    *,
-    domain: str = "localhost",
-    origin_only: bool = True,
-    path: str = "/",
-    **kwargs: object,
-) -> tuple[str, str, str, dict[str, object], bool]:
-    return domain, key, value, {"domain": domain, "path": path, **kwargs}, origin_only
-
-
-def _quart_set_cookie_args(
-    server_name: str,
-    key: str,
-    value: str = "",
-    max_age: timedelta | int | None = None,
-    expires: str | datetime | float | None = None,
-    path: str = "/",
-    domain: str | None = None,
-    secure: bool = False,
-    httponly: bool = False,
-    samesite: str | None = None,
-    charset: str = "utf-8",
-) -> tuple[str, str, str, dict[str, Any], bool]:
-    options = {
-        "max_age": max_age, "expires": expires, "path": path, "domain": domain,
-        "secure": secure, "httponly": httponly, "samesite": samesite,
-    }
-    return server_name, key, value, options, domain is None
-
-
-def _flask_delete_cookie_args(
-    key: str, *, domain: str = "localhost", path: str = "/"
-) -> tuple[str, str, str]:
-    return key, domain, path
-
-
-def _quart_delete_cookie_args(
-    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: object
-) -> tuple[str, str, str]:
-    return key, domain or server_name, path
 
 
 class SessionTransaction:

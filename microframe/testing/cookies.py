@@ -82,6 +82,12 @@ class Cookie:
         )
 
     @property
+    def name(self) -> str:
+        """The name as the app set it: Quart's client keeps :mod:`http.cookiejar`
+        cookies, whose name is ``name`` (werkzeug's is :attr:`decoded_key`)."""
+        return self.decoded_key
+
+    @property
     def storage_key(self) -> tuple[str, str, str]:
         """``(domain, path, decoded_key)``: a cookie of the same key replaces this one."""
         return self.domain, self.path, self.decoded_key
@@ -194,4 +200,60 @@ class CookieJar:
             del self.cookies[key]
 
 
-__all__ = ["Cookie", "CookieJar", "cookie_origin"]
+def flask_set_cookie_args(
+    key: str,
+    value: str = "",
+    *,
+    domain: str = "localhost",
+    origin_only: bool = True,
+    path: str = "/",
+    **kwargs: object,
+) -> tuple[str, str, str, dict[str, object], bool]:
+    """Flask's ``set_cookie`` arguments: ``(host, key, value, options, origin_only)``."""
+    return domain, key, value, {"domain": domain, "path": path, **kwargs}, origin_only
+
+
+def quart_set_cookie_args(
+    server_name: str | None,
+    key: str,
+    value: str = "",
+    max_age: timedelta | int | None = None,
+    expires: str | datetime | float | None = None,
+    path: str = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    httponly: bool = False,
+    samesite: str | None = None,
+    charset: str = "utf-8",
+) -> tuple[str | None, str, str, dict[str, Any], bool]:
+    """Quart's ``set_cookie`` arguments: ``(host, key, value, options, origin_only)``."""
+    options = {
+        "max_age": max_age, "expires": expires, "path": path, "domain": domain,
+        "secure": secure, "httponly": httponly, "samesite": samesite,
+    }
+    return server_name, key, value, options, domain is None
+
+
+def flask_delete_cookie_args(
+    key: str, *, domain: str = "localhost", path: str = "/"
+) -> tuple[str, str, str]:
+    """Flask's ``delete_cookie`` arguments: ``(key, domain, path)``."""
+    return key, domain, path
+
+
+def quart_delete_cookie_args(
+    server_name: str | None, key: str, path: str = "/", domain: str | None = None, **kwargs: object
+) -> tuple[str, str | None, str]:
+    """Quart's ``delete_cookie`` arguments: ``(key, domain, path)``."""
+    return key, domain or server_name, path
+
+
+__all__ = [
+    "Cookie",
+    "CookieJar",
+    "cookie_origin",
+    "flask_delete_cookie_args",
+    "flask_set_cookie_args",
+    "quart_delete_cookie_args",
+    "quart_set_cookie_args",
+]

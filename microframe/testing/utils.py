@@ -75,6 +75,9 @@ def make_test_headers_path_and_query_string(
     finally:
         builder.close()
     request_headers = Headers(EnvironHeaders(environ))
+    if headers is None or "User-Agent" not in Headers(headers):
+        # As Quart's names itself; werkzeug's builder would say "Werkzeug/x".
+        request_headers["User-Agent"] = "Microframe"
     return request_headers, unquote(builder.path) or "/", builder.query_string.encode("latin-1")
 
 

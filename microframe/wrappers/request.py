@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from types import CoroutineType, ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast, overload
@@ -69,6 +70,7 @@ class Body:
     __slots__ = (
         "_data",
         "_expected",
+        "_feed",
         "_first",
         "_receive",
         "_streamed",
@@ -96,6 +98,41 @@ class Body:
         self._first: ASGIMessage | _Pending | None = None
         self.max_content_length = max_content_length
         self.timeout = timeout
+        self._feed: asyncio.Queue[ASGIMessage] | None = None
+
+    @classmethod
+    def fed(
+        cls,
+        expected_length: int | None,
+        max_content_length: int | None = None,
+        timeout: float | None = None,
+    ) -> Body:
+        """A body that code feeds with :meth:`append` and :meth:`set_complete`.
+
+        What a request built by hand (Quart's ``Request(...)``) reads from.
+        """
+        feed: asyncio.Queue[ASGIMessage] = asyncio.Queue()
+        body = cls(feed.get, expected_length, max_content_length=max_content_length, timeout=timeout)
+        body._feed = feed
+        return body
+
+    def append(self, data: bytes) -> None:
+        """Add a chunk to a :meth:`fed` body (Quart's ``Body.append``)."""
+        self._fed().put_nowait({"type": "http.request", "body": data, "more_body": True})
+
+    def set_complete(self) -> None:
+        """End a :meth:`fed` body (Quart's ``Body.set_complete``)."""
+        self._fed().put_nowait({"type": "http.request", "body": b"", "more_body": False})
+
+    def set_result(self, data: bytes) -> None:
+        """Give a :meth:`fed` body all of its data at once (Quart's ``Body.set_result``)."""
+        self.append(data)
+        self.set_complete()
+
+    def _fed(self) -> asyncio.Queue[ASGIMessage]:
+        if self._feed is None:
+            raise RuntimeError("Only a body made by Body.fed() (a request built by hand) is fed.")
+        return self._feed
 
     @property
     def is_complete(self) -> bool:
@@ -320,6 +357,17 @@ def _settle(coro: Coroutine[object, object, T], complete: bool) -> T:
     return run_async(coro)
 
 
+#: Sends an HTTP/2 server push for a path, with the request's headers to copy.
+PushPromiseSender = Callable[[str, Headers], Awaitable[None]]
+
+#: The request headers a pushed request carries too (as Quart copies them).
+_PUSH_HEADERS = ("accept", "accept-encoding", "accept-language", "cache-control", "user-agent")
+
+
+async def _no_push(path: str, headers: Headers) -> None:
+    """The push sender of a request whose server cannot push: does nothing."""
+
+
 class Request(RoutedRequest):
     """An HTTP request, built on werkzeug's sans-io request.
 
@@ -340,6 +388,8 @@ class Request(RoutedRequest):
     #: headers are decoded so that a request without one skips the session
     #: cookie check; ``None`` when unknown (requests built otherwise).
     cookie_sent: bool | None = None
+    #: Where :meth:`send_push_promise` sends; set by the server layer.
+    _send_push_promise: PushPromiseSender = staticmethod(_no_push)
 
     def __init__(
         self,
@@ -350,11 +400,14 @@ class Request(RoutedRequest):
         headers: Headers,
         root_path: str,
         http_version: str,
+        scope: Any = None,
         *,
-        body: Body,
+        body: Body | None = None,
+        max_content_length: int | None = None,
+        body_timeout: float | None = None,
+        send_push_promise: PushPromiseSender | None = None,
         remote_addr: str | None = None,
         server: tuple[str, int | None] | None = None,
-        scope: Any = None,
         json_provider: JSONProvider | None = None,
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
@@ -362,10 +415,30 @@ class Request(RoutedRequest):
         super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
+        if body is None:
+            # Built by hand, as Quart's tests and extensions do: the body is
+            # fed with request.body.append()/set_complete() or set_result().
+            length = headers.get("Content-Length", type=int)
+            body = Body.fed(length, max_content_length, body_timeout)
         self.body = body
+        if send_push_promise is not None:
+            self._send_push_promise = send_push_promise
         self._json_provider = json_provider
         self.max_form_memory_size = max_form_memory_size
         self.max_form_parts = max_form_parts
+
+    async def send_push_promise(self, path: str) -> None:
+        """Ask the server to push ``path`` to the client (HTTP/2 server push).
+
+        The pushed request carries this one's ``Accept*``, ``Cache-Control``
+        and ``User-Agent`` headers. Nothing happens where the server or
+        protocol cannot push (HTTP/1.1), so views may call it freely.
+        """
+        headers = Headers()
+        for name in _PUSH_HEADERS:
+            for value in self.headers.getlist(name):
+                headers.add(name, value)
+        await self._send_push_promise(path, headers)
 
     # Class defaults rather than per-request assignments: most requests never
     # parse a form or JSON body.

@@ -1,0 +1,240 @@
+"""Quart parity items whose code lives in the app core (issue 16).
+
+Written from Quart's and Flask's documentation. Those that need the core
+refactor (issue 15) are marked ``xfail(strict=True, reason="needs core: ...")``:
+they fail today and start passing, failing the run, once core lands, when
+the marks come off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgi_driver import Req, run_asgi
+
+from microframe import (
+    Blueprint,
+    Microframe,
+    request,
+    session,
+    stream_template_string,
+    websocket,
+)
+
+
+def needs_core(what: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"needs core: {what}")
+
+
+@pytest.fixture
+def app() -> Microframe:
+    app = Microframe(__name__)
+    app.secret_key = "test"
+    return app
+
+
+# -- the ASGI connection classes ------------------------------------------------------
+
+
+@needs_core("ASGIHTTPConnection/ASGIWebsocketConnection/ASGILifespan named by app.asgi_*_class")
+def test_asgi_connection_classes_are_named_by_the_app(app: Microframe) -> None:
+    from microframe import asgi
+
+    assert app.asgi_http_class is asgi.ASGIHTTPConnection  # type: ignore[attr-defined]
+    assert app.asgi_websocket_class is asgi.ASGIWebsocketConnection  # type: ignore[attr-defined]
+    assert app.asgi_lifespan_class is asgi.ASGILifespan  # type: ignore[attr-defined]
+
+
+async def test_a_path_outside_root_path_is_not_found(app: Microframe) -> None:
+    @app.route("/page")
+    async def page() -> str:
+        return request.root_path + "|" + request.path
+
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/elsewhere/page", "raw_path": b"/elsewhere/page",
+        "query_string": b"", "root_path": "/prefix", "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 1), "server": ("localhost", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    assert sent[0]["status"] == 404
+
+
+async def test_a_path_under_root_path_is_served_below_it(app: Microframe) -> None:
+    @app.route("/page")
+    async def page() -> str:
+        return request.root_path + "|" + request.path
+
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/prefix/page", "raw_path": b"/prefix/page",
+        "query_string": b"", "root_path": "/prefix", "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 1), "server": ("localhost", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b"/prefix|/page"
+
+
+@needs_core("absolute-form request targets (http://host/path)")
+async def test_an_absolute_form_target_is_served(app: Microframe) -> None:
+    @app.route("/path")
+    async def path() -> str:
+        return request.host + request.path
+
+    result = await run_asgi(app, Req(path="http://example.com/path", raw_path=b"http://example.com/path"))
+    assert result.status == 200
+    assert result.body == b"example.com/path"
+
+
+async def test_http_1_0_without_host_has_a_usable_host(app: Microframe) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return request.host
+
+    result = await run_asgi(app, Req(host=None))
+    assert result.status == 200
+    assert result.body not in (b"", b"None")
+
+
+# -- make_response ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"bytes", "str", {"a": 1}, ["a"], ("body", 201), ("body", {"X": "1"})],
+)
+async def test_make_response_is_awaitable_for_every_return_type(app: Microframe, value: Any) -> None:
+    async with app.test_request_context("/"):
+        response = await app.make_response(value)
+    assert isinstance(response, app.response_class)
+
+
+async def test_a_bad_return_value_names_the_view(app: Microframe) -> None:
+    @app.route("/")
+    async def broken_view() -> Any:
+        return object()
+
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    client = app.test_client()
+    with pytest.raises(TypeError, match="broken_view"):
+        await client.get("/")
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+@needs_core("Quart's async session interface: await open_session(app, request)")
+async def test_the_session_interface_is_awaitable(app: Microframe) -> None:
+    async with app.test_request_context("/"):
+        opened = await app.session_interface.open_session(app, request)  # type: ignore[misc]
+        assert opened is not None
+
+
+async def test_websocket_handlers_see_the_session(app: Microframe) -> None:
+    @app.route("/login")
+    async def login() -> str:
+        session["user"] = "ada"
+        return ""
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send(session.get("user", "nobody"))
+
+    client = app.test_client()
+    await client.get("/login")
+    async with client.websocket("/ws") as connection:
+        assert await asyncio.wait_for(connection.receive(), 5) == "ada"
+
+
+# -- blueprints, templates, routes ----------------------------------------------------------
+
+
+async def test_a_blueprint_websocket_route(app: Microframe) -> None:
+    bp = Blueprint("bp", __name__, url_prefix="/bp")
+
+    @bp.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send("from the blueprint")
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    async with client.websocket("/bp/ws") as connection:
+        assert await asyncio.wait_for(connection.receive(), 5) == "from the blueprint"
+
+
+@needs_core("a nested blueprint's subdomain joins its parent's (child.parent)")
+async def test_nested_blueprint_subdomains_join(app: Microframe) -> None:
+    app.config["SERVER_NAME"] = "example.com"
+    parent = Blueprint("parent", __name__, subdomain="parent")
+    child = Blueprint("child", __name__, subdomain="child")
+
+    @child.route("/")
+    async def index() -> str:
+        return "child"
+
+    parent.register_blueprint(child)
+    app.register_blueprint(parent)
+    client = app.test_client()
+    response = await client.get("/", subdomain="child.parent")
+    assert response.status_code == 200
+    assert await response.get_data() == b"child"
+
+
+async def test_stream_template_string_streams_after_the_first_request(app: Microframe) -> None:
+    @app.route("/")
+    async def index() -> Any:
+        return await stream_template_string("{% for i in items %}{{ i }},{% endfor %}", items=range(3))
+
+    client = app.test_client()
+    for _ in range(2):
+        response = await client.get("/")
+        assert response.status_code == 200
+        assert await response.get_data() == b"0,1,2,"
+
+
+@pytest.mark.parametrize("how", ["argument", "attribute", "config"])
+async def test_provide_automatic_options_can_be_turned_off(app: Microframe, how: str) -> None:
+    async def view() -> str:
+        return "view"
+
+    if how == "attribute":
+        view.provide_automatic_options = False  # type: ignore[attr-defined]
+        app.add_url_rule("/", "view", view)
+    elif how == "config":
+        app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+        app.add_url_rule("/", "view", view)
+    else:
+        app.add_url_rule("/", "view", view, provide_automatic_options=False)
+    response = await app.test_client().options("/")
+    assert response.status_code == 405
+
+
+@needs_core("the ASGI layer wires request.send_push_promise to http.response.push")
+async def test_the_client_records_push_promises(app: Microframe) -> None:
+    @app.route("/")
+    async def index() -> str:
+        await request.send_push_promise("/style.css")
+        return "page"
+
+    client = app.test_client()
+    await client.get("/", http_version="2")
+    assert [path for path, _ in client.push_promises] == ["/style.css"]  # type: ignore[attr-defined]
