@@ -3,27 +3,30 @@ flashing; and the environment flags and paths the app and command line read."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import importlib.util
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.urls import iri_to_uri
 
 from . import signals
 from .config import env_value
+from .ctx import _reset_only, _set_only
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
 from .sync import in_sync_code
-from .templating import get_template_attribute
+from .wrappers import Response
 
-if TYPE_CHECKING:
-    from .wrappers import Response
+#: ``redirect``'s default class, outside an app context (its argument is
+#: named ``Response``, as Flask's is).
+_Response = Response
 
 T = TypeVar("T")
 
@@ -140,9 +143,7 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
         ctx = _cv_app.get(None)
         if ctx is not None:
             return ctx.app.redirect(location, code)
-        from .wrappers import Response as response_class
-
-        Response = response_class
+        Response = _Response
     return make_redirect(Response, location, code)
 
 
@@ -156,8 +157,6 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
         abort(make_response_obj)  # ends the request with that response
     """
     if not isinstance(code, int):
-        from werkzeug.exceptions import HTTPException
-
         error = HTTPException(response=code)
         raise error
     app_ctx = _cv_app.get(None)
@@ -232,8 +231,6 @@ def stream_with_context(generator_or_function: Any) -> Any:
 
 
 async def _async_with_context(ctx: Any, gen: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    from .ctx import _reset_only, _set_only
-
     tokens = _set_only(ctx)
     try:
         async for item in gen:
@@ -260,8 +257,6 @@ class _sync_with_context:
         return self
 
     def __next__(self) -> Any:
-        from .ctx import _reset_only, _set_only
-
         tokens = _set_only(self._ctx)
         try:
             return next(self._gen)
@@ -298,8 +293,6 @@ def flash(message: str, category: str = "message") -> Any:
     if in_sync_code():
         signals.send_sync(signals.message_flashed, app, message=message, category=category)
         return None
-    import asyncio
-
     if not signals.message_flashed.receivers:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -339,6 +332,19 @@ def get_flashed_messages(
     if with_categories:
         return [tuple(item) for item in flashes]
     return [item[1] for item in flashes]
+
+
+def get_template_attribute(template_name: str, attribute: str) -> Any:
+    """Return a macro or variable defined by a template, to use from Python.
+
+    Macros come from the sync compilation of the template, so they are
+    called directly in sync and async code alike::
+
+        hello = get_template_attribute("_macros.html", "hello")
+        return hello("World")
+    """
+    env = current_app.jinja_env.sync_twin
+    return getattr(env.get_template(template_name).module, attribute)
 
 
 def _request_ctx(name: str) -> Any:

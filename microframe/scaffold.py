@@ -1,9 +1,11 @@
 """The registration API shared by the app and blueprints.
 
-Every decorator (``route``, ``before_request``, ``errorhandler``, ...) is
-defined once here. Functions are stored in dicts keyed by blueprint name
-(``None`` for the app) and prepared for dispatch when the app serves its
-first request.
+Every decorator (``route``, ``before_request``, ``errorhandler``,
+``template_filter``, ``before_serving``, ...) is defined once here. Request
+functions are stored in dicts keyed by blueprint name (``None`` for the
+app); app-wide ones (template filters, serving functions) go to the app at
+once, or when a blueprint is registered. The app prepares them for dispatch
+(:mod:`microframe.dispatch`).
 """
 
 from __future__ import annotations
@@ -15,22 +17,31 @@ import sys
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Generator, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aiofiles
+from jinja2 import FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from .helpers import get_root_path
 from .sync import in_sync_code, is_async_callable
+from .template_loader import folder_of
 from .typing import (
     AfterRequestCallable,
+    AfterServingCallable,
     BeforeRequestCallable,
+    BeforeServingCallable,
     ErrorHandlerCallable,
     RouteCallable,
     TeardownCallable,
     TemplateContextProcessorCallable,
+    TemplateFilterCallable,
+    TemplateGlobalCallable,
+    TemplateTestCallable,
     URLDefaultCallable,
     URLValuePreprocessorCallable,
+    WhileServingCallable,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +57,12 @@ T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
 T_url_defaults = TypeVar("T_url_defaults", bound=URLDefaultCallable)
 T_url_value = TypeVar("T_url_value", bound=URLValuePreprocessorCallable)
+T_filter = TypeVar("T_filter", bound=TemplateFilterCallable)
+T_global = TypeVar("T_global", bound=TemplateGlobalCallable)
+T_test = TypeVar("T_test", bound=TemplateTestCallable)
+T_before_serving = TypeVar("T_before_serving", bound=BeforeServingCallable)
+T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
+T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 
 Key = str | None
 ErrorSpec = dict[Key, dict[int | None, dict[type[BaseException], ErrorHandlerCallable]]]
@@ -261,7 +278,6 @@ class Scaffold(ABC):
     name: str
     _static_folder: str | None = None
     _static_url_path: str | None = None
-    cli: click.Group
 
     def __init__(
         self,
@@ -298,9 +314,23 @@ class Scaffold(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
+    @cached_property
+    def cli(self) -> click.Group:
+        """The command group of this app or blueprint: ``@app.cli.command()``
+        adds a command to ``microframe``. Made on first use."""
+        # Imported here, the one place: the command line (click, the
+        # development server) is above the app, and loaded only for commands.
+        from .cli import AppGroup
+
+        return AppGroup(self.name)
+
     @abstractmethod
     def _check_setup_finished(self, f_name: str) -> None:
         """Raise if registering ``f_name`` is no longer allowed."""
+
+    @abstractmethod
+    def _app_wide(self, apply: Callable[[Any], None]) -> None:
+        """Call ``apply(app)``: at once on the app, when registered on a blueprint."""
 
     # -- static files -----------------------------------------------------------
 
@@ -357,6 +387,12 @@ class Scaffold(ABC):
         if value is not None:
             value = value.rstrip("/")
         self._static_url_path = value
+
+    @cached_property
+    def jinja_loader(self) -> FileSystemLoader | None:
+        """The loader of this app's or blueprint's ``template_folder`` (``None`` without one)."""
+        folder = folder_of(self)
+        return FileSystemLoader(folder) if folder is not None else None
 
     # -- routes -----------------------------------------------------------------
 
@@ -535,6 +571,92 @@ class Scaffold(ABC):
     def url_defaults(self, func: T_url_defaults) -> T_url_defaults:
         """Run ``func(endpoint, values)`` when building URLs, to fill in values."""
         self.url_default_functions[None].append(func)
+        return func
+
+    # -- app-wide: templates and serving ------------------------------------------
+    #
+    # Jinja's filters, tests and globals and the serving functions belong to
+    # the whole app; on a blueprint these register on the app it is
+    # registered on (also under Flask's and Quart's names ``app_template_filter``,
+    # ``before_app_serving``, ...).
+
+    @setupmethod
+    def template_filter(self, name: str | None = None) -> Callable[[T_filter], T_filter]:
+        """Decorate a function to register it as a template filter.
+
+        ::
+
+            @app.template_filter("reverse")
+            def reverse_filter(s):
+                return s[::-1]
+        """
+
+        def decorator(func: T_filter) -> T_filter:
+            self.add_template_filter(func, name=name)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, func: TemplateFilterCallable, name: str | None = None) -> None:
+        """Register ``func`` as a template filter, named ``name`` or after the function."""
+        self._app_wide(lambda app: app.jinja_env.filters.__setitem__(name or func.__name__, func))
+
+    @setupmethod
+    def template_test(self, name: str | None = None) -> Callable[[T_test], T_test]:
+        """Decorate a function to register it as a template test (``{% if n is prime %}``)."""
+
+        def decorator(func: T_test) -> T_test:
+            self.add_template_test(func, name=name)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, func: TemplateTestCallable, name: str | None = None) -> None:
+        """Register ``func`` as a template test, named ``name`` or after the function."""
+        self._app_wide(lambda app: app.jinja_env.tests.__setitem__(name or func.__name__, func))
+
+    @setupmethod
+    def template_global(self, name: str | None = None) -> Callable[[T_global], T_global]:
+        """Decorate a function to make it available in every template."""
+
+        def decorator(func: T_global) -> T_global:
+            self.add_template_global(func, name=name)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, func: TemplateGlobalCallable, name: str | None = None) -> None:
+        """Make ``func`` available in every template, as ``name`` or its own name."""
+        self._app_wide(lambda app: app.jinja_env.globals.__setitem__(name or func.__name__, func))
+
+    @setupmethod
+    def before_serving(self, func: T_before_serving) -> T_before_serving:
+        """Run ``func`` once when the server starts, before any request."""
+        self._app_wide(lambda app: app.before_serving_funcs.append(func))
+        return func
+
+    @setupmethod
+    def after_serving(self, func: T_after_serving) -> T_after_serving:
+        """Run ``func`` once when the server shuts down."""
+        self._app_wide(lambda app: app.after_serving_funcs.append(func))
+        return func
+
+    @setupmethod
+    def while_serving(self, func: T_while_serving) -> T_while_serving:
+        """Register an async generator that yields once, around serving.
+
+        ::
+
+            @app.while_serving
+            async def lifespan():
+                app.pool = await make_pool()
+                yield
+                await app.pool.close()
+        """
+        self._app_wide(lambda app: app.while_serving_gens.append(func))
         return func
 
     # -- error handlers -------------------------------------------------------

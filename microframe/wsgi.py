@@ -13,7 +13,9 @@ middleware chunk by chunk. Websocket connections do not pass through WSGI
 middleware, which cannot handle them.
 
 The test client uses the same translation from environ to scope for the
-requests it builds with werkzeug's ``EnvironBuilder``.
+requests it builds with werkzeug's ``EnvironBuilder``, and
+``app.request_context(environ)`` for a request given as an environ, as
+Flask's takes one.
 """
 
 from __future__ import annotations
@@ -24,14 +26,20 @@ import queue
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .asgi import make_request
 from .logging import ERRORS_STREAM_KEY
 from .typing import ASGIReceiveCallable, ASGISendCallable
+from .wrappers import Request
+from .wrappers.request import Body
+
+if TYPE_CHECKING:
+    from .app import Microframe
 
 #: The ASGI app a WSGI middleware chain ends in: called with the scope the
 #: environ became, the receive and send callables of that request.
@@ -121,6 +129,26 @@ def _address(host: Any, port: Any) -> tuple[str, int] | None:
     except ValueError:
         number = 0
     return str(host), number
+
+
+def request_from_scope(app: Microframe, scope: dict[str, Any], body: bytes) -> Request:
+    """Build the request a server would hand ``app`` for ``scope``, with ``body`` in memory."""
+    request = make_request(app, scope, _no_receive)  # type: ignore[arg-type]
+    request.body = Body(None, data=body, max_content_length=app.config["MAX_CONTENT_LENGTH"])
+    return request
+
+
+def request_from_environ(app: Microframe, environ: Mapping[str, Any]) -> Request:
+    """Build the request a WSGI ``environ`` describes, its body read into memory."""
+    stream = environ.get("wsgi.input")
+    body = stream.read() if stream is not None else b""
+    scope = scope_fields(environ)
+    scope["extensions"] = {}
+    return request_from_scope(app, scope, body)
+
+
+async def _no_receive() -> dict[str, Any]:
+    raise RuntimeError("The request's body is in memory; nothing is received.")
 
 
 # -- scope to environ -------------------------------------------------------------
@@ -345,6 +373,8 @@ def _body_chunks(messages: queue.SimpleQueue[Any], future: Any) -> Iterator[byte
 __all__ = [
     "ASGI_KEY",
     "environ_from_scope",
+    "request_from_environ",
+    "request_from_scope",
     "scope_fields",
     "serve_through_wsgi",
     "serve_wsgi_environ",

@@ -242,7 +242,7 @@ class MicroframeClient:
             return False
         if request.url_rule is None or request.routing_exception is not None:
             return False
-        return not self.app.view_runs_async(request)
+        return not self.app._cycle.view_runs_async(request)
 
     async def _open_preserving(self, coro: Coroutine[Any, Any, Response]) -> Response:
         try:
