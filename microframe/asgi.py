@@ -33,6 +33,8 @@ from .typing import (
     Scope,
     WebsocketScope,
 )
+from .wrappers import Request, Response
+from .wrappers.base import RoutedRequest
 from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response import strip_not_modified
@@ -41,8 +43,6 @@ from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import Request, Response
-    from .wrappers.base import RoutedRequest
 
 _NO_BODY_STATUS = frozenset({204, 304})
 

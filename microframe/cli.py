@@ -28,10 +28,12 @@ import traceback
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
+from . import __version__, flask_compat
+from .app import Microframe
 from .config import ENV_PREFIXES
 from .ctx import has_app_context
 from .discovery import (
@@ -58,10 +60,8 @@ from .discovery import (
 from .globals import _cv_app, current_app, g
 from .helpers import get_debug_flag, get_load_dotenv
 from .serving import CertParamType, SeparatedPathType, run_command
+from .shell import interact
 from .sync import run_async
-
-if TYPE_CHECKING:
-    from .app import Microframe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,8 +261,6 @@ def shell_command() -> None:
         click.echo(banner)
         ipython.start_ipython(argv=[], user_ns=namespace)
         return
-    from .shell import interact
-
     if sys.stdin.isatty():
         _enable_completion(namespace)
     interact(banner, namespace)
@@ -301,8 +299,6 @@ def get_version(ctx: Any, param: click.Parameter | None, value: Any) -> None:
     """
     if not value or ctx.resilient_parsing:
         return
-    from . import __version__, flask_compat
-
     lines = [
         # The running package's own version: the distribution is published as
         # microframe-asgi, and "microframe" on the index is another project.
@@ -559,8 +555,6 @@ def load_installed_commands() -> dict[str, click.Command]:
     for group in COMMAND_ENTRY_POINTS:
         entry_points = metadata.entry_points(group=group)
         if group == "flask.commands" and entry_points:
-            from . import flask_compat
-
             flask_compat.install()
         for entry_point in entry_points:
             try:

@@ -15,10 +15,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 
 from . import signals
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .routing import match_url
+from .sessions import SessionMixin
 from .sync import (
     WorkerLease,
     in_sync_code,
@@ -27,16 +29,13 @@ from .sync import (
     new_request_lease,
     run_async,
 )
+from .wrappers import Request
+from .wrappers.base import RoutedRequest
+from .wrappers.websocket import Websocket
 
 if TYPE_CHECKING:
-    from werkzeug.routing import MapAdapter
-
     from .app import Microframe
     from .dispatch import ChainHooks
-    from .sessions import SessionMixin
-    from .wrappers import Request
-    from .wrappers.base import RoutedRequest
-    from .wrappers.websocket import Websocket
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -375,7 +374,9 @@ class _ConnectionContext(_Entered):
     def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions and remove this context (sync)."""
         exc = None if exc is _sentinel else exc
-        work, app_work, held = self._begin_pop()
+        # The app context is popped the full way even without work: a sync
+        # pop refuses async code, where teardown could not be awaited.
+        work, _, held = self._begin_pop()
         # Nested finally blocks: a failing teardown function must not leave
         # the app context pushed nor skip teardown_appcontext.
         try:

@@ -21,11 +21,11 @@ from jinja2.loaders import BaseLoader
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import RequestRedirect
 
+from .datastructures import FileStorage
 from .globals import _cv_request
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .datastructures import FileStorage
     from .wrappers import Request
 
 #: What a loader found: Jinja's ``(source, filename, uptodate)``.

@@ -22,11 +22,11 @@ from werkzeug.routing.exceptions import WebsocketMismatch
 
 from .caches import BoundedCache
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .wrappers import Request
+from .wrappers.base import RoutedRequest
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import Request
-    from .wrappers.base import RoutedRequest
 
 #: The most results an app keeps; paths are chosen by clients, so the oldest
 #: go when it is full.

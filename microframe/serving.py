@@ -35,17 +35,17 @@ import click
 from hypercorn.config import Config as HypercornConfig
 from werkzeug.utils import import_string
 
+from .app import Microframe
 from .debugger import serve_with_debugger
 from .discovery import SERVED_APP_ENV, EnvOption, ScriptInfo, pass_script_info
 from .helpers import get_debug_flag
 from .reloader import RELOAD_INTERVAL, RELOADING_ENV, FileWatch, Reloader, watch_for
 from .server_logging import ACCESS_LOG_FORMAT, DevServerLogger
+from .typing import ASGIApp
 
 if TYPE_CHECKING:
     import ssl
 
-    from .app import Microframe
-    from .typing import ASGIApp
 
 #: Hypercorn imports this in each worker process to load the app again; the
 #: loader reads :data:`SERVED_APP_ENV`.

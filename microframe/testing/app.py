@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from click.testing import CliRunner, Result
 
+from ..app import Microframe
+from ..cli import MicroframeGroup, ScriptInfo
+from ..wrappers import Request
 from ..wsgi import request_from_scope
 from .builder import build_environ, scope_from_environ
 
 if TYPE_CHECKING:
-    from ..app import Microframe
-    from ..wrappers import Request
     from .client import MicroframeClient
 
 
@@ -90,8 +91,6 @@ class MicroframeCliRunner(CliRunner):
         self, cli: Any = None, args: Any = None, **kwargs: Any
     ) -> Result:
         """Invoke ``cli`` (the app's command line by default) with ``args``."""
-        from ..cli import MicroframeGroup, ScriptInfo
-
         if cli is None:
             cli = MicroframeGroup(
                 create_app=lambda: self.app,

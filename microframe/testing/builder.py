@@ -14,18 +14,15 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Mapping
 from copy import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import werkzeug.test
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request as WSGIRequest
 
+from ..app import Microframe
 from ..wsgi import scope_fields
-
-if TYPE_CHECKING:
-    from ..app import Microframe
-
 
 
 class EnvironBuilder(werkzeug.test.EnvironBuilder):

@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from inspect import isawaitable
 from io import BytesIO
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import werkzeug.test
@@ -21,18 +21,17 @@ from werkzeug.http import dump_cookie
 from werkzeug.test import ClientRedirectError
 from werkzeug.wsgi import get_current_url
 
+from ..app import Microframe
+from ..ctx import AppContext, RequestContext
 from ..globals import _cv_app, _cv_request
 from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async, run_async_serving
+from ..wrappers import Response
+from ..wsgi import request_from_scope
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
 from .cookies import Cookie, CookieJar, cookie_origin
 from .response import TestResponse, make_test_response
-
-if TYPE_CHECKING:
-    from ..app import Microframe
-    from ..ctx import AppContext, RequestContext
-    from ..wrappers import Response
-    from .websocket import TestWebsocketConnection
+from .websocket import TestWebsocketConnection, websocket_environ, websocket_scope
 
 _REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
 _PRESERVE_KEY = "_microframe_preserve_context"
@@ -228,9 +227,6 @@ class MicroframeClient:
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
             return False
-        from ..ctx import RequestContext
-        from .app import request_from_scope
-
         # Matched without the body: the method, host and path decide the view.
         scope, _ = scope_from_environ({**environ, "wsgi.input": BytesIO()}, "http", scope_base)
         try:
@@ -462,7 +458,6 @@ class MicroframeClient:
             for :meth:`open`; Quart's ``scheme`` (``ws`` or ``wss``),
             ``root_path`` and ``scope_base``.
         """
-        from .websocket import TestWebsocketConnection, websocket_environ, websocket_scope
 
         environ, scope_base = websocket_environ(self.app, path, kwargs, self.environ_base)
         self._add_cookies(environ)

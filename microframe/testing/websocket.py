@@ -18,18 +18,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.datastructures import Headers
 
+from ..app import Microframe
 from ..asgi import make_websocket
+from ..typing import ASGIMessage
+from ..wrappers import Response, Websocket
 from ..wrappers.websocket import WebsocketDisconnect
 from .builder import ScopeBase, build_environ, scope_from_environ
-
-if TYPE_CHECKING:
-    from ..app import Microframe
-    from ..typing import ASGIMessage
-    from ..wrappers import Response, Websocket
 
 
 class WebsocketResponseError(Exception):
