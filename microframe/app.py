@@ -14,14 +14,10 @@ is worked out once per app rather than per request, are in the app's
 from __future__ import annotations
 
 import functools
-import gc
-import html
 import os
 import sys
-import traceback
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cached_property
 from inspect import isawaitable
@@ -37,20 +33,22 @@ from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .blueprints import Blueprint
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
-from .debughelpers import routing_error
-from .dispatch import ExcInfo, RequestCycle, current_context, stock
+from .debughelpers import routing_error, traceback_page
+from .dispatch import ExcInfo, RequestCycle, call_hook, current_context, stock
 from .globals import _cv_request, _cv_websocket
 from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider
+from .lifespan import freeze_gc, run_shutdown, run_startup
 from .logging import create_logger
-from .routing import bind_url_map, build_url
-from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
+from .routing import bind_url_map, build_url, handle_url_build_error, inject_url_defaults
+from .scaffold import Scaffold, find_package, make_rule, open_file, setupmethod
 from .sending import get_send_file_max_age, send_from_directory
 from .sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from .sync import (
     SyncWorkerPool,
     WorkerLease,
     dual,
+    ensure_sync,
     in_sync_code,
     is_async_callable,
     lease_here,
@@ -69,7 +67,7 @@ from .typing import (
 )
 from .wrappers import Request, Response
 from .wrappers.websocket import Websocket
-from .wsgi import request_from_environ, serve_through_wsgi, serve_wsgi_environ
+from .wsgi import request_from_environ, serve_app_through_wsgi, serve_wsgi_environ
 
 if TYPE_CHECKING:
     from .testing import MicroframeClient, MicroframeCliRunner, TestApp
@@ -203,27 +201,29 @@ class Microframe(Scaffold):
         self._gc_frozen = False
         self._got_first_request = False
         self._sync_pool: SyncWorkerPool | None = None
-        self._wsgi_executor: ThreadPoolExecutor | None = None
         self._cycle = RequestCycle(self)
         if self.has_static_folder:
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"
             )
-            # Through a weak reference: the app's own bound method in its
-            # view_functions would keep it alive in a reference cycle.
-            app_ref = weakref.ref(self)
+            self._add_static_route(static_host)
 
-            def static(filename: str) -> Any:
-                app = app_ref()
-                assert app is not None
-                return app.send_static_file(filename)
+    def _add_static_route(self, static_host: str | None) -> None:
+        # Through a weak reference: the app's own bound method in its
+        # view_functions would keep it alive in a reference cycle.
+        app_ref = weakref.ref(self)
 
-            self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>",
-                endpoint="static",
-                host=static_host,
-                view_func=static,
-            )
+        def static(filename: str) -> Any:
+            app = app_ref()
+            assert app is not None
+            return app.send_static_file(filename)
+
+        self.add_url_rule(
+            f"{self.static_url_path}/<path:filename>",
+            endpoint="static",
+            host=static_host,
+            view_func=static,
+        )
 
     # -- identity and configuration ------------------------------------------
 
@@ -313,37 +313,26 @@ class Microframe(Scaffold):
         provide_automatic_options: bool | None,
         options: dict[str, Any],
     ) -> None:
-        if endpoint is None:
-            endpoint = view_func.__name__ if view_func is not None else None
-            if endpoint is None:
-                raise TypeError("add_url_rule() needs an endpoint or a view function")
-        options["endpoint"] = endpoint
-        websocket = bool(options.pop("websocket", False))
-        methods, required = merge_methods(view_func, options.pop("methods", None))
-        if provide_automatic_options is None:
-            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
-        if provide_automatic_options is None:
-            provide_automatic_options = (
-                "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
-            )
-        if websocket:
-            methods, provide_automatic_options = {"GET"}, False
-        elif provide_automatic_options:
-            required.add("OPTIONS")
-        methods |= required
-        rule_obj = self.url_rule_class(rule, methods=methods, websocket=websocket, **options)
-        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+        rule_obj = make_rule(
+            self.url_rule_class,
+            rule,
+            endpoint,
+            view_func,
+            provide_automatic_options,
+            self.config["PROVIDE_AUTOMATIC_OPTIONS"],
+            options,
+        )
         self.url_map.add(rule_obj)
         if view_func is not None:
-            old = self.view_functions.get(endpoint)
+            old = self.view_functions.get(rule_obj.endpoint)
             # Compared with != as in Flask: the same method, bound again, is
             # the same view.
             if old is not None and old != view_func:
                 raise AssertionError(
                     "View function mapping is overwriting an existing"
-                    f" endpoint function: {endpoint}"
+                    f" endpoint function: {rule_obj.endpoint}"
                 )
-            self.view_functions[endpoint] = view_func
+            self.view_functions[rule_obj.endpoint] = view_func
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
@@ -437,27 +426,11 @@ class Microframe(Scaffold):
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions of the app and blueprints fill ``values``."""
-        names: list[str | None] = [None]
-        if "." in endpoint:
-            parts = endpoint.split(".")[:-1]
-            names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
-        for name in names:
-            for func in self.url_default_functions.get(name, ()):
-                func(endpoint, values)
+        inject_url_defaults(self, endpoint, values)
 
     def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, Any]) -> str:
         """Try the build error handlers; re-raise ``error`` if none builds a URL."""
-        for handler in self.url_build_error_handlers:
-            try:
-                result = handler(error, endpoint, values)
-            except BuildError as new_error:
-                error = new_error
-                continue
-            if result is not None:
-                return result
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
+        return handle_url_build_error(self, error, endpoint, values)
 
     # -- templates (the environment and render functions: microframe.templating) -------
 
@@ -697,14 +670,7 @@ class Microframe(Scaffold):
 
     def debug_response(self, error: BaseException) -> Response:
         """A plain traceback page, shown for unhandled errors in debug mode only."""
-        text = "".join(traceback.format_exception(error))
-        body = (
-            "<!doctype html><title>500 Internal Server Error</title>"
-            f"<h1>{html.escape(type(error).__name__)}: {html.escape(str(error))}</h1>"
-            f"<pre>{html.escape(text)}</pre>"
-            "<p>This page is shown because the app runs in debug mode.</p>"
-        )
-        return self.response_class(body, 500)
+        return self.response_class(traceback_page(error), 500)
 
     @stock
     def do_teardown_request(
@@ -807,16 +773,7 @@ class Microframe(Scaffold):
         wrapper returns the coroutine to await. Extensions such as
         Flask-Login call async views through this.
         """
-        if not is_async_callable(func):
-            return func
-
-        @functools.wraps(func)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if in_sync_code():
-                return run_async(func(*args, **kwargs))
-            return func(*args, **kwargs)
-
-        return call
+        return ensure_sync(func)
 
     def ensure_async(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Return ``func`` as a coroutine function, as Quart's ``app.ensure_async``.
@@ -830,9 +787,8 @@ class Microframe(Scaffold):
 
         @functools.wraps(func)
         async def call(*args: Any, **kwargs: Any) -> Any:
-            ctx = _cv_request.get(None)
-            lease = ctx.lease if ctx is not None else WorkerLease(None)
-            return await lease.run(func, *args, **kwargs)
+            bound = functools.partial(func, *args, **kwargs)
+            return await call_hook((bound, False), _cv_request.get(None))
 
         return call
 
@@ -901,7 +857,8 @@ class Microframe(Scaffold):
             self._start_serving()
         if kind == "http":
             if "wsgi_app" in self.__dict__:  # WSGI middleware wraps app.wsgi_app
-                await self._serve_through_wsgi(scope, receive, send)
+                wsgi_app = self.__dict__["wsgi_app"]
+                await serve_app_through_wsgi(self, wsgi_app, scope, receive, send)  # type: ignore[arg-type]
             else:
                 await self.asgi_http_class(self, scope)(receive, send)  # type: ignore[arg-type]
         elif kind == "websocket":
@@ -932,73 +889,21 @@ class Microframe(Scaffold):
         """
         return serve_wsgi_environ(environ, start_response)
 
-    async def _serve_through_wsgi(
-        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
-        if self._wsgi_executor is None:
-            self._wsgi_executor = ThreadPoolExecutor(
-                int(self.config["SYNC_WORKERS"]), thread_name_prefix="microframe-wsgi"
-            )
-
-        async def serve(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-            await self.asgi_http_class(self, scope)(receive, send)
-
-        await serve_through_wsgi(
-            self.__dict__["wsgi_app"],
-            cast(dict[str, Any], scope),
-            receive,
-            send,
-            serve,
-            self._wsgi_executor,
-            self.config["MAX_CONTENT_LENGTH"],
-        )
-
     async def startup(self) -> None:
         """Run ``before_serving`` functions and enter ``while_serving``
         generators, in an app context."""
-        async with self.app_context():
-            for func in self.before_serving_funcs:
-                await _call_serving(func)
-            for gen_func in self.while_serving_gens:
-                gen: AsyncGenerator[None, None] = gen_func()
-                await gen.__anext__()
-                self._while_serving_running.append(gen)
+        await run_startup(self)
 
     def freeze_gc(self) -> None:
         """Freeze the garbage collector's view of the started app
-        (``GC_FREEZE_AFTER_STARTUP``; never when testing); :meth:`shutdown`
-        undoes it. The ASGI lifespan calls this once startup is complete.
-        """
-        # A server process holds tens of thousands of long-lived objects
-        # (modules, functions, classes); each full collection walks them all,
-        # about 10 ms during which no request runs. Frozen, they are skipped
-        # (measured under Hypercorn: p99 latency 16 -> 8 ms, +8% requests/s).
-        if not self.config["GC_FREEZE_AFTER_STARTUP"] or self.testing or self._gc_frozen:
-            return
-        gc.collect()  # what is garbage now is not frozen with the rest
-        gc.freeze()
-        self._gc_frozen = True
+        (``GC_FREEZE_AFTER_STARTUP``, never when testing) until
+        :meth:`shutdown`. The ASGI lifespan calls this once startup is complete."""
+        freeze_gc(self)
 
     async def shutdown(self) -> None:
         """Finish background tasks, leave ``while_serving`` generators (newest
         first) and run ``after_serving`` functions."""
-        if self._gc_frozen:
-            gc.unfreeze()
-            self._gc_frozen = False
-        # Background tasks first: they may use what after_serving closes.
-        await self.finish_background_tasks()
-        async with self.app_context():
-            while self._while_serving_running:
-                gen = self._while_serving_running.pop()
-                try:
-                    await gen.__anext__()
-                except StopAsyncIteration:
-                    continue
-                raise RuntimeError("While serving generator didn't terminate")
-            for func in self.after_serving_funcs:
-                await _call_serving(func)
-        if self._sync_pool is not None:
-            self._sync_pool.shutdown()
+        await run_shutdown(self)
 
     # -- testing and serving ---------------------------------------------------
 
@@ -1048,36 +953,9 @@ class Microframe(Scaffold):
             (``workers``, ``use_uvloop``, ...).
         """
         # The development server is above the app, loaded only to serve.
-        from .serving import run_simple
+        from .serving import run_app
 
-        if os.environ.get("MICROFRAME_RUN_FROM_CLI") == "true":
-            print(
-                " * Ignoring app.run(): the 'microframe' command is serving the app."
-                " Call app.run() only under 'if __name__ == \"__main__\":'.",
-                file=sys.stderr,
-            )
-            return
-        if debug is not None:
-            self.debug = debug
-        # As in Flask: the interactive debugger in debug mode.
-        options.setdefault("use_debugger", self.debug)
-        run_simple(
-            self,
-            host=host or "127.0.0.1",
-            port=port or 5000,
-            use_reloader=self.debug if use_reloader is None else use_reloader,
-            certfile=certfile,
-            keyfile=keyfile,
-            **options,
-        )
-
-
-async def _call_serving(func: Any) -> None:
-    if is_async_callable(func):
-        await func()
-    else:
-        await WorkerLease(None).run(func)
-
+        run_app(self, host, port, debug, use_reloader, certfile, keyfile, **options)
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:
     return await awaitable

@@ -11,6 +11,7 @@ So a serving app remembers each result, the rule and its arguments, or the
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -198,6 +199,36 @@ def build_url(
     return url
 
 
+def inject_url_defaults(app: Microframe, endpoint: str, values: dict[str, Any]) -> None:
+    """Let the ``url_defaults`` functions of the app and of ``endpoint``'s
+    blueprints fill ``values`` (``app.inject_url_defaults``)."""
+    names: list[str | None] = [None]
+    if "." in endpoint:
+        parts = endpoint.split(".")[:-1]
+        names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
+    for name in names:
+        for func in app.url_default_functions.get(name, ()):
+            func(endpoint, values)
+
+
+def handle_url_build_error(
+    app: Microframe, error: BuildError, endpoint: str, values: dict[str, Any]
+) -> str:
+    """Try the app's build error handlers; re-raise ``error`` if none builds
+    a URL (``app.handle_url_build_error``)."""
+    for handler in app.url_build_error_handlers:
+        try:
+            result = handler(error, endpoint, values)
+        except BuildError as new_error:
+            error = new_error
+            continue
+        if result is not None:
+            return result
+    if error is sys.exc_info()[1]:
+        raise
+    raise error
+
+
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 #: Hosts IDNA-encoded; the Host header is chosen by clients.
 _idna_hosts: BoundedCache[str, str] = BoundedCache(1024)
@@ -242,4 +273,12 @@ def _subdomain_of(host: str, server_name: str) -> str:
     return "<invalid>"
 
 
-__all__ = ["MATCH_CACHE_SIZE", "HasURLAdapter", "bind_url_map", "build_url", "match_url"]
+__all__ = [
+    "MATCH_CACHE_SIZE",
+    "HasURLAdapter",
+    "bind_url_map",
+    "build_url",
+    "handle_url_build_error",
+    "inject_url_defaults",
+    "match_url",
+]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import aiofiles
 from jinja2 import FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.routing import Rule
 
 from .helpers import get_root_path
 from .sync import in_sync_code, is_async_callable
@@ -716,6 +717,42 @@ class Scaffold(ABC):
         return exc_class, None
 
 
+def make_rule(
+    rule_class: type[Rule],
+    rule: str,
+    endpoint: str | None,
+    view_func: RouteCallable | None,
+    provide_automatic_options: bool | None,
+    automatic_options_default: bool,
+    options: dict[str, Any],
+) -> Rule:
+    """Make the rule ``add_url_rule`` registers: its endpoint (the view's
+    name by default), its methods (the view's ``methods`` and
+    ``required_methods`` too), and ``OPTIONS`` answered automatically unless
+    the view handles it (``provide_automatic_options``, else
+    ``automatic_options_default``: ``PROVIDE_AUTOMATIC_OPTIONS``).
+    """
+    if endpoint is None:
+        endpoint = view_func.__name__ if view_func is not None else None
+        if endpoint is None:
+            raise TypeError("add_url_rule() needs an endpoint or a view function")
+    options["endpoint"] = endpoint
+    websocket = bool(options.pop("websocket", False))
+    methods, required = merge_methods(view_func, options.pop("methods", None))
+    if provide_automatic_options is None:
+        provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+    if provide_automatic_options is None:
+        provide_automatic_options = "OPTIONS" not in methods and automatic_options_default
+    if websocket:
+        methods, provide_automatic_options = {"GET"}, False
+    elif provide_automatic_options:
+        required.add("OPTIONS")
+    methods |= required
+    rule_obj = rule_class(rule, methods=methods, websocket=websocket, **options)
+    rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+    return rule_obj
+
+
 def merge_methods(
     view_func: Any, methods: Iterable[str] | str | None
 ) -> tuple[set[str], set[str]]:
@@ -740,6 +777,7 @@ __all__ = [
     "Scaffold",
     "find_package",
     "get_root_path",
+    "make_rule",
     "merge_methods",
     "open_file",
     "setupmethod",

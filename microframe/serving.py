@@ -57,6 +57,41 @@ class ServingError(RuntimeError):
     """The server could not start; the message is one line saying why."""
 
 
+def run_app(
+    app: Microframe,
+    host: str | None,
+    port: int | None,
+    debug: bool | None,
+    use_reloader: bool | None,
+    certfile: str | None,
+    keyfile: str | None,
+    **options: Any,
+) -> None:
+    """What :meth:`Microframe.run <microframe.app.Microframe.run>` does: serve
+    ``app`` with :func:`run_simple`, the debugger and reloader on in debug
+    mode, unless the ``microframe`` command serves it already."""
+    if os.environ.get("MICROFRAME_RUN_FROM_CLI") == "true":
+        print(
+            " * Ignoring app.run(): the 'microframe' command is serving the app."
+            " Call app.run() only under 'if __name__ == \"__main__\":'.",
+            file=sys.stderr,
+        )
+        return
+    if debug is not None:
+        app.debug = debug
+    # As in Flask: the interactive debugger in debug mode.
+    options.setdefault("use_debugger", app.debug)
+    run_simple(
+        app,
+        host=host or "127.0.0.1",
+        port=port or 5000,
+        use_reloader=app.debug if use_reloader is None else use_reloader,
+        certfile=certfile,
+        keyfile=keyfile,
+        **options,
+    )
+
+
 def run_simple(
     app: Microframe,
     host: str = "127.0.0.1",
@@ -628,6 +663,7 @@ __all__ = [
     "ServingError",
     "bind_socket",
     "find_import_path",
+    "run_app",
     "run_command",
     "run_simple",
     "startup_lines",

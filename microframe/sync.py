@@ -668,6 +668,25 @@ def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
     return _await(awaitable)
 
 
+def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` callable from sync code (``app.ensure_sync``).
+
+    A coroutine function is wrapped so that calling it from sync code runs
+    it to completion, and calling it from async code returns the coroutine
+    to await; a plain function is returned as it is.
+    """
+    if not is_async_callable(func):
+        return func
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if in_sync_code():
+            return run_async(func(*args, **kwargs))
+        return func(*args, **kwargs)
+
+    return call
+
+
 __all__ = [
     "AwaitableValue",
     "CallerLease",
@@ -678,6 +697,7 @@ __all__ = [
     "call_outside_loop",
     "detached_timeout",
     "dual",
+    "ensure_sync",
     "explain_thread_error",
     "in_sync_code",
     "is_async_callable",

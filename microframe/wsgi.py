@@ -21,18 +21,20 @@ Flask's takes one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import queue
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from weakref import WeakKeyDictionary
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from .asgi import make_request
+from .asgi import handle_http, make_request
 from .logging import ERRORS_STREAM_KEY
 from .typing import ASGIReceiveCallable, ASGISendCallable
 from .wrappers import Request
@@ -249,6 +251,30 @@ class _Body(io.RawIOBase):
 # -- the bridge -------------------------------------------------------------------
 
 
+async def serve_app_through_wsgi(
+    app: Microframe,
+    middleware: Callable[..., Iterable[bytes]],
+    scope: dict[str, Any],
+    receive: ASGIReceiveCallable,
+    send: ASGISendCallable,
+) -> None:
+    """Serve one HTTP request of ``app`` through ``middleware``, the WSGI
+    middleware that replaced ``app.wsgi_app``, on the app's WSGI threads."""
+    executor = _executors.get(app)
+    if executor is None:
+        executor = _executors[app] = ThreadPoolExecutor(
+            int(app.config["SYNC_WORKERS"]), thread_name_prefix="microframe-wsgi"
+        )
+    inner = functools.partial(handle_http, app)
+    await serve_through_wsgi(
+        middleware, scope, receive, send, inner, executor, app.config["MAX_CONTENT_LENGTH"]
+    )
+
+
+#: Each app's threads for WSGI middleware (made on its first such request).
+_executors: WeakKeyDictionary[Microframe, ThreadPoolExecutor] = WeakKeyDictionary()
+
+
 async def serve_through_wsgi(
     middleware: Callable[..., Iterable[bytes]],
     scope: dict[str, Any],
@@ -376,6 +402,7 @@ __all__ = [
     "request_from_environ",
     "request_from_scope",
     "scope_fields",
+    "serve_app_through_wsgi",
     "serve_through_wsgi",
     "serve_wsgi_environ",
 ]
