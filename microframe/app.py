@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import timedelta
@@ -28,30 +27,31 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from werkzeug.exceptions import Aborter, BadRequest, BadRequestKeyError, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 
-from . import background, signals
+from . import background
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .blueprints import Blueprint
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
+from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals, teardown_appcontext
 from .debughelpers import routing_error, traceback_page
-from .dispatch import ExcInfo, RequestCycle, call_hook, current_context, stock
+from .dispatch import ExcInfo, RequestCycle, current_context, ensure_async, stock
 from .globals import _cv_request, _cv_websocket
 from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifespan import freeze_gc, run_shutdown, run_startup
 from .logging import create_logger
 from .routing import bind_url_map, build_url, handle_url_build_error, inject_url_defaults
-from .scaffold import Scaffold, find_package, make_rule, open_file, setupmethod
-from .sending import get_send_file_max_age, send_from_directory
+from .scaffold import Scaffold, app_name, instance_folder, make_rule, open_file, set_view, setupmethod
+from .sending import get_send_file_max_age
 from .sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from .sync import (
     SyncWorkerPool,
     WorkerLease,
+    awaited,
     dual,
     ensure_sync,
     in_sync_code,
     is_async_callable,
-    lease_here,
+    ready,
     run_async,
 )
 from .template_loader import DispatchingJinjaLoader
@@ -174,7 +174,7 @@ class Microframe(Scaffold):
             root_path=root_path,
         )
         # The name comes first: an installed app's instance folder is named after it.
-        self.name = self._find_name()
+        self.name = app_name(import_name)
         if instance_path is None:
             instance_path = self.auto_find_instance_path()
         elif not os.path.isabs(instance_path):
@@ -227,15 +227,6 @@ class Microframe(Scaffold):
 
     # -- identity and configuration ------------------------------------------
 
-    def _find_name(self) -> str:
-        """The app's name: the import name, or the script's name for ``__main__``."""
-        if self.import_name == "__main__":
-            main_file = getattr(sys.modules["__main__"], "__file__", None)
-            if main_file is None:
-                return "__main__"
-            return os.path.splitext(os.path.basename(str(main_file)))[0]
-        return self.import_name
-
     @cached_property
     def logger(self) -> Logger:
         """The app's :class:`logging.Logger`, named after the app."""
@@ -249,10 +240,7 @@ class Microframe(Scaffold):
         inside the code); for an installed package,
         ``<prefix>/var/<name>-instance``.
         """
-        prefix, folder = find_package(self.import_name)
-        if prefix is None:
-            return os.path.join(folder, "instance")
-        return os.path.join(prefix, "var", f"{self.name}-instance")
+        return instance_folder(self.import_name, self.name)
 
     def make_config(self, instance_relative: bool = False) -> Config:
         """Create the :class:`Config` with the defaults and ``DEBUG`` from the environment."""
@@ -324,15 +312,7 @@ class Microframe(Scaffold):
         )
         self.url_map.add(rule_obj)
         if view_func is not None:
-            old = self.view_functions.get(rule_obj.endpoint)
-            # Compared with != as in Flask: the same method, bound again, is
-            # the same view.
-            if old is not None and old != view_func:
-                raise AssertionError(
-                    "View function mapping is overwriting an existing"
-                    f" endpoint function: {rule_obj.endpoint}"
-                )
-            self.view_functions[rule_obj.endpoint] = view_func
+            set_view(self.view_functions, rule_obj.endpoint, view_func)
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
@@ -486,18 +466,11 @@ class Microframe(Scaffold):
         response = self._cycle.make_response(rv)
         if in_sync_code():
             return response
-        return _ready(response)
+        return ready(response)
 
     def make_response_sync(self, rv: Any, view_name: str | None = None) -> Response:
         """Convert ``rv`` as :meth:`make_response` does, from any code."""
         return self._cycle.make_response(rv, view_name)
-
-    def send_static_file(self, filename: str) -> Any:
-        """Serve ``filename`` from :attr:`static_folder` (the ``static`` endpoint)."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Seconds a sent file may be cached: ``SEND_FILE_MAX_AGE_DEFAULT``.
@@ -575,7 +548,7 @@ class Microframe(Scaffold):
     def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
         """Call the view of the matched rule and return its return value
         (awaitable in async code)."""
-        return dual(_awaited(self._cycle.call_view(current_context(request_context))))
+        return dual(awaited(self._cycle.call_view(current_context(request_context))))
 
     @stock
     def raise_routing_exception(self, request: Any) -> NoReturn:
@@ -683,20 +656,10 @@ class Microframe(Scaffold):
     async def do_teardown_appcontext(
         self, exc: BaseException | None = None, lease: WorkerLease | None = None
     ) -> None:
-        """Run ``teardown_appcontext`` functions, newest first.
-
-        Sync functions run on ``lease``: the context passes the thread its
-        code ran on (the worker thread of a request whose view is a plain
-        ``def``, the event loop's for an ``async def`` one). Without one they
-        run on the calling thread.
-        """
-        lease = lease or lease_here()
-        for func in reversed(self.teardown_appcontext_funcs):
-            if is_async_callable(func):
-                await func(exc)
-            else:
-                await lease.run(func, exc)
-        await signals.send_async(signals.appcontext_tearing_down, self, exc=exc)
+        """Run ``teardown_appcontext`` functions, newest first, then send
+        ``appcontext_tearing_down``. Sync functions run on ``lease``, the thread
+        the context's code ran on (else the calling thread)."""
+        await teardown_appcontext(self, exc, lease)
 
     # -- the websocket cycle (Quart's names; awaitable) ----------------------------------
     #
@@ -719,7 +682,7 @@ class Microframe(Scaffold):
     @stock
     def dispatch_websocket(self, ctx: WebsocketContext) -> Awaitable[Any]:
         """Call the handler of the matched websocket rule."""
-        return _awaited(self._cycle.call_handler(ctx))
+        return awaited(self._cycle.call_handler(ctx))
 
     @stock
     def finalize_websocket(
@@ -782,15 +745,7 @@ class Microframe(Scaffold):
         (or the default executor outside a request), so it never blocks the
         event loop.
         """
-        if is_async_callable(func):
-            return func
-
-        @functools.wraps(func)
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            bound = functools.partial(func, *args, **kwargs)
-            return await call_hook((bound, False), _cv_request.get(None))
-
-        return call
+        return ensure_async(func)
 
     def ensure_sync_result(self, value: Awaitable[Any] | Any) -> Any:
         """Return ``value``, awaiting it from sync code if it is awaitable."""
@@ -801,18 +756,12 @@ class Microframe(Scaffold):
     # -- background tasks (microframe.background) -------------------------------------------
 
     def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``func(*args, **kwargs)`` in the background, in the app context.
-
-        ``func`` may be a coroutine function or a plain function (run on a
-        worker thread). Called during a request, the task starts after the
-        response was sent; elsewhere it starts at once (and in sync code with
-        no event loop at all, such as a script, it runs to completion before
-        this returns).
-
-        In tests, use async tests and ``async with app.test_app():`` (whose
-        shutdown waits for the tasks) or :meth:`finish_background_tasks`: a
-        plain ``def`` test's client runs each request on a short-lived event
-        loop, which cancels tasks still running when the request ends.
+        """Run ``func(*args, **kwargs)``, a coroutine function or a plain one
+        (on a worker thread), in the background in the app context: after
+        the response during a request, else at once (to completion in sync
+        code with no event loop). Tests wait for tasks with ``async with
+        app.test_app()`` or :meth:`finish_background_tasks`: a plain ``def``
+        test's requests run on short-lived loops that cancel them.
         """
         background.add_task(self, functools.partial(func, *args, **kwargs))
 
@@ -957,12 +906,6 @@ class Microframe(Scaffold):
 
         run_app(self, host, port, debug, use_reloader, certfile, keyfile, **options)
 
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
-
-
-async def _ready(value: Any) -> Any:
-    return value
 
 
 __all__ = ["Microframe"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .globals import current_app
 from .scaffold import Scaffold, setupmethod
-from .sending import get_send_file_max_age, send_from_directory
+from .sending import get_send_file_max_age
 from .typing import (
     AfterRequestCallable,
     BeforeRequestCallable,
@@ -298,13 +298,6 @@ class Blueprint(Scaffold):
         # Views given to bp.endpoint(name) serve rules of that exact endpoint,
         # as in Flask (routes of the blueprint are added with dotted names).
         app.view_functions.update(self.view_functions)
-
-    def send_static_file(self, filename: str) -> Any:
-        """Serve ``filename`` from the blueprint's static folder."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Seconds a file sent from this blueprint may be cached.

@@ -732,6 +732,26 @@ def copy_current_websocket_context(func: F) -> F:
     return _run_in(ctx.copy, func)
 
 
+async def teardown_appcontext(
+    app: Microframe, exc: BaseException | None, lease: WorkerLease | None
+) -> None:
+    """Run ``app``'s ``teardown_appcontext`` functions, newest first, then send
+    ``appcontext_tearing_down`` (``app.do_teardown_appcontext``).
+
+    Sync functions run on ``lease``: the context passes the thread its code
+    ran on (the worker thread of a request whose view is a plain ``def``,
+    the event loop's for an ``async def`` one). Without one they run on the
+    calling thread.
+    """
+    lease = lease or lease_here()
+    for func in reversed(app.teardown_appcontext_funcs):
+        if is_async_callable(func):
+            await func(exc)
+        else:
+            await lease.run(func, exc)
+    await signals.send_async(signals.appcontext_tearing_down, app, exc=exc)
+
+
 def has_app_context() -> bool:
     """Return ``True`` inside an application context."""
     return _cv_app.get(None) is not None
@@ -758,4 +778,5 @@ __all__ = [
     "has_app_context",
     "has_request_context",
     "has_websocket_context",
+    "teardown_appcontext",
 ]

@@ -16,6 +16,7 @@ the app's class and the extensions wrapping its methods are settled.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
 from .routing import MATCH_CACHE_SIZE
 from .scaffold import Key
-from .sync import WorkerLease, explain_thread_error, is_async_callable, unawaited_error
+from .sync import WorkerLease, explain_thread_error, is_async_callable, ready, unawaited_error
 from .wrappers import Response
 from .wrappers.base import RoutedRequest, blueprint_chain
 from .wrappers.response_body import body_from
@@ -353,7 +354,7 @@ class RequestCycle:
             replaced = self.overrides.get("make_default_options_response")
             if replaced is not None:
                 return invoke(replaced, ctx)
-            return _ready(self.default_options_response(ctx))
+            return ready(self.default_options_response(ctx))
         view, is_async = self.view_for(rule.endpoint)
         args = request.view_args or {}
         if is_async:
@@ -801,8 +802,19 @@ class RequestCycle:
         return self._app().response_class(body, rv.status_code, Headers(rv.headers))
 
 
-async def _ready(value: Any) -> Any:
-    return value
+def ensure_async(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` as a coroutine function (``app.ensure_async``): a plain
+    function runs on the request's worker thread, or the default executor
+    outside a request."""
+    if is_async_callable(func):
+        return func
+
+    @functools.wraps(func)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        bound = functools.partial(func, *args, **kwargs)
+        return await call_hook((bound, False), _cv_request.get(None))
+
+    return call
 
 
 __all__ = [
@@ -813,6 +825,7 @@ __all__ = [
     "blueprint_chain",
     "call_hook",
     "current_context",
+    "ensure_async",
     "invoke",
     "stock",
 ]

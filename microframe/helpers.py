@@ -52,6 +52,77 @@ def get_root_path(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(spec.origin))
 
 
+def app_name(import_name: str) -> str:
+    """An app's name: ``import_name``, or the script's name for ``__main__``."""
+    if import_name == "__main__":
+        main_file = getattr(sys.modules["__main__"], "__file__", None)
+        if main_file is None:
+            return "__main__"
+        return os.path.splitext(os.path.basename(str(main_file)))[0]
+    return import_name
+
+
+def instance_folder(import_name: str, name: str) -> str:
+    """An app's instance folder, as Flask finds it (``app.auto_find_instance_path``)."""
+    prefix, folder = find_package(import_name)
+    if prefix is None:
+        return os.path.join(folder, "instance")
+    return os.path.join(prefix, "var", f"{name}-instance")
+
+
+def find_package(import_name: str) -> tuple[str | None, str]:
+    """Return the install prefix of ``import_name``'s top package, and its import folder.
+
+    The folder is the :data:`sys.path` entry the package or module is
+    imported from. The prefix is the folder holding ``lib/``, ``bin/`` and
+    so on when the package is installed, under :data:`sys.prefix` or a
+    ``site-packages`` folder, and ``None`` when it is not, for example when
+    it is imported from the project folder. An unknown name is taken to be
+    imported from the current folder.
+    """
+    folder = _import_folder(import_name)
+    prefix = os.path.abspath(sys.prefix)
+    if os.path.commonpath([prefix, os.path.abspath(folder)]) == prefix:
+        return prefix, folder
+    parent, name = os.path.split(folder)
+    if name.lower() != "site-packages":
+        return None, folder
+    # prefix/lib/site-packages (Windows), prefix/lib/pythonX.Y/site-packages
+    # (POSIX), or prefix/site-packages.
+    above, above_name = os.path.split(parent)
+    if above_name.lower() == "lib":
+        return above, folder
+    if os.path.basename(above).lower() == "lib":
+        return os.path.dirname(above), folder
+    return parent, folder
+
+
+def _import_folder(import_name: str) -> str:
+    top = import_name.partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        # ValueError: __main__, or a module in sys.modules without a spec.
+        spec = None
+    if spec is None:
+        return os.getcwd()
+    locations = list(spec.submodule_search_locations or ())
+    if not locations:
+        return os.path.dirname(str(spec.origin))
+    if spec.origin not in (None, "namespace"):
+        # A regular package: the folder that holds it.
+        return os.path.dirname(os.path.dirname(spec.origin))
+    # A namespace package spans folders: pick the one holding this module.
+    inner = importlib.util.find_spec(import_name) if "." in import_name else None
+    inner_locations = list(inner.submodule_search_locations or ()) if inner else []
+    if inner_locations:
+        own = os.path.commonpath(inner_locations)
+        for location in locations:
+            if os.path.commonpath([location, own]) == os.path.abspath(location):
+                return os.path.dirname(location)
+    return os.path.dirname(locations[0])
+
+
 def get_debug_flag() -> bool:
     """Return whether ``MICROFRAME_DEBUG`` (or Flask's ``FLASK_DEBUG``) asks for debug mode.
 
@@ -360,12 +431,15 @@ def _request_ctx(name: str) -> Any:
 
 __all__ = [
     "abort",
+    "app_name",
+    "find_package",
     "flash",
     "get_debug_flag",
     "get_flashed_messages",
     "get_load_dotenv",
     "get_root_path",
     "get_template_attribute",
+    "instance_folder",
     "make_redirect",
     "make_response",
     "redirect",

@@ -11,9 +11,7 @@ once, or when a blueprint is registered. The app prepares them for dispatch
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import sys
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Generator, Iterable
@@ -25,7 +23,8 @@ from jinja2 import FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import Rule
 
-from .helpers import get_root_path
+from .helpers import app_name, find_package, get_root_path, instance_folder
+from .sending import send_from_directory
 from .sync import in_sync_code, is_async_callable
 from .template_loader import folder_of
 from .typing import (
@@ -207,59 +206,6 @@ def setupmethod(func: F) -> F:
     return cast(F, guarded)
 
 
-def find_package(import_name: str) -> tuple[str | None, str]:
-    """Return the install prefix of ``import_name``'s top package, and its import folder.
-
-    The folder is the :data:`sys.path` entry the package or module is
-    imported from. The prefix is the folder holding ``lib/``, ``bin/`` and
-    so on when the package is installed, under :data:`sys.prefix` or a
-    ``site-packages`` folder, and ``None`` when it is not, for example when
-    it is imported from the project folder. An unknown name is taken to be
-    imported from the current folder.
-    """
-    folder = _import_folder(import_name)
-    prefix = os.path.abspath(sys.prefix)
-    if os.path.commonpath([prefix, os.path.abspath(folder)]) == prefix:
-        return prefix, folder
-    parent, name = os.path.split(folder)
-    if name.lower() != "site-packages":
-        return None, folder
-    # prefix/lib/site-packages (Windows), prefix/lib/pythonX.Y/site-packages
-    # (POSIX), or prefix/site-packages.
-    above, above_name = os.path.split(parent)
-    if above_name.lower() == "lib":
-        return above, folder
-    if os.path.basename(above).lower() == "lib":
-        return os.path.dirname(above), folder
-    return parent, folder
-
-
-def _import_folder(import_name: str) -> str:
-    top = import_name.partition(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        # ValueError: __main__, or a module in sys.modules without a spec.
-        spec = None
-    if spec is None:
-        return os.getcwd()
-    locations = list(spec.submodule_search_locations or ())
-    if not locations:
-        return os.path.dirname(str(spec.origin))
-    if spec.origin not in (None, "namespace"):
-        # A regular package: the folder that holds it.
-        return os.path.dirname(os.path.dirname(spec.origin))
-    # A namespace package spans folders: pick the one holding this module.
-    inner = importlib.util.find_spec(import_name) if "." in import_name else None
-    inner_locations = list(inner.submodule_search_locations or ()) if inner else []
-    if inner_locations:
-        own = os.path.commonpath(inner_locations)
-        for location in locations:
-            if os.path.commonpath([location, own]) == os.path.abspath(location):
-                return os.path.dirname(location)
-    return os.path.dirname(locations[0])
-
-
 def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
     assert view_func is not None, "expected view func if endpoint is not provided."
     return view_func.__name__
@@ -347,6 +293,17 @@ class Scaffold(ABC):
         if value is not None:
             value = os.fspath(value).rstrip(r"\/")
         self._static_folder = value
+
+    def send_static_file(self, filename: str) -> Any:
+        """Serve ``filename`` from :attr:`static_folder` (the ``static`` endpoint)."""
+        if not self.has_static_folder:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
+
+    @abstractmethod
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds a file sent by :meth:`send_static_file` may be cached."""
 
     @property
     def has_static_folder(self) -> bool:
@@ -753,6 +710,17 @@ def make_rule(
     return rule_obj
 
 
+def set_view(view_functions: dict[str, RouteCallable], endpoint: str, view_func: RouteCallable) -> None:
+    """Map ``endpoint`` to ``view_func``, refusing to replace another view."""
+    old = view_functions.get(endpoint)
+    # Compared with != as in Flask: the same method, bound again, is the same view.
+    if old is not None and old != view_func:
+        raise AssertionError(
+            f"View function mapping is overwriting an existing endpoint function: {endpoint}"
+        )
+    view_functions[endpoint] = view_func
+
+
 def merge_methods(
     view_func: Any, methods: Iterable[str] | str | None
 ) -> tuple[set[str], set[str]]:
@@ -775,10 +743,13 @@ __all__ = [
     "HookLists",
     "HooksVersion",
     "Scaffold",
+    "app_name",
     "find_package",
     "get_root_path",
+    "instance_folder",
     "make_rule",
     "merge_methods",
     "open_file",
+    "set_view",
     "setupmethod",
 ]

@@ -687,8 +687,20 @@ def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+
+async def ready(value: Any) -> Any:
+    """Return ``value`` from a coroutine, for a dual method called in async code."""
+    return value
+
+
+async def awaited(awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable``: a coroutine of it, for a method that must return one."""
+    return await awaitable
+
+
 __all__ = [
     "AwaitableValue",
+    "awaited",
     "CallerLease",
     "ReadyValue",
     "SyncWorker",
@@ -702,6 +714,7 @@ __all__ = [
     "in_sync_code",
     "is_async_callable",
     "lease_here",
+    "ready",
     "new_request_lease",
     "run_async",
     "run_async_serving",
