@@ -22,12 +22,12 @@ from functools import cached_property
 from inspect import isawaitable
 from logging import Logger
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from werkzeug.exceptions import Aborter, BadRequest, BadRequestKeyError, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 
-from . import background
+from . import background, sessions
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .blueprints import Blueprint
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
@@ -63,6 +63,8 @@ from .typing import (
     BeforeServingCallable,
     RouteCallable,
     Scope,
+    ShellContextProcessorCallable,
+    TeardownCallable,
     WhileServingCallable,
 )
 from .wrappers import Request, Response
@@ -71,6 +73,9 @@ from .wsgi import request_from_environ, serve_app_through_wsgi, serve_wsgi_envir
 
 if TYPE_CHECKING:
     from .testing import MicroframeClient, MicroframeCliRunner, TestApp
+
+T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
+T_shell_ctx = TypeVar("T_shell_ctx", bound=ShellContextProcessorCallable)
 
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
@@ -328,13 +333,13 @@ class Microframe(Scaffold):
         return self.blueprints.values()
 
     @setupmethod
-    def teardown_appcontext(self, func: Callable[[BaseException | None], Any]) -> Any:
+    def teardown_appcontext(self, func: T_teardown) -> T_teardown:
         """Run ``func(exc)`` when the app context is popped."""
         self.teardown_appcontext_funcs.append(func)
         return func
 
     @setupmethod
-    def shell_context_processor(self, func: Callable[[], dict[str, Any]]) -> Any:
+    def shell_context_processor(self, func: T_shell_ctx) -> T_shell_ctx:
         """Register a function whose dict is added to ``microframe shell``."""
         self.shell_context_processors.append(func)
         return func
@@ -488,22 +493,12 @@ class Microframe(Scaffold):
         return is_async_callable(self.session_interface.open_session)
 
     def open_session_sync(self, request: Request) -> SessionMixin:
-        """Open the session for ``request`` with a sync session interface."""
-        session = self.session_interface.open_session(self, request)
-        if isawaitable(session):
-            session = run_async(session)
-        if session is None:
-            session = self.session_interface.make_null_session(self)
-        return session
+        """Open the session for ``request`` from sync code (see :func:`.sessions.open_session_sync`)."""
+        return sessions.open_session_sync(self, request)
 
     async def open_session(self, request: Request) -> SessionMixin:
         """Open the session for ``request``, awaiting an async interface."""
-        session: Any = self.session_interface.open_session(self, request)
-        if isawaitable(session):
-            session = await session
-        if session is None:
-            session = self.session_interface.make_null_session(self)
-        return cast("SessionMixin", session)
+        return await sessions.open_session(self, request)
 
     # -- the request cycle (Flask's names and arguments; the bodies in app._cycle) --------
     #

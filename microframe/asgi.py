@@ -257,11 +257,11 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     """Return the response headers as ASGI byte pairs."""
     known = _encoded_pairs
     pairs = []
-    # The pairs werkzeug keeps (``items()`` is a generator over the same
-    # list). Most header lines of responses repeat (content types, short
-    # lengths, fixed hook headers), so their encoded form is looked up rather
-    # than computed for every response.
-    for pair in response.headers._list:
+    # Iterating Headers yields the (name, value) pairs it keeps. Most header
+    # lines of responses repeat (content types, short lengths, fixed hook
+    # headers), so their encoded form is looked up rather than computed for
+    # every response.
+    for pair in response.headers:
         encoded = known.get(pair)
         if encoded is None:
             name, value = pair
@@ -326,11 +326,11 @@ async def _send(
 
 @types.coroutine
 def _driven(
-    suspending: Callable[[], None], coro: Coroutine[Any, Any, None]
-) -> Generator[Any, Any, None]:
+    suspending: Callable[[], None], coro: Coroutine[object, object, None]
+) -> Generator[object, object, None]:
     """Run ``coro`` as ``await coro`` would, calling ``suspending()`` each
     time the task is about to suspend."""
-    value: Any = None
+    value: object = None
     error: BaseException | None = None
     while True:
         try:
@@ -375,7 +375,7 @@ class _Watch:
     __slots__ = ("_deadline", "_receive", "_timer", "_watcher", "disconnected", "done", "task", "timed_out")
 
     def __init__(
-        self, task: asyncio.Task[Any], receive: ASGIReceiveCallable, deadline: float | None
+        self, task: asyncio.Task[object], receive: ASGIReceiveCallable, deadline: float | None
     ) -> None:
         self.task = task
         self._receive = receive
@@ -510,7 +510,7 @@ class _Connection:
         self._asgi_receive = receive
         #: The connection's task, noted when it first suspends (a reader,
         #: which may cancel it, is only ever started after that).
-        self.task: asyncio.Task[Any] | None = None
+        self.task: asyncio.Task[object] | None = None
         self.in_handler = False
         #: Set once the connection's task is done with the connection.
         self.finished = False

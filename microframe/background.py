@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .app import Microframe
 
 
-def _describe(func: Callable[..., Any]) -> str:
+def _describe(func: Callable[..., object]) -> str:
     while isinstance(func, functools.partial):
         func = func.func
     return getattr(func, "__qualname__", None) or repr(func)
@@ -69,7 +69,7 @@ def add_task(app: Microframe, call: Callable[[], Any]) -> None:
         _start_task(app, loop, call)
 
 
-def _start_task(app: Microframe, loop: asyncio.AbstractEventLoop, call: Callable[..., Any]) -> None:
+def _start_task(app: Microframe, loop: asyncio.AbstractEventLoop, call: Callable[..., object]) -> None:
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

@@ -12,6 +12,7 @@ from .scaffold import Scaffold, setupmethod
 from .sending import get_send_file_max_age
 from .typing import (
     AfterRequestCallable,
+    AfterWebsocketCallable,
     BeforeRequestCallable,
     ErrorHandlerCallable,
     RouteCallable,
@@ -25,9 +26,10 @@ if TYPE_CHECKING:
     from .app import Microframe
 
 DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
@@ -144,7 +146,7 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[DeferredSetupFunction] = []
         self.url_values_defaults: dict[str, Any] = url_defaults or {}
         self.cli_group = cli_group
-        self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
+        self._blueprints: list[tuple[Blueprint, dict[str, object]]] = []
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_registered_once:
@@ -190,7 +192,7 @@ class Blueprint(Scaffold):
         endpoint: str | None,
         view_func: RouteCallable | None,
         provide_automatic_options: bool | None,
-        options: dict[str, Any],
+        options: dict[str, object],
     ) -> None:
         if endpoint and "." in endpoint:
             raise ValueError("'endpoint' may not contain a dot '.' character.")
@@ -291,8 +293,8 @@ class Blueprint(Scaffold):
             "after_websocket_funcs",
             "teardown_websocket_funcs",
         ):
-            source: dict[str | None, list[Any]] = getattr(self, attr)
-            target_map: defaultdict[str | None, list[Any]] = getattr(app, attr)
+            source: dict[str | None, list[object]] = getattr(self, attr)
+            target_map: defaultdict[str | None, list[object]] = getattr(app, attr)
             for k, funcs in source.items():
                 target_map[key(k)].extend(funcs)
         # Views given to bp.endpoint(name) serve rules of that exact endpoint,
@@ -337,7 +339,7 @@ class Blueprint(Scaffold):
         return self._app_hook("before_websocket_funcs", func)
 
     @setupmethod
-    def after_app_websocket(self, func: T_after) -> T_after:
+    def after_app_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """Like :meth:`after_websocket`, for every websocket of the app."""
         return self._app_hook("after_websocket_funcs", func)
 

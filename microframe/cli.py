@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import click
 
@@ -63,7 +63,10 @@ from .serving import CertParamType, SeparatedPathType, run_command
 from .shell import interact
 from .sync import run_async
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from werkzeug.routing import Rule
+
+F = TypeVar("F", bound=Callable[..., object])
 
 #: The entry-point groups whose click commands the command line offers,
 #: weakest first: a ``microframe.commands`` command wins over a Flask
@@ -87,7 +90,7 @@ def with_appcontext(f: F) -> F:
     """
 
     @click.pass_context
-    def wrapper(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(ctx: click.Context, /, *args: object, **kwargs: object) -> object:
         if not has_app_context():
             app = ctx.ensure_object(ScriptInfo).load_app()
             ctx.with_resource(app.app_context())
@@ -99,7 +102,7 @@ def with_appcontext(f: F) -> F:
 def _awaiting(f: F) -> F:
     """Let the callback ``f`` be an ``async def``: await what it returns, on a fresh loop."""
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: object, **kwargs: object) -> object:
         value = f(*args, **kwargs)
         if inspect.isawaitable(value):
             value = run_async(value)
@@ -136,7 +139,17 @@ class AppGroup(click.Group):
     context; :meth:`group` makes nested :class:`AppGroup` groups.
     """
 
-    def command(self, *args: Any, **kwargs: Any) -> Any:
+    @overload
+    def command(self, func: Callable[..., object], /) -> click.Command: ...
+
+    @overload
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., object]], click.Command]: ...
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> click.Command | Callable[[Callable[..., object]], click.Command]:
         """Register a command, as :meth:`click.Group.command` does.
 
         :param with_appcontext: push the app context around the command
@@ -146,7 +159,7 @@ class AppGroup(click.Group):
             return self.command()(args[0])
         wrap = kwargs.pop("with_appcontext", True)
 
-        def decorator(f: Callable[..., Any]) -> click.Command:
+        def decorator(f: Callable[..., object]) -> click.Command:
             f = _awaiting(f)
             if wrap:
                 f = with_appcontext(f)
@@ -155,12 +168,23 @@ class AppGroup(click.Group):
 
         return decorator
 
-    def group(self, *args: Any, **kwargs: Any) -> Any:
+    @overload
+    def group(self, func: Callable[..., object], /) -> click.Group: ...
+
+    @overload
+    def group(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., object]], click.Group]: ...
+
+    def group(
+        self, *args: Any, **kwargs: Any
+    ) -> click.Group | Callable[[Callable[..., object]], click.Group]:
         """Register a nested group, an :class:`AppGroup` unless ``cls`` says otherwise."""
         if len(args) == 1 and not kwargs and callable(args[0]):
             return self.group()(args[0])
         kwargs.setdefault("cls", AppGroup)
-        return click.Group.group(self, *args, **kwargs)
+        decorator: Callable[[Callable[..., object]], click.Group] = click.Group.group(
+            self, *args, **kwargs
+        )
+        return decorator
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Return the command ``cmd_name``, ready to run even if its callback is ``async``."""
@@ -184,14 +208,14 @@ class AppGroup(click.Group):
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
     """Show every route: endpoint, methods, rule; WebSocket rules say WEBSOCKET."""
-    app: Any = current_app
+    app = current_app
     rules = list(app.url_map.iter_rules())
     if not rules:
         click.echo("No routes were registered.")
         return
     hidden = set() if all_methods else {"HEAD", "OPTIONS"}
 
-    def methods_of(rule: Any) -> str:
+    def methods_of(rule: Rule) -> str:
         if getattr(rule, "websocket", False):
             return "WEBSOCKET"
         return ", ".join(sorted((rule.methods or set()) - hidden))
@@ -211,7 +235,7 @@ def routes_command(sort: str, all_methods: bool) -> None:
         if domains:
             row.append(domains[index])
         rows.append([*row, rule.rule])
-    keys: dict[str, Callable[[list[str]], Any]] = {
+    keys: dict[str, Callable[[list[str]], tuple[str, str] | str]] = {
         "endpoint": lambda row: (row[0], row[-1]),
         "methods": lambda row: (row[1], row[-1]),
         "domain": lambda row: (row[2] if domains else "", row[-1]),
@@ -241,8 +265,8 @@ def shell_command() -> None:
     processors return. Lines may ``await``, as in ``python -m asyncio``
     (see :mod:`microframe.shell`). IPython is used when it is installed.
     """
-    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
-    namespace: dict[str, Any] = {"app": app, "g": g}
+    app: Microframe = current_app._get_current_object()  # type: ignore[attr-defined]
+    namespace: dict[str, object] = {"app": app, "g": g}
     startup = os.environ.get("PYTHONSTARTUP")
     if startup and os.path.isfile(startup):
         with open(startup) as file:
@@ -266,18 +290,18 @@ def shell_command() -> None:
     interact(banner, namespace)
 
 
-def make_shell_context(app: Microframe) -> dict[str, Any]:
+def make_shell_context(app: Microframe) -> dict[str, object]:
     """Return the names the app's shell context processors give (awaiting async ones)."""
-    names: dict[str, Any] = {}
+    names: dict[str, object] = {}
     for processor in app.shell_context_processors:
-        value: Any = processor()
-        if inspect.isawaitable(value):
+        value = processor()
+        if inspect.isawaitable(value):  # an async processor's
             value = run_async(value)
         names.update(value or {})
     return names
 
 
-def _enable_completion(namespace: dict[str, Any]) -> None:
+def _enable_completion(namespace: dict[str, object]) -> None:
     try:
         import readline
         import rlcompleter
@@ -290,7 +314,7 @@ def _enable_completion(namespace: dict[str, Any]) -> None:
 # -- the microframe command --------------------------------------------------------
 
 
-def get_version(ctx: Any, param: click.Parameter | None, value: Any) -> None:
+def get_version(ctx: click.Context, param: click.Parameter | None, value: bool) -> None:
     """Print the versions of microframe, Python, Werkzeug and Hypercorn, and exit.
 
     The callback of ``--version``. While ``import flask`` is served by
@@ -393,7 +417,7 @@ class MicroframeGroup(AppGroup):
     def __init__(
         self,
         add_default_commands: bool = True,
-        create_app: Callable[..., Any] | None = None,
+        create_app: Callable[..., Microframe] | None = None,
         add_version_option: bool = True,
         load_dotenv: bool = True,
         set_debug_flag: bool = True,

@@ -121,7 +121,7 @@ def env_value(name: str) -> str | None:
 
 class _HasConfig(Protocol):
     @property
-    def config(self) -> dict[str, Any]: ...
+    def config(self) -> dict[str, object]: ...
 
 
 class ConfigAttribute(Generic[T]):
@@ -144,12 +144,12 @@ class ConfigAttribute(Generic[T]):
         self.get_converter = get_converter
 
     @overload
-    def __get__(self, obj: None, owner: type[Any] | None = None) -> Self: ...
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
 
     @overload
-    def __get__(self, obj: _HasConfig, owner: type[Any] | None = None) -> T: ...
+    def __get__(self, obj: _HasConfig, owner: type | None = None) -> T: ...
 
-    def __get__(self, obj: _HasConfig | None, owner: type[Any] | None = None) -> T | Self:
+    def __get__(self, obj: _HasConfig | None, owner: type | None = None) -> T | Self:
         if obj is None:
             return self
         value = obj.config[self.__name__]
@@ -157,7 +157,7 @@ class ConfigAttribute(Generic[T]):
             return self.get_converter(value)
         return cast(T, value)
 
-    def __set__(self, obj: _HasConfig, value: Any) -> None:
+    def __set__(self, obj: _HasConfig, value: object) -> None:
         obj.config[self.__name__] = value
 
 
@@ -185,7 +185,7 @@ class Config(dict[str, Any]):
     """
 
     def __init__(
-        self, root_path: str | os.PathLike[str], defaults: Mapping[str, Any] | None = None
+        self, root_path: str | os.PathLike[str], defaults: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(defaults or {})
         self.root_path = root_path
@@ -314,7 +314,7 @@ class Config(dict[str, Any]):
     def from_file(
         self,
         filename: str | os.PathLike[str],
-        load: Callable[[IO[Any]], Mapping[str, Any]],
+        load: Callable[[IO[Any]], Mapping[str, object]],
         silent: bool = False,
         text: bool = True,
     ) -> bool:
@@ -351,7 +351,7 @@ class Config(dict[str, Any]):
             )
         return self.from_mapping(data)
 
-    def from_mapping(self, mapping: Mapping[str, Any] | None = None, **kwargs: Any) -> bool:
+    def from_mapping(self, mapping: Mapping[str, object] | None = None, **kwargs: object) -> bool:
         """Copy the uppercase keys of a mapping and of the keyword arguments.
 
         ::
@@ -360,7 +360,7 @@ class Config(dict[str, Any]):
 
         :return: always ``True``.
         """
-        items: dict[str, Any] = {}
+        items: dict[str, object] = {}
         if mapping is not None:
             items.update(mapping)
         items.update(kwargs)
@@ -385,7 +385,7 @@ class Config(dict[str, Any]):
         :param lowercase: lowercase the returned keys.
         :param trim_namespace: remove the prefix from the returned keys.
         """
-        result: dict[str, Any] = {}
+        result: dict[str, object] = {}
         for key, value in self.items():
             if not key.startswith(namespace):
                 continue

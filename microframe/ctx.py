@@ -29,6 +29,7 @@ from .sync import (
     new_request_lease,
     run_async,
 )
+from .typing import AfterRequestCallable
 from .wrappers import Request
 from .wrappers.base import RoutedRequest
 from .wrappers.websocket import Websocket
@@ -37,12 +38,13 @@ if TYPE_CHECKING:
     from .app import Microframe
     from .dispatch import ChainHooks
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
+T_after = TypeVar("T_after", bound=AfterRequestCallable)
 
 _sentinel: Any = object()
 
 
-def _run_teardown(coro: Coroutine[Any, Any, None] | None) -> None:
+def _run_teardown(coro: Coroutine[object, object, None] | None) -> None:
     """Run a context's teardown from sync code (a ``with`` block, ``pop()``);
     ``None`` when it has none to run (async code is refused all the same)."""
     if not in_sync_code():
@@ -247,7 +249,7 @@ class AppContext(_Entered):
         if signals.appcontext_popped.receivers:
             await signals.send_async(signals.appcontext_popped, self.app)
 
-    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None] | None:
+    def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None] | None:
         # The last pop's teardown: teardown_appcontext functions and the
         # appcontext_tearing_down signal, when there are any (else None).
         app = self.app
@@ -342,7 +344,7 @@ class _ConnectionContext(_Entered):
 
         def _needs_teardown(self) -> bool: ...  # teardown functions or receivers?
 
-        def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]: ...
+        def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]: ...
 
         def _view_is_async(self) -> bool: ...  # is the matched view async def?
 
@@ -472,7 +474,7 @@ class RequestContext(_ConnectionContext):
         self.request = self._routed = request
         self._session = session
         self.flashes: list[tuple[str, str]] | None = None
-        self._after_request_functions: list[Callable[[Any], Any]] = []
+        self._after_request_functions: list[AfterRequestCallable] = []
         self._app_ctx: AppContext | None = None
         self._token: Token[RequestContext] | None = None
 
@@ -515,7 +517,7 @@ class RequestContext(_ConnectionContext):
     def _needs_teardown(self) -> bool:
         return self.app._cycle.needs_request_teardown(self)
 
-    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
+    def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
         return self.app._cycle.run_request_teardown(self, exc)
 
     def _view_is_async(self) -> bool:
@@ -592,7 +594,7 @@ class WebsocketContext(_ConnectionContext):
     def _needs_teardown(self) -> bool:
         return self.app._cycle.needs_websocket_teardown(self.websocket)
 
-    def _teardown(self, exc: BaseException | None) -> Coroutine[Any, Any, None]:
+    def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
         return self.app._cycle.run_websocket_teardown(self, exc)
 
     def _view_is_async(self) -> bool:
@@ -612,7 +614,7 @@ class WebsocketContext(_ConnectionContext):
         return ctx
 
 
-def after_this_request(func: F) -> F:
+def after_this_request(func: T_after) -> T_after:
     """Run ``func(response)`` after this request, like an ``after_request`` hook.
 
     ::
@@ -664,11 +666,11 @@ def copy_current_request_context(func: F) -> F:
     return _run_in(ctx.copy, func)
 
 
-def _run_in(make_ctx: Callable[[], Any], func: F) -> F:
+def _run_in(make_ctx: Callable[[], object], func: F) -> F:
     if is_async_callable(func):
 
         @functools.wraps(func)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+        async def async_wrapper(*args: object, **kwargs: object) -> object:
             ctx = make_ctx()
             token = _set_only(ctx)
             try:
@@ -679,7 +681,7 @@ def _run_in(make_ctx: Callable[[], Any], func: F) -> F:
         return cast(F, async_wrapper)
 
     @functools.wraps(func)
-    def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+    def sync_wrapper(*args: object, **kwargs: object) -> object:
         ctx = make_ctx()
         token = _set_only(ctx)
         try:
@@ -702,7 +704,7 @@ def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:
     return _cv_app.set(ctx), None
 
 
-def _reset_only(ctx: Any, tokens: tuple[Token[Any], Token[Any] | None]) -> None:
+def _reset_only(ctx: object, tokens: tuple[Token[Any], Token[Any] | None]) -> None:
     app_token, inner_token = tokens
     if inner_token is not None:
         inner_token.var.reset(inner_token)

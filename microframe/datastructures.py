@@ -13,6 +13,10 @@ only one import path:
 - :class:`FileMultiDict`: a :class:`MultiDict` with ``add_file``, handy for
   building test requests.
 
+:class:`DualMultiDict` and :class:`DualCombinedMultiDict` are the types of
+``request.form``, ``request.files`` and ``request.values`` for type checkers:
+the value in sync code, awaitable in async code (see :mod:`microframe.sync`).
+
 :class:`FileStorage` is microframe's own: an uploaded file whose
 :meth:`~FileStorage.save` does not block the event loop.
 """
@@ -20,7 +24,8 @@ only one import path:
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from collections.abc import Generator
+from typing import IO, Any, TypeVar
 
 import aiofiles
 from werkzeug.datastructures import CombinedMultiDict as CombinedMultiDict
@@ -32,14 +37,42 @@ from werkzeug.datastructures import MultiDict as MultiDict
 
 from .sync import in_sync_code
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 __all__ = [
     "CombinedMultiDict",
+    "DualCombinedMultiDict",
+    "DualMultiDict",
     "FileMultiDict",
     "FileStorage",
     "Headers",
     "ImmutableMultiDict",
     "MultiDict",
 ]
+
+
+class DualMultiDict(MultiDict[K, V]):
+    """A :class:`MultiDict` from a dual API: the value in sync code, ``await``
+    it in async code.
+
+    The type of ``request.form`` and ``request.files``, so that ``form =
+    request.form`` in a ``def`` view and ``form = await request.form`` in an
+    ``async def`` view both give a ``MultiDict[str, str]``.
+    """
+
+    def __await__(self) -> Generator[None, None, MultiDict[K, V]]:
+        return self
+        yield  # a generator that finishes at once
+
+
+class DualCombinedMultiDict(CombinedMultiDict[K, V]):
+    """A :class:`CombinedMultiDict` from a dual API (``request.values``): the
+    value in sync code, ``await`` it in async code."""
+
+    def __await__(self) -> Generator[None, None, CombinedMultiDict[K, V]]:
+        return self
+        yield  # a generator that finishes at once
 
 
 class FileStorage(_WerkzeugFileStorage):
@@ -68,6 +101,8 @@ class FileStorage(_WerkzeugFileStorage):
         destination: str | os.PathLike[str] | IO[bytes],
         buffer_size: int = 16384,
     ) -> Any:
+        # Any: werkzeug's save returns None, and only Any is both compatible
+        # with that and awaitable (``await file.save(...)`` in async code).
         """Copy the file's contents to ``destination``.
 
         In async code this returns an awaitable that writes a path through

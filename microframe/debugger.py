@@ -127,7 +127,7 @@ class DebuggerMiddleware:
         return args.get("__debugger__") == "yes" and "cmd" in args
 
     async def _serve(
-        self, scope: dict[str, Any], receive: ASGIReceiveCallable, send: ASGISendCallable
+        self, scope: dict[str, object], receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         started = False
         contexts: list[_Current] = []
@@ -183,7 +183,7 @@ class DebuggerMiddleware:
             self.werkzeug.frames[id(frame)] = frame
             self.werkzeug.frame_contexts[id(frame)] = contexts  # type: ignore[assignment]
 
-    async def _answer_command(self, scope: dict[str, Any], send: ASGISendCallable) -> None:
+    async def _answer_command(self, scope: dict[str, object], send: ASGISendCallable) -> None:
         environ = environ_from_scope(scope, io.BytesIO())
         # On a thread: evaluating code may take long, and a wrong PIN is
         # answered after a pause (werkzeug sleeps).

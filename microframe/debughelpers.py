@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import traceback
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jinja2.loaders import BaseLoader
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -177,7 +177,7 @@ def _loader_details(loader: BaseLoader) -> Iterator[str]:
             yield f"{key}: {value!r}"
 
 
-def _describe_source(app: Microframe, source: Any) -> str:
+def _describe_source(app: Microframe, source: object) -> str:
     if source is app:
         return f"application {app.import_name!r}"
     name = getattr(source, "name", None)
@@ -189,7 +189,7 @@ def _describe_source(app: Microframe, source: Any) -> str:
 def explain_template_loading_attempts(
     app: Microframe,
     template: str,
-    attempts: list[tuple[BaseLoader, Any, TemplateSource | None]],
+    attempts: list[tuple[BaseLoader, object, TemplateSource | None]],
 ) -> None:
     """Log, at ``INFO`` on ``app.logger``, how ``template`` was looked for.
 

@@ -65,7 +65,7 @@ def is_app(value: object) -> TypeGuard[Microframe]:
     return isinstance(value, Microframe)
 
 
-def _call_factory(func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], label: str) -> Any:
+def _call_factory(func: Callable[..., Any], args: list[Any], kwargs: dict[str, object], label: str) -> object:
     try:
         return func(*args, **kwargs)
     except TypeError as error:
@@ -131,8 +131,8 @@ def find_app_by_string(module: ModuleType, expression: str) -> Microframe:
         node = ast.parse(expression.strip(), mode="eval").body
     except SyntaxError:
         raise NoAppException(f"Cannot parse {expression!r} as a name or a function call.") from None
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
     if isinstance(node, ast.Name):
         name, is_call = node.id, False
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -362,7 +362,7 @@ class ScriptInfo:
     def __init__(
         self,
         app_import_path: str | None = None,
-        create_app: Callable[..., Any] | None = None,
+        create_app: Callable[..., object] | None = None,
         set_debug_flag: bool = True,
         load_dotenv_defaults: bool = True,
     ) -> None:

@@ -36,6 +36,7 @@ from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
 from .routing import MATCH_CACHE_SIZE
 from .scaffold import Key
+from .sessions import save_request_session
 from .sync import WorkerLease, explain_thread_error, is_async_callable, ready, unawaited_error
 from .wrappers import Response
 from .wrappers.base import RoutedRequest, blueprint_chain
@@ -79,7 +80,7 @@ WEBSOCKET_METHODS = (
     "do_teardown_websocket",
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def stock(func: F) -> F:
@@ -88,7 +89,7 @@ def stock(func: F) -> F:
     return func
 
 
-async def invoke(method: Callable[..., Any], ctx: RequestContext, *args: Any, **kwargs: Any) -> Any:
+async def invoke(method: Callable[..., object], ctx: RequestContext, *args: object, **kwargs: object) -> Any:
     """Call an app's replacement of a request-cycle method; see :data:`CYCLE_METHODS`."""
     if is_async_callable(method):
         result = method(*args, **kwargs)
@@ -99,7 +100,7 @@ async def invoke(method: Callable[..., Any], ctx: RequestContext, *args: Any, **
     return result
 
 
-async def call_hook(hook: Hook, ctx: RequestContext | WebsocketContext | None, *args: Any) -> Any:
+async def call_hook(hook: Hook, ctx: RequestContext | WebsocketContext | None, *args: object) -> Any:
     """Await an async hook, or run a sync one on the connection's worker thread."""
     func, is_async = hook
     if is_async:
@@ -177,6 +178,8 @@ class RequestCycle:
         app's class and the extensions that wrap its methods are set.
         """
         app = self._app()
+        # Any: a replacement is called with its own signature, and the
+        # websocket ones (Quart's, async) are awaited as they are.
         return {
             name: method
             for name in (*CYCLE_METHODS, *WEBSOCKET_METHODS)
@@ -317,7 +320,7 @@ class RequestCycle:
             return self.make_response(await invoke(replaced, ctx, error))
         return await self.handle_exception(ctx, error)
 
-    async def preprocess(self, ctx: RequestContext) -> Any:
+    async def preprocess(self, ctx: RequestContext) -> object:
         """Run URL value preprocessors, then ``before_request`` hooks."""
         request = ctx.request
         hooks = self.ctx_hooks(ctx)
@@ -342,7 +345,7 @@ class RequestCycle:
                 return raised
         return error
 
-    def call_view(self, ctx: RequestContext) -> Awaitable[Any]:
+    def call_view(self, ctx: RequestContext) -> Awaitable[object]:
         """Call the view of the matched rule; return its awaitable (the
         stock dispatch awaits it without a coroutine of its own)."""
         request = ctx.request
@@ -369,7 +372,7 @@ class RequestCycle:
         return response
 
     def finalize(
-        self, ctx: RequestContext, rv: Any, from_error_handler: bool = False
+        self, ctx: RequestContext, rv: object, from_error_handler: bool = False
     ) -> Awaitable[Response]:
         """``finalize_request``, or the app's replacement of it."""
         replaced = self.overrides.get("finalize_request")
@@ -378,13 +381,13 @@ class RequestCycle:
         return self.finalize_request(ctx, rv, from_error_handler)
 
     async def _finalize_replaced(
-        self, replaced: Callable[..., Any], ctx: RequestContext, rv: Any, from_error_handler: bool
+        self, replaced: Callable[..., object], ctx: RequestContext, rv: object, from_error_handler: bool
     ) -> Response:
         response = await invoke(replaced, ctx, rv, from_error_handler=from_error_handler)
         return self.make_response(response)
 
     async def finalize_request(
-        self, ctx: RequestContext, rv: Any, from_error_handler: bool
+        self, ctx: RequestContext, rv: object, from_error_handler: bool
     ) -> Response:
         """Make the response, run ``after_request`` hooks, send ``request_finished``."""
         overrides = self.overrides
@@ -426,43 +429,10 @@ class RequestCycle:
             response = await call_hook((func, is_async_callable(func)), ctx, response)
         for hook in self.ctx_hooks(ctx).after:
             response = await call_hook(hook, ctx, response)
-        app = ctx.app
-        # Any: a session interface may save asynchronously (Quart's may).
-        interface: Any = app.session_interface
-        session = ctx._session
-        if (
-            session is None
-            and self._carries_session_cookie(ctx.request)
-            and app.config["SESSION_REFRESH_EACH_REQUEST"]
-        ):
-            # Flask re-sends a permanent session's cookie on every request so
-            # it keeps sliding forward; the session is opened lazily, so it
-            # is opened here, only for a request that carries the cookie.
-            session = ctx.session
-        if session is not None and not interface.is_null_session(session):
-            result = interface.save_session(app, session, response)
-            if result is not None and hasattr(result, "__await__"):
-                await result
+        await save_request_session(ctx, response)
         return response
 
-    def _carries_session_cookie(self, request: Any) -> bool:
-        # A scan of the raw header pairs first: werkzeug's Headers.get builds
-        # an exception for a missing header, and parsing cookies for every
-        # request would cost more than the rest of a small request.
-        cookie_sent = getattr(request, "cookie_sent", None)
-        if cookie_sent is not None:
-            if not cookie_sent:
-                return False
-        elif (scope := request.scope) is not None:
-            if not any(name == b"cookie" for name, _ in scope["headers"]):
-                return False
-        elif "Cookie" not in request.headers:
-            return False
-        app = self._app()
-        name = app.session_interface.get_cookie_name(app)
-        return name in request.headers.get("Cookie", "") and name in request.cookies
-
-    # -- errors --------------------------------------------------------------------
+    # -- the request cycle's public methods (Flask's names and arguments) ---------
 
     def find_error_handler(self, error: BaseException, blueprints: tuple[str, ...]) -> Hook | None:
         """Return the registered handler for ``error``: most specific wins.
@@ -496,7 +466,7 @@ class RequestCycle:
         self._errors[key] = found
         return found
 
-    async def handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> Any:
+    async def handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> object:
         """Answer an error of a view or hook with a registered handler."""
         app = self._app()
         if isinstance(error, BadRequestKeyError) and (
@@ -514,7 +484,7 @@ class RequestCycle:
             raise error
         return await call_hook(handler, ctx, error)
 
-    async def handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> Any:
+    async def handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> object:
         """Answer an HTTP exception with its handler, or with itself."""
         if error.code is None or isinstance(error, RequestRedirect):
             return error
@@ -536,7 +506,7 @@ class RequestCycle:
         app.log_exception((type(error), error, error.__traceback__))
         server_error = InternalServerError(original_exception=error)
         handler = self.find_error_handler(server_error, self.ctx_hooks(ctx).blueprints)
-        rv: Any = server_error
+        rv: object = server_error
         if handler is not None:
             rv = await call_hook(handler, ctx, server_error)
         return await self.finalize(ctx, rv, from_error_handler=True)
@@ -611,7 +581,7 @@ class RequestCycle:
                 return rv
         return None
 
-    def call_handler(self, ctx: WebsocketContext) -> Awaitable[Any]:
+    def call_handler(self, ctx: WebsocketContext) -> Awaitable[object]:
         """Call the handler of the matched websocket rule; return its awaitable."""
         websocket = ctx.websocket
         if websocket.routing_exception is not None:
@@ -671,7 +641,7 @@ class RequestCycle:
             return None
         server_error = InternalServerError(original_exception=error)
         handler = self.find_error_handler(server_error, self.request_hooks(ctx.websocket).blueprints)
-        rv: Any = server_error
+        rv: object = server_error
         if handler is not None:
             rv = await call_hook(handler, ctx, server_error)
         replaced = self.overrides.get("finalize_websocket")
@@ -744,7 +714,7 @@ class RequestCycle:
             response.headers.update(headers)
         return response
 
-    def _coerce_response(self, rv: Any, view_name: str | None) -> Response:
+    def _coerce_response(self, rv: object, view_name: str | None) -> Response:
         app = self._app()
         response_class = app.response_class
         if isinstance(rv, response_class):
@@ -796,7 +766,7 @@ class RequestCycle:
         return app.response_class(error.get_body(), error.code, error.get_headers())
 
     def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
-        body: Any = getattr(rv, "response", b"")
+        body: object = getattr(rv, "response", b"")
         if getattr(rv, "is_sequence", False):
             body = rv.get_data()  # type: ignore[attr-defined]
         return self._app().response_class(body, rv.status_code, Headers(rv.headers))
@@ -810,7 +780,7 @@ def ensure_async(func: Callable[..., Any]) -> Callable[..., Any]:
         return func
 
     @functools.wraps(func)
-    async def call(*args: Any, **kwargs: Any) -> Any:
+    async def call(*args: object, **kwargs: object) -> object:
         bound = functools.partial(func, *args, **kwargs)
         return await call_hook((bound, False), _cv_request.get(None))
 

@@ -5,30 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import importlib.util
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, NoReturn, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
 
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.urls import iri_to_uri
+from werkzeug.utils import redirect as _werkzeug_redirect
 
 from . import signals
 from .config import env_value
-from .ctx import _reset_only, _set_only
+from .ctx import RequestContext, _reset_only, _set_only
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
 from .sync import in_sync_code
-from .wrappers import Response
+from .wrappers import DualResponse, Response
 
 #: ``redirect``'s default class, outside an app context (its argument is
 #: named ``Response``, as Flask's is).
 _Response = Response
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
 
 def get_root_path(import_name: str) -> str:
     """Return the folder of the module or package ``import_name``.
@@ -126,7 +128,7 @@ def _import_folder(import_name: str) -> str:
 def get_debug_flag() -> bool:
     """Return whether ``MICROFRAME_DEBUG`` (or Flask's ``FLASK_DEBUG``) asks for debug mode.
 
-    Any value but ``0``, ``false`` or ``no`` (in any case) turns it on, as in
+    A value other than ``0``, ``false`` or ``no`` (in any case) turns it on, as in
     Flask; unset or empty leaves it off.
     """
     value = env_value("DEBUG")
@@ -155,7 +157,7 @@ def url_for(
     _method: str | None = None,
     _scheme: str | None = None,
     _external: bool | None = None,
-    **values: Any,
+    **values: object,
 ) -> str:
     """Build the URL of ``endpoint`` with ``values`` for its rule.
 
@@ -178,28 +180,28 @@ def url_for(
 
 
 def make_redirect(response_class: type[Response], location: str, code: int = 302) -> Response:
-    """Build a redirect response of ``response_class`` to ``location``.
+    """Build a redirect to ``location`` with :func:`werkzeug.utils.redirect`,
+    as a ``response_class`` instance.
 
-    A location containing CR or LF is refused with 400 Bad Request: such a
-    target usually comes from user input and would split the headers. So is
-    one that is not a URL at all (``http://[::1``).
+    A location containing CR, LF or NUL is refused with 400 Bad Request:
+    such a target usually comes from user input and would split the headers.
+    So is one that is not a URL at all (``http://[::1``).
     """
     if "\r" in location or "\n" in location or "\0" in location:
         raise BadRequest("The redirect target contains a newline or NUL character.")
-    display = html.escape(location)
     try:
-        location = iri_to_uri(location)
+        uri = iri_to_uri(location)
     except ValueError:
         # urlsplit refuses some targets ("http://[::1", lone surrogates);
         # like a newline, such a target comes from user input, not the app.
         raise BadRequest("The redirect target is not a valid URL.") from None
-    body = (
-        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
-        "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target"
-        f' URL: <a href="{html.escape(location)}">{display}</a>. If not, click the link.\n'
-    )
-    response = response_class(body, code, mimetype="text/html")
-    response.headers["Location"] = location
+    # werkzeug types its Response argument as its WSGI response class; any
+    # class taking (body, status, mimetype=) works, as ours does.
+    response = cast("Response", _werkzeug_redirect(location, code, response_class))  # type: ignore[arg-type]
+    if uri != location:
+        # werkzeug makes the header a URI only when its WSGI layer sends
+        # the response (get_wsgi_headers), which microframe does not use.
+        response.headers["Location"] = uri
     return response
 
 
@@ -218,7 +220,7 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
     return make_redirect(Response, location, code)
 
 
-def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
+def abort(code: int | Response, *args: object, **kwargs: object) -> NoReturn:
     """Raise an :class:`~werkzeug.exceptions.HTTPException` for ``code``.
 
     ::
@@ -236,7 +238,7 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> NoReturn:
     _werkzeug_abort(code, *args, **kwargs)
 
 
-def make_response(*args: Any) -> Any:
+def make_response(*args: object) -> DualResponse:
     """Turn view return values into a response object, to set headers on it.
 
     Takes what a view may return (``body``, ``(body, status)``, ...). In
@@ -248,19 +250,38 @@ def make_response(*args: Any) -> Any:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not args:
-        rv: Any = app.response_class()
+        rv: object = app.response_class()
     elif len(args) == 1:
         rv = args[0]
     else:
         rv = args
     response = app.make_response_sync(rv)
-    if in_sync_code():
-        return response
-    return _ready(response)
+    # The response, or a coroutine giving it: DualResponse describes both.
+    return response if in_sync_code() else _ready(response)  # type: ignore[return-value]
 
 
 async def _ready(value: T) -> T:
     return value
+
+
+@overload
+def stream_with_context(generator_or_function: Iterator[T]) -> Iterator[T]: ...
+
+
+@overload
+def stream_with_context(generator_or_function: AsyncIterator[T]) -> AsyncIterator[T]: ...
+
+
+@overload
+def stream_with_context(
+    generator_or_function: Callable[P, Iterator[T]],
+) -> Callable[P, Iterator[T]]: ...
+
+
+@overload
+def stream_with_context(
+    generator_or_function: Callable[P, AsyncIterator[T]],
+) -> Callable[P, AsyncIterator[T]]: ...
 
 
 def stream_with_context(generator_or_function: Any) -> Any:
@@ -286,7 +307,7 @@ def stream_with_context(generator_or_function: Any) -> Any:
         func: Callable[..., Any] = generator_or_function
 
         @functools.wraps(func)
-        def decorator(*args: Any, **kwargs: Any) -> Any:
+        def decorator(*args: object, **kwargs: object) -> object:
             return stream_with_context(func(*args, **kwargs))
 
         return decorator
@@ -301,7 +322,7 @@ def stream_with_context(generator_or_function: Any) -> Any:
     return _sync_with_context(copy, generator_or_function)
 
 
-async def _async_with_context(ctx: Any, gen: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _async_with_context(ctx: RequestContext, gen: AsyncIterator[T]) -> AsyncIterator[T]:
     tokens = _set_only(ctx)
     try:
         async for item in gen:
@@ -313,21 +334,21 @@ async def _async_with_context(ctx: Any, gen: AsyncIterator[Any]) -> AsyncIterato
         _reset_only(ctx, tokens)
 
 
-class _sync_with_context:
+class _sync_with_context(Generic[T]):
     """Iterate a sync generator with a request context pushed around each step.
 
     Each step may run in a different copy of the context (on the worker
     thread), so the context is set and reset within the step.
     """
 
-    def __init__(self, ctx: Any, gen: Iterator[Any]) -> None:
+    def __init__(self, ctx: RequestContext, gen: Iterator[T]) -> None:
         self._ctx = ctx
         self._gen = gen
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         return self
 
-    def __next__(self) -> Any:
+    def __next__(self) -> T:
         tokens = _set_only(self._ctx)
         try:
             return next(self._gen)
@@ -341,7 +362,7 @@ class _sync_with_context:
             close()
 
 
-def flash(message: str, category: str = "message") -> Any:
+def flash(message: str, category: str = "message") -> Awaitable[None]:
     """Keep ``message`` for the next request's :func:`get_flashed_messages`.
 
     The message is stored in the session at once and the
@@ -363,7 +384,8 @@ def flash(message: str, category: str = "message") -> Any:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if in_sync_code():
         signals.send_sync(signals.message_flashed, app, message=message, category=category)
-        return None
+        # None, as Flask's; typed by the async result, the one a checker can use.
+        return None  # type: ignore[return-value]
     if not signals.message_flashed.receivers:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -418,7 +440,7 @@ def get_template_attribute(template_name: str, attribute: str) -> Any:
     return getattr(env.get_template(template_name).module, attribute)
 
 
-def _request_ctx(name: str) -> Any:
+def _request_ctx(name: str) -> RequestContext:
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError(

@@ -16,7 +16,7 @@ import os
 import queue
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 from werkzeug.local import LocalProxy
 
@@ -136,7 +136,7 @@ class ErrorsStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def flush(self) -> None:
         """Flush the current request's error stream (``sys.stderr`` is flushed by its writer)."""
-        stream: Any = _errors_stream()
+        stream: object = _errors_stream()
         if stream is not sys.stderr and hasattr(stream, "flush"):
             stream.flush()
 

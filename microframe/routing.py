@@ -61,7 +61,7 @@ def match_url(
         # Flask's TRUSTED_HOSTS: an unknown Host header is a 400.
         target.trusted_hosts = trusted
         target.__dict__.pop("host", None)
-    key: tuple[Any, ...] | None = None
+    key: tuple[object, ...] | None = None
     if cache is not None:
         try:
             # The host make_request remembered, else werkzeug's property.
@@ -158,7 +158,7 @@ def build_url(
     method: str | None,
     scheme: str | None,
     external: bool | None,
-    values: dict[str, Any],
+    values: dict[str, object],
 ) -> str:
     """Build a URL for ``endpoint`` (``app.url_for``; see :func:`microframe.url_for`)."""
     req_ctx = _cv_request.get(None)

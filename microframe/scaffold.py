@@ -30,6 +30,7 @@ from .template_loader import folder_of
 from .typing import (
     AfterRequestCallable,
     AfterServingCallable,
+    AfterWebsocketCallable,
     BeforeRequestCallable,
     BeforeServingCallable,
     ErrorHandlerCallable,
@@ -47,11 +48,12 @@ from .typing import (
 if TYPE_CHECKING:
     import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 T_route = TypeVar("T_route", bound=RouteCallable)
 T_websocket = TypeVar("T_websocket", bound=Callable[..., Awaitable[Any]])
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
@@ -88,15 +90,15 @@ class HookList(list[Any]):
 
     __slots__ = ("_version",)
 
-    def __init__(self, version: HooksVersion, items: Iterable[Any] = ()) -> None:
+    def __init__(self, version: HooksVersion, items: Iterable[object] = ()) -> None:
         super().__init__(items)
         self._version = version
 
 
-def _bumping(name: str) -> Callable[..., Any]:
+def _bumping(name: str) -> Callable[..., object]:
     method = getattr(list, name)
 
-    def call(self: HookList, *args: Any) -> Any:
+    def call(self: HookList, *args: object) -> object:
         result = method(self, *args)
         self._version.value += 1
         return result
@@ -166,7 +168,7 @@ class AsyncFileOpener:
         self._args = (path, mode, encoding)
         self._opened: Any = None
 
-    def _open(self) -> Any:
+    def _open(self) -> object:
         path, mode, encoding = self._args
         opener: Any = aiofiles.open  # its overloads want a literal mode
         return opener(path, mode, encoding=None if "b" in mode else encoding)
@@ -190,7 +192,7 @@ def open_file(path: str, mode: str, encoding: str | None) -> Any:
     return AsyncFileOpener(path, mode, encoding)
 
 
-async def _value(value: Any) -> Any:
+async def _value(value: object) -> object:
     return value
 
 
@@ -199,14 +201,14 @@ def setupmethod(func: F) -> F:
     name = func.__name__
 
     @functools.wraps(func)
-    def guarded(self: Scaffold, *args: Any, **kwargs: Any) -> Any:
+    def guarded(self: Scaffold, *args: object, **kwargs: object) -> object:
         self._check_setup_finished(name)
         return func(self, *args, **kwargs)
 
     return cast(F, guarded)
 
 
-def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
+def _endpoint_from_view_func(view_func: Callable[..., object]) -> str:
     assert view_func is not None, "expected view func if endpoint is not provided."
     return view_func.__name__
 
@@ -255,7 +257,7 @@ class Scaffold(ABC):
         )
         self.url_default_functions: dict[Key, list[URLDefaultCallable]] = HookLists(version)
         self.before_websocket_funcs: dict[Key, list[BeforeRequestCallable]] = HookLists(version)
-        self.after_websocket_funcs: dict[Key, list[AfterRequestCallable]] = HookLists(version)
+        self.after_websocket_funcs: dict[Key, list[AfterWebsocketCallable]] = HookLists(version)
         self.teardown_websocket_funcs: dict[Key, list[TeardownCallable]] = HookLists(version)
 
     def __repr__(self) -> str:
@@ -461,15 +463,15 @@ class Scaffold(ABC):
         endpoint: str | None,
         view_func: RouteCallable | None,
         provide_automatic_options: bool | None,
-        options: dict[str, Any],
+        options: dict[str, object],
     ) -> None:
         """Store the rule: at once on the app, deferred on a blueprint."""
 
     @setupmethod
-    def endpoint(self, endpoint: str) -> Callable[[F], F]:
+    def endpoint(self, endpoint: str) -> Callable[[T_route], T_route]:
         """Register the decorated function as the view of ``endpoint``."""
 
-        def decorator(func: F) -> F:
+        def decorator(func: T_route) -> T_route:
             self.view_functions[endpoint] = func
             return func
 
@@ -502,7 +504,7 @@ class Scaffold(ABC):
         return func
 
     @setupmethod
-    def after_websocket(self, func: T_after) -> T_after:
+    def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """Run ``func(response)`` after each websocket handler returns."""
         self.after_websocket_funcs[None].append(func)
         return func
@@ -722,7 +724,7 @@ def set_view(view_functions: dict[str, RouteCallable], endpoint: str, view_func:
 
 
 def merge_methods(
-    view_func: Any, methods: Iterable[str] | str | None
+    view_func: object, methods: Iterable[str] | str | None
 ) -> tuple[set[str], set[str]]:
     """Return the upper-cased methods of a rule and those the view requires."""
     if methods is None:

@@ -41,8 +41,8 @@ from werkzeug.security import safe_join
 
 from .globals import _cv_request, current_app
 from .sync import in_sync_code
-from .wrappers import Response
-from .wrappers.response_body import DataBody, FileBody, FileObjectBody, ResponseBody
+from .wrappers import DualResponse, Request, Response
+from .wrappers.response_body import BinaryFile, DataBody, FileBody, FileObjectBody, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -103,7 +103,7 @@ def _options(
 
 
 def send_file(
-    path_or_file: str | os.PathLike[str] | io.BufferedIOBase | io.RawIOBase | Any,
+    path_or_file: str | os.PathLike[str] | BinaryFile,
     mimetype: str | None = None,
     as_attachment: bool = False,
     download_name: str | None = None,
@@ -111,8 +111,8 @@ def send_file(
     etag: bool | str = True,
     last_modified: datetime | int | float | None = None,
     max_age: int | timedelta | None = None,
-    **legacy: Any,
-) -> Any:
+    **legacy: object,
+) -> DualResponse:
     """Send a file, or a binary file object, to the client.
 
     Awaited in async code, direct in sync code::
@@ -148,14 +148,15 @@ def send_file(
     options = _options(
         mimetype, as_attachment, download_name, conditional, etag, last_modified, max_age, legacy
     )
+    # The response, or a coroutine giving it: DualResponse describes both.
     if in_sync_code():
-        return _send_sync(path_or_file, options, must_be_file=False)
-    return _send_async(path_or_file, options, must_be_file=False)
+        return _send_sync(path_or_file, options, must_be_file=False)  # type: ignore[return-value]
+    return _send_async(path_or_file, options, must_be_file=False)  # type: ignore[return-value]
 
 
 def send_from_directory(
     directory: str | os.PathLike[str], path: str | os.PathLike[str], **kwargs: Any
-) -> Any:
+) -> DualResponse:
     """Send ``path`` from inside ``directory``, refusing to leave it.
 
     This is the safe way to send a file named by the request: a path that
@@ -186,8 +187,8 @@ def send_from_directory(
         kwargs,
     )
     if in_sync_code():
-        return _send_sync(full_path, options, must_be_file=True)
-    return _send_async(full_path, options, must_be_file=True)
+        return _send_sync(full_path, options, must_be_file=True)  # type: ignore[return-value]
+    return _send_async(full_path, options, must_be_file=True)  # type: ignore[return-value]
 
 
 def _safe_path(directory: str | os.PathLike[str], path: str | os.PathLike[str]) -> str:
@@ -219,7 +220,9 @@ def get_send_file_max_age(app: Microframe, filename: str | None) -> int | None:
 # -- building the response ------------------------------------------------------
 
 
-def _resolve(path_or_file: Any, app: Microframe) -> tuple[str | None, Any]:
+def _resolve(
+    path_or_file: str | os.PathLike[str] | BinaryFile, app: Microframe
+) -> tuple[str | None, BinaryFile | None]:
     if isinstance(path_or_file, (str, os.PathLike)):
         path = os.fspath(path_or_file)
         if isinstance(path, bytes):
@@ -256,7 +259,9 @@ async def _stat_async(path: str, must_be_file: bool) -> os.stat_result:
     return result
 
 
-def _send_sync(path_or_file: Any, options: _Options, must_be_file: bool) -> Response:
+def _send_sync(
+    path_or_file: str | os.PathLike[str] | BinaryFile, options: _Options, must_be_file: bool
+) -> Response:
     app: Microframe = current_app._get_current_object()  # type: ignore[attr-defined]
     path, file = _resolve(path_or_file, app)
     info = _stat(path, must_be_file) if path is not None else None
@@ -267,7 +272,9 @@ def _send_sync(path_or_file: Any, options: _Options, must_be_file: bool) -> Resp
     return response
 
 
-async def _send_async(path_or_file: Any, options: _Options, must_be_file: bool) -> Response:
+async def _send_async(
+    path_or_file: str | os.PathLike[str] | BinaryFile, options: _Options, must_be_file: bool
+) -> Response:
     app: Microframe = current_app._get_current_object()  # type: ignore[attr-defined]
     path, file = _resolve(path_or_file, app)
     info = await _stat_async(path, must_be_file) if path is not None else None
@@ -287,7 +294,7 @@ def _range_options(response: Response, info: os.stat_result | None) -> dict[str,
     return {"accept_ranges": True, "complete_length": length}
 
 
-def _request() -> Any:
+def _request() -> Request | None:
     ctx = _cv_request.get(None)
     return ctx.request if ctx is not None else None
 
@@ -295,7 +302,7 @@ def _request() -> Any:
 def _build(
     app: Microframe,
     path: str | None,
-    file: Any,
+    file: BinaryFile | None,
     info: os.stat_result | None,
     options: _Options,
 ) -> Response:
@@ -364,12 +371,15 @@ def _app_max_age(app: Microframe, path: str | None) -> int | None:
     return get_send_file_max_age(app, path)
 
 
-def _body(app: Microframe, path: str | None, file: Any, info: os.stat_result | None) -> ResponseBody:
+def _body(
+    app: Microframe, path: str | None, file: BinaryFile | None, info: os.stat_result | None
+) -> ResponseBody:
     if path is not None:
         return FileBody(path, size=info.st_size if info is not None else None)
     if isinstance(file, io.BytesIO):
         # Already in memory: a DataBody answers ranges and knows its length.
         return DataBody(bytes(file.getbuffer()[file.tell() :]))
+    assert file is not None  # _resolve gives a path or a file
     ctx = _cv_request.get(None)
     return FileObjectBody(file, ctx.lease if ctx is not None else None)
 

@@ -114,7 +114,7 @@ def _add_handler(logger: logging.Logger | None, formatter: logging.Formatter, le
     logger.propagate = False
 
 
-def _is_colour_terminal(stream: Any) -> bool:
+def _is_colour_terminal(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 

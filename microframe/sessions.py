@@ -14,30 +14,28 @@ A server-side store plugs in by subclassing :class:`SessionInterface`;
 from __future__ import annotations
 
 import hashlib
-import hmac
-import zlib
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from inspect import isawaitable
+from typing import TYPE_CHECKING, Any, cast
 
 from itsdangerous import (
     BadData,
-    BadPayload,
-    BadSignature,
-    SignatureExpired,
+    Serializer,
+    Signer,
     TimestampSigner,
     URLSafeTimedSerializer,
+    want_bytes,
 )
-from itsdangerous.encoding import base64_decode, base64_encode, bytes_to_int, int_to_bytes
-from itsdangerous.signer import HMACAlgorithm
+from itsdangerous.encoding import base64_encode
 from werkzeug.datastructures import CallbackDict
-from werkzeug.http import dump_cookie, http_date
-from werkzeug.sansio.response import Response as SansIOResponse
 
 from .json.tag import TaggedJSONSerializer
+from .sync import run_async
 
 if TYPE_CHECKING:
     from .app import Microframe
+    from .ctx import RequestContext
     from .wrappers import Request, Response
 
 
@@ -104,103 +102,67 @@ class NullSession(SecureCookieSession):
     __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
-class _CookieCodec:
-    """Writes and reads the cookies of one :class:`URLSafeTimedSerializer`,
-    as it does (but for not compressing short payloads).
+class _KeyCachingSigner(TimestampSigner):
+    """itsdangerous' :class:`~itsdangerous.TimestampSigner`, keeping its derived keys.
 
-    itsdangerous builds a new signer and derives the key again (an HMAC of the
-    secret) on every ``dumps`` and ``loads``, through several layers of calls:
-    that was most of the cost of a request using the session. Here the derived
-    keys are kept, as HMAC objects ready to be copied. A codec is only made
-    for a serializer set up as the session interface sets it up (see
-    :meth:`fits`); any other goes through itsdangerous.
+    Every ``sign`` and ``unsign`` derives the key again from the secret and
+    the salt (an HMAC, with Flask's ``key_derivation="hmac"``); the signer's
+    settings never change, so each key is derived once per signer instead.
+    Signing, verifying and the cookie format stay itsdangerous' own.
     """
 
-    __slots__ = ("_macs", "_serializer", "_signer")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[bytes, bytes] = {}
 
-    def __init__(self, serializer: URLSafeTimedSerializer) -> None:
-        signer = serializer.make_signer()
-        assert isinstance(signer, TimestampSigner)
-        digest = signer.algorithm.digest_method  # type: ignore[attr-defined]
-        #: One HMAC per key, newest (the signing key) first.
-        self._macs = [
-            hmac.new(signer.derive_key(key), digestmod=digest)
-            for key in reversed(serializer.secret_keys)
-        ]
-        self._serializer: Any = serializer.serializer
-        # Its clock is used, so that whatever patches itsdangerous' clock
-        # (tests of expiry do) patches this one too.
-        self._signer = signer
-
-    @staticmethod
-    def fits(serializer: URLSafeTimedSerializer) -> bool:
-        """Whether ``serializer`` works exactly as this codec assumes."""
-        signer = serializer.make_signer()
-        return (
-            type(serializer) is URLSafeTimedSerializer
-            and serializer.is_text_serializer
-            and not serializer.serializer_kwargs
-            and not serializer.fallback_signers
-            and type(signer) is TimestampSigner
-            and type(signer.algorithm) is HMACAlgorithm
-            and signer.sep == b"."
-        )
-
-    def _sign(self, value: bytes) -> bytes:
-        mac = self._macs[0].copy()
-        mac.update(value)
-        return value + b"." + base64_encode(mac.digest())
-
-    def _verify(self, value: bytes, signature: bytes) -> bool:
-        expected = base64_decode(signature)
-        for template in self._macs:
-            mac = template.copy()
-            mac.update(value)
-            if hmac.compare_digest(expected, mac.digest()):
-                return True
-        return False
-
-    def dumps(self, obj: Any) -> str:
-        """Serialise, compress if worth it, and sign ``obj``, as itsdangerous does."""
-        data = self._serializer.dumps(obj).encode()
-        payload = None
-        # Setting zlib up costs more than signing; for a short payload it
-        # could save a few bytes at best. Left uncompressed, the cookie
-        # still loads everywhere (compression is marked in the cookie).
-        if len(data) >= _COMPRESS_FROM:
-            compressed = zlib.compress(data)
-            if len(compressed) < len(data) - 1:
-                payload = b"." + base64_encode(compressed)
-        if payload is None:
-            payload = base64_encode(data)
-        stamp = base64_encode(int_to_bytes(self._signer.get_timestamp()))
-        return self._sign(payload + b"." + stamp).decode()
-
-    def loads(self, cookie: str, max_age: int) -> Any:
-        """Verify ``cookie`` (signed by any key, at most ``max_age`` seconds
-        ago) and return its data.
-
-        :raises itsdangerous.BadData: (or :exc:`ValueError`) for a cookie
-            itsdangerous would refuse.
-        """
-        value, sep, signature = cookie.encode().rpartition(b".")
-        if not sep or not self._verify(value, signature):
-            raise BadSignature("The signature does not match")
-        payload, sep, stamp = value.rpartition(b".")
-        if not sep:
-            raise BadSignature("The timestamp is missing")
-        age = self._signer.get_timestamp() - bytes_to_int(base64_decode(stamp))
-        if age > max_age or age < 0:
-            raise SignatureExpired(f"Signature age {age} is not within 0..{max_age} seconds")
-        try:
-            compressed = payload[:1] == b"."
-            data = zlib.decompress(base64_decode(payload[1:])) if compressed else base64_decode(payload)
-            return self._serializer.loads(data.decode())
-        except Exception as error:  # as itsdangerous: any failure means a bad payload
-            raise BadPayload("Could not load the payload", original_error=error) from error
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        """Return the key derived from ``secret_key`` (default: the newest), once per key."""
+        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived.get(secret)
+        if derived is None:
+            # At most one entry per key: the keys are fixed with the signer.
+            derived = self._derived[secret] = super().derive_key(secret)
+        return derived
 
 
-# Payloads shorter than this are not compressed (see _CookieCodec.dumps).
+class _SessionSerializer(URLSafeTimedSerializer):
+    """itsdangerous' :class:`~itsdangerous.URLSafeTimedSerializer`, with one
+    signer kept and short payloads left uncompressed.
+
+    The serializer makes a new signer for every ``dumps`` and ``loads``
+    (about 2 µs, and it would forget its derived keys); a signer holds only
+    its settings, so the one for the serializer's own salt is made once.
+
+    itsdangerous tries zlib on every payload, and setting zlib up (it
+    allocates and touches some 256 kB) costs more than the rest of a request
+    (about 70 µs, against 1-2 µs to encode a short payload); below
+    :data:`_COMPRESS_FROM` bytes it could save a few bytes at best. An
+    uncompressed payload is one itsdangerous itself writes when compression
+    does not pay, so the cookie loads in itsdangerous and in Flask as before.
+    """
+
+    _signer: Signer | None = None
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        """Return the signer for ``salt``: for the serializer's own, always the same one."""
+        if salt is not None and want_bytes(salt) != self.salt:
+            return super().make_signer(salt)
+        signer = self._signer
+        if signer is None:
+            signer = self._signer = super().make_signer()
+        return signer
+
+    def dump_payload(self, obj: Any) -> bytes:
+        """Serialise ``obj`` and encode it, compressed only when long enough to gain."""
+        data = Serializer.dump_payload(self, obj)  # serialised, not yet encoded
+        if len(data) < _COMPRESS_FROM:
+            return base64_encode(data)
+        # itsdangerous' own compress-if-smaller (it serialises once more:
+        # a few µs beside zlib's cost).
+        return super().dump_payload(obj)
+
+
+# Payloads shorter than this are not compressed (see _SessionSerializer).
 _COMPRESS_FROM = 64
 
 
@@ -279,7 +241,14 @@ session_json_serializer = TaggedJSONSerializer()
 
 
 class SecureCookieSessionInterface(SessionInterface):
-    """Keeps the session in a cookie signed with ``SECRET_KEY`` (the default)."""
+    """Keeps the session in a cookie signed with ``SECRET_KEY`` (the default).
+
+    The cookie is itsdangerous' :class:`~itsdangerous.URLSafeTimedSerializer`
+    format with Flask's settings (salt ``"cookie-session"``, HMAC key
+    derivation, SHA-1), so Flask and microframe apps sharing a secret key
+    read each other's session cookies. Keys in ``SECRET_KEY_FALLBACKS`` are
+    accepted as well; the newest key signs.
+    """
 
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
@@ -288,63 +257,44 @@ class SecureCookieSessionInterface(SessionInterface):
     session_class = SecureCookieSession
 
     def __init__(self) -> None:
-        self._signing: dict[tuple[Any, ...], tuple[URLSafeTimedSerializer, _CookieCodec | None]] = {}
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
 
-    def _signing_for(
-        self, app: Microframe
-    ) -> tuple[URLSafeTimedSerializer, _CookieCodec | None] | None:
-        # The serializer (and its codec) are built once per key set and
-        # settings: they are immutable, and building them costs more than
-        # signing a cookie.
+    def get_signing_serializer(self, app: Microframe) -> URLSafeTimedSerializer | None:
+        """Return the itsdangerous serializer, or ``None`` without ``SECRET_KEY``."""
         secret_key = app.secret_key
         if not secret_key:
             return None
+        # Serializers are kept by key set and settings: they are immutable,
+        # and building one costs about as much as signing a cookie.
         fallbacks = app.config["SECRET_KEY_FALLBACKS"]
-        key = (
+        settings = (
             secret_key,
-            tuple(fallbacks or ()),
+            tuple(fallbacks) if fallbacks else (),
             self.salt,
             self.serializer,
             self.key_derivation,
             self.digest_method,
         )
-        signing = self._signing.get(key)
-        if signing is None:
-            keys: list[str | bytes] = [*key[1], secret_key]  # the last key signs
-            serializer = URLSafeTimedSerializer(
-                keys,  # type: ignore[arg-type]
+        serializer = self._serializers.get(settings)
+        if serializer is None:
+            serializer = _SessionSerializer(
+                [want_bytes(key) for key in (*settings[1], secret_key)],  # the last key signs
                 salt=self.salt,
                 serializer=self.serializer,
+                signer=_KeyCachingSigner,
                 signer_kwargs={
                     "key_derivation": self.key_derivation,
                     "digest_method": self.digest_method,
                 },
             )
-            codec = _CookieCodec(serializer) if _CookieCodec.fits(serializer) else None
-            signing = (serializer, codec)
-            if len(self._signing) >= 8:
-                self._signing.clear()
-            self._signing[key] = signing
-        return signing
-
-    def get_signing_serializer(self, app: Microframe) -> URLSafeTimedSerializer | None:
-        """Return the itsdangerous serializer, or ``None`` without ``SECRET_KEY``."""
-        signing = self._signing_for(app)
-        return None if signing is None else signing[0]
-
-    def _cookie_signer(self, app: Microframe) -> _CookieCodec | URLSafeTimedSerializer | None:
-        # What signs and reads cookies: the fast codec, unless a subclass
-        # provides its own serializer (or the settings need itsdangerous).
-        if type(self).get_signing_serializer is not _GET_SIGNING_SERIALIZER:
-            return self.get_signing_serializer(app)
-        signing = self._signing_for(app)
-        if signing is None:
-            return None
-        return signing[1] or signing[0]
+            if len(self._serializers) >= 8:
+                self._serializers.clear()
+            self._serializers[settings] = serializer
+        return serializer
 
     def open_session(self, app: Microframe, request: Request) -> SecureCookieSession | None:
         """Read and verify the cookie; anything invalid gives an empty session."""
-        serializer = self._cookie_signer(app)
+        serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
         value = request.cookies.get(self.get_cookie_name(app))
@@ -354,7 +304,7 @@ class SecureCookieSessionInterface(SessionInterface):
             return session
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
-            data = serializer.loads(value, max_age)
+            data = serializer.loads(value, max_age=max_age)
         except (BadData, ValueError, TypeError, KeyError, OverflowError, RecursionError):
             # The cookie comes from the client: whatever is wrong with it
             # (tampered, expired, another app's, cut short) it is ignored.
@@ -364,7 +314,11 @@ class SecureCookieSessionInterface(SessionInterface):
         return self.session_class(data)
 
     def save_session(self, app: Microframe, session: SessionMixin, response: Response) -> None:
-        """Set, refresh or delete the session cookie as the session requires."""
+        """Set, refresh or delete the session cookie as the session requires.
+
+        The cookie goes through ``response.set_cookie``, so werkzeug warns
+        when it is larger than ``MAX_COOKIE_SIZE`` (browsers drop such cookies).
+        """
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -393,33 +347,19 @@ class SecureCookieSessionInterface(SessionInterface):
             return
         if not self.should_set_cookie(app, session):
             return
-        serializer = self._cookie_signer(app)
+        serializer = self.get_signing_serializer(app)
         assert serializer is not None
-        value = serializer.dumps(dict(session))
-        expires = self.get_expiration_time(app, session)
-        if isinstance(serializer, _CookieCodec) and type(response).set_cookie is _SET_COOKIE:
-            # The codec's values never need quoting, so the header can be
-            # built from a template (see _cookie_header).
-            header = _cookie_header(
-                name, value, expires, domain, path, secure, httponly, samesite, partitioned,
-                response.max_cookie_size,
-            )
-        else:
-            header = None
-        if header is not None:
-            response.headers.add("Set-Cookie", header)
-        else:
-            response.set_cookie(
-                name,
-                value,
-                expires=expires,
-                httponly=httponly,
-                domain=domain,
-                path=path,
-                secure=secure,
-                partitioned=partitioned,
-                samesite=samesite,
-            )
+        response.set_cookie(
+            name,
+            serializer.dumps(dict(session)),
+            expires=self.get_expiration_time(app, session),
+            httponly=httponly,
+            domain=domain,
+            path=path,
+            secure=secure,
+            partitioned=partitioned,
+            samesite=samesite,
+        )
         if not varied:
             _vary_on_cookie(response)
 
@@ -434,63 +374,81 @@ def _vary_on_cookie(response: Response) -> None:
         response.headers.add("Vary", "Cookie")
 
 
-# A stand-in value: dump_cookie builds a template around it once per
-# settings, and only the value changes from one response to the next.
-_VALUE_MARK = "microframe-session-value"
-# (head, tail) around the value by settings; () where dump_cookie must be used.
-_cookie_templates: dict[tuple[Any, ...], tuple[str, ...]] = {}
+# -- opening and saving around a request (called by the app) ------------------------
 
 
-def _cookie_header(
-    name: str,
-    value: str,
-    expires: Any,
-    domain: str | None,
-    path: str,
-    secure: bool,
-    httponly: bool,
-    samesite: str | None,
-    partitioned: bool,
-    max_size: int,
-) -> str | None:
-    """Return the ``Set-Cookie`` header :func:`~werkzeug.http.dump_cookie`
-    would build for ``value``, or ``None`` when it must build it itself.
+def open_session_sync(app: Microframe, request: Request) -> SessionMixin:
+    """Open the session of ``request`` through ``app.session_interface``, from
+    sync code; a null session when the interface opens none.
 
-    ``value`` must be one that needs no quoting (URL-safe base64 and dots).
-    A header over ``max_size`` bytes (``0``: no limit) is left to
-    ``dump_cookie``, which warns that browsers will drop it.
+    An ``async def`` ``open_session`` is run to completion here (on the
+    request's loop when called from a worker thread).
     """
-    if expires is not None and not isinstance(expires, str):
-        expires = http_date(expires)
-    key = (name, expires, domain, path, secure, httponly, samesite, partitioned)
-    template = _cookie_templates.get(key)
-    if template is None:
-        sample = dump_cookie(
-            name,
-            _VALUE_MARK,
-            expires=expires,
-            domain=domain,
-            path=path,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-            partitioned=partitioned,
-        )
-        head, _, tail = sample.partition(_VALUE_MARK)
-        template = (head, tail) if sample.count(_VALUE_MARK) == 1 else ()
-        if len(_cookie_templates) >= 32:  # Expires changes every second
-            _cookie_templates.clear()
-        _cookie_templates[key] = template
-    if not template:
-        return None
-    head, tail = template
-    if max_size and len(head) + len(value) + len(tail) > max_size:
-        return None  # dump_cookie warns about it
-    return f"{head}{value}{tail}"
+    interface = app.session_interface
+    session: Any = interface.open_session(app, request)
+    if isawaitable(session):
+        session = run_async(session)
+    if session is None:
+        return interface.make_null_session(app)
+    return cast("SessionMixin", session)
 
 
-_GET_SIGNING_SERIALIZER = SecureCookieSessionInterface.get_signing_serializer
-_SET_COOKIE = SansIOResponse.set_cookie
+async def open_session(app: Microframe, request: Request) -> SessionMixin:
+    """Open the session of ``request`` through ``app.session_interface``,
+    awaiting an ``async def`` ``open_session``; a null session when it opens none."""
+    interface = app.session_interface
+    session: Any = interface.open_session(app, request)
+    if isawaitable(session):
+        session = await session
+    if session is None:
+        return interface.make_null_session(app)
+    return cast("SessionMixin", session)
+
+
+async def save_request_session(ctx: RequestContext, response: Response) -> None:
+    """Save the session of the request of ``ctx`` to ``response`` through
+    ``app.session_interface`` (after the ``after_request`` hooks, as Flask does).
+
+    The session is opened lazily, on first use; one never opened is saved
+    only when the request carries the session cookie and
+    ``SESSION_REFRESH_EACH_REQUEST`` is set: Flask re-sends a permanent
+    session's cookie on every request so that its expiry keeps sliding
+    forward, so the session is opened here to decide. A null session is
+    never saved.
+    """
+    app = ctx.app
+    if not ctx.session_opened and not (
+        app.config["SESSION_REFRESH_EACH_REQUEST"] and carries_session_cookie(app, ctx.request)
+    ):
+        return
+    session = ctx.session
+    interface = app.session_interface
+    if interface.is_null_session(session):
+        return
+    # Typed as returning None, but a subclass may define it with async def.
+    save: Callable[[Microframe, SessionMixin, Response], object] = interface.save_session
+    result = save(app, session, response)
+    if isawaitable(result):
+        await result
+
+
+def carries_session_cookie(app: Microframe, request: Request) -> bool:
+    """Whether ``request`` carries a cookie named as the session cookie."""
+    # A scan of the raw header pairs first: werkzeug's Headers.get builds an
+    # exception for a missing header, and parsing cookies for every request
+    # would cost more than the rest of a small request.
+    cookie_sent = getattr(request, "cookie_sent", None)
+    if cookie_sent is not None:
+        if not cookie_sent:
+            return False
+    elif (scope := request.scope) is not None:
+        if not any(name == b"cookie" for name, _ in scope["headers"]):
+            return False
+    elif "Cookie" not in request.headers:
+        return False
+    name = app.session_interface.get_cookie_name(app)
+    return name in request.headers.get("Cookie", "") and name in request.cookies
+
 
 __all__ = [
     "NullSession",

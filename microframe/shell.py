@@ -22,7 +22,6 @@ import inspect
 import sys
 import traceback
 from types import CodeType
-from typing import Any
 
 #: Added to the banner, as ``python -m asyncio`` says it.
 AWAIT_HINT = 'Use "await" directly, as in "python -m asyncio".'
@@ -35,7 +34,7 @@ class AsyncConsole(code.InteractiveConsole):
     :param filename: the name shown in tracebacks.
     """
 
-    def __init__(self, namespace: dict[str, Any], filename: str = "<console>") -> None:
+    def __init__(self, namespace: dict[str, object], filename: str = "<console>") -> None:
         super().__init__(namespace, filename)
         self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
         self.context = contextvars.copy_context()
@@ -82,7 +81,7 @@ class AsyncConsole(code.InteractiveConsole):
         self._runner.close()
 
 
-def interact(banner: str, namespace: dict[str, Any]) -> None:
+def interact(banner: str, namespace: dict[str, object]) -> None:
     """Run an :class:`AsyncConsole` on ``namespace`` until end of input or ``exit()``."""
     console = AsyncConsole(namespace)
     try:

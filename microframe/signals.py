@@ -19,7 +19,7 @@ A signal with no receivers costs one attribute check to send.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 from blinker import Namespace, Signal
 
@@ -46,8 +46,12 @@ got_background_exception = _signals.signal("got-background-exception")
 got_serving_exception = _signals.signal("got-serving-exception")
 
 
-def _wrap_sync(func: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def call(*args: Any, **kwargs: Any) -> Any:
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _wrap_sync(func: Callable[P, T]) -> Callable[P, Coroutine[None, None, T]]:
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         # Called on the event loop, a sync receiver could neither block nor
         # use the dual sync/async APIs as values; the worker thread can.
         # The request's own lease first: its app context may be one a test
@@ -64,20 +68,20 @@ def _wrap_sync(func: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, An
     return call
 
 
-def _wrap_async(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
-    def call(*args: Any, **kwargs: Any) -> Any:
+def _wrap_async(func: Callable[P, Coroutine[object, object, T]]) -> Callable[P, T]:
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
         return run_async(func(*args, **kwargs))
 
     return call
 
 
-async def send_async(signal: Signal, sender: Any, **kwargs: Any) -> None:
+async def send_async(signal: Signal, sender: object, **kwargs: object) -> None:
     """Send ``signal`` from async code, awaiting async receivers."""
     if signal.receivers:
         await signal.send_async(sender, _sync_wrapper=_wrap_sync, **kwargs)
 
 
-def send_sync(signal: Signal, sender: Any, **kwargs: Any) -> None:
+def send_sync(signal: Signal, sender: object, **kwargs: object) -> None:
     """Send ``signal`` from sync code, running async receivers to completion."""
     if signal.receivers:
         signal.send(sender, _async_wrapper=_wrap_async, **kwargs)

@@ -76,7 +76,7 @@ class ServerSentEvent:
         return ("\n".join(lines) + "\n\n").encode()
 
 
-def encode_event(item: ServerSentEvent | str | bytes | Any) -> bytes:
+def encode_event(item: ServerSentEvent | str | bytes | object) -> bytes:
     """Encode what an event stream yielded: an event, data, or bytes sent as is."""
     if isinstance(item, ServerSentEvent):
         return item.encode()
@@ -85,7 +85,7 @@ def encode_event(item: ServerSentEvent | str | bytes | Any) -> bytes:
     return ServerSentEvent(item).encode()
 
 
-async def _with_keepalive(source: AsyncIterable[Any], keepalive: float | None) -> AsyncIterator[bytes]:
+async def _with_keepalive(source: AsyncIterable[object], keepalive: float | None) -> AsyncIterator[bytes]:
     iterator = aiter(source)
     if keepalive is None:
         try:
@@ -97,7 +97,7 @@ async def _with_keepalive(source: AsyncIterable[Any], keepalive: float | None) -
     # The next item is awaited in a task of its own so that waiting for it
     # can time out (to send a keep-alive comment) without cancelling the
     # source, which would end it.
-    pending: asyncio.Task[Any] | None = None
+    pending: asyncio.Task[object] | None = None
     try:
         while True:
             if pending is None:
@@ -119,14 +119,14 @@ async def _with_keepalive(source: AsyncIterable[Any], keepalive: float | None) -
         await _aclose(iterator)
 
 
-async def _aclose(iterator: Any) -> None:
+async def _aclose(iterator: object) -> None:
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:
         await aclose()
 
 
 def sse_response(
-    source: AsyncIterable[ServerSentEvent | str | bytes | Any],
+    source: AsyncIterable[ServerSentEvent | str | bytes | object],
     keepalive: float | None = 15,
     *,
     status: int = 200,

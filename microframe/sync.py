@@ -29,10 +29,12 @@ import queue
 import threading
 from asyncio import events
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
+from types import TracebackType
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 P = ParamSpec("P")
 
 _thread_state = threading.local()
@@ -47,7 +49,7 @@ def in_sync_code() -> bool:
     return events._get_running_loop() is None
 
 
-def is_async_callable(func: Any) -> bool:
+def is_async_callable(func: object) -> bool:
     """Return ``True`` if calling ``func`` returns an awaitable to await.
 
     Looks through :func:`functools.partial` and callable objects whose
@@ -63,13 +65,14 @@ def is_async_callable(func: Any) -> bool:
     )
 
 
-def _resolve(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if fut.cancelled():
-        return
-    if ok:
+def _set_result(fut: asyncio.Future[T], value: T) -> None:
+    if not fut.cancelled():
         fut.set_result(value)
-    else:
-        fut.set_exception(value)
+
+
+def _set_exception(fut: asyncio.Future[T], error: BaseException) -> None:
+    if not fut.cancelled():
+        fut.set_exception(error)
 
 
 _WAKE = object()  # put on a worker's queue when the coroutine it waits for is done
@@ -118,9 +121,9 @@ class SyncWorker:
                 result = ctx.run(func, *args, **kwargs)
             except BaseException as error:  # handed to the awaiting task
                 explain_thread_error(error)
-                loop.call_soon_threadsafe(_resolve, fut, False, error)
+                loop.call_soon_threadsafe(_set_exception, fut, error)
             else:
-                loop.call_soon_threadsafe(_resolve, fut, True, result)
+                loop.call_soon_threadsafe(_set_result, fut, result)
         except RuntimeError:
             # The loop closed while the function ran (its caller was
             # cancelled and the loop ended); nobody waits for the result.
@@ -240,7 +243,7 @@ class WorkerLease:
         self._pool = pool
         self._worker: SyncWorker | None = None
 
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the sync ``func`` on this lease's thread and return its result."""
         worker = self._worker
         if worker is None:
@@ -288,7 +291,7 @@ class CallerLease(WorkerLease):
     def __init__(self) -> None:
         super().__init__(None)
 
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call the sync ``func`` right here and return its result."""
         try:
             return call_outside_loop(func, *args, **kwargs)
@@ -418,7 +421,9 @@ def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -
         events._set_running_loop(loop)
 
 
-async def _run_in_executor(func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+async def _run_in_executor(
+    func: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]
+) -> T:
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     return await loop.run_in_executor(None, functools.partial(ctx.run, func, *args, **kwargs))
@@ -467,11 +472,11 @@ class ReadyValue(Coroutine[Any, Any, T]):
     def __init__(self, value: T) -> None:
         self._value = value
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[None, None, T]:
         return self._value
         yield  # a generator that finishes at once
 
-    def send(self, value: Any) -> Any:
+    def send(self, value: object) -> NoReturn:
         """Finish at once with the value (for ``asyncio.create_task``)."""
         raise StopIteration(self._value)
 
@@ -482,7 +487,7 @@ class ReadyValue(Coroutine[Any, Any, T]):
     def close(self) -> None:
         """Nothing to close."""
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: object) -> Any:
         return self._value[key]  # type: ignore[index]
 
     def __iter__(self) -> Any:
@@ -491,7 +496,7 @@ class ReadyValue(Coroutine[Any, Any, T]):
     def __len__(self) -> int:
         return len(self._value)  # type: ignore[arg-type]
 
-    def __contains__(self, item: Any) -> bool:
+    def __contains__(self, item: object) -> bool:
         return item in self._value  # type: ignore[operator]
 
     def __bool__(self) -> bool:
@@ -509,7 +514,7 @@ class ReadyValue(Coroutine[Any, Any, T]):
         return repr(self._value)
 
 
-def dual(coro: Coroutine[Any, Any, T]) -> Any:
+def dual(coro: Coroutine[object, object, T]) -> Any:
     """Return ``coro``'s value from sync code, or ``coro`` itself from async code.
 
     The return value of a method that is Flask's in sync code and Quart's in
@@ -520,6 +525,55 @@ def dual(coro: Coroutine[Any, Any, T]) -> Any:
     if in_sync_code():
         return run_async(coro)
     return coro
+
+
+# -- types of the dual APIs, for type checkers --------------------------------
+#
+# A dual API (``request.get_data()``, ``render_template(...)``) returns its
+# value in sync code and an awaitable of it in async code. A type checker
+# cannot tell which code it checks, so these types are both: a ``bytes``
+# (say) that may also be awaited to give ``bytes``. Then ``data =
+# request.get_data()`` in a ``def`` view and ``data = await
+# request.get_data()`` in an ``async def`` view are both typed ``bytes``.
+# What a type checker cannot catch is a missing ``await`` in async code
+# (``request.get_data().decode()``); that fails at run time with an error
+# saying to await it (:class:`AwaitableValue`). docs/howto/typing.md has
+# the whole story. Instances never reach user code: the APIs return the
+# plain value or an :class:`AwaitableValue`; the classes exist at run time
+# so that annotations naming them can be resolved.
+
+
+class DualBytes(bytes):
+    """``bytes`` from a dual API: the value in sync code, ``await`` it in async code.
+
+    The return type of ``request.get_data()``, ``request.data``,
+    ``response.get_data()`` and ``response.data``.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, bytes]:
+        return bytes(self)
+        yield  # a generator that finishes at once
+
+
+class DualStr(str):
+    """``str`` from a dual API: the value in sync code, ``await`` it in async code.
+
+    The return type of ``render_template(...)``, ``request.get_data(as_text=True)``
+    and ``response.text``.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, str]:
+        return str(self)
+        yield  # a generator that finishes at once
+
+
+class DualIterator(Iterator[T_co], Awaitable[AsyncIterator[T_co]], Protocol[T_co]):
+    """An iterator in sync code that, awaited in async code, gives an async
+    iterator: the return type of ``stream_template(...)``."""
 
 
 class AwaitableValue(Coroutine[Any, Any, T]):
@@ -539,7 +593,7 @@ class AwaitableValue(Coroutine[Any, Any, T]):
 
     __slots__ = ("_coro", "_expr")
 
-    def __init__(self, coro: Coroutine[Any, Any, T], expr: str) -> None:
+    def __init__(self, coro: Coroutine[object, object, T], expr: str) -> None:
         self._coro = coro
         self._expr = expr
 
@@ -574,29 +628,31 @@ class AwaitableValue(Coroutine[Any, Any, T]):
             f"{expr} must be awaited in async code: use (await {expr}){usage}"
         )
 
-    def __getitem__(self, key: Any) -> Any:
+    # Each use of the value itself raises the error that says to await it.
+
+    def __getitem__(self, key: object) -> NoReturn:
         raise self._misused("[...]")
 
-    def get(self, *args: Any, **kwargs: Any) -> Any:
+    def get(self, *args: object, **kwargs: object) -> NoReturn:
         """Refused: await the value first."""
         raise self._misused(".get(...)")
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> NoReturn:
         raise self._misused()
 
-    def __len__(self) -> int:
+    def __len__(self) -> NoReturn:
         raise self._misused()
 
-    def __contains__(self, item: Any) -> bool:
+    def __contains__(self, item: object) -> NoReturn:
         raise self._misused()
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> NoReturn:
         raise self._misused()
 
-    def __add__(self, other: Any) -> Any:
+    def __add__(self, other: object) -> NoReturn:
         raise self._misused(" + ...")
 
-    def __radd__(self, other: Any) -> Any:
+    def __radd__(self, other: object) -> NoReturn:
         raise self._misused()
 
     def __getattr__(self, name: str) -> Any:
@@ -611,7 +667,7 @@ class AwaitableValue(Coroutine[Any, Any, T]):
         return f"<awaitable {self._expr}: use 'await {self._expr}' in async code>"
 
 
-def unawaited_error(value: Awaitable[Any], where: str) -> TypeError:
+def unawaited_error(value: Awaitable[object], where: str) -> TypeError:
     """The error for an awaitable handed over where its value was meant.
 
     It says to await it, naming the call when ``value`` is an
@@ -654,15 +710,17 @@ class detached_timeout:
             contextvars.Context().run(self._cm.reschedule, when)
         return self._cm
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._cm.__aexit__(*exc)
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._cm.__aexit__(kind, error, tb)
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
+def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[object, object, T]:
     if inspect.iscoroutine(awaitable):
         return awaitable
     return _await(awaitable)
@@ -679,7 +737,7 @@ def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
         return func
 
     @functools.wraps(func)
-    def call(*args: Any, **kwargs: Any) -> Any:
+    def call(*args: object, **kwargs: object) -> object:
         if in_sync_code():
             return run_async(func(*args, **kwargs))
         return func(*args, **kwargs)
@@ -688,12 +746,12 @@ def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 
-async def ready(value: Any) -> Any:
+async def ready(value: T) -> T:
     """Return ``value`` from a coroutine, for a dual method called in async code."""
     return value
 
 
-async def awaited(awaitable: Awaitable[Any]) -> Any:
+async def awaited(awaitable: Awaitable[T]) -> T:
     """Await ``awaitable``: a coroutine of it, for a method that must return one."""
     return await awaitable
 
@@ -702,6 +760,9 @@ __all__ = [
     "AwaitableValue",
     "awaited",
     "CallerLease",
+    "DualBytes",
+    "DualIterator",
+    "DualStr",
     "ReadyValue",
     "SyncWorker",
     "SyncWorkerPool",

@@ -95,7 +95,7 @@ class DispatchingJinjaLoader(BaseLoader):
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
         # Every loader is asked, so that a template found twice is reported.
-        attempts: list[tuple[BaseLoader, Any, TemplateSource | None]] = []
+        attempts: list[tuple[BaseLoader, object, TemplateSource | None]] = []
         found: TemplateSource | None = None
         for source, loader in self._iter_sources():
             try:

@@ -40,7 +40,15 @@ from jinja2.utils import LRUCache
 from . import signals
 from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import get_flashed_messages, get_template_attribute, stream_with_context
-from .sync import AwaitableValue, WorkerLease, in_sync_code, is_async_callable, run_async
+from .sync import (
+    AwaitableValue,
+    DualIterator,
+    DualStr,
+    WorkerLease,
+    in_sync_code,
+    is_async_callable,
+    run_async,
+)
 from .template_loader import DispatchingJinjaLoader, not_found_message
 from .typing import TemplateContextProcessorCallable
 
@@ -95,7 +103,7 @@ class _Table(dict[str, Any]):
 
     __slots__ = ("_has_async",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._has_async: bool | None = None
 
@@ -108,12 +116,12 @@ class _Table(dict[str, Any]):
         return found
 
 
-def _noting_change(name: str) -> Callable[..., Any]:
+def _noting_change(name: str) -> Callable[..., object]:
     # The dict method ``name``, followed by forgetting the table's decision.
     method = getattr(dict, name)
 
     @wraps(method)
-    def changing(self: _Table, *args: Any, **kwargs: Any) -> Any:
+    def changing(self: _Table, *args: object, **kwargs: object) -> object:
         result = method(self, *args, **kwargs)
         self._has_async = None
         return result
@@ -313,10 +321,10 @@ def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallabl
     return funcs
 
 
-def _default_context() -> dict[str, Any]:
+def _default_context() -> dict[str, object]:
     # ``session`` stays the global proxy so a render does not open the session
     # (and touch the cookie) unless the template uses it.
-    extra: dict[str, Any] = {}
+    extra: dict[str, object] = {}
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
         extra["g"] = app_ctx.g
@@ -326,13 +334,13 @@ def _default_context() -> dict[str, Any]:
     return extra
 
 
-def _merge(context: dict[str, Any], extra: dict[str, Any]) -> None:
+def _merge(context: dict[str, object], extra: dict[str, object]) -> None:
     # Values passed to the render call win over context processors.
     for key, value in extra.items():
         context.setdefault(key, value)
 
 
-def update_context_sync(app: Microframe, context: dict[str, Any]) -> None:
+def update_context_sync(app: Microframe, context: dict[str, object]) -> None:
     """Fill ``context`` from sync code: ``g``, ``request`` and context processors."""
     extra = _default_context()
     for func in _context_processors(app):
@@ -343,7 +351,7 @@ def update_context_sync(app: Microframe, context: dict[str, Any]) -> None:
     _merge(context, extra)
 
 
-async def update_context_async(app: Microframe, context: dict[str, Any]) -> None:
+async def update_context_async(app: Microframe, context: dict[str, object]) -> None:
     """Fill ``context`` from async code, awaiting async context processors.
 
     Sync processors run on the request's worker thread, like every sync
@@ -371,7 +379,7 @@ def _current_app() -> Microframe:
 
 
 def _pick(
-    env: Environment, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+    env: Environment, names: TemplateNames | None, source: str | None, context: dict[str, object]
 ) -> tuple[Template, bool]:
     """Return the template to render and whether it must be rendered async."""
     if isinstance(names, Template):
@@ -381,7 +389,7 @@ def _pick(
 
 
 def _render_sync(
-    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, object]
 ) -> str:
     app.update_template_context(context)
     template, use_async = _pick(app.jinja_env, names, source, context)
@@ -392,7 +400,7 @@ def _render_sync(
 
 
 async def _render_async(
-    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, object]
 ) -> str:
     await app.update_template_context(context)
     template, use_async = _pick(app.jinja_env, names, source, context)
@@ -406,17 +414,22 @@ async def _render_async(
     return rv
 
 
-def _send_sync(signal: Any, app: Microframe, template: Template, context: dict[str, Any]) -> None:
+def _send_sync(signal: Any, app: Microframe, template: Template, context: dict[str, object]) -> None:
     if signal.receivers:
         signals.send_sync(signal, app, template=template, context=context)
 
 
-async def _send_async(signal: Any, app: Microframe, template: Template, context: dict[str, Any]) -> None:
+async def _send_async(signal: Any, app: Microframe, template: Template, context: dict[str, object]) -> None:
     if signal.receivers:
         await signals.send_async(signal, app, template=template, context=context)
 
 
-def render_template(template_name_or_list: TemplateNames, **context: Any) -> Any:
+# The render and stream functions return the value in sync code and an
+# AwaitableValue in async code; DualStr and DualIterator describe both (see
+# microframe.sync), hence the ignores.
+
+
+def render_template(template_name_or_list: TemplateNames, **context: object) -> DualStr:
     """Render a template from the app's or a blueprint's template folder.
 
     Awaited in async code (as in Quart); returns the string directly in sync
@@ -432,11 +445,13 @@ def render_template(template_name_or_list: TemplateNames, **context: Any) -> Any
     """
     app = _current_app()
     if in_sync_code():
-        return _render_sync(app, template_name_or_list, None, context)
-    return AwaitableValue(_render_async(app, template_name_or_list, None, context), "render_template(...)")
+        return _render_sync(app, template_name_or_list, None, context)  # type: ignore[return-value]
+    return AwaitableValue(  # type: ignore[return-value]
+        _render_async(app, template_name_or_list, None, context), "render_template(...)"
+    )
 
 
-def render_template_string(source: str, **context: Any) -> Any:
+def render_template_string(source: str, **context: object) -> DualStr:
     """Render a template given as a string; autoescaped like an ``.html`` file.
 
     Awaited in async code, direct in sync code. Each source is compiled once
@@ -446,12 +461,14 @@ def render_template_string(source: str, **context: Any) -> Any:
     """
     app = _current_app()
     if in_sync_code():
-        return _render_sync(app, None, source, context)
-    return AwaitableValue(_render_async(app, None, source, context), "render_template_string(...)")
+        return _render_sync(app, None, source, context)  # type: ignore[return-value]
+    return AwaitableValue(  # type: ignore[return-value]
+        _render_async(app, None, source, context), "render_template_string(...)"
+    )
 
 
 def _stream_sync(
-    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, object]
 ) -> Iterator[str]:
     app.update_template_context(context)
     template, use_async = _pick(app.jinja_env, names, source, context)
@@ -476,7 +493,7 @@ def _stream_sync(
 
 
 async def _stream_async(
-    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, Any]
+    app: Microframe, names: TemplateNames | None, source: str | None, context: dict[str, object]
 ) -> AsyncIterator[str]:
     await app.update_template_context(context)
     template, use_async = _pick(app.jinja_env, names, source, context)
@@ -494,13 +511,13 @@ async def _stream_async(
     return cast("AsyncIterator[str]", _with_request_context(generate()))
 
 
-def _with_request_context(chunks: Any) -> Any:
+def _with_request_context(chunks: Any) -> object:
     if _cv_request.get(None) is None:
         return chunks
     return stream_with_context(chunks)
 
 
-def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Any:
+def stream_template(template_name_or_list: TemplateNames, **context: object) -> DualIterator[str]:
     """Render a template as a stream of strings, to send as it is produced.
 
     Awaited in async code, giving an async iterator; direct in sync code,
@@ -514,16 +531,20 @@ def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Any
     """
     app = _current_app()
     if in_sync_code():
-        return _stream_sync(app, template_name_or_list, None, context)
-    return AwaitableValue(_stream_async(app, template_name_or_list, None, context), "stream_template(...)")
+        return _stream_sync(app, template_name_or_list, None, context)  # type: ignore[return-value]
+    return AwaitableValue(
+        _stream_async(app, template_name_or_list, None, context), "stream_template(...)"
+    )
 
 
-def stream_template_string(source: str, **context: Any) -> Any:
+def stream_template_string(source: str, **context: object) -> DualIterator[str]:
     """Render a template given as a string as a stream; see :func:`stream_template`."""
     app = _current_app()
     if in_sync_code():
-        return _stream_sync(app, None, source, context)
-    return AwaitableValue(_stream_async(app, None, source, context), "stream_template_string(...)")
+        return _stream_sync(app, None, source, context)  # type: ignore[return-value]
+    return AwaitableValue(
+        _stream_async(app, None, source, context), "stream_template_string(...)"
+    )
 
 
 __all__ = [

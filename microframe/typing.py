@@ -19,7 +19,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, Union
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import Headers
@@ -123,7 +123,8 @@ ResponseReturnValue = Union[
 ResponseTypes = Union["Response", "WerkzeugResponse"]
 """The response objects a view may hand back whole."""
 
-ResponseClass = Any
+ResponseClass = TypeVar("ResponseClass", bound="Response")
+"""Flask's type variable for a response class."""
 
 # --- Callables -------------------------------------------------------------
 
@@ -133,7 +134,13 @@ RouteCallable = Callable[..., ResponseReturnValue | Awaitable[ResponseReturnValu
 BeforeRequestCallable = Callable[
     [], ResponseReturnValue | None | Awaitable[ResponseReturnValue | None]
 ]
-AfterRequestCallable = Callable[[Any], Any | Awaitable[Any]]
+AfterRequestCallable = Callable[["Response"], Union["Response", Awaitable["Response"]]]
+"""An ``after_request`` hook: it gets the response and returns it (or another)."""
+AfterWebsocketCallable = Callable[
+    [Union["Response", None]], Union["Response", None, Awaitable[Union["Response", None]]]
+]
+"""An ``after_websocket`` hook: it gets the handler's response, ``None`` when
+the handler returned nothing, and returns it."""
 TeardownCallable = Callable[[BaseException | None], None | Awaitable[None]]
 ErrorHandlerCallable = Callable[[Any], ResponseReturnValue | Awaitable[ResponseReturnValue]]
 TemplateContextProcessorCallable = Callable[
@@ -156,6 +163,7 @@ __all__ = [
     "ASGIReceiveCallable",
     "ASGISendCallable",
     "AfterRequestCallable",
+    "AfterWebsocketCallable",
     "AfterServingCallable",
     "AppOrBlueprintKey",
     "BeforeRequestCallable",

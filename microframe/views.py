@@ -102,7 +102,7 @@ class View:
 
         if cls._view_is_async():
 
-            async def async_view(**kwargs: Any) -> Any:
+            async def async_view(**kwargs: object) -> Any:
                 rv = instance().dispatch_request(**kwargs)
                 if isawaitable(rv):
                     rv = await rv
@@ -111,7 +111,7 @@ class View:
             view = async_view
         else:
 
-            def sync_view(**kwargs: Any) -> Any:
+            def sync_view(**kwargs: object) -> Any:
                 # Runs on the request's worker thread: no loop to await on.
                 return instance().dispatch_request(**kwargs)
 
@@ -171,7 +171,7 @@ class MethodView(View):
             cls.methods = methods
 
     @classmethod
-    def _handlers(cls) -> list[Callable[..., Any]]:
+    def _handlers(cls) -> list[Callable[..., object]]:
         return [getattr(cls, key) for key in http_method_funcs if hasattr(cls, key)]
 
     @classmethod
@@ -191,8 +191,8 @@ class MethodView(View):
             handler = getattr(cls, "get", None)
         return handler is not None and is_async_callable(handler)
 
-    def _handler_for(self, method: str) -> Callable[..., Any]:
-        handler: Callable[..., Any] | None = getattr(self, method.lower(), None)
+    def _handler_for(self, method: str) -> Callable[..., object]:
+        handler: Callable[..., object] | None = getattr(self, method.lower(), None)
         if handler is None and method == "HEAD":
             handler = getattr(self, "get", None)
         if handler is None:
@@ -215,7 +215,7 @@ class MethodView(View):
         return _call_handler(handler, kwargs)
 
 
-async def _call_handler(handler: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+async def _call_handler(handler: Callable[..., Any], kwargs: dict[str, object]) -> object:
     if is_async_callable(handler):
         return await handler(**kwargs)
     # A sync handler must not block the loop: run it on the request's thread.

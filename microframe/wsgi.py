@@ -21,11 +21,12 @@ Flask's takes one.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import io
 import queue
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -36,11 +37,14 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .asgi import handle_http, make_request
 from .logging import ERRORS_STREAM_KEY
-from .typing import ASGIReceiveCallable, ASGISendCallable
+from .typing import ASGIMessage, ASGIReceiveCallable, ASGISendCallable
 from .wrappers import Request
 from .wrappers.request import Body
 
 if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
     from .app import Microframe
 
 #: The ASGI app a WSGI middleware chain ends in: called with the scope the
@@ -55,13 +59,14 @@ ASGI_KEY = "microframe.asgi"
 _NOT_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
 #: Characters kept as they are when the decoded path is quoted again for ``raw_path``.
 _PATH_SAFE = "/:@!$&'()*+,;=~"
-_DONE = object()
+#: Put on a response's message queue when the app is done (compared by identity).
+_DONE: ASGIMessage = {"type": "microframe.done"}
 
 
 # -- environ to scope -------------------------------------------------------------
 
 
-def scope_fields(environ: Mapping[str, Any], type_: str = "http") -> dict[str, Any]:
+def scope_fields(environ: WSGIEnvironment, type_: str = "http") -> dict[str, Any]:
     """Return the ASGI scope a server would make of a WSGI ``environ`` (no body).
 
     WSGI strings carry bytes as latin-1 code points (PEP 3333); ASGI paths
@@ -74,7 +79,7 @@ def scope_fields(environ: Mapping[str, Any], type_: str = "http") -> dict[str, A
     path_info = _wsgi_bytes(environ.get("PATH_INFO", "")) or b"/"
     scheme = environ.get("wsgi.url_scheme", "http")
     protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
-    scope: dict[str, Any] = {
+    scope: dict[str, object] = {
         "type": type_,
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": protocol.partition("/")[2] or "1.1",
@@ -110,7 +115,7 @@ def _websocket_scheme(scheme: str) -> str:
     return {"http": "ws", "https": "wss"}.get(scheme, scheme)
 
 
-def _headers(environ: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
+def _headers(environ: WSGIEnvironment) -> list[tuple[bytes, bytes]]:
     headers: list[tuple[bytes, bytes]] = []
     for key, value in environ.items():
         if key.startswith("HTTP_") and key not in _NOT_HEADERS:
@@ -123,7 +128,7 @@ def _headers(environ: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def _address(host: Any, port: Any) -> tuple[str, int] | None:
+def _address(host: object, port: str | int | None) -> tuple[str, int] | None:
     if not host:
         return None
     try:
@@ -140,7 +145,7 @@ def request_from_scope(app: Microframe, scope: dict[str, Any], body: bytes) -> R
     return request
 
 
-def request_from_environ(app: Microframe, environ: Mapping[str, Any]) -> Request:
+def request_from_environ(app: Microframe, environ: WSGIEnvironment) -> Request:
     """Build the request a WSGI ``environ`` describes, its body read into memory."""
     stream = environ.get("wsgi.input")
     body = stream.read() if stream is not None else b""
@@ -149,14 +154,16 @@ def request_from_environ(app: Microframe, environ: Mapping[str, Any]) -> Request
     return request_from_scope(app, scope, body)
 
 
-async def _no_receive() -> dict[str, Any]:
+async def _no_receive() -> dict[str, object]:
     raise RuntimeError("The request's body is in memory; nothing is received.")
 
 
 # -- scope to environ -------------------------------------------------------------
 
 
-def environ_from_scope(scope: Mapping[str, Any], body: Any) -> dict[str, Any]:
+def environ_from_scope(
+    scope: Mapping[str, Any], body: io.RawIOBase | io.BufferedIOBase
+) -> WSGIEnvironment:
     """Return the WSGI environ of an HTTP ``scope``, reading the body from ``body``."""
     root_path: str = scope.get("root_path", "")
     path: str = scope["path"]
@@ -164,7 +171,7 @@ def environ_from_scope(scope: Mapping[str, Any], body: Any) -> dict[str, Any]:
         path = path[len(root_path):]
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client")
-    environ: dict[str, Any] = {
+    environ: WSGIEnvironment = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": root_path.encode().decode("latin-1"),
         "PATH_INFO": path.encode().decode("latin-1"),
@@ -206,7 +213,7 @@ class _Body(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._read_all()
         chunk = data.read(len(buffer))
         buffer[: len(chunk)] = chunk
@@ -242,7 +249,7 @@ class _Body(io.RawIOBase):
         replay = [{"type": "http.request", "body": self._data.getvalue(), "more_body": False}]
         receive = self._receive
 
-        async def replayed() -> Any:
+        async def replayed() -> ASGIMessage:
             return replay.pop() if replay else await receive()
 
         return replayed
@@ -253,8 +260,8 @@ class _Body(io.RawIOBase):
 
 async def serve_app_through_wsgi(
     app: Microframe,
-    middleware: Callable[..., Iterable[bytes]],
-    scope: dict[str, Any],
+    middleware: WSGIApplication,
+    scope: dict[str, object],
     receive: ASGIReceiveCallable,
     send: ASGISendCallable,
 ) -> None:
@@ -276,8 +283,8 @@ _executors: WeakKeyDictionary[Microframe, ThreadPoolExecutor] = WeakKeyDictionar
 
 
 async def serve_through_wsgi(
-    middleware: Callable[..., Iterable[bytes]],
-    scope: dict[str, Any],
+    middleware: WSGIApplication,
+    scope: dict[str, object],
     receive: ASGIReceiveCallable,
     send: ASGISendCallable,
     inner: ASGIInner,
@@ -300,21 +307,23 @@ async def serve_through_wsgi(
 
 
 def _run_middleware(
-    middleware: Callable[..., Iterable[bytes]],
-    environ: dict[str, Any],
+    middleware: WSGIApplication,
+    environ: WSGIEnvironment,
     send: ASGISendCallable,
     loop: asyncio.AbstractEventLoop,
 ) -> None:
     # On a worker thread: run the WSGI side and send what it answers.
-    status: list[Any] = []
+    status: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        if exc_info is not None and status:
+    def start_response(
+        line: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        if exc_info is not None and status and exc_info[1] is not None:
             raise exc_info[1].with_traceback(exc_info[2])
-        status[:] = [line, headers]
+        status[:] = [(line, headers)]
         return lambda data: None  # the legacy write(); unused by middleware of today
 
-    def forward(message: dict[str, Any]) -> None:
+    def forward(message: ASGIMessage) -> None:
         asyncio.run_coroutine_threadsafe(send(message), loop).result()  # type: ignore[arg-type]
 
     result = middleware(environ, start_response)
@@ -336,10 +345,10 @@ def _run_middleware(
             close()
 
 
-def _start_message(status: list[Any]) -> dict[str, Any]:
+def _start_message(status: list[tuple[str, list[tuple[str, str]]]]) -> ASGIMessage:
     if not status:
         raise RuntimeError("The WSGI middleware returned a body without calling start_response().")
-    line, headers = status
+    ((line, headers),) = status
     return {
         "type": "http.response.start",
         "status": int(line.split(" ", 1)[0]),
@@ -347,9 +356,7 @@ def _start_message(status: list[Any]) -> dict[str, Any]:
     }
 
 
-def serve_wsgi_environ(
-    environ: dict[str, Any], start_response: Callable[..., Any]
-) -> Iterator[bytes]:
+def serve_wsgi_environ(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
     """The WSGI app at the end of a middleware chain: serve ``environ`` as
     microframe's request and stream its response back (on the middleware's
     worker thread)."""
@@ -363,9 +370,9 @@ def serve_wsgi_environ(
     # The scope as the middleware left the environ; the rest (extensions,
     # state) is the server's.
     served = {**scope, **scope_fields(environ)}
-    messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    messages: queue.SimpleQueue[ASGIMessage] = queue.SimpleQueue()
 
-    async def capture(message: Any) -> None:
+    async def capture(message: ASGIMessage) -> None:
         messages.put(message)
 
     future = asyncio.run_coroutine_threadsafe(
@@ -384,7 +391,9 @@ def serve_wsgi_environ(
     return _body_chunks(messages, future)
 
 
-def _body_chunks(messages: queue.SimpleQueue[Any], future: Any) -> Iterator[bytes]:
+def _body_chunks(
+    messages: queue.SimpleQueue[ASGIMessage], future: concurrent.futures.Future[None]
+) -> Iterator[bytes]:
     while True:
         message = messages.get()
         if message is _DONE:

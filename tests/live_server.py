@@ -34,6 +34,9 @@ class LiveServer:
 
     :param command: the command after the interpreter; ``{port}`` is filled
         in. Hypercorn serving ``target`` by default.
+    :param cwd: the server's working folder.
+    :param port: the port, if the test chose it; a free one by default.
+    :param drop_env: prefixes of variables not passed on from this process.
     """
 
     def __init__(
@@ -43,9 +46,14 @@ class LiveServer:
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
         log: Path | None = None,
+        cwd: Path | None = None,
+        port: int | None = None,
+        drop_env: tuple[str, ...] = (),
     ) -> None:
-        self.port = free_port()
-        full_env = dict(os.environ)
+        self.port = port or free_port()
+        # drop_env: prefixes of inherited variables the server must not see
+        # (the developer's own MICROFRAME_APP, say).
+        full_env = {key: value for key, value in os.environ.items() if not key.startswith(drop_env)}
         full_env.update(env or {})
         full_env["PYTHONPATH"] = os.pathsep.join(
             [*(str(p) for p in pythonpath), full_env.get("PYTHONPATH", "")]
@@ -56,6 +64,7 @@ class LiveServer:
         self._log = open(log, "wb") if log is not None else None  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, *args],
+            cwd=cwd,
             env=full_env,
             stdout=self._log if self._log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 
 import pytest
@@ -17,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # ``benchmarks`` lives beside the package, not inside it
     sys.path.insert(0, ROOT)
 
-from benchmarks import e2e, inprocess  # noqa: E402
+from benchmarks import broadcast, e2e, inprocess  # noqa: E402
 from benchmarks.apps import FRAMEWORKS, REQUIRES  # noqa: E402
 from benchmarks.cases import CASES, CASES_BY_NAME  # noqa: E402
 
@@ -69,3 +70,16 @@ Transfer/sec:    700.00KB
     assert result.p50_ms == pytest.approx(8.95)
     assert result.p99_ms == pytest.approx(1200.0)
     assert result.errors == 0
+
+
+async def test_broadcast_fan_out_smoke() -> None:
+    """The fan-out benchmark delivers every message to every subscriber (it
+    exits when one is missing), on memory and, with redis-server, on Redis."""
+    with_redis = shutil.which("redis-server") is not None
+    results = await broadcast.run(
+        subscribers=20, processes=2, messages=50, paced=10, rate=200, redis=with_redis
+    )
+    backends = ["memory", "redis"] if with_redis else ["memory"]
+    assert [(r.backend, r.phase) for r in results] == [(b, p) for b in backends for p in ("burst", "200/s")]
+    assert all(r.deliveries_per_second > 0 and r.p99_ms >= r.p50_ms for r in results)
+    assert "| memory | burst | 20 (1) | 50 |" in broadcast.table(results)

@@ -35,6 +35,8 @@ def test_reexports_are_werkzeugs() -> None:
     assert datastructures.FileMultiDict is wz.FileMultiDict
     assert set(datastructures.__all__) == {
         "CombinedMultiDict",
+        "DualCombinedMultiDict",
+        "DualMultiDict",
         "FileMultiDict",
         "FileStorage",
         "Headers",

@@ -86,3 +86,39 @@ def test_getting_started_pages_say_how_to_install_this_project() -> None:
         text = " ".join((ROOT / name).read_text(encoding="utf-8").split())
         assert re.search(r"pip install (-q )?-e ", text), name
         assert "not on the package index yet" in text, name
+
+
+# Dependencies whose internals (or whole API) microframe relies on, and the
+# kind of bound setup.cfg gives them: below the next minor or major release.
+_CAPPED = {
+    "hypercorn": "minor",
+    "werkzeug": "minor",
+    "jinja2": "minor",
+    "blinker": "major",
+    "click": "major",
+    "itsdangerous": "major",
+    "markupsafe": "major",
+}
+
+
+def test_dependencies_are_capped_and_installed_within_their_bounds() -> None:
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    requirements = {}
+    for line in metadata.distribution(DISTRIBUTION).requires or []:
+        requirement = Requirement(line)
+        if requirement.marker is None:
+            requirements[requirement.name.lower()] = requirement
+    for name, kind in _CAPPED.items():
+        specifier = requirements[name].specifier
+        uppers = [Version(spec.version) for spec in specifier if spec.operator == "<"]
+        assert len(uppers) == 1, f"{name} needs one upper bound: {specifier}"
+        installed = Version(metadata.version(name))
+        # What the tests run against is what the bounds allow...
+        assert installed in specifier, f"{name} {installed} is outside {specifier}"
+        # ...and the bound is the next release of its kind, not a guess.
+        if kind == "minor":
+            assert uppers[0].release[:2] == (installed.major, installed.minor + 1), name
+        else:
+            assert uppers[0].release[:1] == (installed.major + 1,), name

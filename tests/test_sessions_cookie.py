@@ -4,6 +4,7 @@ werkzeug's ``Set-Cookie`` and ``Vary``, and cookies shared with Flask."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import time
@@ -11,7 +12,6 @@ import uuid
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -19,13 +19,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.signer import NoneAlgorithm
 from markupsafe import Markup
 from werkzeug.http import dump_cookie
 
 from microframe import Microframe, session
 from microframe.json.tag import TaggedJSONSerializer
-from microframe.sessions import _cookie_header, _CookieCodec
+from microframe.sessions import SecureCookieSessionInterface
 from microframe.wrappers import Response
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ def _session_cookie(client: Any) -> str:
     return str(cookie.value)
 
 
-# -- the codec against itsdangerous -----------------------------------------------------
+# -- the serializer against itsdangerous ------------------------------------------------
 
 
 def _reference(keys: list[str], **signer_kwargs: Any) -> URLSafeTimedSerializer:
@@ -54,6 +53,20 @@ def _reference(keys: list[str], **signer_kwargs: Any) -> URLSafeTimedSerializer:
         serializer=TaggedJSONSerializer(),
         signer_kwargs=signer_kwargs,
     )
+
+
+_apps: dict[tuple[str, ...], Microframe] = {}
+
+
+def _ours(keys: list[str], interface: SecureCookieSessionInterface | None = None) -> URLSafeTimedSerializer:
+    """The serializer the session interface uses with ``keys`` (the last one signing)."""
+    app = _apps.get(tuple(keys))
+    if app is None:
+        app = _apps[tuple(keys)] = Microframe(__name__)
+        app.config.update(SECRET_KEY=keys[-1], SECRET_KEY_FALLBACKS=keys[:-1])
+    serializer = (interface or SecureCookieSessionInterface()).get_signing_serializer(app)
+    assert serializer is not None
+    return serializer
 
 
 def _outcome(load: Callable[[], Any]) -> tuple[str, Any]:
@@ -72,25 +85,25 @@ session_dicts = st.dictionaries(st.text(max_size=8), session_values | st.text("a
 
 
 @given(session_dicts)
-def test_codec_round_trips_with_itsdangerous(data: dict[str, Any]) -> None:
+def test_cookie_round_trips_with_itsdangerous(data: dict[str, Any]) -> None:
     reference = _reference(["old key", "new key"])
-    codec = _CookieCodec(reference)
-    assert reference.loads(codec.dumps(data)) == data
-    assert codec.loads(reference.dumps(data), 3600) == data
+    ours = _ours(["old key", "new key"])
+    assert reference.loads(ours.dumps(data)) == data
+    assert ours.loads(reference.dumps(data), max_age=3600) == data
     # Signed with the newest key: readable without the fallbacks.
-    assert _reference(["new key"]).loads(codec.dumps(data)) == data
-    assert codec.loads(_reference(["old key"]).dumps(data), 3600) == data
+    assert _reference(["new key"]).loads(ours.dumps(data)) == data
+    assert ours.loads(_reference(["old key"]).dumps(data), max_age=3600) == data
 
 
 @given(session_dicts)
-def test_codec_writes_what_itsdangerous_writes(data: dict[str, Any]) -> None:
+def test_cookie_is_what_itsdangerous_writes(data: dict[str, Any]) -> None:
     reference = _reference(["key"])
-    codec = _CookieCodec(reference)
+    ours = _ours(["key"])
     with mock.patch.object(TimestampSigner, "get_timestamp", return_value=1_700_000_000):
-        ours, theirs = codec.dumps(data), reference.dumps(data)
-    if ours != theirs:
+        mine, theirs = ours.dumps(data), reference.dumps(data)
+    if mine != theirs:
         # Only a short payload differs, being left uncompressed.
-        assert theirs.startswith(".") and not ours.startswith(".")
+        assert theirs.startswith(".") and not mine.startswith(".")
         assert len(TaggedJSONSerializer().dumps(data).encode()) < 64
 
 
@@ -106,49 +119,95 @@ def test_codec_writes_what_itsdangerous_writes(data: dict[str, Any]) -> None:
     ),
     st.booleans(),
 )
-def test_codec_refuses_what_itsdangerous_refuses(
+def test_cookie_refused_as_itsdangerous_refuses(
     edits: list[tuple[int, str, bool]], large: bool
 ) -> None:
     reference = _reference(["old key", "new key"])
-    codec = _CookieCodec(reference)
+    ours = _ours(["old key", "new key"])
     cookie = reference.dumps({"n": 1, "text": "ab" * 100 if large else "x"})
     for position, text, insert in edits:
         position %= len(cookie) + 1
         cookie = cookie[:position] + text + cookie[position + (0 if insert else 1) :]
-    assert _outcome(lambda: codec.loads(cookie, 3600)) == _outcome(
+    assert _outcome(lambda: ours.loads(cookie, max_age=3600)) == _outcome(
         lambda: reference.loads(cookie, max_age=3600)
     )
 
 
 @pytest.mark.parametrize("age", [-5, 0, 99, 100, 101, 10_000])
-def test_codec_expiry_as_itsdangerous(age: int) -> None:
+def test_cookie_expiry_as_itsdangerous(age: int) -> None:
     reference = _reference(["key"])
-    codec = _CookieCodec(reference)
+    ours = _ours(["key"])
     now = int(time.time())
     with mock.patch.object(TimestampSigner, "get_timestamp", return_value=now - age):
-        cookie = codec.dumps({"a": 1})
+        cookie = ours.dumps({"a": 1})
     with mock.patch.object(TimestampSigner, "get_timestamp", return_value=now):
         expected = _outcome(lambda: reference.loads(cookie, max_age=100))
-        assert _outcome(lambda: codec.loads(cookie, 100)) == expected
+        assert _outcome(lambda: ours.loads(cookie, max_age=100)) == expected
     assert expected[0] == ("ok" if 0 <= age <= 100 else "refused")
 
 
-def test_codec_compresses_only_long_payloads() -> None:
-    codec = _CookieCodec(_reference(["key"]))
-    assert not codec.dumps({"count": 2}).startswith(".")
-    assert codec.dumps({"text": "a" * 500}).startswith(".")
-    assert not codec.dumps({"random": uuid.uuid4().hex}).startswith(".")
+def test_cookie_compressed_only_when_long() -> None:
+    ours = _ours(["key"])
+    assert not ours.dumps({"count": 2}).startswith(".")
+    assert ours.dumps({"text": "a" * 500}).startswith(".")
+    assert not ours.dumps({"random": uuid.uuid4().hex}).startswith(".")
 
 
-def test_codec_only_for_the_usual_setup() -> None:
-    assert _CookieCodec.fits(_reference(["key"]))
-    assert _CookieCodec.fits(_reference(["key"], digest_method=hashlib.sha256))
-    assert not _CookieCodec.fits(_reference(["key"], algorithm=NoneAlgorithm()))
-    bytes_serializer = URLSafeTimedSerializer("key", serializer=SimpleNamespace(
-        dumps=lambda obj: b"{}", loads=lambda data: {}
-    ))
-    assert not _CookieCodec.fits(bytes_serializer)
+class _Sha256Interface(SecureCookieSessionInterface):
+    digest_method = staticmethod(hashlib.sha256)
 
+
+class _ConcatInterface(SecureCookieSessionInterface):
+    key_derivation = "concat"
+
+
+class _SaltInterface(SecureCookieSessionInterface):
+    salt = "other salt"
+
+
+@pytest.mark.parametrize("interface_class", [_Sha256Interface, _ConcatInterface, _SaltInterface])
+def test_kept_derived_keys_never_mix_settings(interface_class: type[SecureCookieSessionInterface]) -> None:
+    # Derived keys are kept by key and settings: a cookie signed under one
+    # setting never verifies under another, whichever was derived first.
+    default, other = _ours(["key"]), _ours(["key"], interface_class())
+    for first, second in ((default, other), (other, default)):
+        cookie = first.dumps({"a": 1})
+        assert first.loads(cookie) == {"a": 1}
+        assert _outcome(functools.partial(second.loads, cookie))[0] == "refused"
+    assert _outcome(lambda: _ours(["other key"]).loads(default.dumps({"a": 1})))[0] == "refused"
+
+
+class _OldDigestInterface(SecureCookieSessionInterface):
+    """Reads cookies signed with SHA-256 too, through itsdangerous' fallback signers."""
+
+    def get_signing_serializer(self, app: Microframe) -> URLSafeTimedSerializer | None:
+        serializer = super().get_signing_serializer(app)
+        assert serializer is not None
+        return URLSafeTimedSerializer(
+            serializer.secret_keys,
+            salt=self.salt,
+            serializer=self.serializer,
+            signer=type(serializer.make_signer()),
+            signer_kwargs=serializer.signer_kwargs,
+            fallback_signers=[{"key_derivation": "hmac", "digest_method": hashlib.sha256}],
+        )
+
+
+async def test_fallback_signers_keep_working(app: Microframe) -> None:
+    app.session_interface = _OldDigestInterface()
+
+    @app.get("/")
+    async def read() -> str:
+        return str(session.get("user"))
+
+    old = _reference(["test secret key"], digest_method=hashlib.sha256).dumps({"user": "ada"})
+    client = app.test_client()
+    client.set_cookie("session", old)
+    assert await (await client.get("/")).get_data(as_text=True) == "ada"
+    client.set_cookie("session", _reference(["test secret key"]).dumps({"user": "bob"}))
+    assert await (await client.get("/")).get_data(as_text=True) == "bob"
+    client.set_cookie("session", _reference(["another key"]).dumps({"user": "eve"}))
+    assert await (await client.get("/")).get_data(as_text=True) == "None"
 
 
 # -- the Set-Cookie and Vary headers ----------------------------------------------------
@@ -158,38 +217,47 @@ def test_codec_only_for_the_usual_setup() -> None:
     "settings",
     [
         {},
-        {"expires": datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)},
-        {"expires": "Wed, 02 Jan 2030 03:04:05 GMT"},
-        {"domain": ".Example.test:8000", "path": "/a b;c", "secure": True, "httponly": False},
-        {"samesite": "lax", "partitioned": True},
-        {"samesite": "None", "secure": True},
+        {"SESSION_COOKIE_DOMAIN": ".Example.test", "SESSION_COOKIE_PATH": "/a b;c"},
+        {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": False},
+        {"SESSION_COOKIE_SAMESITE": "lax", "SESSION_COOKIE_PARTITIONED": True},
+        {"SESSION_COOKIE_SAMESITE": "None", "SESSION_COOKIE_SECURE": True},
+        {"SESSION_COOKIE_NAME": "naïve"},
     ],
 )
-@pytest.mark.parametrize("name", ["session", "sid", "microframe-session-value", "naïve"])
-def test_cookie_header_as_dump_cookie(settings: dict[str, Any], name: str) -> None:
-    options: dict[str, Any] = {
-        "expires": None,
-        "domain": None,
-        "path": "/",
-        "secure": False,
-        "httponly": True,
-        "samesite": None,
-        "partitioned": False,
-        **settings,
-    }
-    value = _CookieCodec(_reference(["key"])).dumps({"a": 1})
-    header = _cookie_header(name, value, **options, max_size=4093)
-    expected = dump_cookie(name, value, **options)
-    assert header in (expected, None)
-    assert (header is None) == (name == "microframe-session-value")
+@pytest.mark.parametrize("permanent", [False, True])
+async def test_set_cookie_as_dump_cookie(
+    app: Microframe, settings: dict[str, Any], permanent: bool
+) -> None:
+    app.config.update(settings)
 
+    @app.post("/")
+    async def store() -> str:
+        session.permanent = permanent
+        session["a"] = 1
+        return "ok"
 
-def test_cookie_header_leaves_large_cookies_to_dump_cookie() -> None:
-    assert _cookie_header("s", "a" * 4080, None, None, "/", False, True, None, False, 4093) is None
-    assert _cookie_header("s", "a" * 90, None, None, "/", False, True, None, False, 100) is None
-    assert _cookie_header("s", "a" * 4080, None, None, "/", False, True, None, False, 0) is not None
-    with pytest.raises(ValueError, match="SameSite"):
-        _cookie_header("s", "a", None, None, "/", False, True, "Sometimes", False, 4093)
+    frozen = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with mock.patch("microframe.sessions.datetime") as clock:
+        clock.now.return_value = frozen
+        response = await app.test_client().post("/")
+    interface = app.session_interface
+    name = interface.get_cookie_name(app)
+    header = _set_cookie(response)
+    assert header is not None
+    value = header.partition(";")[0].partition("=")[2]
+    assert _reference(["test secret key"]).loads(value) == {"a": 1, "_permanent": permanent}
+    expected = dump_cookie(
+        name,
+        value,
+        expires=frozen + app.permanent_session_lifetime if permanent else None,
+        domain=interface.get_cookie_domain(app),
+        path=interface.get_cookie_path(app),
+        secure=interface.get_cookie_secure(app),
+        httponly=interface.get_cookie_httponly(app),
+        samesite=interface.get_cookie_samesite(app),
+        partitioned=interface.get_cookie_partitioned(app),
+    )
+    assert header == expected
 
 
 async def test_large_session_warns_as_werkzeug_does(app: Microframe) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -47,11 +48,11 @@ async def test_page_connects_to_ws(client: MicroframeClient) -> None:
 async def test_messages_reach_everyone(client: MicroframeClient) -> None:
     async with client.websocket("/ws?name=Ada") as ada:
         assert await ada.receive_json() == {"type": "welcome", "name": "Ada"}
-        assert await ada.receive_json() == {"type": "join", "name": "Ada", "members": 1}
+        assert await ada.receive_json() == {"type": "join", "name": "Ada"}
         async with client.websocket("/ws?name=Bob") as bob:
             assert await bob.receive_json() == {"type": "welcome", "name": "Bob"}
-            assert await bob.receive_json() == {"type": "join", "name": "Bob", "members": 2}
-            assert await ada.receive_json() == {"type": "join", "name": "Bob", "members": 2}
+            assert await bob.receive_json() == {"type": "join", "name": "Bob"}
+            assert await ada.receive_json() == {"type": "join", "name": "Bob"}
             await bob.send("  hello room  ")
             expected = {"type": "message", "name": "Bob", "text": "hello room"}
             assert await ada.receive_json() == expected
@@ -59,8 +60,20 @@ async def test_messages_reach_everyone(client: MicroframeClient) -> None:
             await ada.send(b"bytes too")
             assert (await bob.receive_json())["text"] == "bytes too"
             assert (await ada.receive_json())["text"] == "bytes too"
-        assert await ada.receive_json() == {"type": "leave", "name": "Bob", "members": 1}
-    assert example.room.members == set()
+        assert await ada.receive_json() == {"type": "leave", "name": "Bob"}
+    assert example.broadcast.subscribers(example.ROOM) == 0
+
+
+async def test_the_room_is_a_broadcast_channel(client: MicroframeClient) -> None:
+    # What anything else publishes on the channel (another process, through
+    # Redis) reaches the members as it is.
+    async with client.websocket("/ws?name=Ada") as ada:
+        await ada.receive_json()
+        await ada.receive_json()
+        message = {"type": "message", "name": "x", "text": "y"}
+        async with example.app.app_context():
+            await example.broadcast.publish(example.ROOM, json.dumps(message))
+        assert await ada.receive_json() == message
 
 
 async def test_long_text_and_names_are_cut(client: MicroframeClient) -> None:

@@ -5,6 +5,11 @@ Open http://127.0.0.1:5000/ in a few windows: the counter counts up every
 second (``COUNTER_TICK``) while someone watches, and "+1" bumps it; every
 page sees each new value at once. ``/download`` sends a large file in chunks, never
 whole, with Range support (resumable downloads).
+
+New values travel on a broadcast channel (:mod:`microframe.broadcast`).
+With ``MICROFRAME_BROADCAST_URL=redis://127.0.0.1:6379/0`` the counter's
+value lives in Redis (``INCR``) and every worker process and machine counts
+together; without it, it lives in the process (``memory://``).
 """
 
 from __future__ import annotations
@@ -16,67 +21,110 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from microframe import Microframe, render_template, request, send_file
+from microframe.broadcast import Broadcast, SubscriberOverflowError
 from microframe.sse import ServerSentEvent, sse_response
 from microframe.sync import run_sync_in_executor
 
+#: The broadcast channel of new values.
+CHANNEL = "counter"
+#: The Redis keys of the value, and of the right to make the next tick.
+VALUE_KEY = "sse-example:value"
+TICK_KEY = "sse-example:tick"
 
-class LiveCounter:
-    """A shared counter whose changes are pushed to every listener."""
+
+class MemoryCounter:
+    """The counter in this process's memory (``memory://``)."""
 
     def __init__(self) -> None:
         self.value = 0
         self.changed_at = time.monotonic()
-        self.listeners: set[asyncio.Queue[int]] = set()
 
-    def increment(self) -> int:
-        """Add one and tell every listener."""
-        self.value += 1
-        self.changed_at = time.monotonic()
-        for queue in self.listeners:
-            queue.put_nowait(self.value)
+    async def get(self) -> int:
+        """The current value."""
         return self.value
 
-    async def updates(self, tick: float) -> AsyncGenerator[int, None]:
-        """Yield the current value, then each new one.
+    async def increment(self) -> int:
+        """Add one; return the new value."""
+        self.value += 1
+        self.changed_at = time.monotonic()
+        return self.value
 
-        When the counter has not changed for ``tick`` seconds, the first
-        listener to notice counts up; the others hear of it like any change.
-        There is no ticking task of its own, so nothing runs once nobody
-        listens.
-        """
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        self.listeners.add(queue)
-        try:
-            yield self.value
-            while True:
-                try:
-                    yield await asyncio.wait_for(queue.get(), tick)
-                except TimeoutError:
-                    if time.monotonic() - self.changed_at >= tick:
-                        self.increment()
-        finally:
-            # Runs when the client goes away: the stream is cancelled at its
-            # next await and closed.
-            self.listeners.discard(queue)
+    async def claim_tick(self, tick: float) -> bool:
+        """Whether the caller should count up now: unchanged for ``tick`` seconds."""
+        return time.monotonic() - self.changed_at >= tick
+
+
+class RedisCounter:
+    """The counter in Redis, shared by every process that uses the same Redis."""
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+
+    async def get(self) -> int:
+        """The current value."""
+        return int(await self.redis.get(VALUE_KEY) or 0)
+
+    async def increment(self) -> int:
+        """Add one (``INCR``: atomic, whichever process asks); return the new value."""
+        return int(await self.redis.incr(VALUE_KEY))
+
+    async def claim_tick(self, tick: float) -> bool:
+        """Whether the caller won this tick: the first listener of any process
+        to ask sets a key that expires shortly before the next tick is due."""
+        return bool(await self.redis.set(TICK_KEY, "1", nx=True, px=int(tick * 900)))
 
 
 app = Microframe(__name__)
 app.config["DOWNLOAD_SIZE"] = 256 * 1024 * 1024
 app.config["COUNTER_TICK"] = 1.0
-counter = LiveCounter()
+app.config.from_prefixed_env()  # MICROFRAME_BROADCAST_URL, MICROFRAME_COUNTER_TICK, ...
+broadcast = Broadcast(app)
+memory_counter = MemoryCounter()
+
+
+def counter() -> MemoryCounter | RedisCounter:
+    """The counter: in Redis when the broadcast uses Redis, else in memory."""
+    redis = broadcast.redis
+    return memory_counter if redis is None else RedisCounter(redis)
+
+
+async def count_up() -> int:
+    """Add one and tell every listener, in every process."""
+    value = await counter().increment()
+    await broadcast.publish(CHANNEL, str(value))
+    return value
+
+
+async def updates(tick: float) -> AsyncGenerator[int, None]:
+    """Yield the current value, then each new one.
+
+    When nothing happened for ``tick`` seconds, the first listener to claim
+    the tick counts up; the others hear of it like any change. There is no
+    ticking task of its own, so nothing runs once nobody listens.
+    """
+    async with broadcast.subscribe(CHANNEL) as values:
+        yield await counter().get()
+        while True:
+            try:
+                yield int(await asyncio.wait_for(anext(values), tick))
+            except TimeoutError:
+                if await counter().claim_tick(tick):
+                    await count_up()
+            except (StopAsyncIteration, SubscriberOverflowError):
+                return  # shutting down, or too far behind: the browser reconnects
 
 
 @app.get("/")
 async def index() -> str:
     """The page: an EventSource on ``/events`` and a "+1" button."""
-    page: str = await render_template("index.html", value=counter.value)
+    page: str = await render_template("index.html", value=await counter().get())
     return page
 
 
 @app.post("/increment")
 async def increment() -> dict[str, int]:
     """Add one to the counter."""
-    return {"value": counter.increment()}
+    return {"value": await count_up()}
 
 
 @app.get("/events")
@@ -89,15 +137,17 @@ async def events() -> Any:
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         sent = 0
-        updates = counter.updates(float(app.config["COUNTER_TICK"]))
+        values = updates(float(app.config["COUNTER_TICK"]))
         try:
-            async for value in updates:
+            async for value in values:
                 yield ServerSentEvent(str(value), event="count", id=str(value))
                 sent += 1
                 if limit is not None and sent >= limit:
                     return
         finally:
-            await updates.aclose()
+            # Runs when the client goes away too: the stream is cancelled at
+            # its next await and closed, and so is the subscription.
+            await values.aclose()
 
     return sse_response(stream(), keepalive=15)
 

@@ -36,7 +36,7 @@ def app(tmp_path: Path) -> Microframe:
     app: Microframe = example.app
     app.config.update(TESTING=True, DOWNLOAD_SIZE=3 * 1024 * 1024 + 5, COUNTER_TICK=60)
     app.instance_path = str(tmp_path)
-    example.counter.value = 0
+    example.memory_counter.value = 0
     return app
 
 
@@ -65,7 +65,7 @@ async def test_events_start_with_current_value(client: MicroframeClient) -> None
 async def test_increment_is_pushed_to_listeners(client: MicroframeClient) -> None:
     listening = asyncio.create_task(client.get("/events?limit=2"))
     for _ in range(100):
-        if example.counter.listeners:
+        if example.broadcast.subscribers(example.CHANNEL):
             break
         await asyncio.sleep(0.01)
     response = await client.post("/increment")
@@ -74,7 +74,7 @@ async def test_increment_is_pushed_to_listeners(client: MicroframeClient) -> Non
     assert await events.get_data(as_text=True) == (
         "event: count\nid: 0\ndata: 0\n\nevent: count\nid: 1\ndata: 1\n\n"
     )
-    assert example.counter.listeners == set()
+    assert example.broadcast.subscribers(example.CHANNEL) == 0
 
 
 async def test_counter_ticks_while_watched(app: Microframe, client: MicroframeClient) -> None:
@@ -83,7 +83,7 @@ async def test_counter_ticks_while_watched(app: Microframe, client: MicroframeCl
     assert await response.get_data(as_text=True) == "".join(
         f"event: count\nid: {n}\ndata: {n}\n\n" for n in range(3)
     )
-    assert example.counter.listeners == set()
+    assert example.broadcast.subscribers(example.CHANNEL) == 0
 
 
 async def test_download(app: Microframe, client: MicroframeClient) -> None:

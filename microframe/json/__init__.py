@@ -36,14 +36,14 @@ def _provider() -> JSONProvider | None:
     return None if ctx is None else ctx.app.json
 
 
-def _set_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
+def _set_defaults(kwargs: dict[str, object]) -> dict[str, Any]:
     kwargs.setdefault("default", DefaultJSONProvider.default)
     kwargs.setdefault("ensure_ascii", DefaultJSONProvider.ensure_ascii)
     kwargs.setdefault("sort_keys", DefaultJSONProvider.sort_keys)
     return kwargs
 
 
-def dumps(obj: Any, **kwargs: Any) -> str:
+def dumps(obj: object, **kwargs: object) -> str:
     """Serialise ``obj`` to a JSON string.
 
     :param obj: the data; dates, decimals, UUIDs, dataclasses and
@@ -56,7 +56,7 @@ def dumps(obj: Any, **kwargs: Any) -> str:
     return _json.dumps(obj, **_set_defaults(kwargs))
 
 
-def dump(obj: Any, fp: IO[str], **kwargs: Any) -> None:
+def dump(obj: object, fp: IO[str], **kwargs: object) -> None:
     """Serialise ``obj`` as JSON and write it to the text file ``fp``.
 
     :param obj: the data, as for :func:`dumps`.
@@ -82,7 +82,7 @@ def loads(s: str | bytes, **kwargs: Any) -> Any:
     return _json.loads(s, **kwargs)
 
 
-def load(fp: IO[Any], **kwargs: Any) -> Any:
+def load(fp: IO[str] | IO[bytes], **kwargs: Any) -> Any:
     """Read and parse a JSON document from the file ``fp`` (text or binary).
 
     :param kwargs: passed to the provider (or to :func:`json.load`).
@@ -93,7 +93,7 @@ def load(fp: IO[Any], **kwargs: Any) -> Any:
     return _json.load(fp, **kwargs)
 
 
-def jsonify(*args: Any, **kwargs: Any) -> Response:
+def jsonify(*args: object, **kwargs: object) -> Response:
     """Return a JSON response, made by ``current_app.json.response()``.
 
     One positional argument is serialised as is, several become a list and

@@ -20,15 +20,9 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import json
-import threading
 import uuid
 import weakref
 from datetime import date
-from json.encoder import (  # type: ignore[attr-defined]
-    c_make_encoder,
-    encode_basestring,
-    encode_basestring_ascii,
-)
 from typing import IO, TYPE_CHECKING, Any
 
 from werkzeug.http import http_date
@@ -137,59 +131,10 @@ def _default(o: Any) -> Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-class _Encoder:
-    """A :class:`json.JSONEncoder`'s ``encode``, with the C encoder kept.
-
-    ``JSONEncoder.encode`` builds a new C encoder for every call, which costs
-    as much as encoding a small document; this keeps one per thread (each
-    with its own circular-reference markers, which an error can leave
-    filled: they are emptied then).
-    """
-
-    __slots__ = ("_local", "encoder")
-
-    def __init__(self, encoder: json.JSONEncoder) -> None:
-        self.encoder = encoder
-        self._local = threading.local()
-
-    def _make(self) -> Callable[[Any, int], Any] | None:
-        encoder = self.encoder
-        if c_make_encoder is None or encoder.indent is not None:
-            return None
-        markers: dict[int, Any] | None = {} if encoder.check_circular else None
-        self._local.markers = markers
-        quote = encode_basestring_ascii if encoder.ensure_ascii else encode_basestring
-        made: Callable[[Any, int], Any] = c_make_encoder(
-            markers,
-            encoder.default,
-            quote,
-            None,
-            encoder.key_separator,
-            encoder.item_separator,
-            encoder.sort_keys,
-            encoder.skipkeys,
-            encoder.allow_nan,
-        )
-        return made
-
-    def encode(self, obj: Any) -> str:
-        """Return ``obj`` as JSON, as ``JSONEncoder.encode`` does."""
-        local = self._local
-        try:
-            fast = local.fast
-        except AttributeError:
-            fast = local.fast = self._make()
-        if fast is None or type(obj) is str:
-            return self.encoder.encode(obj)
-        try:
-            return "".join(fast(obj, 0))
-        except BaseException:
-            if local.markers:
-                local.markers.clear()
-            raise
-
-
-_encoders: dict[tuple[Any, ...], _Encoder] = {}
+# Encoders by settings: json.dumps() with options builds a JSONEncoder per
+# call; an encoder holds only its settings (each encode() call has its own
+# state), so one per settings serves every thread.
+_encoders: dict[tuple[Any, ...], json.JSONEncoder] = {}
 _decoder = json.JSONDecoder()
 _OPENERS = (b"{", b"[")
 _JSON_WHITESPACE = " \t\n\r"
@@ -238,9 +183,10 @@ class DefaultJSONProvider(JSONProvider):
         kwargs.setdefault("sort_keys", self.sort_keys)
         return json.dumps(obj, **kwargs)
 
-    def _encoder(self, compact: bool | None) -> _Encoder:
-        # json.dumps() with options builds a new encoder per call; encoders
-        # for the current settings are kept instead (settings may change).
+    def _encoder(self, compact: bool | None) -> json.JSONEncoder:
+        # The encoder for the current settings (they may change at any time);
+        # compact: None for json.dumps' defaults, True for no whitespace,
+        # False for indented.
         key = (self.default, self.ensure_ascii, self.sort_keys, compact)
         encoder = _encoders.get(key)
         if encoder is None:
@@ -250,13 +196,11 @@ class DefaultJSONProvider(JSONProvider):
                 options = {"separators": (",", ":")}
             else:
                 options = {"indent": 2}
-            encoder = _Encoder(
-                json.JSONEncoder(
-                    default=self.default,
-                    ensure_ascii=self.ensure_ascii,
-                    sort_keys=self.sort_keys,
-                    **options,
-                )
+            encoder = json.JSONEncoder(
+                default=self.default,
+                ensure_ascii=self.ensure_ascii,
+                sort_keys=self.sort_keys,
+                **options,
             )
             if len(_encoders) < 64:
                 _encoders[key] = encoder

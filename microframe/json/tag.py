@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 from base64 import b64decode, b64encode
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from markupsafe import Markup
@@ -46,6 +46,12 @@ from . import _provider
 from . import dumps as _dumps
 from . import loads as _loads
 from .provider import DefaultJSONProvider
+
+
+class _HasHTML(Protocol):
+    """An object that renders itself as HTML, such as :class:`~markupsafe.Markup`."""
+
+    def __html__(self) -> str: ...
 
 
 class JSONTag:
@@ -93,18 +99,18 @@ class TagDict(JSONTag):
     __slots__ = ()
     key = " di"
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return (
             isinstance(value, dict)
             and len(value) == 1
             and next(iter(value)) in self.serializer.tags
         )
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: dict[str, object]) -> dict[str, object]:
         ((name, item),) = value.items()
         return {f"{name}__": self.serializer.tag(item)}
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: dict[str, object]) -> dict[str, object]:
         ((name, item),) = value.items()
         return {name[:-2]: item}
 
@@ -114,10 +120,10 @@ class PassDict(JSONTag):
 
     __slots__ = ()
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return isinstance(value, dict)
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: dict[str, object]) -> dict[str, object]:
         return {name: self.serializer.tag(item) for name, item in value.items()}
 
 
@@ -127,13 +133,13 @@ class TagTuple(JSONTag):
     __slots__ = ()
     key = " t"
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return isinstance(value, tuple)
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: tuple[object, ...]) -> list[object]:
         return [self.serializer.tag(item) for item in value]
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: list[object]) -> tuple[object, ...]:
         return tuple(value)
 
 
@@ -142,10 +148,10 @@ class PassList(JSONTag):
 
     __slots__ = ()
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return isinstance(value, list)
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: list[object]) -> list[object]:
         return [self.serializer.tag(item) for item in value]
 
 
@@ -155,13 +161,13 @@ class TagBytes(JSONTag):
     __slots__ = ()
     key = " b"
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return isinstance(value, bytes)
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: bytes) -> str:
         return b64encode(value).decode("ascii")
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: str) -> bytes:
         return b64decode(value)
 
 
@@ -172,13 +178,13 @@ class TagMarkup(JSONTag):
     __slots__ = ()
     key = " m"
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return callable(getattr(value, "__html__", None))
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: _HasHTML) -> str:
         return str(value.__html__())
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: str) -> Markup:
         return Markup(value)
 
 
@@ -188,13 +194,13 @@ class TagUUID(JSONTag):
     __slots__ = ()
     key = " u"
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return isinstance(value, UUID)
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: UUID) -> str:
         return value.hex
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: str) -> UUID:
         return UUID(value)
 
 
@@ -208,13 +214,13 @@ class TagDateTime(JSONTag):
     __slots__ = ()
     key = " d"
 
-    def check(self, value: Any) -> bool:
+    def check(self, value: object) -> bool:
         return isinstance(value, datetime)
 
-    def to_json(self, value: Any) -> Any:
+    def to_json(self, value: datetime) -> str:
         return http_date(value)
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: str) -> datetime | None:
         return parse_date(value)
 
 
@@ -309,7 +315,7 @@ class TaggedJSONSerializer:
             return value
         return tag.to_python(value[key])
 
-    def _untag_tree(self, value: Any) -> Any:
+    def _untag_tree(self, value: object) -> object:
         # Inside out, so a tag's to_python receives already untagged items.
         if isinstance(value, dict):
             return self.untag({key: self._untag_tree(item) for key, item in value.items()})
@@ -356,7 +362,7 @@ class TaggedJSONSerializer:
         return self._untag_tree(_loads(value))
 
 
-def _compact_dumps(value: Any) -> str:
+def _compact_dumps(value: object) -> str:
     provider = _provider()
     if isinstance(provider, DefaultJSONProvider) and type(provider).dumps is DefaultJSONProvider.dumps:
         # What provider.dumps does with these options, minus the indirection.

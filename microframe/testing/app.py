@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .client import MicroframeClient
 
 
-def make_test_request(app: Microframe, *args: Any, **kwargs: Any) -> Request:
+def make_test_request(app: Microframe, *args: object, **kwargs: object) -> Request:
     """Build a request for ``app`` from :class:`~microframe.testing.EnvironBuilder`'s arguments.
 
     What :meth:`~microframe.app.Microframe.test_request_context` serves:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Mapping
 from copy import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import werkzeug.test
@@ -23,6 +23,9 @@ from werkzeug.wrappers import Request as WSGIRequest
 
 from ..app import Microframe
 from ..wsgi import scope_fields
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 
 class EnvironBuilder(werkzeug.test.EnvironBuilder):
@@ -69,7 +72,7 @@ class EnvironBuilder(werkzeug.test.EnvironBuilder):
         self.app = app
         super().__init__(path, base_url, *args, **kwargs)
 
-    def json_dumps(self, obj: Any, **kwargs: Any) -> str:
+    def json_dumps(self, obj: object, **kwargs: Any) -> str:
         """Dump ``obj`` as JSON with the app's JSON provider (its settings apply)."""
         return self.app.json.dumps(obj, **kwargs)
 
@@ -141,9 +144,11 @@ def make_builder(
     return builder, scope_base
 
 
-def form_data(form: Any, files: Any) -> MultiDict[str, Any]:
+def form_data(
+    form: Mapping[str, object] | None, files: Mapping[str, object] | None
+) -> MultiDict[str, object]:
     """Merge Quart's ``form`` and ``files`` into werkzeug's ``data`` for a builder."""
-    data: MultiDict[str, Any] = MultiDict()
+    data: MultiDict[str, object] = MultiDict()
     for source in (form, files):
         if isinstance(source, MultiDict):
             for key, value in source.items(multi=True):
@@ -172,10 +177,10 @@ def _set_root_path(builder: EnvironBuilder, root_path: str) -> None:
 
 def build_environ(
     app: Microframe,
-    args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
-    environ_base: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], ScopeBase]:
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
+    environ_base: Mapping[str, object] | None = None,
+) -> tuple[WSGIEnvironment, ScopeBase]:
     """Return the WSGI environ of a test request, and what else it carries.
 
     ``args`` and ``kwargs`` are :class:`EnvironBuilder`'s (and Quart's), or
@@ -201,8 +206,8 @@ def build_environ(
 
 
 def _environ_of(
-    given: werkzeug.test.EnvironBuilder | dict[str, Any] | WSGIRequest, base: dict[str, Any]
-) -> dict[str, Any]:
+    given: werkzeug.test.EnvironBuilder | WSGIEnvironment | WSGIRequest, base: dict[str, object]
+) -> WSGIEnvironment:
     if isinstance(given, werkzeug.test.EnvironBuilder):
         builder = copy(given)
         builder.environ_base = {**base, **(given.environ_base or {})}
@@ -212,7 +217,7 @@ def _environ_of(
 
 
 def scope_from_environ(
-    environ: Mapping[str, Any], type_: str = "http", scope_base: ScopeBase = None
+    environ: WSGIEnvironment, type_: str = "http", scope_base: ScopeBase = None
 ) -> tuple[dict[str, Any], bytes]:
     """Return the ASGI scope a server would make of a WSGI ``environ``, and the body.
 

@@ -8,11 +8,12 @@ served through the app's ASGI interface, as a server would serve it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
 from inspect import isawaitable
 from io import BytesIO
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import werkzeug.test
@@ -24,14 +25,21 @@ from werkzeug.wsgi import get_current_url
 from ..app import Microframe
 from ..ctx import AppContext, RequestContext
 from ..globals import _cv_app, _cv_request
+from ..sessions import SessionMixin
 from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async, run_async_serving
-from ..wrappers import Response
+from ..typing import ASGIApp, ASGIMessage
+from ..wrappers import Request, Response
 from ..wsgi import request_from_scope
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
 from .cookies import Cookie, CookieJar, cookie_origin
-from .response import TestResponse, make_test_response
+from .response import DualTestResponse, TestResponse, make_test_response
 from .websocket import TestWebsocketConnection, websocket_environ, websocket_scope
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+T = TypeVar("T")
 
 _REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
 _PRESERVE_KEY = "_microframe_preserve_context"
@@ -81,7 +89,7 @@ class MicroframeClient:
         self.allow_subdomain_redirects = allow_subdomain_redirects
         #: Defaults of every request's environ, as in Flask's client; change
         #: them to send another client address or ``User-Agent``.
-        self.environ_base: dict[str, Any] = {
+        self.environ_base: dict[str, object] = {
             "REMOTE_ADDR": "127.0.0.1",
             "HTTP_USER_AGENT": f"Werkzeug/{werkzeug_version()}",
         }
@@ -145,7 +153,7 @@ class MicroframeClient:
         parse = _quart_delete_cookie_args if quart else _flask_delete_cookie_args
         jar.delete(*parse(*args, **kwargs))
 
-    def _add_cookies(self, environ: dict[str, Any]) -> None:
+    def _add_cookies(self, environ: WSGIEnvironment) -> None:
         """Add the jar's cookies for the environ's URL to its ``Cookie`` header.
 
         A ``Cookie`` header the test passed is kept, the jar's cookies after
@@ -158,7 +166,7 @@ class MicroframeClient:
             given = environ.get("HTTP_COOKIE")
             environ["HTTP_COOKIE"] = f"{given}; {header}" if given else header
 
-    def _keep_cookies(self, environ: dict[str, Any], response: Response) -> None:
+    def _keep_cookies(self, environ: WSGIEnvironment, response: Response) -> None:
         if self.cookie_jar is not None:
             host, path = cookie_origin(environ)
             self.cookie_jar.update_from(response.headers.getlist("Set-Cookie"), host, path)
@@ -167,7 +175,7 @@ class MicroframeClient:
 
     def open(
         self, *args: Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: Any
-    ) -> Any:
+    ) -> DualTestResponse:
         """Send a request and return the response: awaitable in async code.
 
         The arguments are those of :class:`~microframe.testing.EnvironBuilder`
@@ -199,11 +207,12 @@ class MicroframeClient:
         Quart's ``form``, ``files``, ``scheme``, ``root_path``,
         ``http_version`` and ``scope_base`` are accepted too.
         """
+        # The response, or a coroutine giving it: DualTestResponse describes both.
         if not in_sync_code():
             coro = self._open(args, kwargs, follow_redirects)
             if not self.preserve_context:
-                return coro
-            return self._open_preserving(coro)
+                return coro  # type: ignore[return-value]
+            return self._open_preserving(coro)  # type: ignore[return-value]
         if self.preserve_context:
             self._pop_preserved()
         environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
@@ -211,9 +220,9 @@ class MicroframeClient:
         response = run(self._open_built(environ, scope_base, follow_redirects))
         if self.preserve_context:
             self._push_preserved()
-        return response
+        return response  # type: ignore[return-value]
 
-    def _view_runs_here(self, environ: dict[str, Any], scope_base: ScopeBase) -> bool:
+    def _view_runs_here(self, environ: WSGIEnvironment, scope_base: ScopeBase) -> bool:
         """Whether a request made from sync code runs its view on this thread.
 
         So it does, as under Flask, when its view is a plain ``def`` and an
@@ -240,7 +249,7 @@ class MicroframeClient:
             return False
         return not self.app._cycle.view_runs_async(request)
 
-    async def _open_preserving(self, coro: Coroutine[Any, Any, Response]) -> Response:
+    async def _open_preserving(self, coro: Coroutine[object, object, Response]) -> Response:
         try:
             await self._pop_preserved_async()
         except BaseException:
@@ -260,7 +269,7 @@ class MicroframeClient:
     # (running teardown once more, as Flask does) before the next request
     # and when the block ends. Nothing is added to the app's request path.
 
-    def _note_contexts(self, sender: Any, **extra: Any) -> None:
+    def _note_contexts(self, sender: object, **extra: object) -> None:
         req_ctx = _cv_request.get(None)
         app_ctx = _cv_app.get(None)
         if req_ctx is None or app_ctx is None:
@@ -314,13 +323,13 @@ class MicroframeClient:
                 await app_ctx.pop_async()
 
     async def _open(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], follow_redirects: bool
+        self, args: tuple[object, ...], kwargs: dict[str, object], follow_redirects: bool
     ) -> TestResponse:
         environ, scope_base = build_environ(self.app, args, kwargs, self.environ_base)
         return await self._open_built(environ, scope_base, follow_redirects)
 
     async def _open_built(
-        self, environ: dict[str, Any], scope_base: ScopeBase, follow_redirects: bool
+        self, environ: WSGIEnvironment, scope_base: ScopeBase, follow_redirects: bool
     ) -> TestResponse:
         response, body = await self._send(environ, scope_base)
         if not follow_redirects:
@@ -342,8 +351,8 @@ class MicroframeClient:
         return response
 
     def _redirect_environ(
-        self, response: TestResponse, environ: dict[str, Any], body: bytes
-    ) -> dict[str, Any]:
+        self, response: TestResponse, environ: WSGIEnvironment, body: bytes
+    ) -> WSGIEnvironment:
         """Return the environ of the request that follows ``response``'s redirect.
 
         As werkzeug's client: only 307 and 308 repeat the method and body
@@ -386,7 +395,7 @@ class MicroframeClient:
             builder.close()
 
     async def _send(
-        self, environ: dict[str, Any], scope_base: ScopeBase
+        self, environ: WSGIEnvironment, scope_base: ScopeBase
     ) -> tuple[TestResponse, bytes]:
         """Serve one request through the app's ASGI interface; return it and its body."""
         environ = dict(environ)
@@ -403,35 +412,35 @@ class MicroframeClient:
         self._keep_cookies(environ, response)
         return response, body
 
-    def get(self, *args: Any, **kwargs: Any) -> Any:
+    def get(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a GET request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "GET"})
 
-    def post(self, *args: Any, **kwargs: Any) -> Any:
+    def post(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a POST request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "POST"})
 
-    def put(self, *args: Any, **kwargs: Any) -> Any:
+    def put(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a PUT request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "PUT"})
 
-    def patch(self, *args: Any, **kwargs: Any) -> Any:
+    def patch(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a PATCH request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "PATCH"})
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
+    def delete(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a DELETE request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "DELETE"})
 
-    def head(self, *args: Any, **kwargs: Any) -> Any:
+    def head(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a HEAD request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "HEAD"})
 
-    def options(self, *args: Any, **kwargs: Any) -> Any:
+    def options(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send an OPTIONS request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "OPTIONS"})
 
-    def trace(self, *args: Any, **kwargs: Any) -> Any:
+    def trace(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a TRACE request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "TRACE"})
 
@@ -530,8 +539,8 @@ def _flask_set_cookie_args(
     domain: str = "localhost",
     origin_only: bool = True,
     path: str = "/",
-    **kwargs: Any,
-) -> tuple[str, str, str, dict[str, Any], bool]:
+    **kwargs: object,
+) -> tuple[str, str, str, dict[str, object], bool]:
     return domain, key, value, {"domain": domain, "path": path, **kwargs}, origin_only
 
 
@@ -539,8 +548,8 @@ def _quart_set_cookie_args(
     server_name: str,
     key: str,
     value: str = "",
-    max_age: Any = None,
-    expires: Any = None,
+    max_age: timedelta | int | None = None,
+    expires: str | datetime | float | None = None,
     path: str = "/",
     domain: str | None = None,
     secure: bool = False,
@@ -562,7 +571,7 @@ def _flask_delete_cookie_args(
 
 
 def _quart_delete_cookie_args(
-    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: Any
+    server_name: str, key: str, path: str = "/", domain: str | None = None, **kwargs: object
 ) -> tuple[str, str, str]:
     return key, domain or server_name, path
 
@@ -571,24 +580,26 @@ class SessionTransaction:
     """The context manager of :meth:`MicroframeClient.session_transaction`.
 
     The request context is pushed only while the session is opened and
-    saved, as in Flask, so the block itself runs outside any context.
+    saved, as in Flask, so the block itself runs outside any context. The
+    app's session interface may be Flask's (sync methods) or Quart's (async
+    methods).
     """
 
-    def __init__(self, client: MicroframeClient, args: tuple[Any, ...], kwargs: dict[str, Any]):
+    def __init__(self, client: MicroframeClient, args: tuple[object, ...], kwargs: dict[str, object]):
         self.client = client
         self._args = args
         self._kwargs = kwargs
-        self._ctx: Any = None
-        self._session: Any = None
+        self._ctx: RequestContext | None = None
+        self._session: SessionMixin | None = None
 
-    def _make_context(self) -> Any:
+    def _make_context(self) -> RequestContext:
         app = self.client.app
         environ, _ = build_environ(app, self._args, self._kwargs)
         self.client._add_cookies(environ)
         self._ctx = app.test_request_context(environ)
         return self._ctx
 
-    def _check(self, session: Any) -> Any:
+    def _check(self, session: SessionMixin | None) -> SessionMixin:
         if session is None:
             raise RuntimeError("Session backend did not open a session. Is SECRET_KEY set?")
         self._session = session
@@ -597,68 +608,78 @@ class SessionTransaction:
     def _response(self) -> Response:
         return self.client.app.response_class()
 
-    def _store(self, response: Response) -> None:
+    def _store(self, request: Request, response: Response) -> None:
         jar = self.client.cookie_jar
         assert jar is not None
-        request = self._ctx.request
         jar.update_from(
             response.headers.getlist("Set-Cookie"), request.host.partition(":")[0], request.path
         )
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> SessionMixin:
         if not in_sync_code():
             raise RuntimeError(
                 "Use 'async with client.session_transaction()' in async code."
             )
-        interface: Any = self.client.app.session_interface
-        with self._make_context():
-            return self._check(_resolved(interface.open_session(self.client.app, self._ctx.request)))
+        app = self.client.app
+        with self._make_context() as ctx:
+            return self._check(_resolved(app.session_interface.open_session(app, ctx.request)))
 
     def __exit__(
         self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is not None:
+        app, session, ctx = self.client.app, self._session, self._ctx
+        if exc_type is not None or session is None or ctx is None:
             return
-        app = self.client.app
-        interface: Any = app.session_interface
-        if interface.is_null_session(self._session):
+        if app.session_interface.is_null_session(session):
             return
         response = self._response()
-        with self._ctx:
-            _resolved(interface.save_session(app, self._session, response))
-        self._store(response)
+        save: Callable[..., object] = app.session_interface.save_session  # maybe async
+        with ctx:
+            _resolved(save(app, session, response))
+        self._store(ctx.request, response)
 
-    async def __aenter__(self) -> Any:
-        interface: Any = self.client.app.session_interface
-        async with self._make_context():
-            session = interface.open_session(self.client.app, self._ctx.request)
-            if isawaitable(session):
-                session = await session
-            return self._check(session)
+    async def __aenter__(self) -> SessionMixin:
+        app = self.client.app
+        async with self._make_context() as ctx:
+            return self._check(await _awaited(app.session_interface.open_session(app, ctx.request)))
 
     async def __aexit__(
         self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is not None:
+        app, session, ctx = self.client.app, self._session, self._ctx
+        if exc_type is not None or session is None or ctx is None:
             return
-        app = self.client.app
-        interface: Any = app.session_interface
-        if interface.is_null_session(self._session):
+        if app.session_interface.is_null_session(session):
             return
         response = self._response()
-        async with self._ctx:
-            result = interface.save_session(app, self._session, response)
-            if isawaitable(result):
-                await result
-        self._store(response)
+        save: Callable[..., object] = app.session_interface.save_session  # maybe async
+        async with ctx:
+            await _awaited(save(app, session, response))
+        self._store(ctx.request, response)
 
 
-def _resolved(value: Any) -> Any:
-    return run_async(value) if isawaitable(value) else value
+# A session interface's methods are typed as Flask's (sync), but may be
+# Quart's (async): these take either.
+
+
+def _resolved(value: T) -> T:
+    """``value``, or its result if it is awaitable, from sync code."""
+    if isawaitable(value):
+        result: T = run_async(value)
+        return result
+    return value
+
+
+async def _awaited(value: T) -> T:
+    """``value``, or its result if it is awaitable, from async code."""
+    if isawaitable(value):
+        result: T = await value
+        return result
+    return value
 
 
 async def _run_asgi(
-    app: Any, scope: dict[str, Any], body: bytes
+    app: ASGIApp, scope: dict[str, object], body: bytes
 ) -> tuple[int, Headers, list[bytes]]:
     """Call ``app`` with one request and collect the response it sends."""
     done = asyncio.Event()
@@ -667,7 +688,7 @@ async def _run_asgi(
     headers = Headers()
     chunks: list[bytes] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> ASGIMessage:
         nonlocal sent_body
         if not sent_body:
             sent_body = True
@@ -675,7 +696,7 @@ async def _run_asgi(
         await done.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: ASGIMessage) -> None:
         nonlocal status
         kind = message["type"]
         if kind == "http.response.start":

@@ -11,6 +11,7 @@ sent it in parts (a generator, a file), as under a server.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -77,6 +78,22 @@ class TestResponse(Response):
         self.close()
 
 
+class DualTestResponse(TestResponse):
+    """A test response from the client: the response in a ``def`` test,
+    ``await`` it in an ``async def`` test.
+
+    The type of :meth:`~microframe.testing.MicroframeClient.open`,
+    ``client.get(...)`` and the other request methods, for type checkers
+    (see :mod:`microframe.sync`).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __await__(self) -> Generator[None, None, TestResponse]:
+        return self
+        yield  # a generator that finishes at once
+
+
 _classes: WeakKeyDictionary[type[Response], type[TestResponse]] = WeakKeyDictionary()
 
 
@@ -109,4 +126,4 @@ def make_test_response(
     return response
 
 
-__all__ = ["TestResponse", "make_test_response", "wrap_response_class"]
+__all__ = ["DualTestResponse", "TestResponse", "make_test_response", "wrap_response_class"]

@@ -24,9 +24,9 @@ sentinel: Any = object()
 def make_test_body_with_headers(
     *,
     data: Any = None,
-    form: Mapping[str, Any] | None = None,
-    files: Mapping[str, Any] | None = None,
-    json: Any = sentinel,
+    form: Mapping[str, object] | None = None,
+    files: Mapping[str, object] | None = None,
+    json: object = sentinel,
     app: Microframe | None = None,
 ) -> tuple[bytes, Headers]:
     """Encode a test request body and return it with its ``Content-Type`` header.
@@ -58,8 +58,8 @@ def make_test_body_with_headers(
 def make_test_headers_path_and_query_string(
     app: Microframe,
     path: str,
-    headers: Mapping[str, Any] | Headers | None = None,
-    query_string: Mapping[str, Any] | str | bytes | None = None,
+    headers: Mapping[str, object] | Headers | None = None,
+    query_string: Mapping[str, object] | str | bytes | None = None,
     auth: tuple[str, str] | None = None,
     subdomain: str | None = None,
 ) -> tuple[Headers, str, bytes]:
@@ -88,7 +88,7 @@ def make_test_scope(
     scope_base: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Return an ASGI scope for a test request or websocket, from its parts."""
-    scope: dict[str, Any] = {
+    scope: dict[str, object] = {
         "type": type_,
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": http_version,

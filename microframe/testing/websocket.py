@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
 
@@ -28,6 +28,9 @@ from ..typing import ASGIMessage
 from ..wrappers import Response, Websocket
 from ..wrappers.websocket import WebsocketDisconnect
 from .builder import ScopeBase, build_environ, scope_from_environ
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 
 class WebsocketResponseError(Exception):
@@ -49,7 +52,7 @@ def make_websocket_scope(
     path: str = "/",
     *,
     subprotocols: Iterable[str] | None = None,
-    **kwargs: Any,
+    **kwargs: object,
 ) -> dict[str, Any]:
     """Return an ASGI websocket scope for a test connection to ``path``.
 
@@ -68,8 +71,8 @@ def websocket_environ(
     app: Microframe,
     path: str,
     kwargs: Mapping[str, Any],
-    environ_base: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], ScopeBase]:
+    environ_base: Mapping[str, object] | None = None,
+) -> tuple[WSGIEnvironment, ScopeBase]:
     """Return the WSGI environ of a websocket handshake (see :func:`make_websocket_scope`)."""
     options = dict(kwargs)
     scheme = options.get("scheme")
@@ -79,7 +82,7 @@ def websocket_environ(
 
 
 def websocket_scope(
-    environ: Mapping[str, Any],
+    environ: WSGIEnvironment,
     scope_base: ScopeBase,
     subprotocols: Iterable[str] | None,
 ) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .request import Body, Request
-from .response import Response
+from .response import DualResponse, Response
 from .websocket import Websocket, WebsocketDisconnect
 
-__all__ = ["Body", "Request", "Response", "Websocket", "WebsocketDisconnect"]
+__all__ = ["Body", "DualResponse", "Request", "Response", "Websocket", "WebsocketDisconnect"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
@@ -15,13 +15,21 @@ from werkzeug.exceptions import (
 )
 
 from ..globals import _cv_app
-from ..sync import AwaitableValue, ReadyValue, detached_timeout, in_sync_code, run_async
+from ..sync import (
+    AwaitableValue,
+    DualBytes,
+    DualStr,
+    ReadyValue,
+    detached_timeout,
+    in_sync_code,
+    run_async,
+)
 from ..typing import ASGIMessage
 from .base import RoutedRequest
 
 if TYPE_CHECKING:
 
-    from ..datastructures import FileStorage
+    from ..datastructures import DualCombinedMultiDict, DualMultiDict, FileStorage
     from ..json.provider import JSONProvider
 
 
@@ -236,7 +244,7 @@ class _Pending:
 
     __slots__ = ("_signal", "_steps")
 
-    def __init__(self, steps: Generator[Any, Any, ASGIMessage], signal: Any) -> None:
+    def __init__(self, steps: Generator[object, object, ASGIMessage], signal: object) -> None:
         self._steps = steps
         self._signal = signal
 
@@ -285,7 +293,7 @@ class _deadline:
             ) from None
 
 
-def _settle(coro: Coroutine[Any, Any, T], complete: bool) -> T:
+def _settle(coro: Coroutine[object, object, T], complete: bool) -> T:
     """Finish ``coro`` from sync code.
 
     When the body is already in memory the coroutine never suspends, so it is
@@ -341,16 +349,7 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
-        # What werkzeug's sans-io __init__ sets, set here: one call less on
-        # every request (test_wrappers checks the two stay alike).
-        self.method = method.upper()
-        self.scheme = scheme
-        self.server = server
-        self.root_path = root_path.rstrip("/")
-        self.path = "/" + path.lstrip("/")
-        self.query_string = query_string
-        self.headers = headers
-        self.remote_addr = remote_addr
+        super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
         self.body = body
@@ -384,17 +383,41 @@ class Request(RoutedRequest):
         return super().is_json
 
     # -- the body: dual sync/async API --------------------------------------
+    #
+    # The value in sync code, an AwaitableValue in async code; typed for type
+    # checkers as the value that may also be awaited (DualBytes, ...: see
+    # microframe.sync). _dual returns Any, and each API names its dual type on
+    # the way out.
 
-    def _dual(self, coro: Coroutine[Any, Any, T], expr: str) -> Any:
+    def _dual(self, coro: Coroutine[object, object, T], expr: str) -> Any:
         if in_sync_code():
             return _settle(coro, self.body.is_complete)
         return AwaitableValue(coro, expr)
 
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[False] = False, parse_form_data: bool = False
+    ) -> DualBytes: ...
+
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[True] = ..., parse_form_data: bool = False
+    ) -> DualStr: ...
+
+    @overload
     def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
-    ) -> Any:
-        """Return the body as bytes (or text): awaitable in async code."""
-        return self._dual(self._get_data(as_text, parse_form_data), "request.get_data()")
+    ) -> DualBytes | DualStr: ...
+
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> DualBytes | DualStr:
+        """Return the body as bytes (or text): ``await request.get_data()`` in
+        async code, ``request.get_data()`` in sync code."""
+        data: DualBytes | DualStr = self._dual(
+            self._get_data(as_text, parse_form_data), "request.get_data()"
+        )
+        return data
 
     async def _get_data(self, as_text: bool, parse_form_data: bool) -> bytes | str:
         if parse_form_data:
@@ -406,9 +429,10 @@ class Request(RoutedRequest):
         return data.decode(errors="replace") if as_text else data
 
     @property
-    def data(self) -> Any:
+    def data(self) -> DualBytes:
         """The raw body as bytes: ``await request.data`` in async code."""
-        return self._dual(self._get_data(False, False), "request.data")
+        data: DualBytes = self._dual(self._get_data(False, False), "request.data")
+        return data
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON: awaitable in async code.
@@ -419,7 +443,7 @@ class Request(RoutedRequest):
         """
         return self._dual(self._get_json(force, silent, cache), "request.get_json()")
 
-    async def _get_json(self, force: bool, silent: bool, cache: bool) -> Any:
+    async def _get_json(self, force: bool, silent: bool, cache: bool) -> object:
         cached = self._cached_json[silent]
         if cached is not _MISSING:
             return cached
@@ -445,7 +469,7 @@ class Request(RoutedRequest):
                 self._cached_json = (value, value)
         return value
 
-    def _load_json(self, data: bytes) -> Any:
+    def _load_json(self, data: bytes) -> object:
         if self._json_provider is not None:
             return self._json_provider.loads(data)
         import json
@@ -560,31 +584,39 @@ class Request(RoutedRequest):
     # unread; once read (or when the body is no form) they may also be used
     # directly, as a template does with request.form.
 
+    # The ready values are the plain value or a ReadyValue, which the dual
+    # types describe (hence the ignores).
+
     @property
-    def form(self) -> Any:
+    def form(self) -> DualMultiDict[str, str]:
         """Form fields of a urlencoded or multipart body: ``await request.form``."""
         form_type = self._pending_form()
         if form_type is None:
-            return self._form if in_sync_code() else ReadyValue(self._form)
-        return self._dual(self._get_form(form_type), "request.form")
+            return self._form if in_sync_code() else ReadyValue(self._form)  # type: ignore[return-value]
+        form: DualMultiDict[str, str] = self._dual(self._get_form(form_type), "request.form")
+        return form
 
     @property
-    def files(self) -> Any:
+    def files(self) -> DualMultiDict[str, FileStorage]:
         """Uploaded files of a multipart body: ``await request.files``."""
         form_type = self._pending_form()
         if form_type is None:
             files = self._files_read()
-            return files if in_sync_code() else ReadyValue(files)
-        return self._dual(self._get_files(form_type), "request.files")
+            return files if in_sync_code() else ReadyValue(files)  # type: ignore[return-value]
+        dual: DualMultiDict[str, FileStorage] = self._dual(self._get_files(form_type), "request.files")
+        return dual
 
     @property
-    def values(self) -> Any:
+    def values(self) -> DualCombinedMultiDict[str, str]:
         """``args`` and ``form`` combined: ``await request.values``."""
         form_type = None if self.method == "GET" else self._pending_form()
         if form_type is None:
             values = self._combined_values()
-            return values if in_sync_code() else ReadyValue(values)
-        return self._dual(self._get_values(form_type), "request.values")
+            return values if in_sync_code() else ReadyValue(values)  # type: ignore[return-value]
+        dual: DualCombinedMultiDict[str, str] = self._dual(
+            self._get_values(form_type), "request.values"
+        )
+        return dual
 
     def close_files(self) -> None:
         """Close uploaded files that were spooled to disk."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from werkzeug.datastructures import Headers, Range
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
@@ -14,7 +14,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..globals import _cv_app
 from ..json.provider import JSONProvider
-from ..sync import WorkerLease, in_sync_code, is_async_callable, run_async
+from ..sync import DualBytes, DualStr, WorkerLease, in_sync_code, is_async_callable, run_async
 from .headers import content_type_for, status_line, trusted_headers
 from .response_body import DataBody, ResponseBody, body_from
 
@@ -59,7 +59,7 @@ class Response(SansIOResponse):
 
     def __init__(
         self,
-        response: Any = None,
+        response: object = None,
         status: int | str | None = None,
         headers: Headers | dict[str, Any] | list[tuple[str, Any]] | None = None,
         mimetype: str | None = None,
@@ -191,7 +191,7 @@ class Response(SansIOResponse):
 
     # -- reading the body back (tests, after_request hooks) -----------------
 
-    def _dual(self, coro: Coroutine[Any, Any, T]) -> Any:
+    def _dual(self, coro: Coroutine[object, object, T]) -> Any:
         if in_sync_code():
             if isinstance(self.body, DataBody):
                 try:
@@ -216,14 +216,28 @@ class Response(SansIOResponse):
         data = await self._read()
         return data.decode() if as_text else data
 
-    def get_data(self, as_text: bool = False) -> Any:
+    # _dual returns Any: the value in sync code, a coroutine in async code,
+    # which each API names by its dual type (DualBytes, ...: see microframe.sync).
+
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> DualBytes: ...
+
+    @overload
+    def get_data(self, as_text: Literal[True]) -> DualStr: ...
+
+    @overload
+    def get_data(self, as_text: bool = False) -> DualBytes | DualStr: ...
+
+    def get_data(self, as_text: bool = False) -> DualBytes | DualStr:
         """Return the body (reading a streamed body in full): awaitable in async code."""
-        return self._dual(self._get_data(as_text))
+        data: DualBytes | DualStr = self._dual(self._get_data(as_text))
+        return data
 
     @property
-    def data(self) -> Any:
+    def data(self) -> DualBytes:
         """The body as bytes: ``await response.data`` in async code."""
-        return self._dual(self._get_data(False))
+        data: DualBytes = self._dual(self._get_data(False))
+        return data
 
     @data.setter
     def data(self, value: bytes | str) -> None:
@@ -250,11 +264,12 @@ class Response(SansIOResponse):
         return iter((body.data,) if body.data else ())
 
     @property
-    def text(self) -> Any:
+    def text(self) -> DualStr:
         """The body as text: ``await response.text`` in async code."""
-        return self._dual(self._get_data(True))
+        text: DualStr = self._dual(self._get_data(True))
+        return text
 
-    async def _get_json(self, force: bool, silent: bool) -> Any:
+    async def _get_json(self, force: bool, silent: bool) -> object:
         if not (force or self.is_json):
             return None
         data = await self._read()
@@ -292,7 +307,7 @@ class Response(SansIOResponse):
         request: SansIORequest,
         accept_ranges: bool | str = False,
         complete_length: int | None = None,
-    ) -> Any:
+    ) -> DualResponse:
         """Answer ``If-*`` and ``Range`` headers of ``request``.
 
         Turns the response into a ``304 Not Modified`` when the client's copy
@@ -301,9 +316,8 @@ class Response(SansIOResponse):
         awaitable in async code, as in Quart.
         """
         self._conditional(request, accept_ranges, complete_length)
-        if in_sync_code():
-            return self
-        return _ready(self)
+        # The response, or a coroutine giving it: DualResponse describes both.
+        return self if in_sync_code() else _ready(self)  # type: ignore[return-value]
 
     def _conditional(
         self, request: SansIORequest, accept_ranges: bool | str, complete_length: int | None
@@ -378,6 +392,19 @@ class Response(SansIOResponse):
         self.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{length}"
 
 
+class DualResponse(Response):
+    """A response from a dual API: the response in sync code, ``await`` it in
+    async code.
+
+    The type of ``make_response(...)``, ``send_file(...)`` and
+    ``send_from_directory(...)`` for type checkers (see :mod:`microframe.sync`).
+    """
+
+    def __await__(self) -> Generator[None, None, Response]:
+        return self
+        yield  # a generator that finishes at once
+
+
 def strip_not_modified(headers: Headers) -> None:
     """Remove the headers a ``304 Not Modified`` must not carry.
 
@@ -404,4 +431,4 @@ async def _ready(response: Response) -> Response:
 _DEFAULT_MAX_COOKIE_SIZE = SansIOResponse.max_cookie_size
 
 
-__all__ = ["Response", "strip_not_modified"]
+__all__ = ["DualResponse", "Response", "strip_not_modified"]

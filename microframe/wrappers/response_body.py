@@ -11,12 +11,20 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from ..sync import WorkerLease
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
+
+
+class BinaryFile(Protocol):
+    """What :func:`~microframe.send_file` reads: a file object opened in binary mode."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 class ResponseBody:
@@ -72,7 +80,7 @@ class DataBody(ResponseBody):
         return hashlib.sha1(self.data, usedforsecurity=False).hexdigest()
 
 
-def _encode(chunk: Any) -> bytes:
+def _encode(chunk: object) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
     if isinstance(chunk, str):
@@ -97,7 +105,7 @@ class IterableBody(ResponseBody):
 
     streamed = True
 
-    def __init__(self, iterable: Iterable[Any], lease: WorkerLease | None = None) -> None:
+    def __init__(self, iterable: Iterable[object], lease: WorkerLease | None = None) -> None:
         self.iterable = iterable
         self.lease = lease
 
@@ -106,7 +114,7 @@ class IterableBody(ResponseBody):
             for chunk in self.iterable:
                 yield _encode(chunk)
             return
-        iterator: Iterator[Any] = iter(self.iterable)
+        iterator: Iterator[object] = iter(self.iterable)
         lease = self.lease or WorkerLease(None)
         while True:
             chunk = await lease.run(next, iterator, _STOP)
@@ -125,7 +133,7 @@ class AsyncIterableBody(ResponseBody):
 
     streamed = True
 
-    def __init__(self, iterable: AsyncIterable[Any]) -> None:
+    def __init__(self, iterable: AsyncIterable[object]) -> None:
         self.iterable = iterable
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -186,7 +194,7 @@ class FileObjectBody(ResponseBody):
     streamed = True
     chunk_size = 64 * 1024
 
-    def __init__(self, file: Any, lease: WorkerLease | None = None) -> None:
+    def __init__(self, file: BinaryFile, lease: WorkerLease | None = None) -> None:
         self.file = file
         self.lease = lease
 
@@ -202,7 +210,7 @@ class FileObjectBody(ResponseBody):
         self.file.close()
 
 
-def body_from(value: Any, lease: WorkerLease | None = None) -> ResponseBody:
+def body_from(value: object, lease: WorkerLease | None = None) -> ResponseBody:
     """Pick the body strategy for what a view returned as a body."""
     if type(value) is str:  # the most common body, ahead of the general checks
         return DataBody(value.encode())
@@ -221,6 +229,7 @@ def body_from(value: Any, lease: WorkerLease | None = None) -> ResponseBody:
 
 __all__ = [
     "AsyncIterableBody",
+    "BinaryFile",
     "DataBody",
     "FileBody",
     "FileObjectBody",

@@ -92,7 +92,7 @@ class Websocket(RoutedRequest):
         *,
         remote_addr: str | None = None,
         server: tuple[str, int | None] | None = None,
-        scope: Any = None,
+        scope: object = None,
         json_provider: JSONProvider | None = None,
         http_response_supported: bool = False,
     ) -> None:
@@ -261,7 +261,7 @@ class Websocket(RoutedRequest):
         if args and kwargs:
             raise TypeError("send_json() takes either args or kwargs, not both.")
         if len(args) == 1:
-            value: Any = args[0]
+            value: object = args[0]
         else:
             value = list(args) if args else kwargs
         await self.send(self._json().dumps(value))

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from redis_server import running_redis
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
@@ -50,7 +52,7 @@ def open_chat(browser: Browser, url: str) -> Page:
     context = browser.new_context(viewport={"width": 800, "height": 600})
     context.set_default_timeout(10_000)
     page = context.new_page()
-    with page.expect_websocket(lambda ws: ws.url.endswith("/ws")):
+    with page.expect_websocket(lambda ws: "/ws" in ws.url):
         page.goto(url)
     return page
 
@@ -101,3 +103,25 @@ def test_the_page_joins_with_its_name(
             bob.context.close()
     finally:
         context.close()
+
+
+def test_two_servers_one_room_through_redis(
+    browser: Browser, serve: Callable[..., str], screenshot: Screenshot, tmp_path: Path
+) -> None:
+    # Alice's page is served by one server, Bob's by another; the room is a
+    # broadcast channel on the Redis both use.
+    for redis in running_redis(tmp_path):
+        env = {"MICROFRAME_BROADCAST_URL": redis.url}
+        alice = open_chat(browser, serve("chat", env=env) + "/?name=Alice")
+        bob = open_chat(browser, serve("chat", env=env) + "/?name=Bob")
+        try:
+            assert shows(alice, "Bob joined", 10), "Bob's join did not reach Alice's server"
+            send(alice, "Hello Bob, from the other server")
+            assert shows(bob, "Alice: Hello Bob, from the other server", 10)
+            send(bob, "Hello Alice")
+            assert shows(alice, "Bob: Hello Alice", 10)
+            screenshot(alice, "alice")
+            screenshot(bob, "bob")
+        finally:
+            alice.context.close()
+            bob.context.close()

@@ -7,21 +7,13 @@ its own that is killed whole at the end, and answers a request.
 
 from __future__ import annotations
 
-import http.client
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 20.0
 
 #: For each example: a path to request, and text the answer must hold.
 CHECKS = {
@@ -50,73 +42,30 @@ def test_the_readme_promises_what_is_tested() -> None:
     assert sorted(readme_examples()) == sorted(folders) == sorted(CHECKS)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Processes started by the test; each one's whole process group is killed after."""
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=10)
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    finally:
-        connection.close()
-
-
 @pytest.mark.parametrize("name", readme_examples())
-def test_example_runs_as_the_readme_says(
-    name: str, started: list[subprocess.Popen[bytes]], tmp_path: Path
-) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROFRAME_", "FLASK_"))}
+def test_example_runs_as_the_readme_says(name: str, tmp_path: Path) -> None:
     # The examples with a database make it here, not in the checkout.
-    env.update(
-        MICROFRAME_SKIP_DOTENV="1",
-        MICROFRAME_DATABASE=str(tmp_path / "example.sqlite"),
-        PROXY_HOPS="0",
-    )
+    env = {
+        "MICROFRAME_SKIP_DOTENV": "1",
+        "MICROFRAME_DATABASE": str(tmp_path / "example.sqlite"),
+        "PROXY_HOPS": "0",
+    }
     log = tmp_path / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "microframe", "--app", f"examples/{name}", "run", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    started.append(process)
-    path, expected = CHECKS[name]
-    deadline = time.monotonic() + STARTUP_SECONDS
-    answer: tuple[int, str] | None = None
-    while answer is None and time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"'microframe --app examples/{name} run' exited:\n{log.read_text()}")
-        try:
-            answer = get(port, path)
-        except OSError:
-            time.sleep(0.1)
-    assert answer is not None, f"no answer within {STARTUP_SECONDS}s:\n{log.read_text()}"
-    status, body = answer
-    assert status == 200, body[:500]
-    assert expected in body
-    assert "Traceback" not in log.read_text()
+    server = LiveServer(
+        "",
+        [],
+        env=env,
+        command=["-m", "microframe", "--app", f"examples/{name}", "run", "--port", "{port}"],
+        log=log,
+        cwd=ROOT,
+        drop_env=("MICROFRAME_", "FLASK_"),
+    )
+    try:
+        server.wait_until_ready()
+        path, expected = CHECKS[name]
+        response, body = server.request("GET", path)
+        assert response.status == 200, body[:500]
+        assert expected in body.decode()
+        assert "Traceback" not in server.output()
+    finally:
+        server.stop()

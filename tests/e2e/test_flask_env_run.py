@@ -8,19 +8,10 @@ runs in a process group of its own, killed whole at the end.
 
 from __future__ import annotations
 
-import http.client
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-STARTUP_SECONDS = 20.0
+from live_server import LiveServer, free_port
 
 PORTED_APP = """
 from microframe import Microframe as Flask
@@ -33,75 +24,38 @@ def index():
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def run_in(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Path]]:
-    """Start ``microframe run`` (no --app, no --port) in ``tmp_path`` with ``env``."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(env: dict[str, str]) -> Path:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROFRAME_", "FLASK_"))}
-        full_env.update(env)
-        log = tmp_path / "server.log"
-        with log.open("wb") as output:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "microframe", "run"],
-                    cwd=tmp_path,
-                    env=full_env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        return log
-
+def serve(folder: Path, port: int, env: dict[str, str]) -> str:
+    """Run ``microframe run`` (no --app, no --port) in ``folder`` and GET / from it."""
+    server = LiveServer(
+        "",
+        [],
+        env=env,
+        command=["-m", "microframe", "run"],
+        log=folder / "server.log",
+        cwd=folder,
+        port=port,
+        drop_env=("MICROFRAME_", "FLASK_"),
+    )
     try:
-        yield start
+        server.wait_until_ready()
+        response, body = server.request("GET", "/")
+        assert response.status == 200, server.output()
+        return body.decode()
     finally:
-        for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=10)
+        server.stop()
 
 
-def answer(port: int, log: Path) -> str:
-    """GET / on ``port`` once the server listens; fail with its log if it never does."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            try:
-                connection.request("GET", "/")
-                response = connection.getresponse()
-                assert response.status == 200
-                return response.read().decode()
-            finally:
-                connection.close()
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"nothing answered on port {port}:\n{log.read_text()}")
-
-
-def test_flaskenv_names_the_app_and_port(tmp_path: Path, run_in: Callable[[dict[str, str]], Path]) -> None:
+def test_flaskenv_names_the_app_and_port(tmp_path: Path) -> None:
     pytest.importorskip("dotenv")
     (tmp_path / "notes.py").write_text(PORTED_APP)
     port = free_port()
     (tmp_path / ".flaskenv").write_text(f"FLASK_APP=notes\nFLASK_RUN_PORT={port}\n")
-    log = run_in({})  # nothing in the environment: the file says it all
-    assert answer(port, log) == "notes, found through Flask's names"
+    # Nothing in the environment: the file says it all.
+    assert serve(tmp_path, port, {}) == "notes, found through Flask's names"
 
 
-def test_flask_app_variable_names_the_app(tmp_path: Path, run_in: Callable[[dict[str, str]], Path]) -> None:
+def test_flask_app_variable_names_the_app(tmp_path: Path) -> None:
     (tmp_path / "notes.py").write_text(PORTED_APP)
     port = free_port()
-    log = run_in({"FLASK_APP": "notes.py", "FLASK_RUN_PORT": str(port)})
-    assert answer(port, log) == "notes, found through Flask's names"
+    served = serve(tmp_path, port, {"FLASK_APP": "notes.py", "FLASK_RUN_PORT": str(port)})
+    assert served == "notes, found through Flask's names"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -13,9 +15,15 @@ from live_server import LiveServer
 
 APP_SOURCE = textwrap.dedent(
     """
-    from microframe import Microframe, request
+    import datetime
+    import decimal
+
+    from microframe import Microframe, jsonify, redirect, request, session
 
     app = Microframe(__name__)
+    app.config.update(
+        SECRET_KEY="new key", SECRET_KEY_FALLBACKS=["old key"], MAX_FORM_PARTS=50
+    )
 
 
     @app.get("/")
@@ -41,6 +49,30 @@ APP_SOURCE = textwrap.dedent(
     @app.get("/sync")
     def sync_view():
         return {"q": request.args.get("q")}
+
+
+    @app.post("/fields")
+    async def fields():
+        return (await request.form).to_dict(flat=False)
+
+
+    @app.route("/session", methods=["GET", "POST"])
+    async def session_view():
+        if request.method == "POST":
+            session["user"] = (await request.form)["user"]
+            session["pair"] = (1, "two")
+        return repr([session.get("user"), session.get("pair")])
+
+
+    @app.get("/go")
+    async def go():
+        return redirect(request.args["to"])
+
+
+    @app.post("/echo")
+    async def echo():
+        data = await request.get_json()
+        return jsonify(data=data, when=datetime.date(2024, 5, 17), price=decimal.Decimal("1.10"))
     """
 )
 
@@ -125,3 +157,110 @@ def test_sigterm_stops_the_server(tmp_path: Path) -> None:
         assert code in (0, -signal.SIGTERM)
     finally:
         running.stop()
+
+
+# -- sessions, forms, redirects and JSON through the server ---------------------------------
+
+
+def _flask_serializer(secret_key: str, fallbacks: list[str] | None = None) -> Any:
+    """The serializer real Flask signs its session cookies with."""
+    flask = pytest.importorskip("flask")
+    flask_app = flask.Flask(__name__)
+    flask_app.config.update(SECRET_KEY=secret_key, SECRET_KEY_FALLBACKS=fallbacks or [])
+    return flask.sessions.SecureCookieSessionInterface().get_signing_serializer(flask_app)
+
+
+@pytest.mark.parametrize("user", ["ada", "a" * 200])  # the second one is compressed
+def test_session_cookie_is_flasks(server: Server, user: str) -> None:
+    response, body = server.request(
+        "POST", "/session", urlencode({"user": user}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (response.status, body) == (200, repr([user, (1, "two")]).encode())
+    cookie = response.getheader("Set-Cookie")
+    assert cookie is not None and cookie.startswith("session=")
+    assert "HttpOnly" in cookie and "Path=/" in cookie
+    assert response.getheader("Vary") == "Cookie"
+    value = cookie.partition(";")[0].partition("=")[2]
+    # Real Flask reads it, with the new key or keeping it as a fallback.
+    assert _flask_serializer("new key").loads(value) == {"user": user, "pair": (1, "two")}
+    assert _flask_serializer("newer key", ["new key"]).loads(value)["user"] == user
+    # And the server reads it back.
+    _, body = server.request("GET", "/session", headers={"Cookie": f"session={value}"})
+    assert body == repr([user, (1, "two")]).encode()
+
+
+@pytest.mark.parametrize(("key", "fallbacks", "read"), [
+    ("new key", [], True),
+    ("old key", [], True),  # a fallback key of the server
+    ("other key", [], False),
+])
+def test_server_reads_flask_cookies(
+    server: Server, key: str, fallbacks: list[str], read: bool
+) -> None:
+    value = _flask_serializer(key, fallbacks).dumps({"user": "grace", "pair": (3, "four")})
+    response, body = server.request("GET", "/session", headers={"Cookie": f"session={value}"})
+    assert response.status == 200
+    assert body == (repr(["grace", (3, "four")]) if read else repr([None, None])).encode()
+
+
+def test_tampered_session_cookie_is_an_empty_session(server: Server) -> None:
+    value = _flask_serializer("new key").dumps({"user": "grace"})
+    tampered = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    for cookie in (tampered, "garbage", "." * 50, value.split(".")[0]):
+        response, body = server.request("GET", "/session", headers={"Cookie": f"session={cookie}"})
+        assert (response.status, body) == (200, b"[None, None]")
+
+
+def test_form_fields_decoded_as_werkzeug_does(server: Server) -> None:
+    body = b"a=%C3%A9&b=c+d&%ff=x&&a=&e"
+    response, answer = server.request(
+        "POST", "/fields", body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status == 200
+    assert json.loads(answer) == {"a": ["\u00e9", ""], "b": ["c d"], "\ufffd": ["x"], "e": [""]}
+
+
+@pytest.mark.parametrize(("fields", "empty", "status"), [(50, 200, 200), (51, 0, 413)])
+def test_form_parts_limit(server: Server, fields: int, empty: int, status: int) -> None:
+    body = "&".join(f"f{i}=v" for i in range(fields)).encode() + b"&" * empty
+    response, answer = server.request(
+        "POST", "/fields", body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status == status
+    if status == 200:
+        assert len(json.loads(answer)) == fields
+    else:
+        assert b"MAX_FORM_PARTS" in answer
+
+
+def test_redirect(server: Server) -> None:
+    response, body = server.request("GET", "/go?" + urlencode({"to": "/ünï?x=1&y=<b>"}))
+    assert response.status == 302
+    assert response.getheader("Location") == "/%C3%BCn%C3%AF?x=1&y=%3Cb%3E"
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert b'href="/\xc3\xbcn\xc3\xaf?x=1&amp;y=&lt;b&gt;"' in body
+
+
+@pytest.mark.parametrize("target", ["/a\r\nSet-Cookie: x=1", "/a\rb", "/a\x00b", "http://[::1"])
+def test_redirect_refuses_bad_targets(server: Server, target: str) -> None:
+    response, body = server.request("GET", "/go?" + urlencode({"to": target}))
+    assert response.status == 400
+    assert response.getheader("Location") is None
+    assert response.getheader("Set-Cookie") is None
+    assert b"Traceback" not in body
+
+
+def test_json_echo(server: Server) -> None:
+    doc = {"message": "h\u00e9", "items": [1, 2.5, None, True]}
+    response, body = server.request(
+        "POST", "/echo", json.dumps(doc).encode(), {"Content-Type": "application/json"}
+    )
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "application/json"
+    assert body == (
+        b'{"data":{"items":[1,2.5,null,true],"message":"h\\u00e9"},'
+        b'"price":"1.10","when":"Fri, 17 May 2024 00:00:00 GMT"}\n'
+    )
+    response, body = server.request("POST", "/echo", b"{bad", {"Content-Type": "application/json"})
+    assert response.status == 400

@@ -30,9 +30,10 @@
         status.textContent = "Connected as " + message.name + ".";
       } else if (message.type === "message") {
         show(message.name + ": " + message.text, "message");
+      } else if (message.type === "error") {
+        show(message.text, "notice");
       } else {
-        const verb = message.type === "join" ? "joined" : "left";
-        show(message.name + " " + verb + " (" + message.members + " here)", "notice");
+        show(message.name + (message.type === "join" ? " joined" : " left"), "notice");
       }
     });
     socket.addEventListener("close", function (event) {
