@@ -29,6 +29,27 @@ def free_port() -> int:
         return port
 
 
+def end_process_group(process: subprocess.Popen[Any], grace: float | None = None) -> None:
+    """End ``process`` and everything in its process group.
+
+    With ``grace``, the process itself is first sent SIGTERM, as a process
+    manager would, and given that many seconds to exit; then the whole group
+    is killed, so that no worker or child it started outlives the test.
+    """
+    if grace is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if process.poll() is None:
+        process.wait(timeout=5)
+
+
 class LiveServer:
     """A server process for ``module:app`` found on ``pythonpath``.
 
@@ -151,12 +172,7 @@ class LiveServer:
 
     def stop(self) -> None:
         """Kill the server's process group (its workers too); close the log."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if self.process.poll() is None:
-            self.process.wait(timeout=5)
+        end_process_group(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -180,12 +196,7 @@ def run_in_own_group(
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if process.poll() is None:
-            process.communicate(timeout=5)
+        end_process_group(process)
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 

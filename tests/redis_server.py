@@ -8,9 +8,7 @@ need it skip with a reason when ``redis-server`` is missing:
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -18,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import free_port
+from live_server import end_process_group, free_port
 
 STARTUP_SECONDS = 10.0
 STOP_SECONDS = 10.0
@@ -97,20 +95,8 @@ class RedisServer:
     def stop(self) -> None:
         """Stop Redis (SIGTERM by its pid, then its group is killed)."""
         process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if process.poll() is None:
-            process.wait(timeout=STOP_SECONDS)
+        if process is not None:
+            end_process_group(process, grace=STOP_SECONDS)
 
 
 def running_redis(folder: Path) -> Iterator[RedisServer]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import end_process_group
 
 from microframe import Microframe, request
 from microframe.shell import AWAIT_HINT, AsyncConsole
@@ -180,11 +181,7 @@ def test_ctrl_c_cancels_the_awaited_line_in_a_real_shell(tmp_path: Path) -> None
     finally:
         if process.stdin is not None and not process.stdin.closed:
             process.stdin.close()
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=5)
+        end_process_group(process)
         reader.join(timeout=5)
         assert process.stdout is not None
         process.stdout.close()

@@ -13,7 +13,6 @@ import importlib.util
 import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from live_server import end_process_group
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -148,18 +148,7 @@ class DevServer:
         process = self._process
         if process is None:
             return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=SHUTDOWN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if process.poll() is None:
-            process.wait(timeout=SHUTDOWN_TIMEOUT)
+        end_process_group(process, grace=SHUTDOWN_TIMEOUT)
         if self._reader is not None:
             self._reader.join(timeout=SHUTDOWN_TIMEOUT)
         if process.stdout is not None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_server import end_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 MICROFRAME = Path(sys.executable).with_name("microframe")
@@ -89,12 +90,7 @@ class Server:
 
     def kill(self) -> None:
         """Kill the process group (the server and its workers), and release the pipe."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if self.process.poll() is None:
-            self.process.wait(timeout=5)
+        end_process_group(self.process)
         self.reader.join(timeout=5)
         if self.process.stdout is not None:
             self.process.stdout.close()
