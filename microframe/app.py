@@ -39,7 +39,7 @@ from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifespan import freeze_gc, run_shutdown, run_startup
 from .logging import create_logger
-from .routing import bind_url_map, build_url, handle_url_build_error, inject_url_defaults
+from .routing import bind_url_map, build_url, handle_url_build_error
 from .scaffold import Scaffold, app_name, instance_folder, make_rule, open_file, set_view, setupmethod
 from .sending import get_send_file_max_age
 from .sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
@@ -411,7 +411,14 @@ class Microframe(Scaffold):
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions of the app and blueprints fill ``values``."""
-        inject_url_defaults(self, endpoint, values)
+        # Here rather than in routing: url_for calls it for every URL built.
+        names: list[str | None] = [None]
+        if "." in endpoint:
+            parts = endpoint.split(".")[:-1]
+            names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
+        for name in names:
+            for func in self.url_default_functions.get(name, ()):
+                func(endpoint, values)
 
     def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, Any]) -> str:
         """Try the build error handlers; re-raise ``error`` if none builds a URL."""

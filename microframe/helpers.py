@@ -255,7 +255,9 @@ def make_response(*args: object) -> DualResponse:
         rv = args[0]
     else:
         rv = args
-    response = app.make_response_sync(rv)
+    # The app's request cycle itself: app.make_response_sync would be one
+    # more call for every response made here.
+    response = app._cycle.make_response(rv)
     # The response, or a coroutine giving it: DualResponse describes both.
     return response if in_sync_code() else _ready(response)  # type: ignore[return-value]
 

@@ -199,18 +199,6 @@ def build_url(
     return url
 
 
-def inject_url_defaults(app: Microframe, endpoint: str, values: dict[str, Any]) -> None:
-    """Let the ``url_defaults`` functions of the app and of ``endpoint``'s
-    blueprints fill ``values`` (``app.inject_url_defaults``)."""
-    names: list[str | None] = [None]
-    if "." in endpoint:
-        parts = endpoint.split(".")[:-1]
-        names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
-    for name in names:
-        for func in app.url_default_functions.get(name, ()):
-            func(endpoint, values)
-
-
 def handle_url_build_error(
     app: Microframe, error: BuildError, endpoint: str, values: dict[str, Any]
 ) -> str:
@@ -279,6 +267,5 @@ __all__ = [
     "bind_url_map",
     "build_url",
     "handle_url_build_error",
-    "inject_url_defaults",
     "match_url",
 ]
