@@ -1,47 +1,62 @@
-"""The application object."""
+"""The application object, :class:`Microframe`, in one place.
+
+The app's replaceable parts are its class attributes, listed together at
+the top of the class. Registration (routes, hooks, error handlers, template
+filters, serving functions) is shared with blueprints in
+:mod:`microframe.scaffold`; everything else an app does is a method here:
+configuration, the request-cycle methods Flask and Quart users override by
+name, contexts, URL building, templates, sessions, startup and shutdown, and
+the test and serving entry points. The bodies of the request cycle, and what
+is worked out once per app rather than per request, are in the app's
+:class:`~microframe.dispatch.RequestCycle` (``app._cycle``).
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cached_property
 from inspect import isawaitable
 from logging import Logger
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from werkzeug.datastructures import Headers
-from werkzeug.exceptions import Aborter, HTTPException
-from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
-from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.exceptions import Aborter, BadRequest, BadRequestKeyError, HTTPException
+from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 
-from . import sessions, signals
-from .asgi import handle_http, handle_scope
-from .background import BackgroundTaskMixin
+from . import background, sessions
+from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
+from .blueprints import Blueprint
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .dispatch import DispatchMixin, stock
-from .globals import _cv_request
-from .helpers import get_debug_flag
+from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals, teardown_appcontext
+from .debughelpers import routing_error, traceback_page
+from .dispatch import ExcInfo, RequestCycle, current_context, ensure_async, stock
+from .globals import _cv_request, _cv_websocket
+from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider
-from .lifespan import run_shutdown, run_startup
+from .lifespan import freeze_gc, run_shutdown, run_startup
 from .logging import create_logger
-from .routing import bind_url_map, build_url
-from .scaffold import Scaffold, find_package, merge_methods, open_file, setupmethod
-from .sessions import SecureCookieSessionInterface, SessionInterface
+from .routing import bind_url_map, build_url, handle_url_build_error
+from .scaffold import Scaffold, app_name, instance_folder, make_rule, open_file, set_view, setupmethod
+from .sending import get_send_file_max_age
+from .sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from .sync import (
+    ReadyValue,
     SyncWorkerPool,
     WorkerLease,
+    awaited,
+    dual,
+    ensure_sync,
     in_sync_code,
     is_async_callable,
-    lease_here,
-    unawaited_error,
+    ready,
+    run_async,
 )
-from .templating import TemplatingMixin
+from .template_loader import DispatchingJinjaLoader
+from .templating import AUTOESCAPE_EXTENSIONS, Environment, update_context_async, update_context_sync
 from .typing import (
     AfterServingCallable,
     ASGIReceiveCallable,
@@ -53,18 +68,12 @@ from .typing import (
     TeardownCallable,
     WhileServingCallable,
 )
-from .websocket_dispatch import WebsocketDispatchMixin
 from .wrappers import Request, Response
-from .wrappers.response_body import body_from
-from .wsgi import serve_through_wsgi, serve_wsgi_environ
+from .wrappers.websocket import Websocket
+from .wsgi import request_from_environ, serve_app_through_wsgi, serve_wsgi_environ
 
 if TYPE_CHECKING:
-    import click
-
-    from .blueprints import Blueprint
-    from .sessions import SessionMixin
     from .testing import MicroframeClient, MicroframeCliRunner, TestApp
-
 
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_shell_ctx = TypeVar("T_shell_ctx", bound=ShellContextProcessorCallable)
@@ -76,9 +85,15 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
-class Microframe(
-    TemplatingMixin, DispatchMixin, WebsocketDispatchMixin, BackgroundTaskMixin, Scaffold
-):
+def _testing() -> ModuleType:
+    # The test tools drive the app as a client does: a layer above it,
+    # loaded on first use (here, the one place), so serving never loads them.
+    from . import testing
+
+    return testing
+
+
+class Microframe(Scaffold):
     """The application: an ASGI callable with Flask's API, made async.
 
     ::
@@ -109,17 +124,32 @@ class Microframe(
     :param root_path: the folder the app's resources are relative to.
     """
 
+    # -- replaceable parts: subclass and set these ----------------------------------
+
     request_class: type[Request] = Request
     response_class: type[Response] = Response
+    #: The class of the ``websocket`` object.
+    websocket_class: type[Websocket] = Websocket
     config_class: type[Config] = Config
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     url_rule_class: type[Rule] = Rule
     url_map_class: type[Map] = Map
+    aborter_class: type[Aborter] = Aborter
     app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
     session_interface: SessionInterface = SecureCookieSessionInterface()
-    aborter_class: type[Aborter] = Aborter
+    #: The environment class; subclass :class:`~microframe.templating.Environment`.
+    jinja_environment: type[Environment] = Environment
+    #: Keyword arguments for the environment, e.g. ``{"trim_blocks": True}``.
+    jinja_options: dict[str, Any] = {}
+    #: ``None``: :class:`~microframe.testing.MicroframeClient`.
     test_client_class: type[MicroframeClient] | None = None
+    #: ``None``: :class:`~microframe.testing.MicroframeCliRunner`.
     test_cli_runner_class: type[MicroframeCliRunner] | None = None
+    #: The ASGI protocol: one instance serves one HTTP request, websocket
+    #: connection or lifespan (Quart's extension points).
+    asgi_http_class: type[ASGIHTTPConnection] = ASGIHTTPConnection
+    asgi_websocket_class: type[ASGIWebsocketConnection] = ASGIWebsocketConnection
+    asgi_lifespan_class: type[ASGILifespan] = ASGILifespan
     default_config: dict[str, Any] = DEFAULT_CONFIG
 
     debug: ConfigAttribute[bool] = ConfigAttribute("DEBUG")
@@ -150,7 +180,7 @@ class Microframe(
             root_path=root_path,
         )
         # The name comes first: an installed app's instance folder is named after it.
-        self.name = self._find_name()
+        self.name = app_name(import_name)
         if instance_path is None:
             instance_path = self.auto_find_instance_path()
         elif not os.path.isabs(instance_path):
@@ -171,51 +201,41 @@ class Microframe(
         self.before_serving_funcs: list[BeforeServingCallable] = []
         self.after_serving_funcs: list[AfterServingCallable] = []
         self.while_serving_gens: list[WhileServingCallable] = []
+        #: The background tasks that are running.
+        self.background_tasks: set[Any] = set()
         self._while_serving_running: list[AsyncGenerator[None, None]] = []
+        self._gc_frozen = False
         self._got_first_request = False
         self._sync_pool: SyncWorkerPool | None = None
-        self._wsgi_executor: ThreadPoolExecutor | None = None
-        self._init_dispatch()
-        self._init_background()
-        self.cli = self._make_cli()
+        self._cycle = RequestCycle(self)
         if self.has_static_folder:
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"
             )
-            # Through a weak reference: the app's own bound method in its
-            # view_functions would keep it alive in a reference cycle.
-            app_ref = weakref.ref(self)
+            self._add_static_route(static_host)
 
-            def static(filename: str) -> Any:
-                app = app_ref()
-                assert app is not None
-                return app.send_static_file(filename)
+    def _add_static_route(self, static_host: str | None) -> None:
+        # Through a weak reference: the app's own bound method in its
+        # view_functions would keep it alive in a reference cycle.
+        app_ref = weakref.ref(self)
 
-            # Shares send_static_file's attributes, so a mark an extension sets
-            # on it later (Quart-Schema's hide) is seen on the view.
-            static.__dict__ = type(self).send_static_file.__dict__
-            self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>",
-                endpoint="static",
-                host=static_host,
-                view_func=static,
-            )
+        def static(filename: str) -> Any:
+            app = app_ref()
+            assert app is not None
+            return app.send_static_file(filename)
 
-    def _make_cli(self) -> click.Group:
-        from .cli import AppGroup
+        # Shares send_static_file's attributes, so a mark an extension sets
+        # on it later (Quart-Schema's hide) is seen on the view.
+        static.__dict__ = type(self).send_static_file.__dict__
 
-        return AppGroup(self.name)
+        self.add_url_rule(
+            f"{self.static_url_path}/<path:filename>",
+            endpoint="static",
+            host=static_host,
+            view_func=static,
+        )
 
     # -- identity and configuration ------------------------------------------
-
-    def _find_name(self) -> str:
-        """The app's name: the import name, or the script's name for ``__main__``."""
-        if self.import_name == "__main__":
-            main_file = getattr(sys.modules["__main__"], "__file__", None)
-            if main_file is None:
-                return "__main__"
-            return os.path.splitext(os.path.basename(str(main_file)))[0]
-        return self.import_name
 
     @cached_property
     def logger(self) -> Logger:
@@ -230,10 +250,7 @@ class Microframe(
         inside the code); for an installed package,
         ``<prefix>/var/<name>-instance``.
         """
-        prefix, folder = find_package(self.import_name)
-        if prefix is None:
-            return os.path.join(folder, "instance")
-        return os.path.join(prefix, "var", f"{self.name}-instance")
+        return instance_folder(self.import_name, self.name)
 
     def make_config(self, instance_relative: bool = False) -> Config:
         """Create the :class:`Config` with the defaults and ``DEBUG`` from the environment."""
@@ -281,7 +298,10 @@ class Microframe(
                 " the application are done before running it."
             )
 
-    # -- registration -------------------------------------------------------------
+    # -- registration (the shared part is in the scaffold) -----------------------------
+
+    def _app_wide(self, apply: Callable[[Any], None]) -> None:
+        apply(self)
 
     def _register_url_rule(
         self,
@@ -291,37 +311,18 @@ class Microframe(
         provide_automatic_options: bool | None,
         options: dict[str, Any],
     ) -> None:
-        if endpoint is None:
-            endpoint = view_func.__name__ if view_func is not None else None
-            if endpoint is None:
-                raise TypeError("add_url_rule() needs an endpoint or a view function")
-        options["endpoint"] = endpoint
-        websocket = bool(options.pop("websocket", False))
-        methods, required = merge_methods(view_func, options.pop("methods", None))
-        if provide_automatic_options is None:
-            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
-        if provide_automatic_options is None:
-            provide_automatic_options = (
-                "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
-            )
-        if websocket:
-            methods, provide_automatic_options = {"GET"}, False
-        elif provide_automatic_options:
-            required.add("OPTIONS")
-        methods |= required
-        rule_obj = self.url_rule_class(rule, methods=methods, websocket=websocket, **options)
-        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+        rule_obj = make_rule(
+            self.url_rule_class,
+            rule,
+            endpoint,
+            view_func,
+            provide_automatic_options,
+            self.config["PROVIDE_AUTOMATIC_OPTIONS"],
+            options,
+        )
         self.url_map.add(rule_obj)
         if view_func is not None:
-            old = self.view_functions.get(endpoint)
-            # Compared with != as in Flask: the same method, bound again, is
-            # the same view.
-            if old is not None and old != view_func:
-                raise AssertionError(
-                    "View function mapping is overwriting an existing"
-                    f" endpoint function: {endpoint}"
-                )
-            self.view_functions[endpoint] = view_func
+            set_view(self.view_functions, rule_obj.endpoint, view_func)
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
@@ -348,33 +349,6 @@ class Microframe(
         self.shell_context_processors.append(func)
         return func
 
-    @setupmethod
-    def before_serving(self, func: BeforeServingCallable) -> BeforeServingCallable:
-        """Run ``func`` once when the server starts, before any request."""
-        self.before_serving_funcs.append(func)
-        return func
-
-    @setupmethod
-    def after_serving(self, func: AfterServingCallable) -> AfterServingCallable:
-        """Run ``func`` once when the server shuts down."""
-        self.after_serving_funcs.append(func)
-        return func
-
-    @setupmethod
-    def while_serving(self, func: WhileServingCallable) -> WhileServingCallable:
-        """Register an async generator that yields once, around serving.
-
-        ::
-
-            @app.while_serving
-            async def lifespan():
-                app.pool = await make_pool()
-                yield
-                await app.pool.close()
-        """
-        self.while_serving_gens.append(func)
-        return func
-
     def add_url_build_error_handler(
         self, func: Callable[[Exception, str, dict[str, Any]], str]
     ) -> None:
@@ -390,9 +364,7 @@ class Microframe(
     def request_context(self, request: Request | dict[str, Any]) -> RequestContext:
         """Return a request context for ``request`` (or for a WSGI environ, as Flask's does)."""
         if isinstance(request, dict):
-            from .testing import make_test_request
-
-            request = make_test_request(self, request)
+            request = request_from_environ(self, request)
         return RequestContext(self, request)
 
     def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
@@ -407,9 +379,19 @@ class Microframe(
             with app.test_request_context("/?name=Ada"):
                 assert request.args["name"] == "Ada"
         """
-        from .testing import make_test_request
+        return RequestContext(self, _testing().make_test_request(self, *args, **kwargs))
 
-        return self.request_context(make_test_request(self, *args, **kwargs))
+    def test_websocket_context(self, path: str = "/", **kwargs: Any) -> WebsocketContext:
+        """Return a websocket context for a connection built from the arguments,
+        to use ``websocket`` outside a handler in tests::
+
+            async with app.test_websocket_context("/ws?room=1"):
+                assert websocket.args["room"] == "1"
+
+        Takes ``headers``, ``query_string``, ``subprotocols``, ``scheme``
+        and ``root_path``. Nothing is received; sent messages are dropped.
+        """
+        return WebsocketContext(self, _testing().websocket.make_test_websocket(self, path, **kwargs))
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map for ``request``, or for URL building without one
@@ -434,6 +416,7 @@ class Microframe(
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions of the app and blueprints fill ``values``."""
+        # Here rather than in routing: url_for calls it for every URL built.
         names: list[str | None] = [None]
         if "." in endpoint:
             parts = endpoint.split(".")[:-1]
@@ -444,24 +427,51 @@ class Microframe(
 
     def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, Any]) -> str:
         """Try the build error handlers; re-raise ``error`` if none builds a URL."""
-        for handler in self.url_build_error_handlers:
-            try:
-                result = handler(error, endpoint, values)
-            except BuildError as new_error:
-                error = new_error
-                continue
-            if result is not None:
-                return result
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
+        return handle_url_build_error(self, error, endpoint, values)
+
+    # -- templates (the environment and render functions: microframe.templating) -------
+
+    @cached_property
+    def jinja_env(self) -> Environment:
+        """The app's Jinja environment, created on first use."""
+        return self.create_jinja_environment()
+
+    def create_jinja_environment(self) -> Environment:
+        """Create the Jinja environment from :attr:`jinja_options`; override to customise."""
+        return self.jinja_environment(self, **self.jinja_options)
+
+    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
+        """Create the loader searching the app's and the blueprints' folders."""
+        return DispatchingJinjaLoader(self)
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Return whether to autoescape a template: string templates and HTML, XML, SVG."""
+        return filename is None or filename.endswith(AUTOESCAPE_EXTENSIONS)
+
+    @property
+    def templates_auto_reload(self) -> bool:
+        """Whether changed template files are reloaded (``TEMPLATES_AUTO_RELOAD``, else debug)."""
+        value = self.config["TEMPLATES_AUTO_RELOAD"]
+        return bool(self.debug) if value is None else bool(value)
+
+    @templates_auto_reload.setter
+    def templates_auto_reload(self, value: bool) -> None:
+        self.config["TEMPLATES_AUTO_RELOAD"] = value
+
+    def update_template_context(self, context: dict[str, Any]) -> Any:
+        """Add ``g``, ``request`` and the context processors' values to ``context``.
+
+        Values already in ``context`` are kept. Awaitable in async code,
+        direct in sync code, like ``make_response``.
+        """
+        if in_sync_code():
+            return update_context_sync(self, context)
+        return update_context_async(self, context)
 
     # -- responses ------------------------------------------------------------
 
     def redirect(self, location: str, code: int = 302) -> Response:
         """Return a redirect response to ``location``; CR and LF are refused."""
-        from .helpers import make_redirect
-
         return make_redirect(self.response_class, location, code)
 
     @stock
@@ -470,114 +480,14 @@ class Microframe(
 
         Awaitable in async code (as in Quart), direct in sync code (as in Flask).
         """
-        response = self.make_response_sync(rv)
+        response = self._cycle.make_response(rv)
         if in_sync_code():
             return response
-        return _ready(response)
+        return ready(response)
 
     def make_response_sync(self, rv: Any, view_name: str | None = None) -> Response:
         """Convert ``rv`` as :meth:`make_response` does, from any code."""
-        # The most common return values, ahead of the checks.
-        kind = type(rv)
-        if kind is str:
-            return self.response_class(rv)
-        if kind is dict:
-            return self.json.response(rv)
-        status: int | str | None = None
-        headers: Any = None
-        if isinstance(rv, tuple):
-            length = len(rv)
-            if length == 3:
-                rv, status, headers = rv
-            elif length == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response tuple."
-                    " The tuple must have the form (body, status, headers),"
-                    " (body, status), or (body, headers)."
-                )
-        if rv is None:
-            raise TypeError(
-                f"The view function for {view_name!r} did not return a valid"
-                " response. The function either returned None or ended without a"
-                " return statement."
-            )
-        response = self._coerce_response(rv, view_name)
-        if status is not None:
-            response.status = status
-        if headers:
-            response.headers.update(headers)
-        return response
-
-    def _coerce_response(self, rv: object, view_name: str | None) -> Response:
-        if isinstance(rv, self.response_class):
-            return rv
-        if isinstance(rv, (str, bytes, bytearray)):
-            return self.response_class(rv)
-        if isinstance(rv, (dict, list)):
-            return self.json.response(rv)
-        if isinstance(rv, HTTPException):
-            return self._http_exception_response(rv)
-        if isinstance(rv, SansIOResponse):
-            return self._from_werkzeug_response(rv)
-        if isinstance(rv, Response):
-            return rv
-        if isinstance(rv, BaseException):
-            raise TypeError(f"The view function for {view_name!r} returned an exception: {rv!r}")
-        if hasattr(rv, "__await__"):
-            raise unawaited_error(rv, f"The view function for {view_name!r}")
-        if hasattr(rv, "__aiter__") or (
-            isinstance(rv, Iterable) and not isinstance(rv, (set, frozenset))
-        ):
-            # A sync iterable is read on the request's worker thread.
-            ctx = _cv_request.get(None) if not hasattr(rv, "__aiter__") else None
-            return self.response_class(body_from(rv, ctx.lease if ctx else None))
-        raise TypeError(
-            f"The view function for {view_name!r} did not return a valid response."
-            " The return type must be a string, dict, list, tuple with headers or"
-            " status, Response instance, or an async or sync generator, but it was"
-            f" a {type(rv).__name__}."
-        )
-
-    def _http_exception_response(self, error: HTTPException) -> Response:
-        if error.response is not None:
-            return self._coerce_response(error.response, None)
-        if isinstance(error, RequestRedirect):
-            try:
-                return self.redirect(error.new_url, error.code)
-            except HTTPException as refused:  # the URL the client sent cannot be redirected to
-                return self._http_exception_response(refused)
-        cls = type(error)
-        if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
-            # The stock error page: render it once per code and description.
-            key = (error.code, error.description)
-            body = _error_pages.get(key)
-            if body is None:
-                body = error.get_body()
-                if len(_error_pages) < 256:
-                    _error_pages[key] = body
-            return self.response_class(body, error.code)
-        return self.response_class(error.get_body(), error.code, error.get_headers())
-
-    def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
-        body: object = getattr(rv, "response", b"")
-        if getattr(rv, "is_sequence", False):
-            body = rv.get_data()  # type: ignore[attr-defined]
-        response = self.response_class(body, rv.status_code, Headers(rv.headers))
-        return response
-
-    def send_static_file(self, filename: str) -> Any:
-        """Serve ``filename`` from :attr:`static_folder` (the ``static`` endpoint)."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .helpers import send_from_directory
-
-        max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
+        return self._cycle.make_response(rv, view_name)
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Seconds a sent file may be cached: ``SEND_FILE_MAX_AGE_DEFAULT``.
@@ -585,8 +495,6 @@ class Microframe(
         ``None`` (the default) sends ``Cache-Control: no-cache``, so browsers
         revalidate with a conditional request. Override to vary by file.
         """
-        from .sending import get_send_file_max_age
-
         return get_send_file_max_age(self, filename)
 
     # -- sessions -------------------------------------------------------------
@@ -604,7 +512,285 @@ class Microframe(
         """Open the session for ``request``, awaiting an async interface."""
         return await sessions.open_session(self, request)
 
-    # -- ASGI ------------------------------------------------------------------
+    # -- the request cycle (Flask's names and arguments; the bodies in app._cycle) --------
+    #
+    # Each method runs its body in the app's RequestCycle: directly in sync
+    # code, as an awaitable in async code (Quart's ``request_context`` argument
+    # is optional). The cycle calls the app's replacement of a method where
+    # there is one, as it is written (see dispatch.CYCLE_METHODS).
+
+    def respond(self, ctx: RequestContext) -> Awaitable[Response]:
+        """Run the request cycle of ``ctx``; await its response.
+
+        The protocol layer's entry point: :meth:`full_dispatch_request`, or
+        the app's replacement of it. An error no handler answers propagates;
+        pass it to :meth:`respond_to_error`.
+        """
+        cycle = self._cycle
+        if "full_dispatch_request" in cycle.overrides:
+            return cycle.replaced_full_dispatch(ctx)
+        return cycle.full_dispatch(ctx)
+
+    def respond_to_error(self, ctx: RequestContext, error: Exception) -> Awaitable[Response]:
+        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
+        or the app's replacement of it (which may re-raise)."""
+        return self._cycle.respond_to_error(ctx, error)
+
+    @stock
+    def full_dispatch_request(self, request_context: RequestContext | None = None) -> Any:
+        """Preprocess, dispatch and finalize the request, answering errors with
+        the registered handlers; return the response (awaitable in async code)."""
+        return dual(self._cycle.full_dispatch(current_context(request_context)))
+
+    @stock
+    def preprocess_request(self, request_context: RequestContext | None = None) -> Any:
+        """Run URL value preprocessors, then ``before_request`` hooks.
+
+        Returns the first non-``None`` hook result, which ends the request
+        (awaitable in async code).
+        """
+        return dual(self._cycle.preprocess(current_context(request_context)))
+
+    @stock
+    def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
+        """Call the view of the matched rule and return its return value
+        (awaitable in async code)."""
+        return dual(awaited(self._cycle.call_view(current_context(request_context))))
+
+    @stock
+    def raise_routing_exception(self, request: Any) -> NoReturn:
+        """Raise the error of a request no rule matched (404, 405, a redirect).
+
+        In debug mode, a redirect that would make the client drop the body of
+        a form it posts raises :class:`~microframe.debughelpers.FormDataRoutingRedirect`,
+        which says what went wrong.
+        """
+        raise routing_error(request, bool(self.debug))
+
+    @stock
+    def make_default_options_response(self) -> Any:
+        """The response to an automatic ``OPTIONS`` request: empty, with ``Allow``.
+
+        Returned directly in sync code (Flask), awaitable in async code (Quart).
+        """
+        response = self._cycle.default_options_response(current_context(None))
+        return response if in_sync_code() else ReadyValue(response)
+
+    @stock
+    def finalize_request(
+        self,
+        rv: Any,
+        request_context: RequestContext | None = None,
+        from_error_handler: bool = False,
+    ) -> Any:
+        """Make the response, run ``after_request`` hooks, send ``request_finished``.
+
+        With ``from_error_handler``, an error in those steps is logged rather
+        than raised. Returns the response (awaitable in async code).
+        """
+        ctx = current_context(request_context)
+        return dual(self._cycle.finalize_request(ctx, rv, from_error_handler))
+
+    @stock
+    def process_response(
+        self, response: Response, request_context: RequestContext | None = None
+    ) -> Any:
+        """Run ``after_this_request`` functions and ``after_request`` hooks, and
+        save the session; return the response (awaitable in async code)."""
+        return dual(self._cycle.process_response(current_context(request_context), response))
+
+    def trap_http_exception(self, error: Exception) -> bool:
+        """Whether an HTTP exception should be raised like any other error
+        instead of becoming its error page.
+
+        ``TRAP_HTTP_EXCEPTIONS`` traps every one; ``TRAP_BAD_REQUEST_ERRORS``
+        traps every 400 (``None``, the default, traps only a missing form or
+        query key, and only in debug mode, so its name shows).
+        """
+        config = self.config
+        if config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        if not isinstance(error, BadRequest):  # a 404 is done here
+            return False
+        trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None:
+            return bool(self.debug) and isinstance(error, BadRequestKeyError)
+        return bool(trap_bad_request)
+
+    @stock
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """Answer an HTTP exception with its registered handler, or with the
+        exception itself, which becomes its error page (awaitable in async code)."""
+        return dual(self._cycle.handle_http_exception(_cv_request.get(None), error))
+
+    @stock
+    def handle_user_exception(self, error: Exception) -> Any:
+        """Answer an exception raised by a view or hook with a registered handler.
+
+        HTTP exceptions without a handler become their own response; other
+        exceptions without a handler are re-raised. Awaitable in async code.
+        """
+        return dual(self._cycle.handle_user_exception(_cv_request.get(None), error))
+
+    @stock
+    def handle_exception(self, error: Exception) -> Any:
+        """Answer an unhandled exception with a 500, after logging it.
+
+        With ``PROPAGATE_EXCEPTIONS`` (on when testing or debugging) the error
+        is re-raised instead, so tests and the debug page see it. Awaitable in
+        async code.
+        """
+        return dual(self._cycle.handle_exception(current_context(None), error))
+
+    def log_exception(self, exc_info: ExcInfo | BaseException) -> None:
+        """Log an unhandled exception on :attr:`logger` with the request line.
+
+        :param exc_info: ``sys.exc_info()``'s tuple, as Flask passes it, or
+            the exception.
+        """
+        ctx = _cv_request.get(None)
+        where = f"{ctx.request.path} [{ctx.request.method}]" if ctx else "(no request)"
+        self.logger.error(f"Exception on {where}", exc_info=exc_info)
+
+    def debug_response(self, error: BaseException) -> Response:
+        """A plain traceback page, shown for unhandled errors in debug mode only."""
+        return self.response_class(traceback_page(error), 500)
+
+    @stock
+    def do_teardown_request(
+        self, exc: BaseException | None = None, request_context: RequestContext | None = None
+    ) -> Any:
+        """Run ``teardown_request`` hooks (innermost blueprint first), then send
+        ``request_tearing_down`` (awaitable in async code)."""
+        return dual(self._cycle.teardown_request(current_context(request_context), exc))
+
+    async def do_teardown_appcontext(
+        self, exc: BaseException | None = None, lease: WorkerLease | None = None
+    ) -> None:
+        """Run ``teardown_appcontext`` functions, newest first, then send
+        ``appcontext_tearing_down``. Sync functions run on ``lease``, the thread
+        the context's code ran on (else the calling thread)."""
+        await teardown_appcontext(self, exc, lease)
+
+    # -- the websocket cycle (Quart's names; awaitable) ----------------------------------
+    #
+    # A handler's return value matters only before the handshake is accepted:
+    # a response (or an aborted handler) rejects the handshake with it.
+
+    @stock
+    def full_dispatch_websocket(self, ctx: WebsocketContext) -> Awaitable[Response | None]:
+        """Run hooks and the handler with user error handling; the response the
+        handler (or a hook or error handler) returned, or ``None``."""
+        return self._cycle.full_dispatch_websocket(ctx)
+
+    @stock
+    def preprocess_websocket(self, ctx: WebsocketContext) -> Awaitable[Any]:
+        """Run URL value preprocessors, then ``before_websocket`` hooks; the
+        first non-``None`` hook result ends the connection (rejecting the
+        handshake, before it is accepted)."""
+        return self._cycle.preprocess_websocket(ctx)
+
+    @stock
+    def dispatch_websocket(self, ctx: WebsocketContext) -> Awaitable[Any]:
+        """Call the handler of the matched websocket rule."""
+        return awaited(self._cycle.call_handler(ctx))
+
+    @stock
+    def finalize_websocket(
+        self, ctx: WebsocketContext, rv: Any, from_error_handler: bool = False
+    ) -> Awaitable[Response | None]:
+        """Make the response (if any), run ``after_websocket`` hooks, send
+        ``websocket_finished``. Hooks receive and return the response, which
+        is ``None`` when the handler returned nothing."""
+        return self._cycle.finalize_websocket(ctx, rv, from_error_handler)
+
+    @stock
+    def handle_websocket_user_exception(self, ctx: WebsocketContext, error: Exception) -> Awaitable[Any]:
+        """Answer an exception of a handler or hook with a registered error handler.
+
+        HTTP exceptions without a handler become their own response; other
+        exceptions without a handler are re-raised.
+        """
+        return self._cycle.handle_websocket_user_exception(ctx, error)
+
+    @stock
+    def handle_websocket_exception(
+        self, ctx: WebsocketContext, error: Exception
+    ) -> Awaitable[Response | None]:
+        """Handle an unhandled exception: log it, then answer a 500 if the
+        handshake is still open (``None`` after it, and the connection is
+        closed with 1011).
+
+        With ``PROPAGATE_EXCEPTIONS`` (on when testing or debugging) the error
+        is re-raised instead.
+        """
+        return self._cycle.handle_websocket_exception(ctx, error)
+
+    def log_websocket_exception(self, ctx: WebsocketContext | None, error: BaseException) -> None:
+        """Log an unhandled websocket exception on :attr:`logger`."""
+        where = f"websocket {ctx.websocket.path}" if ctx is not None else "websocket"
+        self.logger.error(f"Exception on {where}", exc_info=error)
+
+    @stock
+    def do_teardown_websocket(self, exc: BaseException | None = None) -> Awaitable[None]:
+        """Run ``teardown_websocket`` hooks (innermost blueprint first), then the signal."""
+        return self._cycle.teardown_websocket(_cv_websocket.get(None), exc)
+
+    # -- helpers for sync and async code ------------------------------------------------
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Return ``func`` callable from sync code, as Flask's ``app.ensure_sync``.
+
+        A coroutine function is wrapped so that calling it from sync code (a
+        plain ``def`` view or hook on the request's worker thread, or a
+        thread with no loop) runs it to completion; called from async code the
+        wrapper returns the coroutine to await. Extensions such as
+        Flask-Login call async views through this.
+        """
+        return ensure_sync(func)
+
+    def ensure_async(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Return ``func`` as a coroutine function, as Quart's ``app.ensure_async``.
+
+        A plain function is wrapped to run on the request's worker thread
+        (or the default executor outside a request), so it never blocks the
+        event loop.
+        """
+        return ensure_async(func)
+
+    def ensure_sync_result(self, value: Awaitable[Any] | Any) -> Any:
+        """Return ``value``, awaiting it from sync code if it is awaitable."""
+        if isawaitable(value):
+            return run_async(value)
+        return value
+
+    # -- background tasks (microframe.background) -------------------------------------------
+
+    def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``func(*args, **kwargs)``, a coroutine function or a plain one
+        (on a worker thread), in the background in the app context: after
+        the response during a request, else at once (to completion in sync
+        code with no event loop). Tests wait for tasks with ``async with
+        app.test_app()`` or :meth:`finish_background_tasks`: a plain ``def``
+        test's requests run on short-lived loops that cancel them.
+        """
+        background.add_task(self, functools.partial(func, *args, **kwargs))
+
+    async def finish_background_tasks(self, timeout: float | None = None) -> None:
+        """Wait for running background tasks, then cancel those still running.
+
+        Called at shutdown. Each cancelled task is logged as a warning.
+
+        :param timeout: seconds to wait; ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT``
+            by default.
+        """
+        if in_sync_code():
+            raise RuntimeError("finish_background_tasks() must be awaited in async code.")
+        if timeout is None:
+            timeout = self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]
+        await background.finish_tasks(self, timeout)
+
+    # -- ASGI, startup and shutdown ------------------------------------------------------
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -619,14 +805,33 @@ class Microframe(
         ::
 
             app.asgi_app = ProxyFixMiddleware(app.asgi_app)
+
+        Each connection is served by an instance of :attr:`asgi_http_class`,
+        :attr:`asgi_websocket_class` or :attr:`asgi_lifespan_class`.
         """
-        if scope["type"] == "http":
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.asgi_lifespan_class(self, scope)(receive, send)
+            return
+        if not self._got_first_request:
+            self._start_serving()
+        if kind == "http":
             if "wsgi_app" in self.__dict__:  # WSGI middleware wraps app.wsgi_app
-                await self._serve_through_wsgi(scope, receive, send)
+                wsgi_app = self.__dict__["wsgi_app"]
+                await serve_app_through_wsgi(self, wsgi_app, scope, receive, send)  # type: ignore[arg-type]
             else:
-                await handle_http(self, scope, receive, send)
+                await self.asgi_http_class(self, scope)(receive, send)  # type: ignore[arg-type]
+        elif kind == "websocket":
+            await self.asgi_websocket_class(self, scope)(receive, send)  # type: ignore[arg-type]
         else:
-            await handle_scope(self, scope, receive, send)
+            raise ValueError(f"microframe cannot serve ASGI scope type {kind!r}")
+
+    def _start_serving(self) -> None:
+        # The first request: registration is over (setup methods refuse from
+        # now on), and what the request cycle decides once is decided anew,
+        # for the app as it serves (a method an extension wrapped since).
+        self._got_first_request = True
+        self._cycle = RequestCycle(self)
 
     def wsgi_app(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -644,39 +849,27 @@ class Microframe(
         """
         return serve_wsgi_environ(environ, start_response)
 
-    async def _serve_through_wsgi(
-        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
-        if self._wsgi_executor is None:
-            self._wsgi_executor = ThreadPoolExecutor(
-                int(self.config["SYNC_WORKERS"]), thread_name_prefix="microframe-wsgi"
-            )
-        await serve_through_wsgi(
-            self.__dict__["wsgi_app"],
-            cast(dict[str, Any], scope),
-            receive,
-            send,
-            functools.partial(handle_http, self),
-            self._wsgi_executor,
-            self.config["MAX_CONTENT_LENGTH"],
-        )
-
     async def startup(self) -> None:
-        """Run ``before_serving`` functions and enter ``while_serving`` generators."""
+        """Run ``before_serving`` functions and enter ``while_serving``
+        generators, in an app context."""
         await run_startup(self)
 
+    def freeze_gc(self) -> None:
+        """Freeze the garbage collector's view of the started app
+        (``GC_FREEZE_AFTER_STARTUP``, never when testing) until
+        :meth:`shutdown`. The ASGI lifespan calls this once startup is complete."""
+        freeze_gc(self)
+
     async def shutdown(self) -> None:
-        """Finish background tasks, leave ``while_serving`` generators and run
-        ``after_serving`` functions."""
+        """Finish background tasks, leave ``while_serving`` generators (newest
+        first) and run ``after_serving`` functions."""
         await run_shutdown(self)
 
     # -- testing and serving ---------------------------------------------------
 
     def test_client(self, use_cookies: bool = True, **kwargs: Any) -> MicroframeClient:
-        """Return a test client for the app; see :class:`MicroframeClient`."""
-        from .testing import MicroframeClient
-
-        cls = self.test_client_class or MicroframeClient
+        """Return a test client for the app; see :class:`~microframe.testing.MicroframeClient`."""
+        cls = self.test_client_class or _testing().MicroframeClient
         return cls(self, use_cookies=use_cookies, **kwargs)
 
     def test_app(self) -> TestApp:
@@ -687,15 +880,11 @@ class Microframe(
             async with app.test_app() as test_app:
                 client = test_app.test_client()
         """
-        from .testing import TestApp
-
-        return TestApp(self)
+        return cast("TestApp", _testing().TestApp(self))
 
     def test_cli_runner(self, **kwargs: Any) -> MicroframeCliRunner:
         """Return a :class:`~microframe.testing.MicroframeCliRunner` for the app."""
-        from .testing import MicroframeCliRunner
-
-        cls = self.test_cli_runner_class or MicroframeCliRunner
+        cls = self.test_cli_runner_class or _testing().MicroframeCliRunner
         return cls(self, **kwargs)
 
     def run(
@@ -723,61 +912,11 @@ class Microframe(
         :param options: passed to :func:`microframe.serving.run_simple`
             (``workers``, ``use_uvloop``, ...).
         """
-        from .serving import run_simple
+        # The development server is above the app, loaded only to serve.
+        from .serving import run_app
 
-        if os.environ.get("MICROFRAME_RUN_FROM_CLI") == "true":
-            print(
-                " * Ignoring app.run(): the 'microframe' command is serving the app."
-                " Call app.run() only under 'if __name__ == \"__main__\":'.",
-                file=sys.stderr,
-            )
-            return
-        if debug is not None:
-            self.debug = debug
-        # As in Flask: the interactive debugger in debug mode.
-        options.setdefault("use_debugger", self.debug)
-        run_simple(
-            self,
-            host=host or "127.0.0.1",
-            port=port or 5000,
-            use_reloader=self.debug if use_reloader is None else use_reloader,
-            certfile=certfile,
-            keyfile=keyfile,
-            **options,
-        )
+        run_app(self, host, port, debug, use_reloader, certfile, keyfile, **options)
 
-    async def do_teardown_appcontext(
-        self, exc: BaseException | None = None, lease: WorkerLease | None = None
-    ) -> None:
-        """Run ``teardown_appcontext`` functions, newest first.
-
-        Sync functions run on ``lease``: the context passes the thread its
-        code ran on (the worker thread of a request whose view is a plain
-        ``def``, the event loop's for an ``async def`` one). Without one they
-        run on the calling thread.
-        """
-        lease = lease or lease_here()
-        for func in reversed(self.teardown_appcontext_funcs):
-            if is_async_callable(func):
-                await func(exc)
-            else:
-                await lease.run(func, exc)
-        await signals.send_async(signals.appcontext_tearing_down, self, exc=exc)
-
-    def ensure_sync_result(self, value: Awaitable[Any] | Any) -> Any:
-        """Return ``value``, awaiting it from sync code if it is awaitable."""
-        if isawaitable(value):
-            from .sync import run_async
-
-            return run_async(value)
-        return value
-
-
-_error_pages: dict[tuple[int | None, str | None], str] = {}
-
-
-async def _ready(value: object) -> object:
-    return value
 
 
 __all__ = ["Microframe"]

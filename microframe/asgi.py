@@ -1,10 +1,16 @@
-"""The ASGI protocol: HTTP requests and websockets (the lifespan is in
-:mod:`microframe.lifespan`).
+"""The ASGI protocol: HTTP requests, websockets and the lifespan.
 
-Everything that speaks ASGI messages lives here; the app deals only in
-requests and responses. No task is created for a plain response; a
-streamed response gets one watcher task that notices a client going away
-and cancels the stream, so the generator is closed and teardown runs.
+Everything that speaks ASGI messages lives here, as the connection classes
+the app names (:attr:`~microframe.app.Microframe.asgi_http_class`,
+``asgi_websocket_class``, ``asgi_lifespan_class``; Quart's extension
+points): one instance serves one connection, building the request or
+websocket, pushing its context and calling the app's public request-cycle
+methods (``respond``, ``full_dispatch_websocket``, ``startup``, ...). The
+app deals only in requests and responses.
+
+No task is created for a plain response; a streamed response gets one
+watcher task that notices a client going away and cancels the stream, so
+the generator is closed and teardown runs.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.sansio.request import Request as SansIORequest
 
+from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
-from .lifespan import handle_lifespan
 from .typing import (
     ASGIMessage,
     ASGIReceiveCallable,
@@ -27,6 +33,8 @@ from .typing import (
     Scope,
     WebsocketScope,
 )
+from .wrappers import Request, Response
+from .wrappers.base import RoutedRequest
 from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response import strip_not_modified
@@ -35,8 +43,6 @@ from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import Request, Response
-    from .wrappers.base import RoutedRequest
 
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -46,21 +52,6 @@ _NO_BODY_STATUS = frozenset({204, 304})
 #: Its value is called with the request context when an error propagates
 #: (debug mode); the error is then re-raised before any response is started.
 PRESERVE_CONTEXT_KEY = "microframe.preserve_context"
-
-
-async def handle_scope(
-    app: Microframe, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
-) -> None:
-    """Route an ASGI connection to the handler for its scope type."""
-    kind = scope["type"]
-    if kind == "http":
-        await handle_http(app, cast(HTTPScope, scope), receive, send)
-    elif kind == "lifespan":
-        await handle_lifespan(app, receive, send)
-    elif kind == "websocket":
-        await handle_websocket(app, cast(WebsocketScope, scope), receive, send)
-    else:
-        raise ValueError(f"microframe cannot serve ASGI scope type {kind!r}")
 
 
 def _parse_length(value: bytes) -> int | None:
@@ -92,136 +83,159 @@ def scope_query(scope: Any) -> bytes:
     return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
 
 
-def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
-    """Build the app's request object for an HTTP scope."""
-    config = app.config
-    length: int | None = None
-    cookie_sent = False
-    host: str | None = None
-    raw = scope["headers"]
-    for name, value in raw:
-        if name == b"host":
-            if host is None:
-                host = value.decode("latin-1")
-        elif name == b"content-length":
-            length = _parse_length(value)
-        elif name == b"cookie":
-            cookie_sent = True
-    headers = asgi_headers(raw)
-    body = Body(
-        receive,
-        length,
-        max_content_length=config["MAX_CONTENT_LENGTH"],
-        timeout=config["BODY_TIMEOUT"],
-    )
-    root_path, path = scope_path(scope)
-    client = scope.get("client")
-    request = app.request_class(
-        scope["method"],
-        scope.get("scheme", "http"),
-        path,
-        scope_query(scope),
-        headers,
-        root_path,
-        scope.get("http_version", "1.1"),
-        body=body,
-        remote_addr=client[0] if client else None,
-        server=scope.get("server"),
-        scope=scope,
-        json_provider=app.json,
-        max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
-        max_form_parts=config["MAX_FORM_PARTS"],
-    )
-    request.cookie_sent = cookie_sent
-    if host is not None:
-        _remember_host(request, host)
-    return request
-
-
 _SANSIO_HOST = SansIORequest.__dict__["host"]
-_known_hosts: dict[tuple[str, str], str] = {}
-_stock_host_classes: dict[type, bool] = {}
+#: Validated hosts by (scheme, Host header); the header is chosen by clients.
+_known_hosts: BoundedCache[tuple[str, str], str] = BoundedCache(1024)
+#: Whether each request or websocket class has werkzeug's own host property.
+_stock_host_classes: BoundedCache[type, bool] = BoundedCache(64)
 
 
 def _remember_host(routed: RoutedRequest, header: str) -> None:
     # werkzeug validates the Host header with a regular expression for every
     # request; the same few hosts come again and again, so the result is
     # remembered and put in the cached property's slot. Only for werkzeug's
-    # own host property and without trusted_hosts (whose check may raise).
-    if not _stock_host(type(routed)) or routed.trusted_hosts:
+    # own host property (found once per class: reading the descriptor
+    # through the class would call into werkzeug each time) and without
+    # trusted_hosts (whose check may raise).
+    cls = type(routed)
+    stock = _stock_host_classes.get(cls)
+    if stock is None:
+        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
+        stock = _stock_host_classes.put(cls, found is _SANSIO_HOST)
+    if not stock or routed.trusted_hosts:
         return
     key = (routed.scheme, header)
     known = _known_hosts.get(key)
     if known is None:
-        if len(_known_hosts) < 1024:  # the Host header is chosen by clients
-            _known_hosts[key] = routed.host
+        _known_hosts.put(key, routed.host)
     else:
         routed.__dict__["host"] = known
 
 
-def _stock_host(cls: type) -> bool:
-    # Whether ``cls.host`` is werkzeug's own, asked once per class (reading
-    # the descriptor through the class would call into werkzeug each time).
-    stock = _stock_host_classes.get(cls)
-    if stock is None:
-        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
-        stock = _stock_host_classes[cls] = found is _SANSIO_HOST
-    return stock
+class ASGIHTTPConnection:
+    """Serves one HTTP request: builds the request, pushes its context, asks
+    the app for the response (:meth:`~microframe.app.Microframe.respond`),
+    sends it, then pops the context (teardown runs once the response is out).
+
+    Subclass it and set :attr:`~microframe.app.Microframe.asgi_http_class`
+    to change how requests are made or responses sent.
+
+    :param app: the app.
+    :param scope: the connection's ASGI scope.
+    """
+
+    __slots__ = ("app", "scope")
+
+    def __init__(self, app: Microframe, scope: HTTPScope) -> None:
+        self.app = app
+        self.scope = scope
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        app = self.app
+        ctx = RequestContext(app, self.create_request(receive))
+        error: BaseException | None = None
+        try:
+            await ctx.push_async()
+            try:
+                try:
+                    response = await app.respond(ctx)
+                except Exception as exc:
+                    # As in Flask, teardown functions are given an unhandled error
+                    # even when it is answered with a 500 page.
+                    error = exc
+                    response = await app.respond_to_error(ctx, exc)
+            except ClientDisconnected as exc:
+                error = exc
+                raise
+            except asyncio.CancelledError as exc:
+                # The server gave up on the request (a shutdown past its graceful
+                # timeout) before any response started: say so with a 503 rather
+                # than leave the server to send an empty 500.
+                error = exc
+                await _send_unavailable(send)
+                raise
+            except Exception as exc:
+                # PROPAGATE_EXCEPTIONS (debug or testing): answer, then re-raise
+                # for the caller to see, as Flask does: the test client raises
+                # it in the test, a server logs it.
+                error = exc
+                preserve = cast(dict[str, Any], self.scope).get(PRESERVE_CONTEXT_KEY)
+                if preserve is not None:
+                    # The debugger answers, with consoles that see this context.
+                    preserve(ctx)
+                    raise
+                if app.debug and not app.testing:
+                    response = app.debug_response(exc)
+                else:
+                    response = app.response_class("Internal Server Error", 500)
+                await send_response(response, ctx, send, receive)
+                raise
+            await send_response(response, ctx, send, receive)
+        except ClientDisconnected as exc:
+            error = exc
+        finally:
+            try:
+                await ctx.pop_async(error)
+            except Exception as exc:
+                app.log_exception(exc)
+
+    def create_request(self, receive: ASGIReceiveCallable) -> Request:
+        """Build the app's request (of its ``request_class``) for the scope."""
+        app, scope = self.app, self.scope
+        config = app.config
+        length: int | None = None
+        cookie_sent = False
+        host: str | None = None
+        raw = scope["headers"]
+        for name, value in raw:
+            if name == b"host":
+                if host is None:
+                    host = value.decode("latin-1")
+            elif name == b"content-length":
+                length = _parse_length(value)
+            elif name == b"cookie":
+                cookie_sent = True
+        headers = asgi_headers(raw)
+        body = Body(
+            receive,
+            length,
+            max_content_length=config["MAX_CONTENT_LENGTH"],
+            timeout=config["BODY_TIMEOUT"],
+        )
+        root_path, path = scope_path(scope)
+        client = scope.get("client")
+        request = app.request_class(
+            scope["method"],
+            scope.get("scheme", "http"),
+            path,
+            scope_query(scope),
+            headers,
+            root_path,
+            scope.get("http_version", "1.1"),
+            body=body,
+            remote_addr=client[0] if client else None,
+            server=scope.get("server"),
+            scope=scope,
+            json_provider=app.json,
+            max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
+            max_form_parts=config["MAX_FORM_PARTS"],
+        )
+        request.cookie_sent = cookie_sent
+        if host is not None:
+            _remember_host(request, host)
+        return request
 
 
 async def handle_http(
     app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
 ) -> None:
-    """Serve one HTTP request: contexts, dispatch, send, teardown."""
-    app._got_first_request = True
-    ctx = RequestContext(app, make_request(app, scope, receive))
-    error: BaseException | None = None
-    try:
-        if not ctx.push_now():
-            await ctx.push_async()
-        try:
-            try:
-                response = await app.respond(ctx)
-            except Exception as exc:
-                # As in Flask, teardown functions are given an unhandled error
-                # even when it is answered with a 500 page.
-                error = exc
-                response = await app.respond_to_error(ctx, exc)
-        except ClientDisconnected as exc:
-            error = exc
-            raise
-        except asyncio.CancelledError as exc:
-            # The server gave up on the request (a shutdown past its graceful
-            # timeout) before any response started: say so with a 503 rather
-            # than leave the server to send an empty 500.
-            error = exc
-            await _send_unavailable(send)
-            raise
-        except Exception as exc:
-            # PROPAGATE_EXCEPTIONS (debug or testing): answer, then re-raise
-            # for the caller to see, as Flask does: the test client raises
-            # it in the test, a server logs it.
-            error = exc
-            preserve = cast(dict[str, Any], scope).get(PRESERVE_CONTEXT_KEY)
-            if preserve is not None:
-                # The debugger answers, with consoles that see this context.
-                preserve(ctx)
-                raise
-            if app.debug and not app.testing:
-                response = app.debug_response(exc)
-            else:
-                response = app.response_class("Internal Server Error", 500)
-            await send_response(response, ctx, send, receive)
-            raise
-        await send_response(response, ctx, send, receive)
-    except ClientDisconnected as exc:
-        error = exc
-    finally:
-        try:
-            if not ctx.pop_now():
-                await ctx.pop_async(error)
-        except Exception as exc:
-            app.log_exception(exc)
+    """Serve one HTTP request with the app's :attr:`~microframe.app.Microframe.asgi_http_class`."""
+    await app.asgi_http_class(app, scope)(receive, send)
+
+
+def make_request(app: Microframe, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
+    """Build the app's request object for an HTTP scope, as a server's request is built."""
+    return app.asgi_http_class(app, scope).create_request(receive)
 
 
 async def _send_unavailable(send: ASGISendCallable) -> None:
@@ -252,13 +266,14 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
         if encoded is None:
             name, value = pair
             encoded = (name.lower().encode("latin-1"), value.encode("latin-1"))
-            if len(known) < 1024 and len(value) < 64:
-                known[pair] = encoded
+            if len(value) < 64:
+                known.put(pair, encoded)
         pairs.append(encoded)
     return pairs
 
 
-_encoded_pairs: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+#: Encoded header lines; values are chosen by the app (and by clients, echoed).
+_encoded_pairs: BoundedCache[tuple[str, str], tuple[bytes, bytes]] = BoundedCache(1024)
 
 
 def send_response(
@@ -473,39 +488,6 @@ async def _send_streamed(
 # hop and no callback.
 
 
-def make_websocket(
-    app: Microframe, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
-) -> Websocket:
-    """Build the app's websocket object for a websocket scope."""
-    root_path, path = scope_path(scope)
-    client = scope.get("client")
-    raw = scope["headers"]
-    host: str | None = None
-    for name, value in raw:
-        if name == b"host":
-            host = value.decode("latin-1")
-            break
-    websocket = app.websocket_class(
-        path,
-        scope_query(scope),
-        scope.get("scheme", "ws"),
-        asgi_headers(raw),
-        root_path,
-        scope.get("http_version", "1.1"),
-        scope.get("subprotocols", ()),
-        receive,
-        send,
-        remote_addr=client[0] if client else None,
-        server=scope.get("server"),
-        scope=scope,
-        json_provider=app.json,
-        http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
-    )
-    if host is not None:
-        _remember_host(websocket, host)
-    return websocket
-
-
 class _Connection:
     """The client's side of a connection: the receive the websocket reads
     (directly or through the reader's queue) and what the reader task needs
@@ -605,33 +587,123 @@ async def _read_websocket(
             return
 
 
-async def handle_websocket(
-    app: Microframe, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
-) -> None:
-    """Serve one websocket connection: contexts, dispatch, close, teardown."""
-    message = await receive()
-    if message["type"] != "websocket.connect":
-        return
-    app._got_first_request = True
-    conn = _Connection(receive)
-    websocket = conn.websocket = make_websocket(app, scope, conn.receive, send)
-    try:
-        await _driven(conn.suspending, _serve_websocket(app, websocket, conn))
-    except asyncio.CancelledError:
-        if websocket.disconnect is None:
-            raise
-        # Our own cancellation, for the client that went away: the
-        # connection ended normally as far as the server is concerned.
-        task = asyncio.current_task()
-        assert task is not None
-        task.uncancel()
-    finally:
-        conn.finished = True
-        reader = conn.reader
-        if reader is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-        _break_cycles(conn, websocket)
+class ASGIWebsocketConnection:
+    """Serves one websocket connection: waits for the client's connect
+    message, builds the websocket, pushes its context, runs the app's
+    :meth:`~microframe.app.Microframe.full_dispatch_websocket`, closes the
+    connection (or rejects the handshake) and pops the context.
+
+    Subclass it and set :attr:`~microframe.app.Microframe.asgi_websocket_class`
+    to change how websockets are made.
+
+    :param app: the app.
+    :param scope: the connection's ASGI scope.
+    """
+
+    __slots__ = ("app", "scope")
+
+    def __init__(self, app: Microframe, scope: WebsocketScope) -> None:
+        self.app = app
+        self.scope = scope
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        conn = _Connection(receive)
+        websocket = conn.websocket = self.create_websocket(conn.receive, send)
+        try:
+            await _driven(conn.suspending, self._serve(websocket, conn))
+        except asyncio.CancelledError:
+            if websocket.disconnect is None:
+                raise
+            # Our own cancellation, for the client that went away: the
+            # connection ended normally as far as the server is concerned.
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()
+        finally:
+            conn.finished = True
+            reader = conn.reader
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+            _break_cycles(conn, websocket)
+
+    def create_websocket(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> Websocket:
+        """Build the app's websocket (of its ``websocket_class``) for the scope."""
+        app, scope = self.app, self.scope
+        root_path, path = scope_path(scope)
+        client = scope.get("client")
+        raw = scope["headers"]
+        host: str | None = None
+        for name, value in raw:
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        websocket = app.websocket_class(
+            path,
+            scope_query(scope),
+            scope.get("scheme", "ws"),
+            asgi_headers(raw),
+            root_path,
+            scope.get("http_version", "1.1"),
+            scope.get("subprotocols", ()),
+            receive,
+            send,
+            remote_addr=client[0] if client else None,
+            server=scope.get("server"),
+            scope=scope,
+            json_provider=app.json,
+            http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
+        )
+        if host is not None:
+            _remember_host(websocket, host)
+        return websocket
+
+    async def _serve(self, websocket: Websocket, conn: _Connection) -> None:
+        app = self.app
+        ctx = WebsocketContext(app, websocket)
+        error: BaseException | None = None
+        try:
+            await ctx.push_async()
+            try:
+                conn.in_handler = True
+                try:
+                    response = await app.full_dispatch_websocket(ctx)
+                except WebsocketDisconnect as exc:
+                    # The usual end: the client left while the handler was in
+                    # receive(). Caught here, where it first arrives, as each
+                    # handler an exception passes through costs.
+                    error = exc
+                    return
+                except Exception as exc:
+                    error = exc
+                    response = await app.handle_websocket_exception(ctx, exc)
+                finally:
+                    conn.in_handler = False
+            except (ClientDisconnected, asyncio.CancelledError) as exc:
+                error = websocket.disconnect or exc
+                raise
+            except Exception as exc:
+                error = exc
+                if app.testing or not app.debug:
+                    # PROPAGATE_EXCEPTIONS: answer and re-raise for the test
+                    # client or server to see.
+                    app.log_websocket_exception(ctx, exc)
+                    failed = app.response_class("Internal Server Error", 500)
+                    await end_websocket(app, websocket, failed, True)
+                    raise
+                await end_websocket(app, websocket, app.debug_response(exc), True)
+                return
+            await end_websocket(app, websocket, response, error is not None)
+        except WebsocketDisconnect as exc:
+            error = exc
+        finally:
+            try:
+                await ctx.pop_async(error)
+            except Exception as exc:
+                app.log_websocket_exception(ctx, exc)
 
 
 def _break_cycles(conn: _Connection, websocket: Websocket) -> None:
@@ -646,49 +718,19 @@ def _break_cycles(conn: _Connection, websocket: Websocket) -> None:
         disconnect.__traceback__ = None
 
 
-async def _serve_websocket(app: Microframe, websocket: Websocket, conn: _Connection) -> None:
-    ctx = WebsocketContext(app, websocket)
-    error: BaseException | None = None
-    try:
-        if not ctx.push_now():
-            await ctx.push_async()
-        try:
-            conn.in_handler = True
-            try:
-                response = await app.full_dispatch_websocket(ctx)
-            except WebsocketDisconnect as exc:
-                # The usual end: the client left while the handler was in
-                # receive(). Caught here, where it first arrives, as each
-                # handler an exception passes through costs.
-                error = exc
-                return
-            except Exception as exc:
-                error = exc
-                response = await app.handle_websocket_exception(ctx, exc)
-            finally:
-                conn.in_handler = False
-        except (ClientDisconnected, asyncio.CancelledError) as exc:
-            error = websocket.disconnect or exc
-            raise
-        except Exception as exc:
-            error = exc
-            if app.testing or not app.debug:
-                # PROPAGATE_EXCEPTIONS: answer and re-raise for the test
-                # client or server to see.
-                app.log_websocket_exception(ctx, exc)
-                await end_websocket(app, websocket, app.response_class("Internal Server Error", 500), True)
-                raise
-            await end_websocket(app, websocket, app.debug_response(exc), True)
-            return
-        await end_websocket(app, websocket, response, error is not None)
-    except WebsocketDisconnect as exc:
-        error = exc
-    finally:
-        try:
-            if not ctx.pop_now():
-                await ctx.pop_async(error)
-        except Exception as exc:
-            app.log_websocket_exception(ctx, exc)
+async def handle_websocket(
+    app: Microframe, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
+    """Serve one websocket connection with the app's
+    :attr:`~microframe.app.Microframe.asgi_websocket_class`."""
+    await app.asgi_websocket_class(app, scope)(receive, send)
+
+
+def make_websocket(
+    app: Microframe, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> Websocket:
+    """Build the app's websocket object for a websocket scope."""
+    return app.asgi_websocket_class(app, scope).create_websocket(receive, send)
 
 
 async def end_websocket(
@@ -717,8 +759,67 @@ async def end_websocket(
         await websocket.close(1008)
 
 
+# -- the lifespan -----------------------------------------------------------------
+
+
+class ASGILifespan:
+    """Serves the ASGI lifespan: the app's :meth:`~microframe.app.Microframe.startup`
+    (then :meth:`~microframe.app.Microframe.freeze_gc`) and
+    :meth:`~microframe.app.Microframe.shutdown`, reporting failures to the
+    server.
+
+    :param app: the app.
+    :param scope: the lifespan's ASGI scope.
+    """
+
+    __slots__ = ("app", "scope")
+
+    def __init__(self, app: Microframe, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        app = self.app
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "lifespan.startup":
+                try:
+                    await app.startup()
+                except Exception as error:
+                    app.logger.exception("Startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": _describe(error)})
+                    return
+                app.freeze_gc()
+                await send({"type": "lifespan.startup.complete"})
+            elif kind == "lifespan.shutdown":
+                try:
+                    await app.shutdown()
+                except Exception as error:
+                    app.logger.exception("Shutdown failed")
+                    await send({"type": "lifespan.shutdown.failed", "message": _describe(error)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+async def handle_scope(
+    app: Microframe, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
+    """Serve an ASGI connection of any type, as the app does (``app.asgi_app``)."""
+    await app.asgi_app(scope, receive, send)
+
+
 __all__ = [
     "PRESERVE_CONTEXT_KEY",
+    "ASGIHTTPConnection",
+    "ASGILifespan",
+    "ASGIWebsocketConnection",
+    "encode_headers",
     "end_websocket",
     "handle_http",
     "handle_scope",

@@ -1,6 +1,8 @@
 """Background tasks: work that runs after the response, in the app context.
 
-Mixed into :class:`~microframe.app.Microframe`::
+The machinery behind :meth:`Microframe.add_background_task
+<microframe.app.Microframe.add_background_task>` and
+:meth:`~microframe.app.Microframe.finish_background_tasks`::
 
     @app.post("/signup")
     async def signup():
@@ -26,13 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import signals
 from .globals import _cv_request
-from .sync import WorkerLease, in_sync_code, is_async_callable, run_async
+from .sync import WorkerLease, _thread_state, is_async_callable, run_async
 
 if TYPE_CHECKING:
-    from logging import Logger
-
-    from .ctx import AppContext
-    from .sync import SyncWorkerPool
+    from .app import Microframe
 
 
 def _describe(func: Callable[..., object]) -> str:
@@ -47,117 +46,77 @@ def _loop_of_caller() -> asyncio.AbstractEventLoop | None:
     except RuntimeError:
         pass
     # A sync view on a worker thread: the loop serving its request.
-    from .sync import _thread_state
-
     loop: asyncio.AbstractEventLoop | None = getattr(_thread_state, "loop", None)
     return loop
 
 
-class BackgroundTaskMixin:
-    """Background tasks for the app; see the module docstring."""
+def add_task(app: Microframe, call: Callable[[], Any]) -> None:
+    """Run ``call()`` in the background for ``app``: after the current
+    request, else at once (to completion, from sync code without a loop)."""
+    loop = _loop_of_caller()
+    if loop is None:
+        run_async(_run_task(app, call))
+        return
+    req_ctx = _cv_request.get(None)
+    # Only a pushed context is popped (and so starts its deferred calls);
+    # a copy made by copy_current_request_context never is.
+    if req_ctx is not None and req_ctx._token is not None:
+        deferred = req_ctx.deferred_calls
+        if deferred is None:
+            deferred = req_ctx.deferred_calls = []
+        deferred.append(functools.partial(_start_task, app, loop, call))
+    else:
+        _start_task(app, loop, call)
 
-    if TYPE_CHECKING:
-        config: Any
 
-        @property
-        def logger(self) -> Logger: ...
-        @property
-        def sync_pool(self) -> SyncWorkerPool: ...
-        def app_context(self) -> AppContext: ...
+def _start_task(app: Microframe, loop: asyncio.AbstractEventLoop, call: Callable[..., object]) -> None:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not loop:
+        # Called from a worker thread: tasks are created on their loop.
+        loop.call_soon_threadsafe(_start_task, app, loop, call)
+        return
+    task = loop.create_task(_run_task(app, call), name=f"background task {_describe(call)}")
+    app.background_tasks.add(task)
+    task.add_done_callback(app.background_tasks.discard)
 
-    def _init_background(self) -> None:
-        #: The background tasks that are running.
-        self.background_tasks: set[asyncio.Task[None]] = set()
 
-    def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``func(*args, **kwargs)`` in the background, in the app context.
+async def _run_task(app: Microframe, call: Callable[..., Any]) -> None:
+    lease = WorkerLease(app.sync_pool)
+    app_ctx = app.app_context()
+    app_ctx.lease = lease
+    try:
+        async with app_ctx:
+            if is_async_callable(call):
+                await call()
+            else:
+                await lease.run(call)
+    except Exception as error:
+        app.logger.error(f"Exception in background task {_describe(call)}", exc_info=error)
+        await signals.send_async(signals.got_background_exception, app, exception=error)
+    finally:
+        lease.release()
 
-        ``func`` may be a coroutine function or a plain function (run on a
-        worker thread). Called during a request, the task starts after the
-        response was sent; elsewhere it starts at once (and in sync code with
-        no event loop at all, such as a script, it runs to completion before
-        this returns).
 
-        In tests, use async tests and ``async with app.test_app():`` (whose
-        shutdown waits for the tasks) or :meth:`finish_background_tasks`: a
-        plain ``def`` test's client runs each request on a short-lived event
-        loop, which cancels tasks still running when the request ends.
-        """
-        call = functools.partial(func, *args, **kwargs)
-        loop = _loop_of_caller()
-        if loop is None:
-            run_async(self._run_background_task(call))
-            return
-        req_ctx = _cv_request.get(None)
-        # Only a pushed context is popped (and so starts its deferred calls);
-        # a copy made by copy_current_request_context never is.
-        if req_ctx is not None and req_ctx._token is not None:
-            deferred = req_ctx.deferred_calls
-            if deferred is None:
-                deferred = req_ctx.deferred_calls = []
-            deferred.append(functools.partial(self._start_background_task, loop, call))
-        else:
-            self._start_background_task(loop, call)
-
-    def _start_background_task(
-        self, loop: asyncio.AbstractEventLoop, call: Callable[..., object]
-    ) -> None:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not loop:
-            # Called from a worker thread: tasks are created on their loop.
-            loop.call_soon_threadsafe(self._start_background_task, loop, call)
-            return
-        task = loop.create_task(
-            self._run_background_task(call), name=f"background task {_describe(call)}"
+async def finish_tasks(app: Microframe, timeout: float | None) -> None:
+    """Wait up to ``timeout`` seconds for ``app``'s running background tasks,
+    then cancel (and log) those still running."""
+    loop = asyncio.get_running_loop()
+    # Tasks of other (test) loops cannot be awaited here and are left alone.
+    tasks = {task for task in app.background_tasks if task.get_loop() is loop}
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        app.logger.warning(
+            f"Cancelled {task.get_name()}: still running {timeout}s after shutdown began"
+            " (BACKGROUND_TASK_SHUTDOWN_TIMEOUT)."
         )
-        self.background_tasks.add(task)
-        task.add_done_callback(self.background_tasks.discard)
-
-    async def _run_background_task(self, call: Callable[..., Any]) -> None:
-        lease = WorkerLease(self.sync_pool)
-        app_ctx = self.app_context()
-        app_ctx.lease = lease
-        try:
-            async with app_ctx:
-                if is_async_callable(call):
-                    await call()
-                else:
-                    await lease.run(call)
-        except Exception as error:
-            self.logger.error(f"Exception in background task {_describe(call)}", exc_info=error)
-            await signals.send_async(signals.got_background_exception, self, exception=error)
-        finally:
-            lease.release()
-
-    async def finish_background_tasks(self, timeout: float | None = None) -> None:
-        """Wait for running background tasks, then cancel those still running.
-
-        Called at shutdown. Each cancelled task is logged as a warning.
-
-        :param timeout: seconds to wait; ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT``
-            by default.
-        """
-        if in_sync_code():
-            raise RuntimeError("finish_background_tasks() must be awaited in async code.")
-        loop = asyncio.get_running_loop()
-        # Tasks of other (test) loops cannot be awaited here and are left alone.
-        tasks = {task for task in self.background_tasks if task.get_loop() is loop}
-        if not tasks:
-            return
-        if timeout is None:
-            timeout = self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        for task in pending:
-            self.logger.warning(
-                f"Cancelled {task.get_name()}: still running {timeout}s after shutdown began"
-                " (BACKGROUND_TASK_SHUTDOWN_TIMEOUT)."
-            )
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
-__all__ = ["BackgroundTaskMixin"]
+__all__ = ["add_task", "finish_tasks"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .globals import current_app
 from .scaffold import Scaffold, setupmethod
+from .sending import get_send_file_max_age
 from .typing import (
     AfterRequestCallable,
     AfterWebsocketCallable,
@@ -16,9 +18,6 @@ from .typing import (
     RouteCallable,
     TeardownCallable,
     TemplateContextProcessorCallable,
-    TemplateFilterCallable,
-    TemplateGlobalCallable,
-    TemplateTestCallable,
     URLDefaultCallable,
     URLValuePreprocessorCallable,
 )
@@ -36,9 +35,6 @@ T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
 T_url_defaults = TypeVar("T_url_defaults", bound=URLDefaultCallable)
 T_url_value = TypeVar("T_url_value", bound=URLValuePreprocessorCallable)
-T_filter = TypeVar("T_filter", bound=TemplateFilterCallable)
-T_global = TypeVar("T_global", bound=TemplateGlobalCallable)
-T_test = TypeVar("T_test", bound=TemplateTestCallable)
 
 
 def _join_prefix(outer: str | None, inner: str | None) -> str | None:
@@ -151,9 +147,6 @@ class Blueprint(Scaffold):
         self.url_values_defaults: dict[str, Any] = url_defaults or {}
         self.cli_group = cli_group
         self._blueprints: list[tuple[Blueprint, dict[str, object]]] = []
-        from .cli import AppGroup
-
-        self.cli = AppGroup()
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_registered_once:
@@ -272,7 +265,7 @@ class Blueprint(Scaffold):
         blueprint.register(app, bp_options)
 
     def _register_cli(self, app: Microframe, options: dict[str, Any]) -> None:
-        if not self.cli.commands:
+        if "cli" not in self.__dict__ or not self.cli.commands:  # made on first use
             return
         cli_group = options.get("cli_group", self.cli_group)
         if cli_group is None:
@@ -308,30 +301,21 @@ class Blueprint(Scaffold):
         # as in Flask (routes of the blueprint are added with dotted names).
         app.view_functions.update(self.view_functions)
 
-    def send_static_file(self, filename: str) -> Any:
-        """Serve ``filename`` from the blueprint's static folder."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .helpers import send_from_directory
-
-        max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
-
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Seconds a file sent from this blueprint may be cached.
 
         The current app's ``SEND_FILE_MAX_AGE_DEFAULT``, as for the app's
         own files; override in a subclass to vary by file.
         """
-        from .globals import current_app
-        from .sending import get_send_file_max_age
-
         return get_send_file_max_age(current_app._get_current_object(), filename)  # type: ignore[attr-defined]
 
     # -- app-wide registration from a blueprint ---------------------------------
 
+    def _app_wide(self, apply: Callable[[Any], None]) -> None:
+        self.record_once(lambda state: apply(state.app))
+
     def _app_hook(self, attr: str, func: F) -> F:
-        self.record_once(lambda s: getattr(s.app, attr)[None].append(func))
+        self._app_wide(lambda app: getattr(app, attr)[None].append(func))
         return func
 
     @setupmethod
@@ -386,55 +370,22 @@ class Blueprint(Scaffold):
         """Like :meth:`errorhandler`, for errors anywhere in the app."""
 
         def decorator(func: T_error) -> T_error:
-            self.record_once(lambda s: s.app.register_error_handler(code, func))
+            self._app_wide(lambda app: app.register_error_handler(code, func))
             return func
 
         return decorator
 
-    @setupmethod
-    def app_template_filter(self, name: str | None = None) -> Callable[[T_filter], T_filter]:
-        """Register a template filter on the app the blueprint is registered on."""
-
-        def decorator(func: T_filter) -> T_filter:
-            self.add_app_template_filter(func, name=name)
-            return func
-
-        return decorator
-
-    @setupmethod
-    def add_app_template_filter(self, func: TemplateFilterCallable, name: str | None = None) -> None:
-        """Add a template filter to the app's Jinja environment."""
-        self.record_once(lambda s: s.app.add_template_filter(func, name=name))
-
-    @setupmethod
-    def app_template_global(self, name: str | None = None) -> Callable[[T_global], T_global]:
-        """Register a template global on the app the blueprint is registered on."""
-
-        def decorator(func: T_global) -> T_global:
-            self.add_app_template_global(func, name=name)
-            return func
-
-        return decorator
-
-    @setupmethod
-    def add_app_template_global(self, func: TemplateGlobalCallable, name: str | None = None) -> None:
-        """Add a template global to the app's Jinja environment."""
-        self.record_once(lambda s: s.app.add_template_global(func, name=name))
-
-    @setupmethod
-    def app_template_test(self, name: str | None = None) -> Callable[[T_test], T_test]:
-        """Register a template test on the app the blueprint is registered on."""
-
-        def decorator(func: T_test) -> T_test:
-            self.add_app_template_test(func, name=name)
-            return func
-
-        return decorator
-
-    @setupmethod
-    def add_app_template_test(self, func: TemplateTestCallable, name: str | None = None) -> None:
-        """Add a template test to the app's Jinja environment."""
-        self.record_once(lambda s: s.app.add_template_test(func, name=name))
+    # Flask's and Quart's names for the app-wide registrations of the
+    # scaffold: on a blueprint they always register on the app.
+    app_template_filter = Scaffold.template_filter
+    add_app_template_filter = Scaffold.add_template_filter
+    app_template_test = Scaffold.template_test
+    add_app_template_test = Scaffold.add_template_test
+    app_template_global = Scaffold.template_global
+    add_app_template_global = Scaffold.add_template_global
+    before_app_serving = Scaffold.before_serving
+    after_app_serving = Scaffold.after_serving
+    while_app_serving = Scaffold.while_serving
 
 
 __all__ = ["Blueprint", "BlueprintSetupState"]

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import click
 
+from . import __version__, flask_compat, quart_compat
+from .app import Microframe
 from .config import ENV_PREFIXES
 from .ctx import has_app_context
 from .discovery import (
@@ -58,12 +60,11 @@ from .discovery import (
 from .globals import _cv_app, current_app, g
 from .helpers import get_debug_flag, get_load_dotenv
 from .serving import CertParamType, SeparatedPathType, run_command
+from .shell import interact
 from .sync import run_async
 
 if TYPE_CHECKING:
     from werkzeug.routing import Rule
-
-    from .app import Microframe
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -284,8 +285,6 @@ def shell_command() -> None:
         click.echo(banner)
         ipython.start_ipython(argv=[], user_ns=namespace)
         return
-    from .shell import interact
-
     if sys.stdin.isatty():
         _enable_completion(namespace)
     interact(banner, namespace)
@@ -326,8 +325,6 @@ def get_version(ctx: click.Context, param: click.Parameter | None, value: bool) 
     """
     if not value or ctx.resilient_parsing:
         return
-    from . import __version__, flask_compat, quart_compat
-
     lines = [
         # The running package's own version: the distribution is published as
         # microframe-asgi, and "microframe" on the index is another project.
@@ -586,8 +583,6 @@ def load_installed_commands() -> dict[str, click.Command]:
     for group in COMMAND_ENTRY_POINTS:
         entry_points = metadata.entry_points(group=group)
         if group == "flask.commands" and entry_points:
-            from . import flask_compat
-
             flask_compat.install()
         for entry_point in entry_points:
             try:

@@ -15,10 +15,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 
 from . import signals
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .routing import match_url
+from .sessions import SessionMixin
 from .sync import (
     WorkerLease,
     in_sync_code,
@@ -28,16 +30,13 @@ from .sync import (
     run_async,
 )
 from .typing import AfterRequestCallable
+from .wrappers import Request
+from .wrappers.base import RoutedRequest
+from .wrappers.websocket import Websocket
 
 if TYPE_CHECKING:
-    from werkzeug.routing import MapAdapter
-
     from .app import Microframe
     from .dispatch import ChainHooks
-    from .sessions import SessionMixin
-    from .wrappers import Request
-    from .wrappers.base import RoutedRequest
-    from .wrappers.websocket import Websocket
 
 F = TypeVar("F", bound=Callable[..., object])
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
@@ -45,19 +44,22 @@ T_after = TypeVar("T_after", bound=AfterRequestCallable)
 _sentinel: Any = object()
 
 
-def _run_teardown(coro: Coroutine[object, object, None]) -> None:
-    """Run a context's teardown from sync code (a ``with`` block, ``pop()``)."""
+def _run_teardown(coro: Coroutine[object, object, None] | None) -> None:
+    """Run a context's teardown from sync code (a ``with`` block, ``pop()``);
+    ``None`` when it has none to run (async code is refused all the same)."""
     if not in_sync_code():
         # The loop of this thread is busy running our caller: teardown
         # functions cannot be awaited from here.
-        coro.close()
+        if coro is not None:
+            coro.close()
         raise RuntimeError(
             "A context was popped synchronously ('with' or 'pop()') from async code,"
             " where its teardown functions cannot run. In async code use 'async with"
             " app.app_context():' (or 'async with app.test_request_context(...)'),"
             " or 'await ctx.pop_async()'."
         )
-    run_async(coro)
+    if coro is not None:
+        run_async(coro)
 
 
 class _AppCtxGlobals:
@@ -220,42 +222,44 @@ class AppContext(_Entered):
         self._tokens.append(_cv_app.set(self))
         signals.send_sync(signals.appcontext_pushed, self.app)
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:
-        """Run teardown functions and remove this context (sync)."""
-        try:
-            if len(self._tokens) == 1:
-                if exc is _sentinel:
-                    exc = None
-                _run_teardown(self.app.do_teardown_appcontext(exc, self._teardown_lease()))
-        finally:
-            self._reset()
-        signals.send_sync(signals.appcontext_popped, self.app)
-
     async def push_async(self) -> None:
         """Make this the current app context (async)."""
         self._tokens.append(_cv_app.set(self))
         if signals.appcontext_pushed.receivers:
             await signals.send_async(signals.appcontext_pushed, self.app)
 
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run teardown functions and remove this context (sync)."""
+        try:
+            if len(self._tokens) == 1:
+                _run_teardown(self._teardown(None if exc is _sentinel else exc))
+        finally:
+            self._reset()
+        signals.send_sync(signals.appcontext_popped, self.app)
+
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions (awaiting async ones) and remove this context."""
         try:
-            app = self.app
-            if len(self._tokens) == 1 and (
-                app.teardown_appcontext_funcs or signals.appcontext_tearing_down.receivers
-            ):
-                if exc is _sentinel:
-                    exc = None
-                await app.do_teardown_appcontext(exc, self._teardown_lease())
+            if len(self._tokens) == 1:
+                teardown = self._teardown(None if exc is _sentinel else exc)
+                if teardown is not None:
+                    await teardown
         finally:
             self._reset()
         if signals.appcontext_popped.receivers:
             await signals.send_async(signals.appcontext_popped, self.app)
 
+    def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None] | None:
+        # The last pop's teardown: teardown_appcontext functions and the
+        # appcontext_tearing_down signal, when there are any (else None).
+        app = self.app
+        if app.teardown_appcontext_funcs or signals.appcontext_tearing_down.receivers:
+            return app.do_teardown_appcontext(exc, self._teardown_lease())
+        return None
+
     def pop_has_work(self) -> bool:
-        """Whether :meth:`pop_async` has more to do than remove the context:
-        teardown functions or signal receivers (requests pop without a
-        coroutine otherwise)."""
+        """Whether popping has more to do than remove the context: teardown
+        functions or signal receivers."""
         app = self.app
         return bool(
             signals.appcontext_popped.receivers
@@ -325,7 +329,9 @@ class _ConnectionContext(_Entered):
         self._url_adapter = value
 
     def _match(self, target: RoutedRequest) -> None:
-        match_url(self.app, target, self)
+        # Remembered results only once the app serves: its URL map is set.
+        app = self.app
+        match_url(app, target, self, app._cycle.match_cache if app._got_first_request else None)
 
     if TYPE_CHECKING:
         # What each kind of connection context provides.
@@ -338,8 +344,6 @@ class _ConnectionContext(_Entered):
 
         def _needs_teardown(self) -> bool: ...  # teardown functions or receivers?
 
-        def _opens_session_async(self) -> bool: ...  # must pushing await the session?
-
         def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]: ...
 
         def _view_is_async(self) -> bool: ...  # is the matched view async def?
@@ -347,63 +351,87 @@ class _ConnectionContext(_Entered):
         def _release(self, held: WorkerLease | None) -> None: ...  # the thread, files
 
     # -- push and pop ----------------------------------------------------------
+    #
+    # One path each, for ``with`` and ``async with`` alike: the steps below
+    # do all of the work but sending signals, opening an async session and
+    # running teardown functions, which the sync forms run to completion and
+    # the async forms await (only when there is something to await).
 
     def push(self) -> None:
         """Make this the current context (sync), with an app context."""
-        app_ctx = self._push_app_context()
+        app_ctx = self._enter_app_context()
         if app_ctx is not None:
-            app_ctx.push()
-        self._app_ctx = app_ctx
+            signals.send_sync(signals.appcontext_pushed, self.app)
         self._set()
+
+    async def push_async(self) -> None:
+        """Make this the current context (async), with an app context."""
+        app_ctx = self._enter_app_context()
+        if app_ctx is not None and signals.appcontext_pushed.receivers:
+            await signals.send_async(signals.appcontext_pushed, self.app)
+        self._set()
+        if self._session is None and self.app.session_interface_is_async:
+            self._session = await self.app.open_session(cast("Request", self._routed))
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions and remove this context (sync)."""
-        if exc is _sentinel:
-            exc = None
-        held = self._begin_teardown()
+        exc = None if exc is _sentinel else exc
+        # The app context is popped the full way even without work: a sync
+        # pop refuses async code, where teardown could not be awaited.
+        work, _, held = self._begin_pop()
         # Nested finally blocks: a failing teardown function must not leave
         # the app context pushed nor skip teardown_appcontext.
         try:
-            _run_teardown(self._teardown(exc))
+            _run_teardown(self._teardown(exc) if work else None)
         finally:
             self._unset()
+            app_ctx, self._app_ctx = self._app_ctx, None
             try:
-                app_ctx, self._app_ctx = self._app_ctx, None
                 if app_ctx is not None:
                     app_ctx.pop(exc)
             finally:
                 self._release(held)
 
-    async def push_async(self) -> None:
-        """Make this the current context (async), with an app context."""
-        if self.push_now():
-            return
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            await app_ctx.push_async()
-        self._app_ctx = app_ctx
-        self._set()
-        if self._opens_session_async():
-            self._session = await self.app.open_session(cast("Request", self._routed))
-
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions (awaiting async ones) and remove this context."""
-        if exc is _sentinel:
-            exc = None
-        if self.pop_now():
-            return
-        held = self._begin_teardown()
+        exc = None if exc is _sentinel else exc
+        work, app_work, held = self._begin_pop()
         try:
-            if self._needs_teardown():
+            if work:
                 await self._teardown(exc)
         finally:
             self._unset()
+            app_ctx, self._app_ctx = self._app_ctx, None
             try:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                if app_ctx is not None:
+                if app_work and app_ctx is not None:
                     await app_ctx.pop_async(exc)
+                elif app_ctx is not None:
+                    app_ctx._reset()  # all that popping it does
             finally:
                 self._release(held)
+
+    def _enter_app_context(self) -> AppContext | None:
+        # Push an app context of this app unless one is current; return it.
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx._pushed_by = self
+            app_ctx._tokens.append(_cv_app.set(app_ctx))
+        else:
+            app_ctx = None
+        self._app_ctx = app_ctx
+        return app_ctx
+
+    def _begin_pop(self) -> tuple[bool, bool, WorkerLease | None]:
+        # Whether this context and the app context it pushed have teardown
+        # work, and the worker lease held (released at the end). With any
+        # teardown to run, the thread it runs on is chosen first.
+        work = self._needs_teardown()
+        app_ctx = self._app_ctx
+        app_work = app_ctx is not None and app_ctx.pop_has_work()
+        if work or app_work:
+            return work, app_work, self._begin_teardown()
+        return work, app_work, self.__dict__.get("lease")
 
     def _begin_teardown(self) -> WorkerLease | None:
         """Point :attr:`lease` at the thread where sync teardown functions run,
@@ -423,47 +451,6 @@ class _ConnectionContext(_Entered):
             return held
         self.lease = lease_here()
         return held
-
-    def push_now(self) -> bool:
-        """Push as ``push_async`` does when that needs no ``await`` (no
-        ``appcontext_pushed`` receivers, a sync session interface).
-
-        :returns: ``False``, having done nothing, when it would need one.
-        """
-        if signals.appcontext_pushed.receivers or self._opens_session_async():
-            return False
-        app_ctx = self._push_app_context()
-        if app_ctx is not None:
-            app_ctx._tokens.append(_cv_app.set(app_ctx))
-        self._app_ctx = app_ctx
-        self._set()
-        return True
-
-    def pop_now(self) -> bool:
-        """Pop as ``pop_async`` does when there is nothing to await: no
-        teardown function or receiver for this connection or its app context.
-
-        :returns: ``False``, having done nothing, when there is.
-        """
-        app_ctx = self._app_ctx
-        if self._needs_teardown() or (app_ctx is not None and app_ctx.pop_has_work()):
-            return False
-        try:
-            self._unset()
-            if app_ctx is not None:
-                self._app_ctx = None
-                app_ctx._reset()
-        finally:
-            self._release(self.__dict__.get("lease"))
-        return True
-
-    def _push_app_context(self) -> AppContext | None:
-        app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
-            app_ctx._pushed_by = self
-            return app_ctx
-        return None
 
 
 class RequestContext(_ConnectionContext):
@@ -525,17 +512,16 @@ class RequestContext(_ConnectionContext):
         if token is not None:
             _cv_request.reset(token)
 
-    def _needs_teardown(self) -> bool:
-        return self.app.needs_request_teardown(self)
+    # The app's request cycle (``app._cycle``) knows the hooks and the view.
 
-    def _opens_session_async(self) -> bool:
-        return self.app.session_interface_is_async and self._session is None
+    def _needs_teardown(self) -> bool:
+        return self.app._cycle.needs_request_teardown(self)
 
     def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
-        return self.app.run_request_teardown(self, exc)
+        return self.app._cycle.run_request_teardown(self, exc)
 
     def _view_is_async(self) -> bool:
-        return self.app.view_runs_async(self.request)
+        return self.app._cycle.view_runs_async(self.request)
 
     def _release(self, held: WorkerLease | None) -> None:
         if held is not None:
@@ -606,16 +592,13 @@ class WebsocketContext(_ConnectionContext):
             _cv_websocket.reset(token)
 
     def _needs_teardown(self) -> bool:
-        return self.app.needs_websocket_teardown(self.websocket)
-
-    def _opens_session_async(self) -> bool:
-        return self.app.session_interface_is_async and self._session is None
+        return self.app._cycle.needs_websocket_teardown(self.websocket)
 
     def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
-        return self.app.do_teardown_websocket(exc)
+        return self.app._cycle.run_websocket_teardown(self, exc)
 
     def _view_is_async(self) -> bool:
-        return self.app.view_runs_async(self.websocket)
+        return self.app._cycle.view_runs_async(self.websocket)
 
     def _release(self, held: WorkerLease | None) -> None:
         if held is not None:  # made only if sync code ran
@@ -751,6 +734,26 @@ def copy_current_websocket_context(func: F) -> F:
     return _run_in(ctx.copy, func)
 
 
+async def teardown_appcontext(
+    app: Microframe, exc: BaseException | None, lease: WorkerLease | None
+) -> None:
+    """Run ``app``'s ``teardown_appcontext`` functions, newest first, then send
+    ``appcontext_tearing_down`` (``app.do_teardown_appcontext``).
+
+    Sync functions run on ``lease``: the context passes the thread its code
+    ran on (the worker thread of a request whose view is a plain ``def``,
+    the event loop's for an ``async def`` one). Without one they run on the
+    calling thread.
+    """
+    lease = lease or lease_here()
+    for func in reversed(app.teardown_appcontext_funcs):
+        if is_async_callable(func):
+            await func(exc)
+        else:
+            await lease.run(func, exc)
+    await signals.send_async(signals.appcontext_tearing_down, app, exc=exc)
+
+
 def has_app_context() -> bool:
     """Return ``True`` inside an application context."""
     return _cv_app.get(None) is not None
@@ -777,4 +780,5 @@ __all__ = [
     "has_app_context",
     "has_request_context",
     "has_websocket_context",
+    "teardown_appcontext",
 ]

@@ -57,18 +57,17 @@ from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from .app import Microframe
 from .asgi import PRESERVE_CONTEXT_KEY, scope_path
+from .ctx import AppContext, RequestContext
 from .globals import _cv_app, _cv_request
+from .typing import ASGIApp, ASGIMessage, ASGIReceiveCallable, ASGISendCallable
 from .wsgi import environ_from_scope
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
-
-    from .app import Microframe
-    from .ctx import AppContext, RequestContext
-    from .typing import ASGIApp, ASGIMessage, ASGIReceiveCallable, ASGISendCallable
 
 #: Set by the development server for the worker processes it starts, which
 #: load the app again: ``1`` when they serve it with the debugger.

@@ -14,6 +14,8 @@ the request and the template loader can call it.
 
 from __future__ import annotations
 
+import html
+import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -21,11 +23,11 @@ from jinja2.loaders import BaseLoader
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import RequestRedirect
 
+from .datastructures import FileStorage
 from .globals import _cv_request
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .datastructures import FileStorage
     from .wrappers import Request
 
 #: What a loader found: Jinja's ``(source, filename, uptodate)``.
@@ -102,6 +104,18 @@ class FormDataRoutingRedirect(AssertionError):
             "This exception is only raised in debug mode."
         )
         super().__init__(message)
+
+
+def traceback_page(error: BaseException) -> str:
+    """The page ``app.debug_response`` answers an unhandled error with in
+    debug mode (without the interactive debugger): the escaped traceback."""
+    text = "".join(traceback.format_exception(error))
+    return (
+        "<!doctype html><title>500 Internal Server Error</title>"
+        f"<h1>{html.escape(type(error).__name__)}: {html.escape(str(error))}</h1>"
+        f"<pre>{html.escape(text)}</pre>"
+        "<p>This page is shown because the app runs in debug mode.</p>"
+    )
 
 
 def routing_error(request: Request, debug: bool) -> Exception:
@@ -216,4 +230,5 @@ __all__ = [
     "debug_files",
     "explain_template_loading_attempts",
     "routing_error",
+    "traceback_page",
 ]

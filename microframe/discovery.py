@@ -20,16 +20,15 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import ModuleType
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeGuard, overload
+from typing import IO, Any, Literal, TypeGuard, overload
 
 import click
 
+from .app import Microframe
 from .config import ENV_PREFIXES, env_value
+from .debugger import debugged_in_worker
 from .helpers import get_debug_flag, get_load_dotenv
-
-if TYPE_CHECKING:
-    from .app import Microframe
-    from .typing import ASGIApp
+from .typing import ASGIApp
 
 #: The files tried, in order, in the current folder when no app is named.
 DEFAULT_APP_FILES = ("app.py", "asgi.py", "wsgi.py")
@@ -62,7 +61,6 @@ class AppImportError(NoAppException):
 
 def is_app(value: object) -> TypeGuard[Microframe]:
     """Return whether ``value`` is a :class:`~microframe.Microframe` app."""
-    from .app import Microframe
 
     return isinstance(value, Microframe)
 
@@ -344,7 +342,6 @@ def load_served_app() -> ASGIApp:
     calls this in each new worker. The app is wrapped in the interactive
     debugger when the parent serves it with one.
     """
-    from .debugger import debugged_in_worker
 
     return debugged_in_worker(ScriptInfo(app_import_path=os.environ[SERVED_APP_ENV]).load_app())
 

@@ -1,41 +1,49 @@
-"""Request dispatch: hooks, the view, error handling and teardown.
+"""The request cycle's hot path, and the per-app state it runs on.
 
-This is the part of :class:`~microframe.app.Microframe` that runs for every
-request, kept in a module of its own so the hot path can be read in one
-place. Per-app work is done once: the hook lists of each blueprint chain and
-the error handler for each exception type are computed on first use and
-cached (registration is closed by then).
+:class:`~microframe.app.Microframe` keeps the request-cycle methods Flask
+users override by name (``full_dispatch_request``, ``make_response``,
+``handle_exception``, ...); each one runs its body here, in the app's one
+:class:`RequestCycle` (``app._cycle``). The cycle also holds what is worked
+out once per app rather than per request: the hooks of each blueprint chain,
+the view and error handler for each endpoint and exception type, the URL
+match results, and which request-cycle methods the app replaces.
+
+Those decisions are taken once and kept: hook lists are taken again when
+one changes (:class:`~microframe.scaffold.HooksVersion`), a replaced view is
+seen at once, and the replaced methods are found on the first request, when
+the app's class and the extensions wrapping its methods are settled.
 """
 
 from __future__ import annotations
 
 import functools
-import html
-import traceback
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from inspect import isawaitable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
+from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
-from .debughelpers import routing_error
+from .caches import BoundedCache
+from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
+from .routing import MATCH_CACHE_SIZE
+from .scaffold import Key
 from .sessions import save_request_session
-from .sync import ReadyValue, dual, explain_thread_error, in_sync_code, is_async_callable, run_async
-from .wrappers.base import blueprint_chain
+from .sync import WorkerLease, explain_thread_error, is_async_callable, ready, unawaited_error
+from .wrappers import Response
+from .wrappers.base import RoutedRequest, blueprint_chain
+from .wrappers.response_body import body_from
 
 if TYPE_CHECKING:
-    from logging import Logger
-
-    from .config import Config
-    from .ctx import RequestContext
-    from .scaffold import ErrorSpec, HooksVersion, Key
-    from .wrappers import Response
-    from .wrappers.base import RoutedRequest
+    from .app import Microframe
 
 Hook = tuple[Callable[..., Any], bool]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -60,6 +68,17 @@ CYCLE_METHODS = (
     "handle_exception",
     "do_teardown_request",
 )
+#: Quart's websocket methods, replaced the same way (they are ``async def``
+#: and take the websocket context, so a replacement is simply awaited).
+WEBSOCKET_METHODS = (
+    "full_dispatch_websocket",
+    "preprocess_websocket",
+    "dispatch_websocket",
+    "finalize_websocket",
+    "handle_websocket_user_exception",
+    "handle_websocket_exception",
+    "do_teardown_websocket",
+)
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -79,6 +98,26 @@ async def invoke(method: Callable[..., object], ctx: RequestContext, *args: obje
     if isawaitable(result):  # a plain function that returns an awaitable
         result = await result
     return result
+
+
+async def call_hook(hook: Hook, ctx: RequestContext | WebsocketContext | None, *args: object) -> Any:
+    """Await an async hook, or run a sync one on the connection's worker thread."""
+    func, is_async = hook
+    if is_async:
+        return await func(*args)
+    if ctx is None:
+        return await WorkerLease(None).run(func, *args)
+    return await ctx.lease.run(func, *args)
+
+
+def current_context(ctx: RequestContext | None) -> RequestContext:
+    """``ctx``, or the current request context (Quart's optional argument)."""
+    if ctx is not None:
+        return ctx
+    current = _cv_request.get(None)
+    if current is None:
+        raise RuntimeError(_no_req_msg)
+    return current
 
 
 def _hooks(funcs: dict[Key, list[Any]], names: tuple[Key, ...], reverse: bool) -> tuple[Hook, ...]:
@@ -108,55 +147,54 @@ class ChainHooks:
     teardown_websocket: tuple[Hook, ...]
 
 
-async def call_hook(hook: Hook, ctx: RequestContext | None, *args: object) -> Any:
-    """Await an async hook, or run a sync one on the request's worker thread."""
-    func, is_async = hook
-    if is_async:
-        return await func(*args)
-    if ctx is None:
-        from .sync import WorkerLease
-
-        return await WorkerLease(None).run(func, *args)
-    return await ctx.lease.run(func, *args)
+#: The stock error page of each (code, description): the same few are sent
+#: again and again.
+_error_pages: BoundedCache[tuple[int | None, str | None], str] = BoundedCache(256)
 
 
-class DispatchMixin:
-    """Request dispatch for the app; see the module docstring."""
+class RequestCycle:
+    """The request cycle of one app and the state it keeps; see the module
+    docstring. Created with the app, as ``app._cycle``."""
 
-    config: Config
-    debug: Any
-    error_handler_spec: ErrorSpec
-    hooks_version: HooksVersion
-    view_functions: dict[str, Any]
-    before_request_funcs: dict[Key, list[Any]]
-    after_request_funcs: dict[Key, list[Any]]
-    teardown_request_funcs: dict[Key, list[Any]]
-    url_value_preprocessors: dict[Key, list[Any]]
-    before_websocket_funcs: dict[Key, list[Any]]
-    after_websocket_funcs: dict[Key, list[Any]]
-    teardown_websocket_funcs: dict[Key, list[Any]]
-    session_interface: Any
-    response_class: type[Response]
-    make_response_sync: Callable[..., Response]
+    def __init__(self, app: Microframe) -> None:
+        # A weak reference: the app holds its cycle, and an app must be freed
+        # as soon as its last reference goes, without the garbage collector.
+        self._app: Callable[[], Microframe] = weakref.ref(app)  # type: ignore[assignment]
+        self._version = app.hooks_version
+        self._chains: dict[str | None, ChainHooks] = {}
+        self._views: dict[str, Hook] = {}
+        self._errors: dict[tuple[type[BaseException], str | None], Hook | None] = {}
+        self._endpoint_hooks: BoundedCache[str | None, ChainHooks] = BoundedCache(4096)
+        #: Remembered URL matches of a serving app (see :mod:`microframe.routing`).
+        self.match_cache: BoundedCache[tuple[Any, ...], tuple[Any, Any]] = BoundedCache(
+            MATCH_CACHE_SIZE
+        )
 
-    if TYPE_CHECKING:
+    @cached_property
+    def overrides(self) -> dict[str, Callable[..., Any]]:
+        """The app's replacements of request-cycle methods, by name.
 
-        @property
-        def logger(self) -> Logger: ...
+        Found once, when first asked for (the first request): by then the
+        app's class and the extensions that wrap its methods are set.
+        """
+        app = self._app()
+        # Any: a replacement is called with its own signature, and the
+        # websocket ones (Quart's, async) are awaited as they are.
+        return {
+            name: method
+            for name in (*CYCLE_METHODS, *WEBSOCKET_METHODS)
+            if not getattr(method := getattr(app, name), "__microframe_stock__", False)
+            # A functools.wraps wrapper copies the stock marker: not stock.
+            or hasattr(method, "__wrapped__")
+        }
 
-        @property
-        def propagate_exceptions(self) -> bool: ...
+    # -- hooks and views ----------------------------------------------------------
 
-    def _init_dispatch(self) -> None:
-        self._chain_cache: dict[str | None, ChainHooks] = {}
-        self._view_cache: dict[str, Hook] = {}
-        self._error_cache: dict[tuple[type[BaseException], str | None], Hook | None] = {}
-        self._match_cache: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-        self._endpoint_hooks: dict[str | None, ChainHooks] = {}
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
-        """Return the hooks of a blueprint chain, computing them once."""
-        hooks = self._chain_cache.get(blueprint)
-        version = self.hooks_version.value
+        """Return the hooks of a blueprint chain, taking them once."""
+        hooks = self._chains.get(blueprint)
+        app = self._app()
+        version = self._version.value
         if hooks is None or hooks.version != version:
             inner = blueprint_chain(blueprint)
             outer: tuple[Key, ...] = (None, *reversed(inner))
@@ -164,47 +202,46 @@ class DispatchMixin:
             hooks = ChainHooks(
                 version=version,
                 blueprints=inner,
-                url_value_preprocessors=_hooks(self.url_value_preprocessors, outer, False),
-                before=_hooks(self.before_request_funcs, outer, False),
-                after=_hooks(self.after_request_funcs, innermost, True),
-                teardown=_hooks(self.teardown_request_funcs, innermost, True),
-                before_websocket=_hooks(self.before_websocket_funcs, outer, False),
-                after_websocket=_hooks(self.after_websocket_funcs, innermost, True),
-                teardown_websocket=_hooks(self.teardown_websocket_funcs, innermost, True),
+                url_value_preprocessors=_hooks(app.url_value_preprocessors, outer, False),
+                before=_hooks(app.before_request_funcs, outer, False),
+                after=_hooks(app.after_request_funcs, innermost, True),
+                teardown=_hooks(app.teardown_request_funcs, innermost, True),
+                before_websocket=_hooks(app.before_websocket_funcs, outer, False),
+                after_websocket=_hooks(app.after_websocket_funcs, innermost, True),
+                teardown_websocket=_hooks(app.teardown_websocket_funcs, innermost, True),
             )
-            self._chain_cache[blueprint] = hooks
+            self._chains[blueprint] = hooks
         return hooks
 
-    def request_hooks(self, request: Any) -> ChainHooks:
-        """Return the hooks of the blueprint chain of ``request``'s endpoint.
+    def request_hooks(self, routed: RoutedRequest) -> ChainHooks:
+        """Return the hooks of the blueprint chain of ``routed``'s endpoint.
 
-        The same as ``hooks_for(request.blueprint)``, looked up by endpoint
+        The same as ``hooks_for(routed.blueprint)``, looked up by endpoint
         name: it is asked for several times per request, and deriving the
         blueprint from the endpoint each time costs more than the lookup.
         """
-        rule = request.url_rule
+        rule = routed.url_rule
         endpoint = rule.endpoint if rule is not None else None
         hooks = self._endpoint_hooks.get(endpoint)
-        if hooks is None or hooks.version != self.hooks_version.value:
-            hooks = self.hooks_for(request.blueprint)
-            if len(self._endpoint_hooks) < 4096:
-                self._endpoint_hooks[endpoint] = hooks
+        if hooks is None or hooks.version != self._version.value:
+            hooks = self._endpoint_hooks.put(endpoint, self.hooks_for(routed.blueprint))
         return hooks
 
     def ctx_hooks(self, ctx: RequestContext) -> ChainHooks:
         """Return the hooks of ``ctx``'s request: those taken when its
         dispatch began, unless a hook list has changed since (or the context
-        is used outside :meth:`full_dispatch_request`)."""
+        is used outside :meth:`full_dispatch`)."""
         hooks = ctx.hooks
-        if hooks is None or hooks.version != self.hooks_version.value:
+        if hooks is None or hooks.version != self._version.value:
             hooks = ctx.hooks = self.request_hooks(ctx.request)
         return hooks
 
-    def _view_for(self, endpoint: str) -> Hook:
-        view = self.view_functions[endpoint]
-        hook = self._view_cache.get(endpoint)
+    def view_for(self, endpoint: str) -> Hook:
+        """The view of ``endpoint`` and whether it is async."""
+        view = self._app().view_functions[endpoint]
+        hook = self._views.get(endpoint)
         if hook is None or hook[0] is not view:  # replaced views are seen at once
-            hook = self._view_cache[endpoint] = (view, is_async_callable(view))
+            hook = self._views[endpoint] = (view, is_async_callable(view))
         return hook
 
     def view_runs_async(self, routed: RoutedRequest) -> bool:
@@ -219,7 +256,7 @@ class DispatchMixin:
         if rule is None or routed.routing_exception is not None:
             return False
         try:
-            view, is_async = self._view_for(rule.endpoint)
+            view, is_async = self.view_for(rule.endpoint)
         except KeyError:
             return False
         view_class = getattr(view, "view_class", None)
@@ -229,93 +266,20 @@ class DispatchMixin:
             return bool(view_class._runs_async(routed.method))
         return is_async
 
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Return ``func`` callable from sync code, as Flask's ``app.ensure_sync``.
-
-        A coroutine function is wrapped so that calling it from sync code (a
-        plain ``def`` view or hook on the request's worker thread, or a
-        thread with no loop) runs it to completion; called from async code the
-        wrapper returns the coroutine to await. Extensions such as
-        Flask-Login call async views through this.
-        """
-        if not is_async_callable(func):
-            return func
-
-        @functools.wraps(func)
-        def call(*args: object, **kwargs: object) -> object:
-            if in_sync_code():
-                return run_async(func(*args, **kwargs))
-            return func(*args, **kwargs)
-
-        return call
-
-    def ensure_async(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Return ``func`` as a coroutine function, as Quart's ``app.ensure_async``.
-
-        A plain function is wrapped to run on the request's worker thread
-        (or the default executor outside a request), so it never blocks the
-        event loop.
-        """
-        if is_async_callable(func):
-            return func
-
-        @functools.wraps(func)
-        async def call(*args: object, **kwargs: object) -> object:
-            bound = functools.partial(func, *args, **kwargs)
-            return await call_hook((bound, False), _cv_request.get(None))
-
-        return call
-
-    # -- the request cycle ------------------------------------------------------
+    # -- the request cycle ---------------------------------------------------------
     #
-    # Each step has a private implementation taking the request context, and
-    # a public method with Flask's signature (plus Quart's optional
-    # ``request_context``) that runs it: directly in sync code, as an
-    # awaitable in async code. The dispatcher calls the implementations, or
-    # the app's replacement of a public method where there is one.
+    # Each step is a method here taking the request context; the app's public
+    # method of the same name (Flask's signature) runs it, and the cycle calls
+    # the app's replacement of a step instead where there is one.
 
-    @functools.cached_property
-    def _overrides(self) -> dict[str, Callable[..., object]]:
-        # Found once, when the first request is dispatched: by then the app's
-        # class and the extensions that wrap its methods are set. Stored on
-        # the instance, so reading it later is a plain attribute read.
-        return {
-            name: method
-            for name in CYCLE_METHODS
-            # A functools.wraps wrapper copies the stock marker: not stock.
-            if not getattr(method := getattr(self, name), "__microframe_stock__", False)
-            or hasattr(method, "__wrapped__")
-        }
-
-    def respond(self, ctx: RequestContext) -> Awaitable[Response]:
-        """Run the request cycle of ``ctx``; await its response.
-
-        The entry point of the protocol layer: :meth:`full_dispatch_request`,
-        or the app's replacement of it. An error no handler answers
-        propagates; pass it to :meth:`respond_to_error`.
-        """
-        overrides = self._overrides
-        if overrides and "full_dispatch_request" in overrides:
-            return self._respond_replaced(overrides["full_dispatch_request"], ctx)
-        return self._full_dispatch(ctx, overrides)
-
-    async def _respond_replaced(self, replaced: Callable[..., object], ctx: RequestContext) -> Response:
-        return self.make_response_sync(await invoke(replaced, ctx))
-
-    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
-        """Answer an error :meth:`respond` let through: :meth:`handle_exception`,
-        or the app's replacement of it (which may re-raise)."""
-        replaced = self._overrides.get("handle_exception")
-        if replaced is not None:
-            return self.make_response_sync(await invoke(replaced, ctx, error))
-        return await self._handle_exception(ctx, error)
-
-    async def _full_dispatch(
-        self, ctx: RequestContext, overrides: dict[str, Callable[..., object]]
-    ) -> Response:
+    async def full_dispatch(self, ctx: RequestContext) -> Response:
+        """Preprocess, dispatch and finalize ``ctx``'s request, answering
+        errors with the registered handlers."""
+        overrides = self.overrides
+        app = ctx.app
         try:
             if signals.request_started.receivers:
-                await signals.send_async(signals.request_started, self)
+                await signals.send_async(signals.request_started, app)
             request = ctx.request
             # The hooks of the matched endpoint, for the rest of the request.
             hooks = ctx.hooks = self.request_hooks(request)
@@ -323,12 +287,12 @@ class DispatchMixin:
             if overrides and "preprocess_request" in overrides:
                 rv = await invoke(overrides["preprocess_request"], ctx)
             elif hooks.before or hooks.url_value_preprocessors:
-                rv = await self._preprocess(ctx)
+                rv = await self.preprocess(ctx)
             if rv is None:
                 if overrides and "dispatch_request" in overrides:
                     rv = await invoke(overrides["dispatch_request"], ctx)
                 elif request.routing_exception is None:
-                    rv = await self._call_view(ctx)
+                    rv = await self.call_view(ctx)
                 else:
                     # Handled below without being raised: a raised error's
                     # traceback would tie the request to itself in a cycle
@@ -340,14 +304,26 @@ class DispatchMixin:
             if overrides and "handle_user_exception" in overrides:
                 rv = await invoke(overrides["handle_user_exception"], ctx, failure)
             else:
-                rv = await self._handle_user_exception(ctx, failure)
+                rv = await self.handle_user_exception(ctx, failure)
             failure = None  # a raised error's traceback holds this frame
         if not overrides and not signals.request_finished.receivers and self._nothing_to_process(ctx):
             # All that finalize_request would do, minus its coroutine.
-            return self.make_response_sync(rv, ctx.request.endpoint)
-        return await self._finalize(ctx, rv)
+            return self.make_response(rv, ctx.request.endpoint)
+        return await self.finalize(ctx, rv)
 
-    async def _preprocess(self, ctx: RequestContext) -> object:
+    async def replaced_full_dispatch(self, ctx: RequestContext) -> Response:
+        """Run the app's replacement of ``full_dispatch_request``."""
+        return self.make_response(await invoke(self.overrides["full_dispatch_request"], ctx))
+
+    async def respond_to_error(self, ctx: RequestContext, error: Exception) -> Response:
+        """``handle_exception``, or the app's replacement of it (which may re-raise)."""
+        replaced = self.overrides.get("handle_exception")
+        if replaced is not None:
+            return self.make_response(await invoke(replaced, ctx, error))
+        return await self.handle_exception(ctx, error)
+
+    async def preprocess(self, ctx: RequestContext) -> object:
+        """Run URL value preprocessors, then ``before_request`` hooks."""
         request = ctx.request
         hooks = self.ctx_hooks(ctx)
         for hook in hooks.url_value_preprocessors:
@@ -361,76 +337,79 @@ class DispatchMixin:
     def _routing_error(self, request: Any) -> Exception:
         # What raise_routing_exception would raise for an unrouted request.
         error: Exception = request.routing_exception
-        if "raise_routing_exception" in self._overrides or (
-            isinstance(error, RequestRedirect) and self.debug
+        app = self._app()
+        if "raise_routing_exception" in self.overrides or (
+            isinstance(error, RequestRedirect) and app.debug
         ):
             try:
-                self.raise_routing_exception(request)
+                app.raise_routing_exception(request)
             except Exception as raised:
                 return raised
         return error
 
-    def _call_view(self, ctx: RequestContext) -> Awaitable[object]:
-        # dispatch_request's work, returning the view's own awaitable: the
-        # stock dispatch awaits it without a coroutine of its own.
+    def call_view(self, ctx: RequestContext) -> Awaitable[object]:
+        """Call the view of the matched rule; return its awaitable (the
+        stock dispatch awaits it without a coroutine of its own)."""
         request = ctx.request
         if request.routing_exception is not None:
-            self.raise_routing_exception(request)
+            ctx.app.raise_routing_exception(request)
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            replaced = self._overrides.get("make_default_options_response")
+            replaced = self.overrides.get("make_default_options_response")
             if replaced is not None:
                 return invoke(replaced, ctx)
-            return _ready(self._default_options_response(ctx))
-        view, is_async = self._view_for(rule.endpoint)
+            return ready(self.default_options_response(ctx))
+        view, is_async = self.view_for(rule.endpoint)
         args = request.view_args or {}
         if is_async:
             return view(**args)  # type: ignore[no-any-return]
         return ctx.lease.run(view, **args)
 
-    def _default_options_response(self, ctx: RequestContext) -> Response:
-        response = self.response_class()
+    def default_options_response(self, ctx: RequestContext) -> Response:
+        """The response to an automatic ``OPTIONS`` request: empty, with ``Allow``."""
+        response = ctx.app.response_class()
         if ctx.url_adapter is not None:
             response.allow.update(ctx.url_adapter.allowed_methods())
         return response
 
-    def _finalize(
+    def finalize(
         self, ctx: RequestContext, rv: object, from_error_handler: bool = False
     ) -> Awaitable[Response]:
-        replaced = self._overrides.get("finalize_request")
+        """``finalize_request``, or the app's replacement of it."""
+        replaced = self.overrides.get("finalize_request")
         if replaced is not None:
             return self._finalize_replaced(replaced, ctx, rv, from_error_handler)
-        return self._finalize_request(ctx, rv, from_error_handler)
+        return self.finalize_request(ctx, rv, from_error_handler)
 
     async def _finalize_replaced(
         self, replaced: Callable[..., object], ctx: RequestContext, rv: object, from_error_handler: bool
     ) -> Response:
         response = await invoke(replaced, ctx, rv, from_error_handler=from_error_handler)
-        return self.make_response_sync(response)
+        return self.make_response(response)
 
-    async def _finalize_request(
+    async def finalize_request(
         self, ctx: RequestContext, rv: object, from_error_handler: bool
     ) -> Response:
-        overrides = self._overrides
-        request = ctx.request
+        """Make the response, run ``after_request`` hooks, send ``request_finished``."""
+        overrides = self.overrides
         replaced = overrides.get("make_response")
         if replaced is not None:
-            response = self.make_response_sync(await invoke(replaced, ctx, rv))
+            response = self.make_response(await invoke(replaced, ctx, rv))
         else:
-            response = self.make_response_sync(rv, request.endpoint)
+            response = self.make_response(rv, ctx.request.endpoint)
         try:
             replaced = overrides.get("process_response")
             if replaced is not None:
                 response = await invoke(replaced, ctx, response)
             elif not self._nothing_to_process(ctx):
-                response = await self._process_response(ctx, response)
+                response = await self.process_response(ctx, response)
             if signals.request_finished.receivers:
-                await signals.send_async(signals.request_finished, self, response=response)
+                await signals.send_async(signals.request_finished, ctx.app, response=response)
         except Exception:
             if not from_error_handler:
                 raise
-            self.logger.exception(
+            ctx.app.logger.exception(
                 "Request finalizing failed with an error while handling an error"
             )
         return response
@@ -438,15 +417,16 @@ class DispatchMixin:
     def _nothing_to_process(self, ctx: RequestContext) -> bool:
         # Whether process_response would leave the response as it is: no
         # hooks, no session opened and no session cookie to refresh.
-        request = ctx.request
-        if request.cookie_sent is not False or ctx._session is not None:
+        if ctx.request.cookie_sent is not False or ctx._session is not None:
             return False
         hooks = ctx.hooks
-        if hooks is None or hooks.version != self.hooks_version.value:
+        if hooks is None or hooks.version != self._version.value:
             hooks = self.ctx_hooks(ctx)
         return not (ctx._after_request_functions or hooks.after)
 
-    async def _process_response(self, ctx: RequestContext, response: Response) -> Response:
+    async def process_response(self, ctx: RequestContext, response: Response) -> Response:
+        """Run ``after_this_request`` functions and ``after_request`` hooks,
+        and save the session."""
         for func in reversed(ctx._after_request_functions):
             response = await call_hook((func, is_async_callable(func)), ctx, response)
         for hook in self.ctx_hooks(ctx).after:
@@ -456,73 +436,7 @@ class DispatchMixin:
 
     # -- the request cycle's public methods (Flask's names and arguments) ---------
 
-    @stock
-    def full_dispatch_request(self, request_context: RequestContext | None = None) -> Any:
-        """Preprocess, dispatch and finalize the request, answering errors with
-        the registered handlers; return the response (awaitable in async code)."""
-        return dual(self._full_dispatch(_current(request_context), self._overrides))
-
-    @stock
-    def preprocess_request(self, request_context: RequestContext | None = None) -> Any:
-        """Run URL value preprocessors, then ``before_request`` hooks.
-
-        Returns the first non-``None`` hook result, which ends the request
-        (awaitable in async code).
-        """
-        return dual(self._preprocess(_current(request_context)))
-
-    @stock
-    def dispatch_request(self, request_context: RequestContext | None = None) -> Any:
-        """Call the view of the matched rule and return its return value
-        (awaitable in async code)."""
-        return dual(_awaited(self._call_view(_current(request_context))))
-
-    @stock
-    def raise_routing_exception(self, request: Any) -> NoReturn:
-        """Raise the error of a request no rule matched (404, 405, a redirect).
-
-        In debug mode, a redirect that would make the client drop the body of
-        a form it posts raises :class:`~microframe.debughelpers.FormDataRoutingRedirect`,
-        which says what went wrong.
-        """
-        raise routing_error(request, bool(self.debug))
-
-    @stock
-    def make_default_options_response(self) -> Any:
-        """The response to an automatic ``OPTIONS`` request: empty, with ``Allow``.
-
-        Returned directly in sync code (Flask), awaitable in async code (Quart).
-        """
-        response = self._default_options_response(_current(None))
-        return response if in_sync_code() else ReadyValue(response)
-
-    @stock
-    def finalize_request(
-        self,
-        rv: Any,
-        request_context: RequestContext | None = None,
-        from_error_handler: bool = False,
-    ) -> Any:
-        """Make the response, run ``after_request`` hooks, send ``request_finished``.
-
-        With ``from_error_handler``, an error in those steps is logged rather
-        than raised. Returns the response (awaitable in async code).
-        """
-        return dual(self._finalize_request(_current(request_context), rv, from_error_handler))
-
-    @stock
-    def process_response(
-        self, response: Response, request_context: RequestContext | None = None
-    ) -> Any:
-        """Run ``after_this_request`` functions and ``after_request`` hooks, and
-        save the session; return the response (awaitable in async code)."""
-        return dual(self._process_response(_current(request_context), response))
-
-    # -- errors -----------------------------------------------------------------
-
-    def find_error_handler(
-        self, error: BaseException, blueprints: tuple[str, ...]
-    ) -> Hook | None:
+    def find_error_handler(self, error: BaseException, blueprints: tuple[str, ...]) -> Hook | None:
         """Return the registered handler for ``error``: most specific wins.
 
         Blueprint handlers (innermost first) come before app handlers; a
@@ -530,15 +444,15 @@ class DispatchMixin:
         """
         key = (type(error), blueprints[0] if blueprints else None)
         try:
-            return self._error_cache[key]
+            return self._errors[key]
         except KeyError:
             pass
         code = error.code if isinstance(error, HTTPException) else None
+        spec = self._app().error_handler_spec
         found: Hook | None = None
-        codes = (code, None) if code is not None else (None,)
-        for c in codes:
+        for c in (code, None) if code is not None else (None,):
             for name in (*blueprints, None):
-                by_code = self.error_handler_spec.get(name)
+                by_code = spec.get(name)
                 handlers = by_code.get(c) if by_code else None
                 if not handlers:
                     continue
@@ -551,44 +465,29 @@ class DispatchMixin:
                     break
             if found:
                 break
-        self._error_cache[key] = found
+        self._errors[key] = found
         return found
 
-    def trap_http_exception(self, error: Exception) -> bool:
-        """Whether an HTTP exception should be raised like any other error
-        instead of becoming its error page.
-
-        ``TRAP_HTTP_EXCEPTIONS`` traps every one; ``TRAP_BAD_REQUEST_ERRORS``
-        traps every 400 (``None``, the default, traps only a missing form or
-        query key, and only in debug mode, so its name shows).
-        """
-        config = self.config
-        if config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        if not isinstance(error, BadRequest):  # a 404 is done here
-            return False
-        trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None:
-            return bool(self.debug) and isinstance(error, BadRequestKeyError)
-        return bool(trap_bad_request)
-
-    async def _handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> object:
+    async def handle_user_exception(self, ctx: RequestContext | None, error: Exception) -> object:
+        """Answer an error of a view or hook with a registered handler."""
+        app = self._app()
         if isinstance(error, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+            app.debug or app.config["TRAP_BAD_REQUEST_ERRORS"]
         ):
             error.show_exception = True
-        if isinstance(error, HTTPException) and not self.trap_http_exception(error):
-            replaced = self._overrides.get("handle_http_exception")
+        if isinstance(error, HTTPException) and not app.trap_http_exception(error):
+            replaced = self.overrides.get("handle_http_exception")
             if replaced is not None and ctx is not None:
                 return await invoke(replaced, ctx, error)
-            return await self._handle_http_exception(ctx, error)
+            return await self.handle_http_exception(ctx, error)
         blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
         handler = self.find_error_handler(error, blueprints)
         if handler is None:
             raise error
         return await call_hook(handler, ctx, error)
 
-    async def _handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> object:
+    async def handle_http_exception(self, ctx: RequestContext | None, error: HTTPException) -> object:
+        """Answer an HTTP exception with its handler, or with itself."""
         if error.code is None or isinstance(error, RequestRedirect):
             return error
         blueprints = self.ctx_hooks(ctx).blueprints if ctx else ()
@@ -597,118 +496,308 @@ class DispatchMixin:
             return error
         return await call_hook(handler, ctx, error)
 
-    async def _handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
+    async def handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
+        """Answer an unhandled error with a 500 after logging it, or re-raise
+        it when exceptions propagate."""
+        app = ctx.app
         explain_thread_error(error)
         if signals.got_request_exception.receivers:
-            await signals.send_async(signals.got_request_exception, self, exception=error)
-        if self.propagate_exceptions:
+            await signals.send_async(signals.got_request_exception, app, exception=error)
+        if app.propagate_exceptions:
             raise error
-        self.log_exception((type(error), error, error.__traceback__))
+        app.log_exception((type(error), error, error.__traceback__))
         server_error = InternalServerError(original_exception=error)
-        blueprints = self.ctx_hooks(ctx).blueprints
-        handler = self.find_error_handler(server_error, blueprints)
+        handler = self.find_error_handler(server_error, self.ctx_hooks(ctx).blueprints)
         rv: object = server_error
         if handler is not None:
             rv = await call_hook(handler, ctx, server_error)
-        return await self._finalize(ctx, rv, from_error_handler=True)
+        return await self.finalize(ctx, rv, from_error_handler=True)
 
-    @stock
-    def handle_http_exception(self, error: HTTPException) -> Any:
-        """Answer an HTTP exception with its registered handler, or with the
-        exception itself, which becomes its error page (awaitable in async code)."""
-        return dual(self._handle_http_exception(_cv_request.get(None), error))
-
-    @stock
-    def handle_user_exception(self, error: Exception) -> Any:
-        """Answer an exception raised by a view or hook with a registered handler.
-
-        HTTP exceptions without a handler become their own response; other
-        exceptions without a handler are re-raised. Awaitable in async code.
-        """
-        return dual(self._handle_user_exception(_cv_request.get(None), error))
-
-    @stock
-    def handle_exception(self, error: Exception) -> Any:
-        """Answer an unhandled exception with a 500, after logging it.
-
-        With ``PROPAGATE_EXCEPTIONS`` (on when testing or debugging) the error
-        is re-raised instead, so tests and the debug page see it. Awaitable in
-        async code.
-        """
-        return dual(self._handle_exception(_current(None), error))
-
-    def log_exception(self, exc_info: ExcInfo | BaseException) -> None:
-        """Log an unhandled exception on :attr:`logger` with the request line.
-
-        :param exc_info: ``sys.exc_info()``'s tuple, as Flask passes it, or
-            the exception.
-        """
-        ctx = _cv_request.get(None)
-        where = f"{ctx.request.path} [{ctx.request.method}]" if ctx else "(no request)"
-        self.logger.error(f"Exception on {where}", exc_info=exc_info)
-
-    def debug_response(self, error: BaseException) -> Response:
-        """A plain traceback page, shown for unhandled errors in debug mode only."""
-        text = "".join(traceback.format_exception(error))
-        body = (
-            "<!doctype html><title>500 Internal Server Error</title>"
-            f"<h1>{html.escape(type(error).__name__)}: {html.escape(str(error))}</h1>"
-            f"<pre>{html.escape(text)}</pre>"
-            "<p>This page is shown because the app runs in debug mode.</p>"
-        )
-        return self.response_class(body, 500)
-
-    # -- teardown ---------------------------------------------------------------
+    # -- teardown ------------------------------------------------------------------
 
     def needs_request_teardown(self, ctx: RequestContext) -> bool:
         """Whether popping ``ctx`` has teardown work to run."""
-        if "do_teardown_request" in self._overrides or signals.request_tearing_down.receivers:
+        if "do_teardown_request" in self.overrides or signals.request_tearing_down.receivers:
             return True
         hooks = ctx.hooks
-        if hooks is None or hooks.version != self.hooks_version.value:
+        if hooks is None or hooks.version != self._version.value:
             hooks = self.ctx_hooks(ctx)
         return bool(hooks.teardown)
 
     async def run_request_teardown(self, ctx: RequestContext, exc: BaseException | None) -> None:
-        """Tear down ``ctx`` as it is popped: :meth:`do_teardown_request`, or the
-        app's replacement of it."""
-        replaced = self._overrides.get("do_teardown_request")
+        """``do_teardown_request``, or the app's replacement of it."""
+        replaced = self.overrides.get("do_teardown_request")
         if replaced is not None:
             await invoke(replaced, ctx, exc)
         else:
-            await self._teardown_request(ctx, exc)
+            await self.teardown_request(ctx, exc)
 
-    async def _teardown_request(self, ctx: RequestContext, exc: BaseException | None) -> None:
+    async def teardown_request(self, ctx: RequestContext, exc: BaseException | None) -> None:
+        """Run ``teardown_request`` hooks, then send ``request_tearing_down``."""
         for hook in self.ctx_hooks(ctx).teardown:
             await call_hook(hook, ctx, exc)
         if signals.request_tearing_down.receivers:
-            await signals.send_async(signals.request_tearing_down, self, exc=exc)
+            await signals.send_async(signals.request_tearing_down, ctx.app, exc=exc)
 
-    @stock
-    def do_teardown_request(
-        self, exc: BaseException | None = None, request_context: RequestContext | None = None
-    ) -> Any:
-        """Run ``teardown_request`` hooks (innermost blueprint first), then send
-        ``request_tearing_down`` (awaitable in async code)."""
-        return dual(self._teardown_request(_current(request_context), exc))
+    # -- websockets ----------------------------------------------------------------
+    #
+    # A handler's return value matters only before the handshake is accepted:
+    # a response (or an aborted handler) rejects the handshake with it.
+
+    async def full_dispatch_websocket(self, ctx: WebsocketContext) -> Response | None:
+        """Run hooks and the handler with user error handling; return the
+        response the handler (or a hook or error handler) returned, if any."""
+        overrides = self.overrides
+        try:
+            if signals.websocket_started.receivers:
+                await signals.send_async(signals.websocket_started, ctx.app)
+            rv = None
+            replaced = overrides.get("preprocess_websocket")
+            if replaced is not None:
+                rv = await replaced(ctx)
+            else:
+                hooks = self.request_hooks(ctx.websocket)
+                if hooks.url_value_preprocessors or hooks.before_websocket:
+                    rv = await self.preprocess_websocket(ctx)
+            if rv is None:
+                replaced = overrides.get("dispatch_websocket")
+                # The handler's own awaitable, without a coroutine of ours:
+                # the client leaving ends it with an exception, and every
+                # frame that passes through costs.
+                rv = await (replaced(ctx) if replaced is not None else self.call_handler(ctx))
+        except Exception as error:
+            replaced = overrides.get("handle_websocket_user_exception")
+            rv = await (replaced or self.handle_websocket_user_exception)(ctx, error)
+        replaced = overrides.get("finalize_websocket")
+        return await (replaced or self.finalize_websocket)(ctx, rv)
+
+    async def preprocess_websocket(self, ctx: WebsocketContext) -> Any:
+        """Run URL value preprocessors, then ``before_websocket`` hooks."""
+        websocket = ctx.websocket
+        hooks = self.request_hooks(websocket)
+        for hook in hooks.url_value_preprocessors:
+            await call_hook(hook, ctx, websocket.endpoint, websocket.view_args)
+        for hook in hooks.before_websocket:
+            rv = await call_hook(hook, ctx)
+            if rv is not None:
+                return rv
+        return None
+
+    def call_handler(self, ctx: WebsocketContext) -> Awaitable[object]:
+        """Call the handler of the matched websocket rule; return its awaitable."""
+        websocket = ctx.websocket
+        if websocket.routing_exception is not None:
+            raise websocket.routing_exception
+        rule = websocket.url_rule
+        assert rule is not None
+        handler, is_async = self.view_for(rule.endpoint)
+        if not is_async:
+            raise TypeError(
+                f"The websocket handler for {rule.endpoint!r} is not a coroutine"
+                " function; websocket handlers must be defined with 'async def'."
+            )
+        return handler(**(websocket.view_args or {}))  # type: ignore[no-any-return]
+
+    async def finalize_websocket(
+        self, ctx: WebsocketContext, rv: Any, from_error_handler: bool = False
+    ) -> Response | None:
+        """Make the response (if any), run ``after_websocket`` hooks, send
+        ``websocket_finished``."""
+        app = ctx.app
+        response = None if rv is None else self.make_response(rv, ctx.websocket.endpoint)
+        try:
+            for hook in self.request_hooks(ctx.websocket).after_websocket:
+                response = await call_hook(hook, ctx, response)
+            if signals.websocket_finished.receivers:
+                await signals.send_async(signals.websocket_finished, app, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            app.logger.exception("Websocket finalizing failed with an error while handling an error")
+        return response
+
+    async def handle_websocket_user_exception(self, ctx: WebsocketContext, error: Exception) -> Any:
+        """Answer an error of a handler or hook with a registered handler."""
+        is_http = isinstance(error, HTTPException) and not ctx.app.trap_http_exception(error)
+        if is_http and (getattr(error, "code", None) is None or isinstance(error, RequestRedirect)):
+            return error
+        handler = self.find_error_handler(error, self.request_hooks(ctx.websocket).blueprints)
+        if handler is None:
+            if is_http:
+                return error
+            raise error
+        return await call_hook(handler, ctx, error)
+
+    async def handle_websocket_exception(
+        self, ctx: WebsocketContext, error: Exception
+    ) -> Response | None:
+        """Log an unhandled error, then answer a 500 while the handshake is
+        open (``None`` after it); re-raise it when exceptions propagate."""
+        app = ctx.app
+        if signals.got_websocket_exception.receivers:
+            await signals.send_async(signals.got_websocket_exception, app, exception=error)
+        if app.propagate_exceptions:
+            raise error
+        app.log_websocket_exception(ctx, error)
+        if ctx.websocket.accepted:
+            return None
+        server_error = InternalServerError(original_exception=error)
+        handler = self.find_error_handler(server_error, self.request_hooks(ctx.websocket).blueprints)
+        rv: object = server_error
+        if handler is not None:
+            rv = await call_hook(handler, ctx, server_error)
+        replaced = self.overrides.get("finalize_websocket")
+        if replaced is not None:
+            return await replaced(ctx, rv, from_error_handler=True)  # type: ignore[no-any-return]
+        return await self.finalize_websocket(ctx, rv, from_error_handler=True)
+
+    def needs_websocket_teardown(self, websocket: RoutedRequest) -> bool:
+        """Whether popping ``websocket``'s context has teardown work to run."""
+        return bool(
+            "do_teardown_websocket" in self.overrides
+            or signals.websocket_tearing_down.receivers
+            or self.request_hooks(websocket).teardown_websocket
+        )
+
+    async def run_websocket_teardown(self, ctx: WebsocketContext, exc: BaseException | None) -> None:
+        """``do_teardown_websocket``, or the app's replacement of it."""
+        replaced = self.overrides.get("do_teardown_websocket")
+        if replaced is not None:
+            await replaced(exc)
+        else:
+            await self.teardown_websocket(ctx, exc)
+
+    async def teardown_websocket(self, ctx: WebsocketContext | None, exc: BaseException | None) -> None:
+        """Run ``teardown_websocket`` hooks, then send ``websocket_tearing_down``."""
+        if ctx is not None:
+            for hook in self.request_hooks(ctx.websocket).teardown_websocket:
+                await call_hook(hook, ctx, exc)
+        if signals.websocket_tearing_down.receivers:
+            await signals.send_async(signals.websocket_tearing_down, self._app(), exc=exc)
+
+    # -- making responses ------------------------------------------------------------
+
+    def make_response(self, rv: Any, view_name: str | None = None) -> Response:
+        """Turn a view's return value into a response of the app's class."""
+        app = self._app()
+        # The most common return values, ahead of the checks.
+        kind = type(rv)
+        if kind is str:
+            return app.response_class(rv)
+        if kind is dict:
+            return app.json.response(rv)
+        status: int | str | None = None
+        headers: Any = None
+        if isinstance(rv, tuple):
+            length = len(rv)
+            if length == 3:
+                rv, status, headers = rv
+            elif length == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple."
+                    " The tuple must have the form (body, status, headers),"
+                    " (body, status), or (body, headers)."
+                )
+        if rv is None:
+            raise TypeError(
+                f"The view function for {view_name!r} did not return a valid"
+                " response. The function either returned None or ended without a"
+                " return statement."
+            )
+        response = self._coerce_response(rv, view_name)
+        if status is not None:
+            response.status = status
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    def _coerce_response(self, rv: object, view_name: str | None) -> Response:
+        app = self._app()
+        response_class = app.response_class
+        if isinstance(rv, response_class):
+            return rv
+        if isinstance(rv, (str, bytes, bytearray)):
+            return response_class(rv)
+        if isinstance(rv, (dict, list)):
+            return app.json.response(rv)
+        if isinstance(rv, HTTPException):
+            return self._http_exception_response(rv)
+        if isinstance(rv, SansIOResponse):
+            return self._from_werkzeug_response(rv)
+        if isinstance(rv, Response):
+            return rv
+        if isinstance(rv, BaseException):
+            raise TypeError(f"The view function for {view_name!r} returned an exception: {rv!r}")
+        if hasattr(rv, "__await__"):
+            raise unawaited_error(rv, f"The view function for {view_name!r}")
+        if hasattr(rv, "__aiter__") or (
+            isinstance(rv, Iterable) and not isinstance(rv, (set, frozenset))
+        ):
+            # A sync iterable is read on the request's worker thread.
+            ctx = _cv_request.get(None) if not hasattr(rv, "__aiter__") else None
+            return response_class(body_from(rv, ctx.lease if ctx else None))
+        raise TypeError(
+            f"The view function for {view_name!r} did not return a valid response."
+            " The return type must be a string, dict, list, tuple with headers or"
+            " status, Response instance, or an async or sync generator, but it was"
+            f" a {type(rv).__name__}."
+        )
+
+    def _http_exception_response(self, error: HTTPException) -> Response:
+        app = self._app()
+        if error.response is not None:
+            return self._coerce_response(error.response, None)
+        if isinstance(error, RequestRedirect):
+            try:
+                return app.redirect(error.new_url, error.code)
+            except HTTPException as refused:  # the URL the client sent cannot be redirected to
+                return self._http_exception_response(refused)
+        cls = type(error)
+        if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
+            # The stock error page: rendered once per code and description.
+            key = (error.code, error.description)
+            body = _error_pages.get(key)
+            if body is None:
+                body = _error_pages.put(key, error.get_body())
+            return app.response_class(body, error.code)
+        return app.response_class(error.get_body(), error.code, error.get_headers())
+
+    def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
+        body: object = getattr(rv, "response", b"")
+        if getattr(rv, "is_sequence", False):
+            body = rv.get_data()  # type: ignore[attr-defined]
+        return self._app().response_class(body, rv.status_code, Headers(rv.headers))
 
 
-def _current(ctx: RequestContext | None) -> RequestContext:
-    """``ctx``, or the current request context."""
-    if ctx is not None:
-        return ctx
-    current = _cv_request.get(None)
-    if current is None:
-        raise RuntimeError(_no_req_msg)
-    return current
+def ensure_async(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` as a coroutine function (``app.ensure_async``): a plain
+    function runs on the request's worker thread, or the default executor
+    outside a request."""
+    if is_async_callable(func):
+        return func
+
+    @functools.wraps(func)
+    async def call(*args: object, **kwargs: object) -> object:
+        bound = functools.partial(func, *args, **kwargs)
+        return await call_hook((bound, False), _cv_request.get(None))
+
+    return call
 
 
-async def _awaited(awaitable: Awaitable[object]) -> object:
-    return await awaitable
-
-
-async def _ready(value: object) -> object:
-    return value
-
-
-__all__ = ["CYCLE_METHODS", "ChainHooks", "DispatchMixin", "blueprint_chain", "call_hook", "invoke", "stock"]
+__all__ = [
+    "CYCLE_METHODS",
+    "WEBSOCKET_METHODS",
+    "ChainHooks",
+    "RequestCycle",
+    "blueprint_chain",
+    "call_hook",
+    "current_context",
+    "ensure_async",
+    "invoke",
+    "stock",
+]

@@ -3,14 +3,15 @@ flashing; and the environment flags and paths the app and command line read."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib.util
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
 
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import redirect as _werkzeug_redirect
@@ -21,13 +22,15 @@ from .ctx import RequestContext, _reset_only, _set_only
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
 from .sync import in_sync_code
-from .templating import get_template_attribute
+from .wrappers import DualResponse, Response
 
-if TYPE_CHECKING:
-    from .wrappers.response import DualResponse, Response
+#: ``redirect``'s default class, outside an app context (its argument is
+#: named ``Response``, as Flask's is).
+_Response = Response
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
 
 def get_root_path(import_name: str) -> str:
     """Return the folder of the module or package ``import_name``.
@@ -49,6 +52,77 @@ def get_root_path(import_name: str) -> str:
             return os.path.abspath(next(iter(spec.submodule_search_locations)))
         return os.getcwd()
     return os.path.dirname(os.path.abspath(spec.origin))
+
+
+def app_name(import_name: str) -> str:
+    """An app's name: ``import_name``, or the script's name for ``__main__``."""
+    if import_name == "__main__":
+        main_file = getattr(sys.modules["__main__"], "__file__", None)
+        if main_file is None:
+            return "__main__"
+        return os.path.splitext(os.path.basename(str(main_file)))[0]
+    return import_name
+
+
+def instance_folder(import_name: str, name: str) -> str:
+    """An app's instance folder, as Flask finds it (``app.auto_find_instance_path``)."""
+    prefix, folder = find_package(import_name)
+    if prefix is None:
+        return os.path.join(folder, "instance")
+    return os.path.join(prefix, "var", f"{name}-instance")
+
+
+def find_package(import_name: str) -> tuple[str | None, str]:
+    """Return the install prefix of ``import_name``'s top package, and its import folder.
+
+    The folder is the :data:`sys.path` entry the package or module is
+    imported from. The prefix is the folder holding ``lib/``, ``bin/`` and
+    so on when the package is installed, under :data:`sys.prefix` or a
+    ``site-packages`` folder, and ``None`` when it is not, for example when
+    it is imported from the project folder. An unknown name is taken to be
+    imported from the current folder.
+    """
+    folder = _import_folder(import_name)
+    prefix = os.path.abspath(sys.prefix)
+    if os.path.commonpath([prefix, os.path.abspath(folder)]) == prefix:
+        return prefix, folder
+    parent, name = os.path.split(folder)
+    if name.lower() != "site-packages":
+        return None, folder
+    # prefix/lib/site-packages (Windows), prefix/lib/pythonX.Y/site-packages
+    # (POSIX), or prefix/site-packages.
+    above, above_name = os.path.split(parent)
+    if above_name.lower() == "lib":
+        return above, folder
+    if os.path.basename(above).lower() == "lib":
+        return os.path.dirname(above), folder
+    return parent, folder
+
+
+def _import_folder(import_name: str) -> str:
+    top = import_name.partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        # ValueError: __main__, or a module in sys.modules without a spec.
+        spec = None
+    if spec is None:
+        return os.getcwd()
+    locations = list(spec.submodule_search_locations or ())
+    if not locations:
+        return os.path.dirname(str(spec.origin))
+    if spec.origin not in (None, "namespace"):
+        # A regular package: the folder that holds it.
+        return os.path.dirname(os.path.dirname(spec.origin))
+    # A namespace package spans folders: pick the one holding this module.
+    inner = importlib.util.find_spec(import_name) if "." in import_name else None
+    inner_locations = list(inner.submodule_search_locations or ()) if inner else []
+    if inner_locations:
+        own = os.path.commonpath(inner_locations)
+        for location in locations:
+            if os.path.commonpath([location, own]) == os.path.abspath(location):
+                return os.path.dirname(location)
+    return os.path.dirname(locations[0])
 
 
 def get_debug_flag() -> bool:
@@ -142,9 +216,7 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
         ctx = _cv_app.get(None)
         if ctx is not None:
             return ctx.app.redirect(location, code)
-        from .wrappers import Response as response_class
-
-        Response = response_class
+        Response = _Response
     return make_redirect(Response, location, code)
 
 
@@ -158,8 +230,6 @@ def abort(code: int | Response, *args: object, **kwargs: object) -> NoReturn:
         abort(make_response_obj)  # ends the request with that response
     """
     if not isinstance(code, int):
-        from werkzeug.exceptions import HTTPException
-
         error = HTTPException(response=code)
         raise error
     app_ctx = _cv_app.get(None)
@@ -185,7 +255,9 @@ def make_response(*args: object) -> DualResponse:
         rv = args[0]
     else:
         rv = args
-    response = app.make_response_sync(rv)
+    # The app's request cycle itself: app.make_response_sync would be one
+    # more call for every response made here.
+    response = app._cycle.make_response(rv)
     # The response, or a coroutine giving it: DualResponse describes both.
     return response if in_sync_code() else _ready(response)  # type: ignore[return-value]
 
@@ -316,8 +388,6 @@ def flash(message: str, category: str = "message") -> Awaitable[None]:
         signals.send_sync(signals.message_flashed, app, message=message, category=category)
         # None, as Flask's; typed by the async result, the one a checker can use.
         return None  # type: ignore[return-value]
-    import asyncio
-
     if not signals.message_flashed.receivers:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -359,6 +429,19 @@ def get_flashed_messages(
     return [item[1] for item in flashes]
 
 
+def get_template_attribute(template_name: str, attribute: str) -> Any:
+    """Return a macro or variable defined by a template, to use from Python.
+
+    Macros come from the sync compilation of the template, so they are
+    called directly in sync and async code alike::
+
+        hello = get_template_attribute("_macros.html", "hello")
+        return hello("World")
+    """
+    env = current_app.jinja_env.sync_twin
+    return getattr(env.get_template(template_name).module, attribute)
+
+
 def _request_ctx(name: str) -> RequestContext:
     ctx = _cv_request.get(None)
     if ctx is None:
@@ -372,12 +455,15 @@ def _request_ctx(name: str) -> RequestContext:
 
 __all__ = [
     "abort",
+    "app_name",
+    "find_package",
     "flash",
     "get_debug_flag",
     "get_flashed_messages",
     "get_load_dotenv",
     "get_root_path",
     "get_template_attribute",
+    "instance_folder",
     "make_redirect",
     "make_response",
     "redirect",

@@ -1,9 +1,13 @@
-"""The ASGI lifespan protocol: the app's startup and shutdown under a server.
+"""The app's serving lifecycle: startup, shutdown and GC freezing.
 
-Startup runs ``before_serving`` functions and enters ``while_serving``
-generators, in an app context; shutdown finishes background tasks, leaves
-the generators and runs ``after_serving`` functions. After startup the
-garbage collector's view of the loaded app is frozen (``GC_FREEZE_AFTER_STARTUP``).
+The bodies of :meth:`Microframe.startup <microframe.app.Microframe.startup>`,
+:meth:`~microframe.app.Microframe.freeze_gc` and
+:meth:`~microframe.app.Microframe.shutdown`, which a server reaches through
+the ASGI lifespan (:class:`microframe.asgi.ASGILifespan`) and tests through
+``async with app.test_app()``. Startup runs ``before_serving`` functions and
+enters ``while_serving`` generators, in an app context; shutdown finishes
+background tasks, leaves the generators and runs ``after_serving``
+functions.
 """
 
 from __future__ import annotations
@@ -19,57 +23,6 @@ if TYPE_CHECKING:
     from .app import Microframe
 
 
-async def handle_lifespan(app: Microframe, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-    """Serve the ASGI lifespan protocol: startup, then shutdown."""
-    frozen = False
-    while True:
-        message = await receive()
-        kind = message["type"]
-        if kind == "lifespan.startup":
-            try:
-                await run_startup(app)
-            except Exception as error:
-                app.logger.exception("Startup failed")
-                await send({"type": "lifespan.startup.failed", "message": _describe(error)})
-                return
-            frozen = _freeze_gc(app)
-            await send({"type": "lifespan.startup.complete"})
-        elif kind == "lifespan.shutdown":
-            if frozen:
-                gc.unfreeze()
-            try:
-                await run_shutdown(app)
-            except Exception as error:
-                app.logger.exception("Shutdown failed")
-                await send({"type": "lifespan.shutdown.failed", "message": _describe(error)})
-                return
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-def _freeze_gc(app: Microframe) -> bool:
-    # A server process holds tens of thousands of long-lived objects
-    # (modules, functions, classes); each full collection walks them all,
-    # about 10 ms during which no request runs. Frozen, they are skipped
-    # (measured under Hypercorn: p99 latency 16 -> 8 ms, +8% requests/s).
-    if not app.config["GC_FREEZE_AFTER_STARTUP"] or app.testing:
-        return False
-    gc.collect()  # what is garbage now is not frozen with the rest
-    gc.freeze()
-    return True
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-async def _call_serving(func: Any) -> None:
-    if is_async_callable(func):
-        await func()
-    else:
-        await WorkerLease(None).run(func)
-
-
 async def run_startup(app: Microframe) -> None:
     """Run ``before_serving`` functions and enter ``while_serving`` generators."""
     async with app.app_context():
@@ -81,9 +34,26 @@ async def run_startup(app: Microframe) -> None:
             app._while_serving_running.append(gen)
 
 
+def freeze_gc(app: Microframe) -> None:
+    """Freeze the garbage collector's view of the started ``app``, if
+    ``GC_FREEZE_AFTER_STARTUP`` (and not testing); :func:`run_shutdown` undoes it."""
+    # A server process holds tens of thousands of long-lived objects
+    # (modules, functions, classes); each full collection walks them all,
+    # about 10 ms during which no request runs. Frozen, they are skipped
+    # (measured under Hypercorn: p99 latency 16 -> 8 ms, +8% requests/s).
+    if not app.config["GC_FREEZE_AFTER_STARTUP"] or app.testing or app._gc_frozen:
+        return
+    gc.collect()  # what is garbage now is not frozen with the rest
+    gc.freeze()
+    app._gc_frozen = True
+
+
 async def run_shutdown(app: Microframe) -> None:
     """Finish background tasks, leave ``while_serving`` generators (newest
     first) and run ``after_serving``."""
+    if app._gc_frozen:
+        gc.unfreeze()
+        app._gc_frozen = False
     # Background tasks first: they may use what after_serving closes.
     await app.finish_background_tasks()
     async with app.app_context():
@@ -100,4 +70,16 @@ async def run_shutdown(app: Microframe) -> None:
         app._sync_pool.shutdown()
 
 
-__all__ = ["handle_lifespan", "run_shutdown", "run_startup"]
+async def _call_serving(func: Any) -> None:
+    if is_async_callable(func):
+        await func()
+    else:
+        await WorkerLease(None).run(func)
+
+
+async def handle_lifespan(app: Microframe, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """Serve the ASGI lifespan protocol with the app's ``asgi_lifespan_class``."""
+    await app.asgi_lifespan_class(app, {"type": "lifespan"})(receive, send)
+
+
+__all__ = ["freeze_gc", "handle_lifespan", "run_shutdown", "run_startup"]

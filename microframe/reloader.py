@@ -25,15 +25,12 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
+from .app import Microframe
 from .discovery import AppImportError, NoAppException, load_served_app
 from .helpers import get_debug_flag
 from .template_loader import folder_of
-
-if TYPE_CHECKING:
-    from .app import Microframe
-    from .typing import ASGIApp, ASGIReceiveCallable, ASGISendCallable, Scope
+from .typing import ASGIApp, ASGIReceiveCallable, ASGISendCallable, Scope
 
 #: Seconds between two looks at the watched files.
 RELOAD_INTERVAL = 1.0

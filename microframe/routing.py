@@ -11,6 +11,7 @@ So a serving app remembers each result, the rule and its arguments, or the
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -20,15 +21,16 @@ from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFou
 from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.routing.exceptions import WebsocketMismatch
 
+from .caches import BoundedCache
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .wrappers import Request
+from .wrappers.base import RoutedRequest
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import Request
-    from .wrappers.base import RoutedRequest
 
-#: The most results an app keeps; paths are chosen by clients, so the cache
-#: starts again when full rather than grow.
+#: The most results an app keeps; paths are chosen by clients, so the oldest
+#: go when it is full.
 MATCH_CACHE_SIZE = 4096
 
 
@@ -40,12 +42,19 @@ class HasURLAdapter(Protocol):
         """The bound URL map, or ``None`` (with the error on the request)."""
 
 
-def match_url(app: Microframe, target: RoutedRequest, bound: HasURLAdapter) -> None:
+def match_url(
+    app: Microframe,
+    target: RoutedRequest,
+    bound: HasURLAdapter,
+    cache: BoundedCache[tuple[Any, ...], tuple[Any, Any]] | None = None,
+) -> None:
     """Match ``target`` (a request or websocket), setting its ``url_rule`` and
     ``view_args``, or its ``routing_exception``.
 
     :param bound: gives the URL adapter, bound only if the result is not
         remembered.
+    :param cache: the results remembered, by host, scheme, path, method and
+        ``SERVER_NAME``; ``None`` before the app serves (its map may change).
     """
     trusted = app.config["TRUSTED_HOSTS"]
     if trusted is not None and target.trusted_hosts is not trusted:
@@ -53,8 +62,7 @@ def match_url(app: Microframe, target: RoutedRequest, bound: HasURLAdapter) -> N
         target.trusted_hosts = trusted
         target.__dict__.pop("host", None)
     key: tuple[object, ...] | None = None
-    cache = app._match_cache
-    if app._got_first_request:
+    if cache is not None:
         try:
             # The host make_request remembered, else werkzeug's property.
             host = target.__dict__.get("host") or target.host
@@ -77,20 +85,14 @@ def match_url(app: Microframe, target: RoutedRequest, bound: HasURLAdapter) -> N
         rule, args = adapter.match(return_rule=True)
     except HTTPException as error:
         target.routing_exception = error
-        if key is not None:
+        if cache is not None and key is not None:
             remade = _remake_routing_error(error)
             if remade is not None:
-                _remember(cache, key, (None, remade))
+                cache.put(key, (None, remade))
         return
-    if key is not None:
-        _remember(cache, key, (rule, args))
+    if cache is not None and key is not None:
+        cache.put(key, (rule, args))
     target.url_rule, target.view_args = rule, dict(args)
-
-
-def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
-    if len(cache) >= MATCH_CACHE_SIZE:
-        cache.clear()
-    cache[key] = value
 
 
 def _remake_routing_error(error: HTTPException) -> Callable[[], HTTPException] | None:
@@ -197,9 +199,27 @@ def build_url(
     return url
 
 
+def handle_url_build_error(
+    app: Microframe, error: BuildError, endpoint: str, values: dict[str, Any]
+) -> str:
+    """Try the app's build error handlers; re-raise ``error`` if none builds
+    a URL (``app.handle_url_build_error``)."""
+    for handler in app.url_build_error_handlers:
+        try:
+            result = handler(error, endpoint, values)
+        except BuildError as new_error:
+            error = new_error
+            continue
+        if result is not None:
+            return result
+    if error is sys.exc_info()[1]:
+        raise
+    raise error
+
 
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
-_idna_hosts: dict[str, str] = {}
+#: Hosts IDNA-encoded; the Host header is chosen by clients.
+_idna_hosts: BoundedCache[str, str] = BoundedCache(1024)
 
 
 def _idna_host(host: str) -> str:
@@ -211,8 +231,7 @@ def _idna_host(host: str) -> str:
             encoded = name.encode("idna").decode("ascii") + sep + port
         except UnicodeError:
             raise BadHost() from None
-        if len(_idna_hosts) < 1024:  # the Host header is chosen by clients
-            _idna_hosts[host] = encoded
+        _idna_hosts.put(host, encoded)
     return encoded
 
 
@@ -242,4 +261,11 @@ def _subdomain_of(host: str, server_name: str) -> str:
     return "<invalid>"
 
 
-__all__ = ["MATCH_CACHE_SIZE", "HasURLAdapter", "bind_url_map", "build_url", "match_url"]
+__all__ = [
+    "MATCH_CACHE_SIZE",
+    "HasURLAdapter",
+    "bind_url_map",
+    "build_url",
+    "handle_url_build_error",
+    "match_url",
+]

@@ -1,37 +1,48 @@
 """The registration API shared by the app and blueprints.
 
-Every decorator (``route``, ``before_request``, ``errorhandler``, ...) is
-defined once here. Functions are stored in dicts keyed by blueprint name
-(``None`` for the app) and prepared for dispatch when the app serves its
-first request.
+Every decorator (``route``, ``before_request``, ``errorhandler``,
+``template_filter``, ``before_serving``, ...) is defined once here. Request
+functions are stored in dicts keyed by blueprint name (``None`` for the
+app); app-wide ones (template filters, serving functions) go to the app at
+once, or when a blueprint is registered. The app prepares them for dispatch
+(:mod:`microframe.dispatch`).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import sys
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Generator, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aiofiles
+from jinja2 import FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.routing import Rule
 
-from .helpers import get_root_path
+from .helpers import app_name, find_package, get_root_path, instance_folder
+from .sending import send_from_directory
 from .sync import in_sync_code, is_async_callable
+from .template_loader import folder_of
 from .typing import (
     AfterRequestCallable,
+    AfterServingCallable,
     AfterWebsocketCallable,
     BeforeRequestCallable,
+    BeforeServingCallable,
     ErrorHandlerCallable,
     RouteCallable,
     TeardownCallable,
     TemplateContextProcessorCallable,
+    TemplateFilterCallable,
+    TemplateGlobalCallable,
+    TemplateTestCallable,
     URLDefaultCallable,
     URLValuePreprocessorCallable,
+    WhileServingCallable,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +59,12 @@ T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_ctx_proc = TypeVar("T_ctx_proc", bound=TemplateContextProcessorCallable)
 T_url_defaults = TypeVar("T_url_defaults", bound=URLDefaultCallable)
 T_url_value = TypeVar("T_url_value", bound=URLValuePreprocessorCallable)
+T_filter = TypeVar("T_filter", bound=TemplateFilterCallable)
+T_global = TypeVar("T_global", bound=TemplateGlobalCallable)
+T_test = TypeVar("T_test", bound=TemplateTestCallable)
+T_before_serving = TypeVar("T_before_serving", bound=BeforeServingCallable)
+T_after_serving = TypeVar("T_after_serving", bound=AfterServingCallable)
+T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 
 Key = str | None
 ErrorSpec = dict[Key, dict[int | None, dict[type[BaseException], ErrorHandlerCallable]]]
@@ -191,59 +208,6 @@ def setupmethod(func: F) -> F:
     return cast(F, guarded)
 
 
-def find_package(import_name: str) -> tuple[str | None, str]:
-    """Return the install prefix of ``import_name``'s top package, and its import folder.
-
-    The folder is the :data:`sys.path` entry the package or module is
-    imported from. The prefix is the folder holding ``lib/``, ``bin/`` and
-    so on when the package is installed, under :data:`sys.prefix` or a
-    ``site-packages`` folder, and ``None`` when it is not, for example when
-    it is imported from the project folder. An unknown name is taken to be
-    imported from the current folder.
-    """
-    folder = _import_folder(import_name)
-    prefix = os.path.abspath(sys.prefix)
-    if os.path.commonpath([prefix, os.path.abspath(folder)]) == prefix:
-        return prefix, folder
-    parent, name = os.path.split(folder)
-    if name.lower() != "site-packages":
-        return None, folder
-    # prefix/lib/site-packages (Windows), prefix/lib/pythonX.Y/site-packages
-    # (POSIX), or prefix/site-packages.
-    above, above_name = os.path.split(parent)
-    if above_name.lower() == "lib":
-        return above, folder
-    if os.path.basename(above).lower() == "lib":
-        return os.path.dirname(above), folder
-    return parent, folder
-
-
-def _import_folder(import_name: str) -> str:
-    top = import_name.partition(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        # ValueError: __main__, or a module in sys.modules without a spec.
-        spec = None
-    if spec is None:
-        return os.getcwd()
-    locations = list(spec.submodule_search_locations or ())
-    if not locations:
-        return os.path.dirname(str(spec.origin))
-    if spec.origin not in (None, "namespace"):
-        # A regular package: the folder that holds it.
-        return os.path.dirname(os.path.dirname(spec.origin))
-    # A namespace package spans folders: pick the one holding this module.
-    inner = importlib.util.find_spec(import_name) if "." in import_name else None
-    inner_locations = list(inner.submodule_search_locations or ()) if inner else []
-    if inner_locations:
-        own = os.path.commonpath(inner_locations)
-        for location in locations:
-            if os.path.commonpath([location, own]) == os.path.abspath(location):
-                return os.path.dirname(location)
-    return os.path.dirname(locations[0])
-
-
 def _endpoint_from_view_func(view_func: Callable[..., object]) -> str:
     assert view_func is not None, "expected view func if endpoint is not provided."
     return view_func.__name__
@@ -263,7 +227,6 @@ class Scaffold(ABC):
     name: str
     _static_folder: str | None = None
     _static_url_path: str | None = None
-    cli: click.Group
 
     def __init__(
         self,
@@ -300,9 +263,23 @@ class Scaffold(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
+    @cached_property
+    def cli(self) -> click.Group:
+        """The command group of this app or blueprint: ``@app.cli.command()``
+        adds a command to ``microframe``. Made on first use."""
+        # Imported here, the one place: the command line (click, the
+        # development server) is above the app, and loaded only for commands.
+        from .cli import AppGroup
+
+        return AppGroup(self.name)
+
     @abstractmethod
     def _check_setup_finished(self, f_name: str) -> None:
         """Raise if registering ``f_name`` is no longer allowed."""
+
+    @abstractmethod
+    def _app_wide(self, apply: Callable[[Any], None]) -> None:
+        """Call ``apply(app)``: at once on the app, when registered on a blueprint."""
 
     # -- static files -----------------------------------------------------------
 
@@ -318,6 +295,17 @@ class Scaffold(ABC):
         if value is not None:
             value = os.fspath(value).rstrip(r"\/")
         self._static_folder = value
+
+    def send_static_file(self, filename: str) -> Any:
+        """Serve ``filename`` from :attr:`static_folder` (the ``static`` endpoint)."""
+        if not self.has_static_folder:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(cast(str, self.static_folder), filename, max_age=max_age)
+
+    @abstractmethod
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds a file sent by :meth:`send_static_file` may be cached."""
 
     @property
     def has_static_folder(self) -> bool:
@@ -359,6 +347,12 @@ class Scaffold(ABC):
         if value is not None:
             value = value.rstrip("/")
         self._static_url_path = value
+
+    @cached_property
+    def jinja_loader(self) -> FileSystemLoader | None:
+        """The loader of this app's or blueprint's ``template_folder`` (``None`` without one)."""
+        folder = folder_of(self)
+        return FileSystemLoader(folder) if folder is not None else None
 
     # -- routes -----------------------------------------------------------------
 
@@ -539,6 +533,92 @@ class Scaffold(ABC):
         self.url_default_functions[None].append(func)
         return func
 
+    # -- app-wide: templates and serving ------------------------------------------
+    #
+    # Jinja's filters, tests and globals and the serving functions belong to
+    # the whole app; on a blueprint these register on the app it is
+    # registered on (also under Flask's and Quart's names ``app_template_filter``,
+    # ``before_app_serving``, ...).
+
+    @setupmethod
+    def template_filter(self, name: str | None = None) -> Callable[[T_filter], T_filter]:
+        """Decorate a function to register it as a template filter.
+
+        ::
+
+            @app.template_filter("reverse")
+            def reverse_filter(s):
+                return s[::-1]
+        """
+
+        def decorator(func: T_filter) -> T_filter:
+            self.add_template_filter(func, name=name)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, func: TemplateFilterCallable, name: str | None = None) -> None:
+        """Register ``func`` as a template filter, named ``name`` or after the function."""
+        self._app_wide(lambda app: app.jinja_env.filters.__setitem__(name or func.__name__, func))
+
+    @setupmethod
+    def template_test(self, name: str | None = None) -> Callable[[T_test], T_test]:
+        """Decorate a function to register it as a template test (``{% if n is prime %}``)."""
+
+        def decorator(func: T_test) -> T_test:
+            self.add_template_test(func, name=name)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, func: TemplateTestCallable, name: str | None = None) -> None:
+        """Register ``func`` as a template test, named ``name`` or after the function."""
+        self._app_wide(lambda app: app.jinja_env.tests.__setitem__(name or func.__name__, func))
+
+    @setupmethod
+    def template_global(self, name: str | None = None) -> Callable[[T_global], T_global]:
+        """Decorate a function to make it available in every template."""
+
+        def decorator(func: T_global) -> T_global:
+            self.add_template_global(func, name=name)
+            return func
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, func: TemplateGlobalCallable, name: str | None = None) -> None:
+        """Make ``func`` available in every template, as ``name`` or its own name."""
+        self._app_wide(lambda app: app.jinja_env.globals.__setitem__(name or func.__name__, func))
+
+    @setupmethod
+    def before_serving(self, func: T_before_serving) -> T_before_serving:
+        """Run ``func`` once when the server starts, before any request."""
+        self._app_wide(lambda app: app.before_serving_funcs.append(func))
+        return func
+
+    @setupmethod
+    def after_serving(self, func: T_after_serving) -> T_after_serving:
+        """Run ``func`` once when the server shuts down."""
+        self._app_wide(lambda app: app.after_serving_funcs.append(func))
+        return func
+
+    @setupmethod
+    def while_serving(self, func: T_while_serving) -> T_while_serving:
+        """Register an async generator that yields once, around serving.
+
+        ::
+
+            @app.while_serving
+            async def lifespan():
+                app.pool = await make_pool()
+                yield
+                await app.pool.close()
+        """
+        self._app_wide(lambda app: app.while_serving_gens.append(func))
+        return func
+
     # -- error handlers -------------------------------------------------------
 
     @setupmethod
@@ -596,6 +676,53 @@ class Scaffold(ABC):
         return exc_class, None
 
 
+def make_rule(
+    rule_class: type[Rule],
+    rule: str,
+    endpoint: str | None,
+    view_func: RouteCallable | None,
+    provide_automatic_options: bool | None,
+    automatic_options_default: bool,
+    options: dict[str, Any],
+) -> Rule:
+    """Make the rule ``add_url_rule`` registers: its endpoint (the view's
+    name by default), its methods (the view's ``methods`` and
+    ``required_methods`` too), and ``OPTIONS`` answered automatically unless
+    the view handles it (``provide_automatic_options``, else
+    ``automatic_options_default``: ``PROVIDE_AUTOMATIC_OPTIONS``).
+    """
+    if endpoint is None:
+        endpoint = view_func.__name__ if view_func is not None else None
+        if endpoint is None:
+            raise TypeError("add_url_rule() needs an endpoint or a view function")
+    options["endpoint"] = endpoint
+    websocket = bool(options.pop("websocket", False))
+    methods, required = merge_methods(view_func, options.pop("methods", None))
+    if provide_automatic_options is None:
+        provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+    if provide_automatic_options is None:
+        provide_automatic_options = "OPTIONS" not in methods and automatic_options_default
+    if websocket:
+        methods, provide_automatic_options = {"GET"}, False
+    elif provide_automatic_options:
+        required.add("OPTIONS")
+    methods |= required
+    rule_obj = rule_class(rule, methods=methods, websocket=websocket, **options)
+    rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+    return rule_obj
+
+
+def set_view(view_functions: dict[str, RouteCallable], endpoint: str, view_func: RouteCallable) -> None:
+    """Map ``endpoint`` to ``view_func``, refusing to replace another view."""
+    old = view_functions.get(endpoint)
+    # Compared with != as in Flask: the same method, bound again, is the same view.
+    if old is not None and old != view_func:
+        raise AssertionError(
+            f"View function mapping is overwriting an existing endpoint function: {endpoint}"
+        )
+    view_functions[endpoint] = view_func
+
+
 def merge_methods(
     view_func: object, methods: Iterable[str] | str | None
 ) -> tuple[set[str], set[str]]:
@@ -618,9 +745,13 @@ __all__ = [
     "HookLists",
     "HooksVersion",
     "Scaffold",
+    "app_name",
     "find_package",
     "get_root_path",
+    "instance_folder",
+    "make_rule",
     "merge_methods",
     "open_file",
+    "set_view",
     "setupmethod",
 ]

@@ -41,11 +41,11 @@ from werkzeug.security import safe_join
 
 from .globals import _cv_request, current_app
 from .sync import in_sync_code
+from .wrappers import DualResponse, Request, Response
 from .wrappers.response_body import BinaryFile, DataBody, FileBody, FileObjectBody, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .wrappers import DualResponse, Request, Response
 
 #: Names longer than this are refused by :func:`send_from_directory` before
 #: touching the file system (common file systems allow 255 bytes per name).

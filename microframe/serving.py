@@ -35,17 +35,17 @@ import click
 from hypercorn.config import Config as HypercornConfig
 from werkzeug.utils import import_string
 
+from .app import Microframe
 from .debugger import serve_with_debugger
 from .discovery import SERVED_APP_ENV, EnvOption, ScriptInfo, pass_script_info
 from .helpers import get_debug_flag
 from .reloader import RELOAD_INTERVAL, RELOADING_ENV, FileWatch, Reloader, watch_for
 from .server_logging import ACCESS_LOG_FORMAT, DevServerLogger
+from .typing import ASGIApp
 
 if TYPE_CHECKING:
     import ssl
 
-    from .app import Microframe
-    from .typing import ASGIApp
 
 #: Hypercorn imports this in each worker process to load the app again; the
 #: loader reads :data:`SERVED_APP_ENV`.
@@ -55,6 +55,41 @@ WORKER_APP_PATH = "microframe.reloader:load_worker_app()"
 
 class ServingError(RuntimeError):
     """The server could not start; the message is one line saying why."""
+
+
+def run_app(
+    app: Microframe,
+    host: str | None,
+    port: int | None,
+    debug: bool | None,
+    use_reloader: bool | None,
+    certfile: str | None,
+    keyfile: str | None,
+    **options: Any,
+) -> None:
+    """What :meth:`Microframe.run <microframe.app.Microframe.run>` does: serve
+    ``app`` with :func:`run_simple`, the debugger and reloader on in debug
+    mode, unless the ``microframe`` command serves it already."""
+    if os.environ.get("MICROFRAME_RUN_FROM_CLI") == "true":
+        print(
+            " * Ignoring app.run(): the 'microframe' command is serving the app."
+            " Call app.run() only under 'if __name__ == \"__main__\":'.",
+            file=sys.stderr,
+        )
+        return
+    if debug is not None:
+        app.debug = debug
+    # As in Flask: the interactive debugger in debug mode.
+    options.setdefault("use_debugger", app.debug)
+    run_simple(
+        app,
+        host=host or "127.0.0.1",
+        port=port or 5000,
+        use_reloader=app.debug if use_reloader is None else use_reloader,
+        certfile=certfile,
+        keyfile=keyfile,
+        **options,
+    )
 
 
 def run_simple(
@@ -628,6 +663,7 @@ __all__ = [
     "ServingError",
     "bind_socket",
     "find_import_path",
+    "run_app",
     "run_command",
     "run_simple",
     "startup_lines",

@@ -24,12 +24,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import json
 from .globals import _cv_app
-
-if TYPE_CHECKING:
-    from .wrappers import Response
+from .wrappers import Response
 
 KEEPALIVE_COMMENT = b": keep-alive\n\n"
 
@@ -63,7 +62,6 @@ class ServerSentEvent:
         """Return the event in the wire format, ending with the blank line."""
         data = self.data
         if not isinstance(data, str):
-            from . import json
 
             data = json.dumps(data)
         lines: list[str] = []
@@ -143,10 +141,9 @@ def sse_response(
     comment every ``keepalive`` seconds without an event so that proxies
     keep the connection open (``None`` to send none).
     """
-    from .wrappers import Response as DefaultResponse
 
     app_ctx = _cv_app.get(None)
-    response_class = app_ctx.app.response_class if app_ctx is not None else DefaultResponse
+    response_class = app_ctx.app.response_class if app_ctx is not None else Response
     response = response_class(
         _with_keepalive(source, keepalive),
         status,

@@ -726,8 +726,39 @@ def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[object, object, T]:
     return _await(awaitable)
 
 
+def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` callable from sync code (``app.ensure_sync``).
+
+    A coroutine function is wrapped so that calling it from sync code runs
+    it to completion, and calling it from async code returns the coroutine
+    to await; a plain function is returned as it is.
+    """
+    if not is_async_callable(func):
+        return func
+
+    @functools.wraps(func)
+    def call(*args: object, **kwargs: object) -> object:
+        if in_sync_code():
+            return run_async(func(*args, **kwargs))
+        return func(*args, **kwargs)
+
+    return call
+
+
+
+async def ready(value: T) -> T:
+    """Return ``value`` from a coroutine, for a dual method called in async code."""
+    return value
+
+
+async def awaited(awaitable: Awaitable[T]) -> T:
+    """Await ``awaitable``: a coroutine of it, for a method that must return one."""
+    return await awaitable
+
+
 __all__ = [
     "AwaitableValue",
+    "awaited",
     "CallerLease",
     "DualBytes",
     "DualIterator",
@@ -739,10 +770,12 @@ __all__ = [
     "call_outside_loop",
     "detached_timeout",
     "dual",
+    "ensure_sync",
     "explain_thread_error",
     "in_sync_code",
     "is_async_callable",
     "lease_here",
+    "ready",
     "new_request_lease",
     "run_async",
     "run_async_serving",

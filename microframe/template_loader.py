@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from jinja2 import BaseLoader, FileSystemLoader, TemplateNotFound
 
+from .debughelpers import TemplateSource, explain_template_loading_attempts
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -93,8 +95,6 @@ class DispatchingJinjaLoader(BaseLoader):
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
         # Every loader is asked, so that a template found twice is reported.
-        from .debughelpers import TemplateSource, explain_template_loading_attempts
-
         attempts: list[tuple[BaseLoader, object, TemplateSource | None]] = []
         found: TemplateSource | None = None
         for source, loader in self._iter_sources():

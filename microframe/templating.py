@@ -24,22 +24,22 @@ The render functions follow the house rule for sync and async callers::
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from functools import cached_property, partial, wraps
+from functools import partial, wraps
 from types import AsyncGeneratorType, FunctionType, MethodType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
-from jinja2 import FileSystemLoader, Template, TemplatesNotFound
+from jinja2 import Template, TemplatesNotFound
 from jinja2.ext import Extension
 from jinja2.runtime import Context, new_context
 from jinja2.utils import LRUCache
 
 from . import signals
 from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .helpers import get_flashed_messages, get_template_attribute, stream_with_context
 from .sync import (
     AwaitableValue,
     DualIterator,
@@ -49,22 +49,11 @@ from .sync import (
     is_async_callable,
     run_async,
 )
-from .template_loader import DispatchingJinjaLoader, folder_of, not_found_message
-from .typing import (
-    TemplateContextProcessorCallable,
-    TemplateFilterCallable,
-    TemplateGlobalCallable,
-    TemplateTestCallable,
-)
+from .template_loader import DispatchingJinjaLoader, not_found_message
+from .typing import TemplateContextProcessorCallable
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .config import Config
-    from .scaffold import Scaffold
-
-T_filter = TypeVar("T_filter", bound=TemplateFilterCallable)
-T_global = TypeVar("T_global", bound=TemplateGlobalCallable)
-T_test = TypeVar("T_test", bound=TemplateTestCallable)
 
 TemplateNames = str | Template | list[str | Template]
 
@@ -102,14 +91,6 @@ def _needs_loop(value: Any) -> bool:
     if kind is FunctionType or kind is MethodType:
         return inspect.iscoroutinefunction(value) or inspect.isasyncgenfunction(value)
     return kind is AsyncGeneratorType
-
-
-def _get_flashed_messages(*args: object, **kwargs: object) -> object:
-    # helpers may not provide flashing (yet); without it no message can exist.
-    from . import helpers
-
-    func = getattr(helpers, "get_flashed_messages", None)
-    return [] if func is None else func(*args, **kwargs)
 
 
 class _Table(dict[str, Any]):
@@ -220,7 +201,7 @@ class Environment(jinja2.Environment):
         self._string_cache: LRUCache = LRUCache(self.string_cache_size)
         self.globals.update(
             url_for=app.url_for,
-            get_flashed_messages=_get_flashed_messages,
+            get_flashed_messages=get_flashed_messages,
             config=app.config,
             request=request,
             session=session,
@@ -334,7 +315,7 @@ def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallabl
     funcs = list(processors.get(None, ()))
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
-        hooks = app.ctx_hooks(req_ctx)
+        hooks = app._cycle.ctx_hooks(req_ctx)
         for name in reversed(hooks.blueprints):  # outermost blueprint first
             funcs.extend(processors.get(name, ()))
     return funcs
@@ -533,8 +514,6 @@ async def _stream_async(
 def _with_request_context(chunks: Any) -> object:
     if _cv_request.get(None) is None:
         return chunks
-    from .helpers import stream_with_context
-
     return stream_with_context(chunks)
 
 
@@ -568,143 +547,9 @@ def stream_template_string(source: str, **context: object) -> DualIterator[str]:
     )
 
 
-def get_template_attribute(template_name: str, attribute: str) -> Any:
-    """Return a macro or variable defined by a template, to use from Python.
-
-    Macros come from the sync compilation of the template, so they are
-    called directly in sync and async code alike::
-
-        hello = get_template_attribute("_macros.html", "hello")
-        return hello("World")
-    """
-    env = _current_app().jinja_env.sync_twin
-    return getattr(env.get_template(template_name).module, attribute)
-
-
-# -- the app's side ----------------------------------------------------------------
-
-
-def _register(table: dict[str, object], func: Callable[..., object], name: str | None) -> None:
-    table[name or func.__name__] = func
-
-
-class TemplatingMixin:
-    """The template API of :class:`~microframe.app.Microframe`.
-
-    Kept beside the environment it configures; every method here is a
-    method of the app.
-    """
-
-    #: The environment class; subclass :class:`Environment` to customise it.
-    jinja_environment: type[Environment] = Environment
-    #: Keyword arguments for the environment, e.g. ``{"trim_blocks": True}``.
-    jinja_options: dict[str, Any] = {}
-
-    config: Config
-    debug: Any
-    root_path: str
-    template_folder: str | os.PathLike[str] | None
-    _check_setup_finished: Callable[[str], None]
-
-    @cached_property
-    def jinja_env(self) -> Environment:
-        """The app's Jinja environment, created on first use."""
-        return self.create_jinja_environment()
-
-    @cached_property
-    def jinja_loader(self) -> FileSystemLoader | None:
-        """The loader of the app's own ``template_folder`` (``None`` without one)."""
-        folder = folder_of(cast("Scaffold", self))
-        return FileSystemLoader(folder) if folder is not None else None
-
-    def create_jinja_environment(self) -> Environment:
-        """Create the Jinja environment from :attr:`jinja_options`; override to customise."""
-        return self.jinja_environment(cast("Microframe", self), **self.jinja_options)
-
-    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
-        """Create the loader searching the app's and the blueprints' folders."""
-        return DispatchingJinjaLoader(cast("Microframe", self))
-
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
-        """Return whether to autoescape a template: string templates and HTML, XML, SVG."""
-        return filename is None or filename.endswith(AUTOESCAPE_EXTENSIONS)
-
-    @property
-    def templates_auto_reload(self) -> bool:
-        """Whether changed template files are reloaded (``TEMPLATES_AUTO_RELOAD``, else debug)."""
-        value = self.config["TEMPLATES_AUTO_RELOAD"]
-        return bool(self.debug) if value is None else bool(value)
-
-    @templates_auto_reload.setter
-    def templates_auto_reload(self, value: bool) -> None:
-        self.config["TEMPLATES_AUTO_RELOAD"] = value
-
-    def update_template_context(self, context: dict[str, Any]) -> Any:
-        """Add ``g``, ``request`` and the context processors' values to ``context``.
-
-        Values already in ``context`` are kept. Awaitable in async code,
-        direct in sync code, like ``make_response``.
-        """
-        app = cast("Microframe", self)
-        if in_sync_code():
-            return update_context_sync(app, context)
-        return update_context_async(app, context)
-
-    def _add_to_env(self, table: str, func: Callable[..., object], name: str | None, caller: str) -> None:
-        self._check_setup_finished(caller)
-        _register(getattr(self.jinja_env, table), func, name)
-
-    def add_template_filter(self, func: TemplateFilterCallable, name: str | None = None) -> None:
-        """Register ``func`` as a template filter, named ``name`` or after the function."""
-        self._add_to_env("filters", func, name, "add_template_filter")
-
-    def add_template_test(self, func: TemplateTestCallable, name: str | None = None) -> None:
-        """Register ``func`` as a template test, named ``name`` or after the function."""
-        self._add_to_env("tests", func, name, "add_template_test")
-
-    def add_template_global(self, func: TemplateGlobalCallable, name: str | None = None) -> None:
-        """Make ``func`` available in every template, as ``name`` or its own name."""
-        self._add_to_env("globals", func, name, "add_template_global")
-
-    def template_filter(self, name: str | None = None) -> Callable[[T_filter], T_filter]:
-        """Decorate a function to register it as a template filter.
-
-        ::
-
-            @app.template_filter("reverse")
-            def reverse_filter(s):
-                return s[::-1]
-        """
-
-        def decorator(func: T_filter) -> T_filter:
-            self.add_template_filter(func, name=name)
-            return func
-
-        return decorator
-
-    def template_test(self, name: str | None = None) -> Callable[[T_test], T_test]:
-        """Decorate a function to register it as a template test (``{% if n is prime %}``)."""
-
-        def decorator(func: T_test) -> T_test:
-            self.add_template_test(func, name=name)
-            return func
-
-        return decorator
-
-    def template_global(self, name: str | None = None) -> Callable[[T_global], T_global]:
-        """Decorate a function to make it available in every template."""
-
-        def decorator(func: T_global) -> T_global:
-            self.add_template_global(func, name=name)
-            return func
-
-        return decorator
-
-
 __all__ = [
     "DispatchingJinjaLoader",
     "Environment",
-    "TemplatingMixin",
     "get_template_attribute",
     "render_template",
     "render_template_string",

@@ -13,30 +13,39 @@ middleware chunk by chunk. Websocket connections do not pass through WSGI
 middleware, which cannot handle them.
 
 The test client uses the same translation from environ to scope for the
-requests it builds with werkzeug's ``EnvironBuilder``.
+requests it builds with werkzeug's ``EnvironBuilder``, and
+``app.request_context(environ)`` for a request given as an environ, as
+Flask's takes one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import io
 import queue
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from weakref import WeakKeyDictionary
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .asgi import handle_http, make_request
 from .logging import ERRORS_STREAM_KEY
 from .typing import ASGIMessage, ASGIReceiveCallable, ASGISendCallable
+from .wrappers import Request
+from .wrappers.request import Body
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .app import Microframe
 
 #: The ASGI app a WSGI middleware chain ends in: called with the scope the
 #: environ became, the receive and send callables of that request.
@@ -127,6 +136,26 @@ def _address(host: object, port: str | int | None) -> tuple[str, int] | None:
     except ValueError:
         number = 0
     return str(host), number
+
+
+def request_from_scope(app: Microframe, scope: dict[str, Any], body: bytes) -> Request:
+    """Build the request a server would hand ``app`` for ``scope``, with ``body`` in memory."""
+    request = make_request(app, scope, _no_receive)  # type: ignore[arg-type]
+    request.body = Body(None, data=body, max_content_length=app.config["MAX_CONTENT_LENGTH"])
+    return request
+
+
+def request_from_environ(app: Microframe, environ: WSGIEnvironment) -> Request:
+    """Build the request a WSGI ``environ`` describes, its body read into memory."""
+    stream = environ.get("wsgi.input")
+    body = stream.read() if stream is not None else b""
+    scope = scope_fields(environ)
+    scope["extensions"] = {}
+    return request_from_scope(app, scope, body)
+
+
+async def _no_receive() -> dict[str, object]:
+    raise RuntimeError("The request's body is in memory; nothing is received.")
 
 
 # -- scope to environ -------------------------------------------------------------
@@ -227,6 +256,30 @@ class _Body(io.RawIOBase):
 
 
 # -- the bridge -------------------------------------------------------------------
+
+
+async def serve_app_through_wsgi(
+    app: Microframe,
+    middleware: WSGIApplication,
+    scope: dict[str, object],
+    receive: ASGIReceiveCallable,
+    send: ASGISendCallable,
+) -> None:
+    """Serve one HTTP request of ``app`` through ``middleware``, the WSGI
+    middleware that replaced ``app.wsgi_app``, on the app's WSGI threads."""
+    executor = _executors.get(app)
+    if executor is None:
+        executor = _executors[app] = ThreadPoolExecutor(
+            int(app.config["SYNC_WORKERS"]), thread_name_prefix="microframe-wsgi"
+        )
+    inner = functools.partial(handle_http, app)
+    await serve_through_wsgi(
+        middleware, scope, receive, send, inner, executor, app.config["MAX_CONTENT_LENGTH"]
+    )
+
+
+#: Each app's threads for WSGI middleware (made on its first such request).
+_executors: WeakKeyDictionary[Microframe, ThreadPoolExecutor] = WeakKeyDictionary()
 
 
 async def serve_through_wsgi(
@@ -355,7 +408,10 @@ def _body_chunks(
 __all__ = [
     "ASGI_KEY",
     "environ_from_scope",
+    "request_from_environ",
+    "request_from_scope",
     "scope_fields",
+    "serve_app_through_wsgi",
     "serve_through_wsgi",
     "serve_wsgi_environ",
 ]

@@ -469,7 +469,7 @@ async def test_cached_routing_results_stay_right(app: Microframe) -> None:
         options = await client.options("/item/1")
         assert _allow(options) == {"GET", "HEAD", "POST", "OPTIONS"}
         # A redirect depends on the query string: it is never cached.
-    assert len(app._match_cache) >= 3
+    assert len(app._cycle.match_cache) >= 3
 
 
 async def test_slash_redirect_keeps_each_query_string(app: Microframe) -> None:
@@ -534,7 +534,7 @@ async def test_match_cache_is_bounded(app: Microframe) -> None:
         async with app_request:
             pass
     assert (await client.get("/missing/x")).status_code == 404
-    assert len(app._match_cache) <= MATCH_CACHE_SIZE
+    assert len(app._cycle.match_cache) <= MATCH_CACHE_SIZE
     assert await (await client.get("/known")).get_data(as_text=True) == "known"
 
 

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from click.testing import CliRunner, Result
 
-from ..asgi import make_request
-from ..wrappers.request import Body
+from ..app import Microframe
+from ..cli import MicroframeGroup, ScriptInfo
+from ..wrappers import Request
+from ..wsgi import request_from_scope
 from .builder import build_environ, scope_from_environ
 
 if TYPE_CHECKING:
-    from ..app import Microframe
-    from ..wrappers import Request
     from .client import MicroframeClient
 
 
@@ -33,19 +33,6 @@ def make_test_request(app: Microframe, *args: object, **kwargs: object) -> Reque
     environ, scope_base = build_environ(app, args, kwargs)
     scope, body = scope_from_environ(environ, "http", scope_base)
     return request_from_scope(app, scope, body)
-
-
-def request_from_scope(app: Microframe, scope: dict[str, Any], body: bytes) -> Request:
-    """Build the request a server would hand ``app`` for ``scope``, with ``body`` in memory."""
-    request = make_request(app, scope, _no_receive)  # type: ignore[arg-type]
-    request.body = Body(
-        None, data=body, max_content_length=app.config["MAX_CONTENT_LENGTH"]
-    )
-    return request
-
-
-async def _no_receive() -> dict[str, object]:
-    raise RuntimeError("A test request's body is in memory; nothing is received.")
 
 
 class TestApp:
@@ -104,8 +91,6 @@ class MicroframeCliRunner(CliRunner):
         self, cli: Any = None, args: Any = None, **kwargs: Any
     ) -> Result:
         """Invoke ``cli`` (the app's command line by default) with ``args``."""
-        from ..cli import MicroframeGroup, ScriptInfo
-
         if cli is None:
             cli = MicroframeGroup(
                 create_app=lambda: self.app,

@@ -21,13 +21,11 @@ import werkzeug.test
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request as WSGIRequest
 
+from ..app import Microframe
 from ..wsgi import scope_fields
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
-
-    from ..app import Microframe
-
 
 
 class EnvironBuilder(werkzeug.test.EnvironBuilder):

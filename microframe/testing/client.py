@@ -22,11 +22,15 @@ from werkzeug.http import dump_cookie
 from werkzeug.test import ClientRedirectError
 from werkzeug.wsgi import get_current_url
 
+from ..app import Microframe
+from ..ctx import AppContext, RequestContext
 from ..globals import _cv_app, _cv_request
 from ..sessions import SessionMixin
 from ..signals import request_tearing_down
 from ..sync import in_sync_code, run_async, run_async_serving
 from ..typing import ASGIApp, ASGIMessage
+from ..wrappers import Request, Response
+from ..wsgi import request_from_scope
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
 from .cookies import (
     Cookie,
@@ -39,14 +43,10 @@ from .cookies import (
 )
 from .response import DualTestResponse, TestResponse, make_test_response
 from .utils import sentinel
+from .websocket import TestWebsocketConnection, websocket_environ, websocket_scope
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
-
-    from ..app import Microframe
-    from ..ctx import AppContext, RequestContext
-    from ..wrappers import Request, Response
-    from .websocket import TestWebsocketConnection
 
 T = TypeVar("T")
 
@@ -261,9 +261,6 @@ class MicroframeClient:
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
             return False
-        from ..ctx import RequestContext
-        from .app import request_from_scope
-
         # Matched without the body: the method, host and path decide the view.
         scope, _ = scope_from_environ({**environ, "wsgi.input": BytesIO()}, "http", scope_base)
         try:
@@ -275,7 +272,7 @@ class MicroframeClient:
             return False
         if request.url_rule is None or request.routing_exception is not None:
             return False
-        return not self.app.view_runs_async(request)
+        return not self.app._cycle.view_runs_async(request)
 
     async def _open_preserving(self, coro: Coroutine[object, object, Response]) -> Response:
         try:
@@ -555,7 +552,6 @@ class MicroframeClient:
             for :meth:`open`; Quart's ``scheme`` (``ws`` or ``wss``),
             ``root_path`` and ``scope_base``.
         """
-        from .websocket import TestWebsocketConnection, websocket_environ, websocket_scope
 
         environ, scope_base = websocket_environ(self.app, path, kwargs, self.environ_base)
         self._add_cookies(environ)

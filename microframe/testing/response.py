@@ -16,13 +16,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from ..wrappers import Response
+from ..app import Microframe
+from ..wrappers import Request, Response
+from ..wsgi import request_from_scope
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import Headers
-
-    from ..app import Microframe
-    from ..wrappers import Request
 
 
 class TestResponse(Response):
@@ -50,7 +49,6 @@ class TestResponse(Response):
     def request(self) -> Request:
         """The request that was made: the app's request class, its body in memory."""
         if self._request is None:
-            from .app import request_from_scope
 
             assert self._app is not None and self._request_scope is not None
             self._request = request_from_scope(self._app, self._request_scope, self._request_body)

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote
 
 import werkzeug.test
 from werkzeug.datastructures import EnvironHeaders, Headers
 
+from ..app import Microframe
 from .builder import form_data, make_builder
-
-if TYPE_CHECKING:
-    from ..app import Microframe
 
 #: "Not given", where ``None`` is a value (``json=None`` sends ``null``).
 sentinel: Any = object()

@@ -22,16 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
 
+from ..app import Microframe
 from ..asgi import make_websocket
+from ..typing import ASGIMessage
+from ..wrappers import Response, Websocket
 from ..wrappers.websocket import WebsocketDisconnect
 from .builder import ScopeBase, build_environ, scope_from_environ
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
-
-    from ..app import Microframe
-    from ..typing import ASGIMessage
-    from ..wrappers import Response, Websocket
 
 
 class WebsocketResponseError(Exception):

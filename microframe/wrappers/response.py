@@ -13,6 +13,7 @@ from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..globals import _cv_app
+from ..json.provider import JSONProvider
 from ..sync import DualBytes, DualStr, WorkerLease, in_sync_code, is_async_callable, run_async
 from .headers import content_type_for, status_line, trusted_headers
 from .response_body import DataBody, ResponseBody, body_from
@@ -20,7 +21,6 @@ from .response_body import DataBody, ResponseBody, body_from
 if TYPE_CHECKING:
     from werkzeug.sansio.request import Request as SansIORequest
 
-    from ..json.provider import JSONProvider
 
 T = TypeVar("T")
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.datastructures import Headers
 
+from ..json.provider import JSONProvider
 from ..typing import ASGIMessage
 from .base import RoutedRequest
 from .request import ClientDisconnected
-
-if TYPE_CHECKING:
-
-    from ..json.provider import JSONProvider
 
 ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
 SendCallable = Callable[[ASGIMessage], Awaitable[None]]

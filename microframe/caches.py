@@ -1,0 +1,49 @@
+"""One bounded cache for the module-level and per-app caches.
+
+Several hot paths remember a small result keyed by something a client
+chooses (a ``Host`` header, a path, a header line): the same few keys come
+again and again, but a client may send endless new ones. Each such cache is
+a :class:`BoundedCache`: a plain dict (so a hit is one C-level ``get``) that
+holds at most ``maxsize`` entries, dropping its oldest entry to make room.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(dict[K, V]):
+    """A dict of at most ``maxsize`` entries: :meth:`put` drops the oldest
+    entry of a full cache first (dicts keep insertion order).
+
+    Read it as a dict (``cache.get(key)``); write it with :meth:`put`::
+
+        _hosts: BoundedCache[str, str] = BoundedCache(1024)
+
+        encoded = _hosts.get(host)
+        if encoded is None:
+            encoded = _hosts.put(host, host.encode("idna").decode())
+
+    :param maxsize: the most entries kept.
+    """
+
+    __slots__ = ("maxsize",)
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def put(self, key: K, value: V) -> V:
+        """Store ``value`` under ``key`` and return it."""
+        if len(self) >= self.maxsize and key not in self:
+            # The oldest entry: a flood of one-off keys passes through
+            # rather than shutting the steady ones out.
+            del self[next(iter(self))]
+        self[key] = value
+        return value
+
+
+__all__ = ["BoundedCache"]
