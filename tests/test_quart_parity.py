@@ -38,7 +38,6 @@ def app() -> Microframe:
 # -- the ASGI connection classes ------------------------------------------------------
 
 
-@needs_core("ASGIHTTPConnection/ASGIWebsocketConnection/ASGILifespan named by app.asgi_*_class")
 def test_asgi_connection_classes_are_named_by_the_app(app: Microframe) -> None:
     from microframe import asgi
 
