@@ -43,7 +43,8 @@ import importlib
 import os
 from typing import Any
 
-#: The frameworks, in the order tables list them.
+#: The ASGI frameworks, in the order tables list them. Flask (``flask_app``, a
+#: WSGI app) is the baseline :mod:`benchmarks.servers` serves with gunicorn.
 FRAMEWORKS: tuple[str, ...] = ("raw", "microframe", "quart", "starlette")
 #: Module of each framework's app, below this package.
 MODULES: dict[str, str] = {
@@ -51,6 +52,7 @@ MODULES: dict[str, str] = {
     "microframe": "microframe_app",
     "quart": "quart_app",
     "starlette": "starlette_app",
+    "flask": "flask_app",
 }
 #: The distribution each app needs; a framework whose package is missing is skipped.
 REQUIRES: dict[str, str | None] = {
@@ -58,6 +60,7 @@ REQUIRES: dict[str, str | None] = {
     "microframe": "microframe",
     "quart": "quart",
     "starlette": "starlette",
+    "flask": "flask",
 }
 
 TEMPLATE_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
