@@ -83,8 +83,8 @@ def _hypercorn(worker_class: str) -> Callable[[str, int], list[str]]:
 def _uvicorn(loop: str, http: str) -> Callable[[str, int], list[str]]:
     def command(app: str, port: int) -> list[str]:
         return [
-            sys.executable, "-m", "uvicorn", "--loop", loop, "--http", http, "--host", "127.0.0.1",
-            "--port", str(port), "--no-access-log", "--log-level", "warning", app,
+            sys.executable, "-m", "uvicorn", "--workers", "1", "--loop", loop, "--http", http,
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning", app,
         ]  # fmt: skip
 
     return command
