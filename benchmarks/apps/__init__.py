@@ -1,6 +1,7 @@
 """The benchmark apps: one per framework, with identical endpoints and semantics.
 
-Every module in this package exposes ``app``, an ASGI callable serving:
+Every module in this package exposes ``app``, an ASGI callable (a WSGI one
+for ``flask_app``, the baseline that runs under gunicorn) serving:
 
 =====================  ======  ==================================================
 path                   method  answer
