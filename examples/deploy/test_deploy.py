@@ -200,17 +200,7 @@ def _hypercorn(port: int) -> list[str] | None:
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param(
-            _granian,
-            id="granian",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="microframe reads a ready request body by driving receive()'s awaitable with"
-                " .send(), which Granian's awaitable lacks: POST bodies answer 500 under Granian"
-                " (microframe/wrappers/request.py _poll); remove this mark with the fix",
-            ),
-        ),
+        pytest.param(_granian, id="granian"),
         pytest.param(_uvicorn, id="uvicorn"),
         pytest.param(_hypercorn, id="hypercorn"),
     ],
@@ -222,17 +212,6 @@ def test_recommended_command(command: Any) -> None:
         pytest.skip("the server is not installed (pip install -e '.[granian,uvicorn]')")
     for _ in serve(argv, port):
         check_all(port)
-
-
-def test_granian_without_request_bodies() -> None:
-    """Under Granian everything but request bodies works today (see the xfail above)."""
-    port = free_port()
-    argv = _granian(port)
-    if argv is None:
-        pytest.skip("granian is not installed (pip install -e '.[granian]')")
-    for _ in serve(argv, port):
-        check_behind_proxy(port)
-        check_websocket(port)
 
 
 def test_hypercorn_refuses_a_spoofed_scheme() -> None:
