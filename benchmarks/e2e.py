@@ -135,11 +135,15 @@ def pinned(cpu: str, command: list[str]) -> list[str]:
     return command
 
 
-def run_wrk(wrk: str, url: str, duration: float, connections: int) -> WrkResult:
-    """Load ``url`` with one wrk thread for ``duration`` seconds."""
+def run_wrk(wrk: str, url: str, duration: float, connections: int, script: str | None = None) -> WrkResult:
+    """Load ``url`` with one wrk thread for ``duration`` seconds.
+
+    :param script: a wrk Lua script (for a request other than a plain GET).
+    """
+    options = ["-s", script] if script else []
     command = pinned(
         CLIENT_CPU,
-        [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url],
+        [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", *options, url],
     )
     done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=duration + 60)
     return parse_wrk(done.stdout)

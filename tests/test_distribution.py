@@ -122,3 +122,34 @@ def test_dependencies_are_capped_and_installed_within_their_bounds() -> None:
             assert uppers[0].release[:2] == (installed.major, installed.minor + 1), name
         else:
             assert uppers[0].release[:1] == (installed.major + 1,), name
+
+
+# The extras that install a fast production server, and what each must bring.
+_SERVER_EXTRAS = {"uvicorn": ("uvicorn", {"standard"}), "granian": ("granian", set())}
+
+
+def test_server_extras_are_bounded_and_admit_what_the_tests_run() -> None:
+    """``[uvicorn]`` is ``uvicorn[standard]`` and ``[granian]`` is ``granian``, each
+    below its next major release (only their command lines and ASGI are used)
+    and admitting the version the deployment tests ran against."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    declared = metadata.distribution(DISTRIBUTION).requires or []
+    for extra, (name, wanted_extras) in _SERVER_EXTRAS.items():
+        found = [
+            requirement
+            for requirement in map(Requirement, declared)
+            if requirement.marker is not None
+            and requirement.marker.evaluate({"extra": extra})
+            and not requirement.marker.evaluate({"extra": "no-such-extra"})
+        ]
+        assert [r.name for r in found] == [name], f"[{extra}] should install exactly {name}"
+        requirement = found[0]
+        assert requirement.extras == wanted_extras, extra
+        uppers = [Version(spec.version) for spec in requirement.specifier if spec.operator == "<"]
+        lowers = [spec for spec in requirement.specifier if spec.operator == ">="]
+        assert len(uppers) == 1 and len(lowers) == 1, f"[{extra}] needs a floor and a cap: {requirement}"
+        installed = Version(metadata.version(name))
+        assert installed in requirement.specifier, f"{name} {installed} is outside {requirement.specifier}"
+        assert uppers[0].release[:1] == (installed.major + 1,), name

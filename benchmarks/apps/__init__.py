@@ -1,6 +1,7 @@
 """The benchmark apps: one per framework, with identical endpoints and semantics.
 
-Every module in this package exposes ``app``, an ASGI callable serving:
+Every module in this package exposes ``app``, an ASGI callable (a WSGI one
+for ``flask_app``, the baseline that runs under gunicorn) serving:
 
 =====================  ======  ==================================================
 path                   method  answer
@@ -43,7 +44,8 @@ import importlib
 import os
 from typing import Any
 
-#: The frameworks, in the order tables list them.
+#: The ASGI frameworks, in the order tables list them. Flask (``flask_app``, a
+#: WSGI app) is the baseline :mod:`benchmarks.servers` serves with gunicorn.
 FRAMEWORKS: tuple[str, ...] = ("raw", "microframe", "quart", "starlette")
 #: Module of each framework's app, below this package.
 MODULES: dict[str, str] = {
@@ -51,6 +53,7 @@ MODULES: dict[str, str] = {
     "microframe": "microframe_app",
     "quart": "quart_app",
     "starlette": "starlette_app",
+    "flask": "flask_app",
 }
 #: The distribution each app needs; a framework whose package is missing is skipped.
 REQUIRES: dict[str, str | None] = {
@@ -58,6 +61,7 @@ REQUIRES: dict[str, str | None] = {
     "microframe": "microframe",
     "quart": "quart",
     "starlette": "starlette",
+    "flask": "flask",
 }
 
 TEMPLATE_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")

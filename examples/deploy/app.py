@@ -1,13 +1,11 @@
 """A small app set up for production: behind a reverse proxy, under any ASGI server.
 
-Serve it with several Hypercorn workers (the proxy in front terminates TLS)::
+Serve it with the server that fits (docs/howto/deployment.md compares them),
+one worker per CPU core::
 
-    hypercorn --config hypercorn.toml app:app
-
-or with another ASGI server::
-
-    python -m uvicorn app:app --host 127.0.0.1 --port 8000 --workers 4
     granian --interface asgi --host 127.0.0.1 --port 8000 --workers 4 app:app
+    uvicorn app:app --host 127.0.0.1 --port 8000 --workers 4 --no-proxy-headers
+    hypercorn --config hypercorn.toml app:app
 
 ``PROXY_HOPS`` is the number of reverse proxies in front of the app (1 by
 default); their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are
@@ -18,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from microframe import Microframe, request, url_for
+from microframe import Microframe, request, url_for, websocket
 from microframe.middleware.proxy_fix import ProxyFixMiddleware
 
 app = Microframe(__name__)
@@ -50,3 +48,17 @@ async def index() -> dict[str, object]:
 async def healthz() -> str:
     """For the load balancer's health checks."""
     return "ok"
+
+
+@app.post("/echo")
+async def echo() -> object:
+    """Answer a JSON body with itself: a request body read through the server."""
+    return await request.get_json()
+
+
+@app.websocket("/ws")
+async def ws_echo() -> None:
+    """Echo each websocket message back, until the client leaves."""
+    while True:
+        message = await websocket.receive()
+        await websocket.send(message)

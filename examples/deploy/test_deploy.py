@@ -1,8 +1,11 @@
-"""Run app.py under real ASGI servers: Hypercorn with workers, Uvicorn, Granian.
+"""Run app.py with each command the deployment guide recommends.
 
-Each test starts a server in a subprocess on a free 127.0.0.1 port, sends
-requests through it (with the headers a reverse proxy would add), and stops
-it by its pid. A server that is not installed is skipped.
+Granian, Uvicorn (uvloop + httptools, from the ``[uvicorn]`` extra) and
+Hypercorn, each with two workers, and Hypercorn serving HTTP/2 over TLS.
+Each test starts the server in a subprocess on a free 127.0.0.1 port, in a
+process group of its own, sends requests through it (with the headers a
+reverse proxy would add, a JSON body, a websocket conversation), and stops
+the group. A server that is not installed is skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -35,18 +39,30 @@ def free_port() -> int:
         return port
 
 
-def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """Send one GET request to the server; return the status and body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def get(
+    port: int,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    tls: ssl.SSLContext | None = None,
+) -> tuple[int, bytes]:
+    """Send one request to the server; return the status and body."""
+    connection = (
+        http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=tls)
+        if tls is not None
+        else http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    )
     try:
-        connection.request("GET", path, headers=headers or {})
+        connection.request(method, path, body=body or None, headers=headers or {})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
         connection.close()
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], port: int) -> None:
+def wait_until_ready(process: subprocess.Popen[bytes], port: int, tls: ssl.SSLContext | None = None) -> None:
     """Poll ``/healthz`` until it answers; fail if the server exits first."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -54,7 +70,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], port: int) -> None:
             output = process.stdout.read().decode(errors="replace") if process.stdout else ""
             pytest.fail(f"The server exited with {process.returncode}:\n{output}")
         try:
-            if get(port, "/healthz")[0] == 200:
+            if get(port, "/healthz", tls=tls)[0] == 200:
                 return
         except OSError:
             pass
@@ -82,15 +98,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
-def serve(command: list[str], port: int) -> Iterator[int]:
+def serve(command: list[str], port: int, tls: ssl.SSLContext | None = None) -> Iterator[int]:
     """Run ``command`` in this folder until the test is done; yield the port."""
     env = dict(os.environ, PROXY_HOPS="1", PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        command, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        command,
+        cwd=HERE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # a group of its own, for stop() to end
     )
     try:
-        wait_until_ready(process, port)
+        wait_until_ready(process, port, tls)
         yield port
     finally:
         stop(process)
@@ -107,8 +127,7 @@ def check_behind_proxy(port: int) -> dict[str, Any]:
     status, body = get(
         port,
         "/",
-        {"X-Forwarded-For": "198.51.100.1, 203.0.113.9", "X-Forwarded-Proto": "https",
-         "Host": "example.com"},
+        {"X-Forwarded-For": "198.51.100.1, 203.0.113.9", "X-Forwarded-Proto": "https", "Host": "example.com"},
     )
     assert status == 200
     data: dict[str, Any] = json.loads(body)
@@ -118,56 +137,109 @@ def check_behind_proxy(port: int) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture
-def hypercorn_port() -> Iterator[int]:
-    if importlib.util.find_spec("hypercorn") is None:
-        pytest.skip("hypercorn is not installed")
-    port = free_port()
-    yield from serve(
-        [sys.executable, "-m", "hypercorn", "--config", "hypercorn.toml",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--graceful-timeout", "2",
-         "app:app"],
-        port,
+def check_json_body(port: int) -> None:
+    """A JSON request body reaches the app through the server and comes back."""
+    document = {"items": [1, 2, 3], "text": "caf\u00e9"}
+    status, body = get(
+        port, "/echo", {"Content-Type": "application/json"}, method="POST", body=json.dumps(document).encode()
     )
+    assert status == 200, body
+    assert json.loads(body) == document
+    # Malformed JSON is the client's mistake: a 400, not a 500.
+    status, _ = get(port, "/echo", {"Content-Type": "application/json"}, method="POST", body=b"{not json")
+    assert status == 400
 
 
-@pytest.fixture
-def uvicorn_port() -> Iterator[int]:
-    if importlib.util.find_spec("uvicorn") is None:
-        pytest.skip("uvicorn is not installed")
-    port = free_port()
-    yield from serve(
-        [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-proxy-headers", "--log-level", "warning"],
-        port,
-    )
+def check_websocket(port: int) -> None:
+    """A websocket conversation through the server: text and bytes come back as sent."""
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10, close_timeout=5) as ws:
+        for message in ("hello", "caf\u00e9", b"\x00\x01binary"):
+            ws.send(message)
+            assert ws.recv(timeout=10) == message
 
 
-@pytest.fixture
-def granian_port() -> Iterator[int]:
-    granian = executable("granian")
-    if granian is None:
-        pytest.skip("granian is not installed")
-    port = free_port()
-    yield from serve(
-        [granian, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "app:app"],
-        port,
-    )
-
-
-def test_hypercorn_with_workers(hypercorn_port: int) -> None:
-    data = check_behind_proxy(hypercorn_port)
+def check_all(port: int) -> dict[str, Any]:
+    """Everything the deployment example must do under a production server."""
+    data = check_behind_proxy(port)
     assert data["pid"] != os.getpid()
-    # A client that talks to the server directly cannot pretend to be https
-    # through a header it adds *before* the proxy's value.
-    status, body = get(hypercorn_port, "/", {"X-Forwarded-Proto": "https, http"})
-    assert status == 200 and json.loads(body)["scheme"] == "http"
+    check_json_body(port)
+    check_websocket(port)
+    return data
 
 
-def test_uvicorn(uvicorn_port: int) -> None:
-    check_behind_proxy(uvicorn_port)
+def _granian(port: int) -> list[str] | None:
+    granian = executable("granian")
+    return granian and [
+        granian, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+        "--log-level", "warning", "app:app",
+    ]  # fmt: skip
 
 
-def test_granian(granian_port: int) -> None:
-    check_behind_proxy(granian_port)
+def _uvicorn(port: int) -> list[str] | None:
+    uvicorn = executable("uvicorn")
+    # With the [uvicorn] extra (uvicorn[standard]) installed, Uvicorn picks
+    # uvloop and httptools by itself: the command names neither.
+    if uvicorn is None or not all(importlib.util.find_spec(m) for m in ("uvloop", "httptools")):
+        return None
+    return [
+        uvicorn, "app:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+        "--no-proxy-headers", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _hypercorn(port: int) -> list[str] | None:
+    hypercorn = executable("hypercorn")
+    return hypercorn and [
+        hypercorn, "--config", "hypercorn.toml", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        "--graceful-timeout", "2", "app:app",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(_granian, id="granian"),
+        pytest.param(_uvicorn, id="uvicorn"),
+        pytest.param(_hypercorn, id="hypercorn"),
+    ],
+)
+def test_recommended_command(command: Any) -> None:
+    port = free_port()
+    argv = command(port)
+    if argv is None:
+        pytest.skip("the server is not installed (pip install -e '.[granian,uvicorn]')")
+    for _ in serve(argv, port):
+        check_all(port)
+
+
+def test_hypercorn_refuses_a_spoofed_scheme() -> None:
+    port = free_port()
+    argv = _hypercorn(port)
+    assert argv is not None
+    for _ in serve(argv, port):
+        # A client that talks to the server directly cannot pretend to be
+        # https through a header it adds *before* the proxy's value.
+        status, body = get(port, "/", {"X-Forwarded-Proto": "https, http"})
+        assert status == 200 and json.loads(body)["scheme"] == "http"
+
+
+def test_hypercorn_http2_over_tls(tmp_path: Path) -> None:
+    """The guide's HTTP/2 command: Hypercorn with a certificate negotiates h2 through ALPN."""
+    import httpx
+    from werkzeug.serving import make_ssl_devcert
+
+    certificate, key = make_ssl_devcert(str(tmp_path / "dev"), host="localhost")
+    port = free_port()
+    hypercorn = executable("hypercorn")
+    assert hypercorn is not None
+    argv = [hypercorn, "--certfile", certificate, "--keyfile", key, "--bind", f"127.0.0.1:{port}", "app:app"]
+    tls = ssl.create_default_context(cafile=certificate)
+    tls.check_hostname = False
+    for _ in serve(argv, port, tls):
+        with httpx.Client(http2=True, verify=tls, timeout=10) as client:
+            response = client.get(f"https://127.0.0.1:{port}/", headers={"X-Forwarded-Proto": "https"})
+        assert response.http_version == "HTTP/2"
+        assert response.status_code == 200
+        assert response.json()["scheme"] == "https"
