@@ -20,6 +20,7 @@ import contextvars
 import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from werkzeug.sansio.request import Request as SansIORequest
 
@@ -62,12 +63,27 @@ def _parse_length(value: bytes) -> int | None:
 
 
 def scope_path(scope: Any) -> tuple[str, str]:
-    """Return ``(root_path, path below it)`` of an HTTP or websocket scope."""
+    """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
+
+    An absolute-form target (``http://host/path``, as sent to proxies) is
+    routed by its path.
+    """
     root_path: str = scope.get("root_path", "")
     path: str = scope["path"]
+    if path[:1] != "/" and "://" in path:
+        path = urlsplit(path).path or "/"
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :] or "/"
     return root_path, path
+
+
+def _target_host(target: str) -> bytes | None:
+    # The host of an absolute-form target, which replaces the Host header
+    # (RFC 9112, section 3.2.2); None for the usual origin form (/path).
+    if target[:1] == "/" or "://" not in target:
+        return None
+    authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
+    return authority.encode("latin-1") if authority else None
 
 
 def scope_query(scope: Any) -> bytes:
@@ -187,6 +203,10 @@ class ASGIHTTPConnection:
         cookie_sent = False
         host: str | None = None
         raw = scope["headers"]
+        target_host = _target_host(scope["path"])
+        if target_host is not None:
+            raw = [(name, value) for name, value in raw if name != b"host"]
+            raw.append((b"host", target_host))
         for name, value in raw:
             if name == b"host":
                 if host is None:

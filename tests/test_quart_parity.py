@@ -93,7 +93,6 @@ async def test_a_path_under_root_path_is_served_below_it(app: Microframe) -> Non
     assert sent[1]["body"] == b"/prefix|/page"
 
 
-@needs_core("absolute-form request targets (http://host/path)")
 async def test_an_absolute_form_target_is_served(app: Microframe) -> None:
     @app.route("/path")
     async def path() -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from live_server import LiveServer
+from live_server import LiveServer, status_of
 
 APP_SOURCE = textwrap.dedent(
     """
@@ -68,6 +68,11 @@ APP_SOURCE = textwrap.dedent(
             session["user"] = (await request.form)["user"]
             session["pair"] = (1, "two")
         return repr([session.get("user"), session.get("pair")])
+
+
+    @app.get("/where")
+    async def where():
+        return request.host + request.full_path
 
 
     @app.get("/go")
@@ -289,3 +294,16 @@ def test_json_echo(server: Server) -> None:
     )
     response, body = server.request("POST", "/echo", b"{bad", {"Content-Type": "application/json"})
     assert response.status == 400
+
+
+def test_absolute_form_target(server: Server, request: pytest.FixtureRequest) -> None:
+    # As a client talking to a proxy sends it. Hypercorn hands the target on,
+    # and the target's host wins over the Host header (RFC 9112, section
+    # 3.2.2); Uvicorn and Granian hand on only its path.
+    raw = server.raw(
+        b"GET http://example.com/where?q=1 HTTP/1.1\r\nHost: other.test\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    assert status_of(raw) == 200, raw
+    host = b"example.com" if "hypercorn" in request.node.callspec.id else b"other.test"
+    assert raw.endswith(b"\r\n\r\n" + host + b"/where?q=1"), raw
