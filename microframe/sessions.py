@@ -14,7 +14,7 @@ A server-side store plugs in by subclassing :class:`SessionInterface`;
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from datetime import UTC, datetime
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +31,7 @@ from itsdangerous.encoding import base64_encode
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
-from .sync import run_async
+from .sync import ReadyValue, in_sync_code, run_async
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -85,6 +85,12 @@ class SecureCookieSession(CallbackDict[str, Any], SessionMixin):
         """Return ``session[key]``, setting it to ``default`` first if missing."""
         self.accessed = True
         return super().setdefault(key, default)
+
+    def __await__(self) -> Generator[None, None, SecureCookieSession]:
+        """Awaiting the session gives the session: the stock interface's
+        ``open_session`` is Flask's (a plain call) and Quart's (``await``) at once."""
+        return self
+        yield  # a generator that finishes at once
 
 
 class NullSession(SecureCookieSession):
@@ -313,12 +319,17 @@ class SecureCookieSessionInterface(SessionInterface):
             return self.session_class()
         return self.session_class(data)
 
-    def save_session(self, app: Microframe, session: SessionMixin, response: Response) -> None:
+    def save_session(self, app: Microframe, session: SessionMixin, response: Response) -> Any:
         """Set, refresh or delete the session cookie as the session requires.
 
         The cookie goes through ``response.set_cookie``, so werkzeug warns
         when it is larger than ``MAX_COOKIE_SIZE`` (browsers drop such cookies).
+        Returns ``None``, which async code may ``await`` as Quart's.
         """
+        self._save(app, session, response)
+        return None if in_sync_code() else ReadyValue(None)
+
+    def _save(self, app: Microframe, session: SessionMixin, response: Response) -> None:
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -386,7 +397,7 @@ def open_session_sync(app: Microframe, request: Request) -> SessionMixin:
     """
     interface = app.session_interface
     session: Any = interface.open_session(app, request)
-    if isawaitable(session):
+    if isinstance(session, Coroutine):  # an async def open_session
         session = run_async(session)
     if session is None:
         return interface.make_null_session(app)
@@ -398,7 +409,7 @@ async def open_session(app: Microframe, request: Request) -> SessionMixin:
     awaiting an ``async def`` ``open_session``; a null session when it opens none."""
     interface = app.session_interface
     session: Any = interface.open_session(app, request)
-    if isawaitable(session):
+    if isinstance(session, Coroutine):  # an async def open_session
         session = await session
     if session is None:
         return interface.make_null_session(app)

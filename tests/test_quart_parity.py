@@ -20,8 +20,10 @@ from microframe import (
     request,
     session,
     stream_template_string,
+    url_for,
     websocket,
 )
+from microframe.sessions import SecureCookieSessionInterface
 
 
 def needs_core(what: str) -> pytest.MarkDecorator:
@@ -140,11 +142,79 @@ async def test_a_bad_return_value_names_the_view(app: Microframe) -> None:
 # -- sessions -----------------------------------------------------------------------------
 
 
-@needs_core("Quart's async session interface: await open_session(app, request)")
 async def test_the_session_interface_is_awaitable(app: Microframe) -> None:
-    async with app.test_request_context("/"):
-        opened = await app.session_interface.open_session(app, request)  # type: ignore[misc]
-        assert opened is not None
+    # Quart's interface is awaited; the stock one is Flask's and Quart's at once.
+    client = app.test_client()
+    async with client.session_transaction() as stored:
+        stored["user"] = "ada"
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    async with app.test_request_context("/", headers={"Cookie": f"session={cookie.value}"}):
+        opened = await app.session_interface.open_session(app, request)
+        assert opened is not None and opened["user"] == "ada"
+        opened["user"] = "bob"
+        response = app.response_class("")
+        assert await app.session_interface.save_session(app, opened, response) is None
+    assert "session=" in response.headers["Set-Cookie"]
+
+
+def test_the_session_interface_is_flasks_in_sync_code(app: Microframe) -> None:
+    with app.test_request_context("/"):
+        opened = app.session_interface.open_session(app, request)
+        assert opened is not None and dict(opened) == {}
+        opened["user"] = "ada"
+        response = app.response_class("")
+        assert app.session_interface.save_session(app, opened, response) is None
+    assert "session=" in response.headers["Set-Cookie"]
+
+
+class QuartStyleInterface(SecureCookieSessionInterface):
+    """An interface written for Quart: async methods calling the stock ones."""
+
+    async def open_session(self, app: Any, request: Any) -> Any:  # type: ignore[override]
+        session = await super().open_session(app, request)
+        session.setdefault("opened_by", "quart-style")
+        return session
+
+    async def save_session(self, app: Any, session: Any, response: Any) -> None:  # type: ignore[override]
+        response.headers["X-Saved"] = "yes"
+        await super().save_session(app, session, response)
+
+
+class FlaskStyleInterface(SecureCookieSessionInterface):
+    """An interface written for Flask: plain methods calling the stock ones."""
+
+    def open_session(self, app: Any, request: Any) -> Any:
+        session = super().open_session(app, request)
+        session.setdefault("opened_by", "flask-style")
+        return session
+
+    def save_session(self, app: Any, session: Any, response: Any) -> None:
+        response.headers["X-Saved"] = "yes"
+        super().save_session(app, session, response)
+
+
+@pytest.mark.parametrize("interface", [QuartStyleInterface, FlaskStyleInterface])
+async def test_session_interface_subclasses_in_either_style(app: Microframe, interface: type) -> None:
+    app.session_interface = interface()
+
+    @app.route("/")
+    async def index() -> str:
+        session["visits"] = session.get("visits", 0) + 1
+        return f"{session['opened_by']} {session['visits']}"
+
+    @app.route("/sync")
+    def sync_view() -> str:
+        session["visits"] = session.get("visits", 0) + 1
+        return f"{session['opened_by']} {session['visits']}"
+
+    client = app.test_client()
+    style = interface.__name__.removesuffix("Interface").lower().replace("style", "-style")
+    for visits, path in enumerate(["/", "/sync", "/"], start=1):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert await response.get_data(as_text=True) == f"{style} {visits}"
+        assert response.headers["X-Saved"] == "yes"
 
 
 async def test_websocket_handlers_see_the_session(app: Microframe) -> None:
@@ -179,8 +249,9 @@ async def test_a_blueprint_websocket_route(app: Microframe) -> None:
         assert await asyncio.wait_for(connection.receive(), 5) == "from the blueprint"
 
 
-@needs_core("a nested blueprint's subdomain joins its parent's (child.parent)")
 async def test_nested_blueprint_subdomains_join(app: Microframe) -> None:
+    # As in Flask and Quart, requests match subdomains with subdomain_matching.
+    app.subdomain_matching = True
     app.config["SERVER_NAME"] = "example.com"
     parent = Blueprint("parent", __name__, subdomain="parent")
     child = Blueprint("child", __name__, subdomain="child")
@@ -195,6 +266,10 @@ async def test_nested_blueprint_subdomains_join(app: Microframe) -> None:
     response = await client.get("/", subdomain="child.parent")
     assert response.status_code == 200
     assert await response.get_data() == b"child"
+    for other in ("child", "parent", None):
+        assert (await client.get("/", subdomain=other)).status_code == 404
+    async with app.app_context():
+        assert url_for("parent.child.index") == "http://child.parent.example.com/"
 
 
 async def test_stream_template_string_streams_after_the_first_request(app: Microframe) -> None:

@@ -704,8 +704,9 @@ class SessionTransaction:
 
 
 def _resolved(value: T) -> T:
-    """``value``, or its result if it is awaitable, from sync code."""
-    if isawaitable(value):
+    """``value``, or its result if it is a coroutine (an ``async def``
+    session method's), from sync code."""
+    if isinstance(value, Coroutine):
         result: T = run_async(value)
         return result
     return value
