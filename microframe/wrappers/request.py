@@ -420,6 +420,8 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
+        if server is None and isinstance(scope, dict):
+            server = scope.get("server")  # as Quart's constructor takes it
         super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope

@@ -2,9 +2,8 @@
 
 The items written from Quart's documentation, seen by an HTTP client: the
 response body classes and ``make_conditional`` (206, 416, 304), ``send_file``
-with ``max_age=None`` and ``send_from_directory`` of a missing file, the
-limits Quart's ``Request`` constructor takes (413, 408), and a Quart-style
-``Websocket`` subclass.
+with ``max_age=None`` and ``send_from_directory`` of a missing file, and the
+limits Quart's ``Request`` constructor takes (413, 408).
 """
 
 from __future__ import annotations
