@@ -42,7 +42,7 @@ from werkzeug.security import safe_join
 from .globals import _cv_request, current_app
 from .sync import in_sync_code
 from .wrappers import DualResponse, Request, Response
-from .wrappers.response_body import BinaryFile, DataBody, FileBody, FileObjectBody, ResponseBody
+from .wrappers.response_body import BinaryFile, DataBody, FileObjectBody, ResponseBody
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -127,7 +127,7 @@ def send_file(
         (``io.BytesIO`` supports ranges; other objects are streamed as read).
     :param mimetype: the ``Content-Type``; guessed from ``download_name``
         (or the path) when omitted. A file object without a name needs one
-        of the two.
+        of the two, or :class:`MimetypeNotInferredError` is raised.
     :param as_attachment: ask the browser to save the file rather than show it.
     :param download_name: the file name the browser sees; the path's name
         by default. Non-ASCII names are sent as ``filename*=UTF-8''...``.
@@ -139,7 +139,9 @@ def send_file(
         a path.
     :param max_age: seconds the client may cache the file; by default the
         app's :meth:`~microframe.app.Microframe.get_send_file_max_age`
-        (``SEND_FILE_MAX_AGE_DEFAULT``). ``None`` there sends ``no-cache``.
+        (``SEND_FILE_MAX_AGE_DEFAULT``). ``None`` there, Flask's default,
+        sends ``Cache-Control: no-cache`` with no ``max-age``, so
+        ``max_age=None`` sends no ``max-age`` unless the app sets a default.
     :param legacy: Quart's older names, ``attachment_filename``,
         ``cache_timeout`` and ``add_etags``, are accepted too.
     :raises FileNotFoundError: when the path does not exist (a 500; use
@@ -313,10 +315,10 @@ def _build(
     headers: dict[str, str] = {}
     if mimetype is None:
         if download_name is None:
-            raise TypeError(
-                "Unable to detect the MIME type because a file name is not"
-                " available. Either set 'download_name', pass a path instead"
-                " of a file, or set 'mimetype'."
+            raise MimetypeNotInferredError(
+                "The mime type cannot be inferred, please set it manually via the"
+                " mimetype argument (or name the file with 'download_name', or"
+                " pass a path instead of a file object)."
             )
         mimetype, encoding = mimetypes.guess_type(download_name)
         mimetype = mimetype or "application/octet-stream"
@@ -374,14 +376,24 @@ def _app_max_age(app: Microframe, path: str | None) -> int | None:
 def _body(
     app: Microframe, path: str | None, file: BinaryFile | None, info: os.stat_result | None
 ) -> ResponseBody:
+    bodies = app.response_class
     if path is not None:
-        return FileBody(path, size=info.st_size if info is not None else None)
+        return bodies.file_body_class(path, size=info.st_size if info is not None else None)
     if isinstance(file, io.BytesIO):
-        # Already in memory: a DataBody answers ranges and knows its length.
-        return DataBody(bytes(file.getbuffer()[file.tell() :]))
+        # Already in memory: an IOBody answers ranges and knows its length.
+        return bodies.io_body_class(file)
     assert file is not None  # _resolve gives a path or a file
     ctx = _cv_request.get(None)
     return FileObjectBody(file, ctx.lease if ctx is not None else None)
+
+
+class MimetypeNotInferredError(TypeError, ValueError):
+    """:func:`send_file` was given a file object with no name and no ``mimetype``.
+
+    Both a :class:`TypeError`, as werkzeug's ``send_file`` (and so Flask's)
+    raises, and a :class:`ValueError`, as Quart's raises, so code and tests
+    written for either catch it.
+    """
 
 
 _CONTROL_CHARACTERS = dict.fromkeys([*range(32), 127])
@@ -411,4 +423,10 @@ def content_disposition(filename: str, as_attachment: bool = False) -> str:
     return dump_options_header(kind, {"filename": filename})
 
 
-__all__ = ["content_disposition", "get_send_file_max_age", "send_file", "send_from_directory"]
+__all__ = [
+    "MimetypeNotInferredError",
+    "content_disposition",
+    "get_send_file_max_age",
+    "send_file",
+    "send_from_directory",
+]

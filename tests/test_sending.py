@@ -145,12 +145,29 @@ async def test_send_other_file_object_is_streamed(app: Microframe, tmp_path: Pat
 
 async def test_file_object_needs_a_name_or_type(app: Microframe) -> None:
     async with app.test_request_context("/"):
-        with pytest.raises(TypeError, match="MIME type"):
+        # Flask's TypeError and Quart's ValueError, with Quart's message.
+        with pytest.raises(TypeError, match="mime type cannot be inferred"):
+            await send_file(io.BytesIO(b"data"))
+        with pytest.raises(ValueError, match="set it manually via the mimetype argument"):
             await send_file(io.BytesIO(b"data"))
         with pytest.raises(TypeError, match="attachment"):
             await send_file(io.BytesIO(b"data"), mimetype="text/plain", as_attachment=True)
         with pytest.raises(ValueError, match="binary mode"):
             await send_file(io.StringIO("text"), mimetype="text/plain")
+
+
+async def test_send_from_directory_missing_file_raises_not_found(app: Microframe) -> None:
+    async with app.test_request_context("/"):
+        with pytest.raises(NotFound) as raised:
+            await send_from_directory(STATIC, "no-such-file.txt")
+    assert raised.value.code == 404
+
+    @app.get("/files/<path:name>")
+    async def files(name: str) -> Any:
+        return await send_from_directory(STATIC, name)
+
+    response = await app.test_client().get("/files/no-such-file.txt")
+    assert response.status_code == 404
 
 
 async def test_missing_file_is_an_error(app: Microframe) -> None:
@@ -238,6 +255,23 @@ async def test_max_age(app: Microframe) -> None:
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 12
     response = await app.test_client().get("/static/index.html")
     assert response.cache_control.max_age == 12
+
+
+@pytest.mark.parametrize("source", ["path", "bytesio"])
+async def test_max_age_none_sends_no_max_age(app: Microframe, source: str) -> None:
+    # Quart's and Flask's documentation: max_age=None leaves caching to the
+    # app's SEND_FILE_MAX_AGE_DEFAULT, None by default: no max-age, no Expires.
+    @app.get("/")
+    async def index() -> Any:
+        if source == "path":
+            return await send_file(STATIC / "index.html", max_age=None)
+        return await send_file(io.BytesIO(b"data"), mimetype="text/plain", max_age=None)
+
+    response = await app.test_client().get("/")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.cache_control.max_age is None
+    assert "Expires" not in response.headers
 
 
 async def test_get_send_file_max_age_hook(tmp_path: Path) -> None:

@@ -230,6 +230,9 @@ def scope_from_environ(
     if type_ == "websocket":
         scope["subprotocols"] = []
         scope["extensions"]["websocket.http.response"] = {}
+    elif scope["http_version"] in ("2", "3"):
+        # As Hypercorn offers server push on these protocols.
+        scope["extensions"]["http.response.push"] = {}
     if scope_base:
         scope.update(scope_base)
     return scope, body

@@ -114,6 +114,10 @@ class MicroframeClient:
         self._preserved: list[tuple[AppContext, RequestContext]] = []
         #: The preserved contexts this client pushed in the test's context.
         self._pushed: list[tuple[AppContext, RequestContext]] = []
+        #: The server pushes the app asked for, as Quart's client records
+        #: them: ``(path, headers)`` of each ``http.response.push`` message
+        #: (sent on HTTP/2 and 3 requests, ``http_version="2"``).
+        self.push_promises: list[tuple[str, Headers]] = []
 
     @property
     def application(self) -> Microframe:
@@ -488,7 +492,7 @@ class MicroframeClient:
         scope, body = scope_from_environ(environ, "http", scope_base)
         if self.preserve_context:
             scope["extensions"][_PRESERVE_KEY] = self
-        status, headers, chunks = await _run_asgi(self.app, scope, body)
+        status, headers, chunks = await _run_asgi(self.app, scope, body, self.push_promises)
         response = make_test_response(
             self.app, self.response_wrapper or self.app.response_class, status, headers,
             b"".join(chunks), len(chunks) > 1,
@@ -721,9 +725,13 @@ async def _awaited(value: T) -> T:
 
 
 async def _run_asgi(
-    app: ASGIApp, scope: dict[str, object], body: bytes
+    app: ASGIApp,
+    scope: dict[str, object],
+    body: bytes,
+    push_promises: list[tuple[str, Headers]],
 ) -> tuple[int, Headers, list[bytes]]:
-    """Call ``app`` with one request and collect the response it sends."""
+    """Call ``app`` with one request and collect the response it sends
+    (server pushes into ``push_promises``)."""
     done = asyncio.Event()
     sent_body = False
     status = 500
@@ -749,6 +757,11 @@ async def _run_asgi(
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 done.set()
+        elif kind == "http.response.push":
+            pushed = Headers()
+            for name, value in message.get("headers", ()):
+                pushed.add(name.decode("latin-1"), value.decode("latin-1"))
+            push_promises.append((message["path"], pushed))
 
     try:
         await app(scope, receive, send)

@@ -9,16 +9,22 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote, urlencode
 
 import werkzeug.test
-from werkzeug.datastructures import EnvironHeaders, Headers
+from werkzeug.datastructures import EnvironHeaders, FileMultiDict, Headers, MultiDict
+from werkzeug.test import encode_multipart
+from werkzeug.urls import iri_to_uri
 
 from ..app import Microframe
 from .builder import form_data, make_builder
 
 #: "Not given", where ``None`` is a value (``json=None`` sends ``null``).
 sentinel: Any = object()
+
+
+#: The multipart boundary of test bodies, Quart's, so bodies match its byte for byte.
+MULTIPART_BOUNDARY = "----QuartBoundary"
 
 
 def make_test_body_with_headers(
@@ -31,20 +37,44 @@ def make_test_body_with_headers(
 ) -> tuple[bytes, Headers]:
     """Encode a test request body and return it with its ``Content-Type`` header.
 
-    ``data`` may be bytes or str (sent as is) or a dict (sent as a form, with
-    file values as files, as Flask's test client does); ``form`` and
-    ``files`` build a urlencoded or multipart body; ``json`` is dumped with
-    the app's JSON provider when ``app`` is given.
+    As Quart's: ``data`` (str or bytes) is sent as is; ``json`` is dumped
+    (with ``app``'s JSON provider, else the current app's); ``form`` alone
+    is urlencoded; ``files`` (with ``form``, if given) make a multipart body
+    with Quart's boundary, ``----QuartBoundary``, files first::
+
+        body, headers = make_test_body_with_headers(
+            form={"name": "ada"}, files={"avatar": FileStorage(io.BytesIO(b"..."), "a.png")}
+        )
+
+    ``data`` may also be a dict, sent as a form (file values as files), as
+    Flask's test client takes it.
+
+    :raises ValueError: when the body is given twice (``json`` or ``data``
+        with another argument).
     """
-    given = (data is not None) + (form is not None or files is not None) + (json is not sentinel)
-    if given > 1:
-        raise TypeError("Pass the body as one of 'data', 'json' or 'form'/'files'.")
+    if (json is not sentinel) + (data is not None) + (form is not None or files is not None) > 1:
+        raise ValueError(
+            "Test args 'json', 'data' and 'form'/'files' are mutually exclusive:"
+            " pass the body as one of them."
+        )
     headers = Headers()
     if json is not sentinel:
         headers["Content-Type"] = "application/json"
-        return (app.json.dumps(json) if app is not None else _json.dumps(json)).encode(), headers
-    if form is not None or files is not None:
-        data = form_data(form, files)
+        return _dump_json(json, app).encode(), headers
+    if files is not None:
+        # werkzeug's encoder writes the parts exactly as Quart's helper does.
+        values = form_data(None, files)
+        values.update(form_data(form, None))
+        boundary, body = encode_multipart(_with_file_storages(values), MULTIPART_BOUNDARY)
+        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+        return body, headers
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return urlencode(list(form_data(form, None).items(multi=True))).encode(), headers
+    if isinstance(data, str):
+        return data.encode(), headers
+    if data is None or isinstance(data, bytes):
+        return data or b"", headers
     builder = werkzeug.test.EnvironBuilder(data=data)
     try:
         environ = builder.get_environ()
@@ -53,6 +83,31 @@ def make_test_body_with_headers(
     if environ.get("CONTENT_TYPE"):
         headers["Content-Type"] = environ["CONTENT_TYPE"]
     return environ["wsgi.input"].read(), headers
+
+
+def _dump_json(value: object, app: Microframe | None) -> str:
+    if app is None:
+        from ..globals import _cv_app
+
+        app_ctx = _cv_app.get(None)
+        app = app_ctx.app if app_ctx is not None else None
+    return app.json.dumps(value) if app is not None else _json.dumps(value)
+
+
+def _with_file_storages(values: MultiDict[str, object]) -> MultiDict[str, object]:
+    """Turn file values given as ``(file, filename[, content_type])`` or a
+    file object into werkzeug's ``FileStorage``, as werkzeug's builder does."""
+    result: MultiDict[str, object] = MultiDict()
+    for key, value in values.items(multi=True):
+        if isinstance(value, tuple) or hasattr(value, "read"):
+            converter = FileMultiDict()
+            if isinstance(value, tuple):
+                converter.add_file(key, *value)
+            else:
+                converter.add_file(key, value)  # type: ignore[arg-type]
+            value = converter[key]
+        result.add(key, value)
+    return result
 
 
 def make_test_headers_path_and_query_string(
@@ -90,14 +145,29 @@ def make_test_scope(
     http_version: str,
     scope_base: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """Return an ASGI scope for a test request or websocket, from its parts."""
+    """Return an ASGI scope for a test request or websocket, from its parts.
+
+    The keys are Quart's: ``type``, ``http_version``, ``asgi``, ``method``,
+    ``scheme``, ``path`` (as given: already unquoted), ``raw_path`` (its IRI
+    quoted), ``query_string``, ``root_path``, ``headers`` and
+    ``extensions``, plus the ``client`` and ``server`` a server gives and a
+    websocket's ``subprotocols``. ``extensions`` offers what a server would:
+    server push on HTTP/2 and 3, HTTP responses to a websocket handshake.
+    ``scope_base`` is laid over the result.
+    """
+    extensions: dict[str, dict[str, object]] = {}
+    if type_ == "websocket":
+        extensions["websocket.http.response"] = {}
+    elif http_version in ("2", "3"):
+        extensions["http.response.push"] = {}
     scope: dict[str, object] = {
         "type": type_,
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": http_version,
+        "method": method,
         "scheme": scheme,
-        "path": unquote(path, errors="surrogateescape"),
-        "raw_path": quote(path, safe="/%:@!$&'()*+,;=~").encode("latin-1", "replace"),
+        "path": path,
+        "raw_path": iri_to_uri(path).encode("ascii"),
         "query_string": query_string,
         "root_path": root_path,
         "headers": [
@@ -106,11 +176,9 @@ def make_test_scope(
         ],
         "client": ("127.0.0.1", 80),
         "server": ("localhost", 80),
-        "extensions": {},
+        "extensions": extensions,
     }
-    if type_ == "http":
-        scope["method"] = method
-    else:
+    if type_ == "websocket":
         scope["subprotocols"] = []
     if scope_base:
         scope.update(scope_base)
@@ -122,6 +190,7 @@ async def no_op_push(path: str, headers: Headers) -> None:
 
 
 __all__ = [
+    "MULTIPART_BOUNDARY",
     "make_test_body_with_headers",
     "make_test_headers_path_and_query_string",
     "make_test_scope",

@@ -382,6 +382,14 @@ class Request(RoutedRequest):
         def create_sync():
             data = request.get_json()
             form = request.form
+
+    The constructor is Quart's: ``Request(method, scheme, path, query_string,
+    headers, root_path, http_version, scope, *, max_content_length=None,
+    body_timeout=None, send_push_promise=...)``. A request built this way
+    reads a body fed with ``request.body.append()``/``set_complete()``;
+    ``max_content_length`` (413) and ``body_timeout`` (408) are enforced,
+    and override the app's ``MAX_CONTENT_LENGTH``/``BODY_TIMEOUT`` when a
+    ``request_class`` subclass passes them along with the server's body.
     """
 
     #: Whether the request has a ``Cookie`` header, noted while the ASGI
@@ -412,6 +420,8 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
+        if server is None and isinstance(scope, dict):
+            server = scope.get("server")  # as Quart's constructor takes it
         super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
@@ -420,6 +430,13 @@ class Request(RoutedRequest):
             # fed with request.body.append()/set_complete() or set_result().
             length = headers.get("Content-Length", type=int)
             body = Body.fed(length, max_content_length, body_timeout)
+        else:
+            # A request_class subclass may pass Quart's limits along with the
+            # body the server layer gives: they override the app's config.
+            if max_content_length is not None:
+                body.max_content_length = max_content_length
+            if body_timeout is not None:
+                body.timeout = body_timeout
         self.body = body
         if send_push_promise is not None:
             self._send_push_promise = send_push_promise

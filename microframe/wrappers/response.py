@@ -16,7 +16,7 @@ from ..globals import _cv_app
 from ..json.provider import JSONProvider
 from ..sync import DualBytes, DualStr, WorkerLease, in_sync_code, is_async_callable, run_async
 from .headers import content_type_for, status_line, trusted_headers
-from .response_body import DataBody, ResponseBody, body_from
+from .response_body import DataBody, FileBody, IOBody, IterableBody, ResponseBody, body_from
 
 if TYPE_CHECKING:
     from werkzeug.sansio.request import Request as SansIORequest
@@ -44,8 +44,15 @@ class Response(SansIOResponse):
     """
 
     default_mimetype = "text/html"
-    #: What is sent as the body.
+    #: What is sent as the body; Quart's name for it is :attr:`response`.
     body: ResponseBody
+    #: The body classes, as Quart names them, for code that builds bodies
+    #: through the response class (``send_file`` does): subclass and
+    #: replace one to change how that kind of body is sent.
+    data_body_class: type[DataBody] = DataBody
+    file_body_class: type[FileBody] = FileBody
+    io_body_class: type[IOBody] = IOBody
+    iterable_body_class: type[IterableBody] = IterableBody
     json_provider: JSONProvider | None = None
     #: Marks "use the app's RESPONSE_TIMEOUT"; set a number or None to override.
     timeout: Any = Ellipsis
@@ -99,6 +106,22 @@ class Response(SansIOResponse):
     def set_data(self, value: bytes | str) -> None:
         """Set the body to ``value`` (``str`` is encoded as UTF-8)."""
         self.set_body(DataBody(value.encode() if isinstance(value, str) else bytes(value)))
+
+    @property
+    def response(self) -> ResponseBody:
+        """The body, under Quart's name (see :attr:`body`)::
+
+            async with response.response as body:
+                async for chunk in body:
+                    ...
+
+        Setting it replaces the body, as :meth:`set_body` does.
+        """
+        return self.body
+
+    @response.setter
+    def response(self, body: ResponseBody) -> None:
+        self.set_body(body)
 
     @property
     def is_streamed(self) -> bool:
@@ -431,4 +454,13 @@ async def _ready(response: Response) -> Response:
 _DEFAULT_MAX_COOKIE_SIZE = SansIOResponse.max_cookie_size
 
 
-__all__ = ["DualResponse", "Response", "strip_not_modified"]
+__all__ = [
+    "DataBody",
+    "DualResponse",
+    "FileBody",
+    "IOBody",
+    "IterableBody",
+    "Response",
+    "ResponseBody",
+    "strip_not_modified",
+]

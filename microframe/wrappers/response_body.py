@@ -1,21 +1,31 @@
 """Response bodies as small strategy objects.
 
-A :class:`Response` holds one of these: bytes in memory, a sync iterable, an
-async iterable, or a file. Each yields its content as byte chunks, knows its
-length when it can, and can answer a byte range, so Range and conditional
-logic is written once on the response.
+A :class:`Response` holds one of these: bytes in memory (:class:`DataBody`),
+a sync or async iterable (:class:`IterableBody`), a file on disk
+(:class:`FileBody`) or an in-memory stream (:class:`IOBody`), as Quart's
+bodies. Each yields its content as byte chunks, knows its length when it
+can, and can answer a byte range, so Range and conditional logic is written
+once on the response. Each is read as Quart reads them::
+
+    async with response.response as body:
+        async for chunk in body:
+            ...
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from ..sync import WorkerLease
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from _typeshed import StrPath
 
 
@@ -47,6 +57,14 @@ class ResponseBody:
 
     async def aclose(self) -> None:
         """Release what the body holds (generators, files)."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
     def make_range(self, start: int, stop: int) -> ResponseBody | None:
         """Return a body of bytes ``start`` to ``stop``, or ``None`` if unsupported."""
@@ -96,54 +114,46 @@ _STOP = object()
 
 
 class IterableBody(ResponseBody):
-    """A body from a sync iterable of ``str`` or ``bytes``.
+    """A body from an iterable or async iterable of ``str`` or ``bytes``.
 
-    Generators may block, so each step of one runs on the request's worker
+    Steps of a sync generator may block, so each runs on the request's worker
     thread (``lease``), the same thread as the request's other sync code;
-    lists and tuples are read directly.
+    lists and tuples are read directly, async iterables on the event loop.
     """
 
     streamed = True
 
-    def __init__(self, iterable: Iterable[object], lease: WorkerLease | None = None) -> None:
+    def __init__(
+        self, iterable: Iterable[object] | AsyncIterable[object], lease: WorkerLease | None = None
+    ) -> None:
         self.iterable = iterable
         self.lease = lease
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        if isinstance(self.iterable, (list, tuple)):
-            for chunk in self.iterable:
+        iterable = self.iterable
+        if isinstance(iterable, (list, tuple)):
+            for chunk in iterable:
                 yield _encode(chunk)
-            return
-        iterator: Iterator[object] = iter(self.iterable)
-        lease = self.lease or WorkerLease(None)
-        while True:
-            chunk = await lease.run(next, iterator, _STOP)
-            if chunk is _STOP:
-                return
-            yield _encode(chunk)
-
-    async def aclose(self) -> None:
-        close = getattr(self.iterable, "close", None)
-        if close is not None:
-            await (self.lease or WorkerLease(None)).run(close)
-
-
-class AsyncIterableBody(ResponseBody):
-    """A body from an async iterable (an async generator, typically)."""
-
-    streamed = True
-
-    def __init__(self, iterable: AsyncIterable[object]) -> None:
-        self.iterable = iterable
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.iterable:
-            yield _encode(chunk)
+        elif isinstance(iterable, AsyncIterable):
+            async for chunk in iterable:
+                yield _encode(chunk)
+        else:
+            iterator: Iterator[object] = iter(iterable)
+            lease = self.lease or WorkerLease(None)
+            while True:
+                chunk = await lease.run(next, iterator, _STOP)
+                if chunk is _STOP:
+                    return
+                yield _encode(chunk)
 
     async def aclose(self) -> None:
         aclose = getattr(self.iterable, "aclose", None)
         if aclose is not None:
             await aclose()
+            return
+        close = getattr(self.iterable, "close", None)
+        if close is not None:
+            await (self.lease or WorkerLease(None)).run(close)
 
 
 class FileBody(ResponseBody):
@@ -152,13 +162,21 @@ class FileBody(ResponseBody):
     :param path: the file to send.
     :param start: the first byte to send.
     :param stop: one past the last byte to send; the file size by default.
+    :param size: the file's size, when the caller has already asked the OS.
+    :param buffer_size: bytes read per chunk (Quart's name); :attr:`chunk_size` by default.
     """
 
     streamed = True
     chunk_size = 64 * 1024
 
     def __init__(
-        self, path: StrPath, start: int = 0, stop: int | None = None, *, size: int | None = None
+        self,
+        path: StrPath,
+        start: int = 0,
+        stop: int | None = None,
+        *,
+        size: int | None = None,
+        buffer_size: int | None = None,
     ) -> None:
         self.path = os.fspath(path)
         if size is None:
@@ -166,6 +184,8 @@ class FileBody(ResponseBody):
         self.size = size
         self.start = start
         self.stop = size if stop is None else stop
+        if buffer_size is not None:
+            self.chunk_size = buffer_size
 
     @property
     def length(self) -> int:
@@ -185,7 +205,64 @@ class FileBody(ResponseBody):
                 yield chunk
 
     def make_range(self, start: int, stop: int) -> ResponseBody:
-        return FileBody(self.path, self.start + start, self.start + stop, size=self.size)
+        return FileBody(
+            self.path, self.start + start, self.start + stop,
+            size=self.size, buffer_size=self.chunk_size,
+        )
+
+
+class IOBody(ResponseBody):
+    """An in-memory binary stream (:class:`io.BytesIO`), sent from its current position.
+
+    Reading memory does not block, so chunks are read on the event loop;
+    the stream is closed with the body, as Flask closes a file it sent.
+
+    :param io_stream: the stream to send.
+    :param buffer_size: bytes read per chunk (Quart's name); :attr:`chunk_size` by default.
+    :param start: the first byte to send; the stream's position by default.
+    :param stop: one past the last byte to send; the stream's size by default.
+    """
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        io_stream: io.BytesIO,
+        *,
+        buffer_size: int | None = None,
+        start: int | None = None,
+        stop: int | None = None,
+    ) -> None:
+        self.io_stream = io_stream
+        self.start = io_stream.tell() if start is None else start
+        self.stop = io_stream.getbuffer().nbytes if stop is None else stop
+        if buffer_size is not None:
+            self.chunk_size = buffer_size
+
+    @property
+    def length(self) -> int:
+        return max(self.stop - self.start, 0)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        position = self.start
+        while position < self.stop:
+            # Seek before each read: another body over the same stream (a
+            # range of it) may have moved the position meanwhile.
+            self.io_stream.seek(position)
+            chunk = self.io_stream.read(min(self.chunk_size, self.stop - position))
+            if not chunk:
+                return
+            position += len(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.io_stream.close()
+
+    def make_range(self, start: int, stop: int) -> ResponseBody:
+        return IOBody(
+            self.io_stream, buffer_size=self.chunk_size,
+            start=self.start + start, stop=self.start + stop,
+        )
 
 
 class FileObjectBody(ResponseBody):
@@ -220,19 +297,17 @@ def body_from(value: object, lease: WorkerLease | None = None) -> ResponseBody:
         return DataBody(b"")
     if isinstance(value, (bytes, str, bytearray, memoryview)):
         return DataBody(_encode(value))
-    if hasattr(value, "__aiter__"):
-        return AsyncIterableBody(value)
-    if isinstance(value, Iterable):
+    if isinstance(value, (Iterable, AsyncIterable)):
         return IterableBody(value, lease)
     raise TypeError(f"Cannot use {type(value).__name__} as a response body.")
 
 
 __all__ = [
-    "AsyncIterableBody",
     "BinaryFile",
     "DataBody",
     "FileBody",
     "FileObjectBody",
+    "IOBody",
     "IterableBody",
     "ResponseBody",
     "body_from",

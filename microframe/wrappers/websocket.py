@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.datastructures import Headers
 
@@ -15,6 +15,12 @@ from .request import ClientDisconnected
 
 ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
 SendCallable = Callable[[ASGIMessage], Awaitable[None]]
+#: Quart's callables: receive the next message's data, send data, accept
+#: with headers and a subprotocol, close with a code and a reason.
+DataReceiveCallable = Callable[[], Awaitable["str | bytes"]]
+DataSendCallable = Callable[["str | bytes"], Awaitable[None]]
+AcceptCallable = Callable[[Headers, "str | None"], Awaitable[None]]
+CloseCallable = Callable[[int, str], Awaitable[None]]
 
 _SCHEMES = {"http": "ws", "https": "wss"}
 
@@ -48,6 +54,48 @@ class WebsocketDisconnect(ClientDisconnected):
         return f"The websocket was closed by the client with code {self.code}{reason}"
 
 
+class _CallbackChannel:
+    """Quart's four websocket callables behind the ASGI messages
+    :class:`Websocket` speaks, for a websocket built with Quart's constructor
+    (as Quart's tests and extensions build them)."""
+
+    __slots__ = ("_accept", "_close", "_receive", "_send")
+
+    def __init__(
+        self,
+        receive: DataReceiveCallable,
+        send: DataSendCallable,
+        accept: AcceptCallable,
+        close: CloseCallable,
+    ) -> None:
+        self._receive = receive
+        self._send = send
+        self._accept = accept
+        self._close = close
+
+    async def receive(self) -> ASGIMessage:
+        data = await self._receive()
+        if isinstance(data, str):
+            return {"type": "websocket.receive", "text": data}
+        return {"type": "websocket.receive", "bytes": bytes(data)}
+
+    async def send(self, message: ASGIMessage) -> None:
+        kind = message["type"]
+        if kind == "websocket.send":
+            text: str | None = message.get("text")
+            await self._send(text if text is not None else message.get("bytes") or b"")
+        elif kind == "websocket.accept":
+            headers = Headers(
+                [(name.decode("latin-1"), value.decode("latin-1"))
+                 for name, value in message.get("headers", ())]
+            )
+            await self._accept(headers, message.get("subprotocol"))
+        elif kind == "websocket.close":
+            await self._close(message.get("code", 1000), message.get("reason") or "")
+        else:
+            raise RuntimeError(f"A websocket built with accept/close callables cannot send {kind!r}.")
+
+
 class Websocket(RoutedRequest):
     """A websocket connection, built on werkzeug's sans-io request.
 
@@ -64,6 +112,13 @@ class Websocket(RoutedRequest):
 
     A handler that returns a response (or aborts) before accepting rejects
     the handshake with that response.
+
+    The constructor is Quart's: ``Websocket(path, query_string, scheme,
+    headers, root_path, http_version, subprotocols, receive, send, accept,
+    close, scope)``, where ``receive()`` gives the next message's data,
+    ``send(data)`` sends data, ``accept(headers, subprotocol)`` and
+    ``close(code, reason)`` answer the handshake. Without ``accept`` and
+    ``close``, ``receive`` and ``send`` are the ASGI server's callables.
     """
 
     # The connection's starting state, as class defaults (fewer stores per
@@ -87,23 +142,34 @@ class Websocket(RoutedRequest):
         root_path: str,
         http_version: str,
         subprotocols: Iterable[str],
-        receive: ReceiveCallable,
-        send: SendCallable,
+        receive: ReceiveCallable | DataReceiveCallable,
+        send: SendCallable | DataSendCallable,
+        accept: AcceptCallable | None = None,
+        close: CloseCallable | None = None,
+        scope: object = None,
         *,
         remote_addr: str | None = None,
         server: tuple[str, int | None] | None = None,
-        scope: object = None,
         json_provider: JSONProvider | None = None,
         http_response_supported: bool = False,
     ) -> None:
         # werkzeug matches websocket rules only for the ws schemes.
+        if server is None and isinstance(scope, dict):
+            server = scope.get("server")  # as Quart's constructor takes it
         scheme = _SCHEMES.get(scheme, scheme)
         super().__init__("GET", scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
         self._subprotocols = list(subprotocols)
-        self._receive = receive
-        self._send = send
+        if accept is not None or close is not None:
+            if accept is None or close is None:
+                raise TypeError("Pass both 'accept' and 'close' (Quart's constructor), or neither.")
+            channel = _CallbackChannel(
+                cast("DataReceiveCallable", receive), cast("DataSendCallable", send), accept, close
+            )
+            receive, send = channel.receive, channel.send
+        self._receive = cast("ReceiveCallable", receive)
+        self._send = cast("SendCallable", send)
         self._json_provider = json_provider
         #: Whether the server can answer a rejected handshake with an HTTP
         #: response (the ASGI ``websocket.http.response`` extension).

@@ -253,3 +253,37 @@ async def test_websocket_handshake_carries_cookies_and_environ(app: Microframe) 
         assert await connection.receive_json() == {
             "cookie": "t1", "agent": USER_AGENT, "scheme": "wss", "remote": "127.0.0.1"
         }
+
+
+# -- server push (Quart's client.push_promises) ------------------------------------------
+
+
+async def test_the_client_records_pushes_on_http_2() -> None:
+    # The app's own request.send_push_promise reaches the client once the
+    # ASGI layer sends http.response.push (tests/test_quart_parity.py); an
+    # ASGI middleware that pushes shows the client side here.
+    app = Microframe(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "page"
+
+    inner = app.asgi_app
+
+    async def pushing(scope: Any, receive: Any, send: Any) -> None:
+        if "http.response.push" in scope["extensions"]:
+            await send(
+                {"type": "http.response.push", "path": "/style.css", "headers": [(b"accept", b"text/css")]}
+            )
+        await inner(scope, receive, send)
+
+    app.asgi_app = pushing  # type: ignore[method-assign]
+    client = app.test_client()
+    response = await client.get("/", http_version="2")
+    assert await response.get_data() == b"page"
+    assert [(path, dict(headers)) for path, headers in client.push_promises] == [
+        ("/style.css", {"accept": "text/css"})
+    ]
+    # HTTP/1.1 offers no push: nothing more is recorded.
+    await client.get("/")
+    assert len(client.push_promises) == 1
