@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+from werkzeug.datastructures import Headers
 from werkzeug.sansio.request import Request as SansIORequest
 
 from .caches import BoundedCache
@@ -148,7 +150,7 @@ class ASGIHTTPConnection:
 
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         app = self.app
-        ctx = RequestContext(app, self.create_request(receive))
+        ctx = RequestContext(app, self.create_request(receive, send))
         error: BaseException | None = None
         try:
             await ctx.push_async()
@@ -195,8 +197,14 @@ class ASGIHTTPConnection:
             except Exception as exc:
                 app.log_exception(exc)
 
-    def create_request(self, receive: ASGIReceiveCallable) -> Request:
-        """Build the app's request (of its ``request_class``) for the scope."""
+    def create_request(
+        self, receive: ASGIReceiveCallable, send: ASGISendCallable | None = None
+    ) -> Request:
+        """Build the app's request (of its ``request_class``) for the scope.
+
+        With ``send``, and a server offering the ``http.response.push``
+        extension (HTTP/2), ``request.send_push_promise`` pushes through it.
+        """
         app, scope = self.app, self.scope
         config = app.config
         length: int | None = None
@@ -243,7 +251,18 @@ class ASGIHTTPConnection:
         request.cookie_sent = cookie_sent
         if host is not None:
             _remember_host(request, host)
+        if send is not None and "http.response.push" in scope.get("extensions", _NO_EXTENSIONS):
+            request._send_push_promise = functools.partial(_push, send)
         return request
+
+
+_NO_EXTENSIONS: dict[str, object] = {}
+
+
+async def _push(send: ASGISendCallable, path: str, headers: Headers) -> None:
+    # The ASGI HTTP/2 server push extension: the server makes the pushed request.
+    pairs = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    await send({"type": "http.response.push", "path": path, "headers": pairs})
 
 
 async def handle_http(

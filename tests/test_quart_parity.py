@@ -301,7 +301,6 @@ async def test_provide_automatic_options_can_be_turned_off(app: Microframe, how:
     assert response.status_code == 405
 
 
-@needs_core("the ASGI layer wires request.send_push_promise to http.response.push")
 async def test_the_client_records_push_promises(app: Microframe) -> None:
     @app.route("/")
     async def index() -> str:
@@ -309,5 +308,21 @@ async def test_the_client_records_push_promises(app: Microframe) -> None:
         return "page"
 
     client = app.test_client()
-    await client.get("/", http_version="2")
-    assert [path for path, _ in client.push_promises] == ["/style.css"]  # type: ignore[attr-defined]
+    response = await client.get("/", http_version="2", headers={"Accept-Language": "fr", "X-Other": "1"})
+    assert response.status_code == 200
+    assert [path for path, _ in client.push_promises] == ["/style.css"]
+    pushed_headers = dict(client.push_promises[0][1])
+    assert pushed_headers.get("accept-language") == "fr"
+    assert "x-other" not in pushed_headers
+
+
+async def test_no_push_over_http_1_1(app: Microframe) -> None:
+    @app.route("/")
+    async def index() -> str:
+        await request.send_push_promise("/style.css")  # does nothing, as documented
+        return "page"
+
+    client = app.test_client()
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert client.push_promises == []
