@@ -576,6 +576,11 @@ class WebsocketContext(_ConnectionContext):
     def session(self, value: SessionMixin) -> None:
         self._session = value
 
+    @property
+    def session_opened(self) -> bool:
+        """``True`` once the session has been used in this websocket."""
+        return self._session is not None
+
     def match_websocket(self) -> None:
         """Match the websocket against the URL map, storing the rule or the error."""
         self._match(self.websocket)

@@ -36,7 +36,7 @@ from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
 from .routing import MATCH_CACHE_SIZE
 from .scaffold import Key
-from .sessions import save_request_session
+from .sessions import save_request_session, save_websocket_session
 from .sync import WorkerLease, explain_thread_error, is_async_callable, ready, unawaited_error
 from .wrappers import Response
 from .wrappers.base import RoutedRequest, blueprint_chain
@@ -608,6 +608,7 @@ class RequestCycle:
         try:
             for hook in self.request_hooks(ctx.websocket).after_websocket:
                 response = await call_hook(hook, ctx, response)
+            await save_websocket_session(ctx, response)
             if signals.websocket_finished.receivers:
                 await signals.send_async(signals.websocket_finished, app, response=response)
         except Exception:

@@ -35,7 +35,7 @@ from .sync import ReadyValue, in_sync_code, run_async
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .ctx import RequestContext
+    from .ctx import RequestContext, WebsocketContext
     from .wrappers import Request, Response
 
 
@@ -437,6 +437,30 @@ async def save_request_session(ctx: RequestContext, response: Response) -> None:
     if interface.is_null_session(session):
         return
     # Typed as returning None, but a subclass may define it with async def.
+    save: Callable[[Microframe, SessionMixin, Response], object] = interface.save_session
+    result = save(app, session, response)
+    if isawaitable(result):
+        await result
+
+
+async def save_websocket_session(ctx: WebsocketContext, response: Response | None) -> None:
+    """Save a websocket's session to the response a handler answered the
+    handshake with, as Quart does. An accepted websocket has no response to
+    carry a cookie: changes to a cookie session are then lost, and logged."""
+    if not ctx.session_opened:
+        return
+    session = ctx.session
+    app = ctx.app
+    interface = app.session_interface
+    if interface.is_null_session(session):
+        return
+    if response is None:
+        if session.modified and isinstance(session, SecureCookieSession):
+            app.logger.warning(
+                "The session was changed during a websocket connection; the"
+                " change is lost, as a cookie cannot be set once it is accepted."
+            )
+        return
     save: Callable[[Microframe, SessionMixin, Response], object] = interface.save_session
     result = save(app, session, response)
     if isawaitable(result):

@@ -24,6 +24,7 @@ from microframe import (
     websocket,
 )
 from microframe.sessions import SecureCookieSessionInterface
+from microframe.testing import WebsocketResponseError
 
 
 def needs_core(what: str) -> pytest.MarkDecorator:
@@ -231,6 +232,36 @@ async def test_websocket_handlers_see_the_session(app: Microframe) -> None:
     await client.get("/login")
     async with client.websocket("/ws") as connection:
         assert await asyncio.wait_for(connection.receive(), 5) == "ada"
+
+
+async def test_a_refused_handshake_saves_the_session(app: Microframe) -> None:
+    @app.websocket("/ws")
+    async def ws() -> Any:
+        session["refused"] = True
+        return "come back later", 401
+
+    client = app.test_client()
+    with pytest.raises(WebsocketResponseError) as info:
+        async with client.websocket("/ws") as connection:
+            await asyncio.wait_for(connection.receive(), 5)
+    response = info.value.response
+    assert response.status_code == 401
+    assert response.headers["Set-Cookie"].startswith("session=")
+
+
+async def test_a_session_changed_after_accepting_is_logged(
+    app: Microframe, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.accept()
+        session["lost"] = True
+        await websocket.send("done")
+
+    client = app.test_client()
+    async with client.websocket("/ws") as connection:
+        assert await asyncio.wait_for(connection.receive(), 5) == "done"
+    assert "cannot be set once it is accepted" in caplog.text
 
 
 # -- blueprints, templates, routes ----------------------------------------------------------

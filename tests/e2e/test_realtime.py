@@ -24,12 +24,13 @@ APP_SOURCE = textwrap.dedent(
     import asyncio
     import os
 
-    from microframe import Microframe, abort, request, websocket
+    from microframe import Microframe, abort, request, session, websocket
     from microframe.sse import ServerSentEvent, sse_response
     from microframe.wrappers import WebsocketDisconnect
 
     app = Microframe(__name__)
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 1.0
+    app.secret_key = "e2e"
     STATE = {}
     MARKERS = os.environ["E2E_MARKERS"]
 
@@ -66,6 +67,16 @@ APP_SOURCE = textwrap.dedent(
         if websocket.args.get("token") != "secret":
             abort(403, "Members only")
         await websocket.send("welcome")
+
+
+    @app.websocket("/once")
+    async def once():
+        # Refused before accepting: the response carries the session.
+        if session.get("refused"):
+            await websocket.send("second try")
+            return None
+        session["refused"] = True
+        return "come back", 401
 
 
     @app.websocket("/close")
@@ -228,6 +239,19 @@ def test_rejected_handshake_shows_http_response(server: Server) -> None:
     assert b"Members only" in response.body
     with connect(f"{server.ws}/private?token=secret", open_timeout=5, close_timeout=2) as ws:
         assert ws.recv(timeout=5) == "welcome"
+
+
+def test_session_saved_on_a_refused_handshake(server: Server) -> None:
+    with pytest.raises(InvalidStatus) as info, connect(f"{server.ws}/once", open_timeout=5):
+        pass
+    response = info.value.response
+    assert response.status_code == 401
+    cookie = response.headers["Set-Cookie"].partition(";")[0]
+    assert cookie.startswith("session=")
+    with connect(
+        f"{server.ws}/once", additional_headers={"Cookie": cookie}, open_timeout=5, close_timeout=2
+    ) as ws:
+        assert ws.recv(timeout=5) == "second try"
 
 
 def test_missing_route_is_404(server: Server) -> None:
