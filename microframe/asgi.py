@@ -390,14 +390,12 @@ def _driven(
 
 
 async def _stream(response: Response, send: ASGISendCallable) -> None:
-    body = response.body
-    try:
+    # Entered as Quart's bodies are (a body may open its file in
+    # __aenter__), and left (closed) before the final message, so that once
+    # the client has the whole response nothing of the stream still runs.
+    async with response.body as body:
         async for chunk in body:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    finally:
-        # Closed before the final message, so that once the client has the
-        # whole response nothing of the stream is still running.
-        await body.aclose()
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

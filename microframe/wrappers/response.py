@@ -228,10 +228,8 @@ class Response(SansIOResponse):
         body = self.body
         if isinstance(body, DataBody):
             return body.data
-        try:
-            data = b"".join([chunk async for chunk in body])
-        finally:
-            await body.aclose()
+        async with body as opened:  # entered as Quart's bodies are
+            data = b"".join([chunk async for chunk in opened])
         self.set_body(DataBody(data))
         return data
 

@@ -23,7 +23,9 @@ APP_SOURCE = textwrap.dedent(
 
     from microframe import Microframe, request, send_file, send_from_directory
     from microframe.wrappers import Request
-    from microframe.wrappers.response import DataBody, FileBody, IOBody, IterableBody, Response
+    from microframe.wrappers.response import (
+        DataBody, FileBody, IOBody, IterableBody, Response, ResponseBody,
+    )
 
     HERE = Path(__file__).parent
     FILES = HERE / "files"
@@ -69,6 +71,44 @@ APP_SOURCE = textwrap.dedent(
         return await send_from_directory(FILES, name)
 
 
+    class LinesBody(ResponseBody):
+        # A Quart-style body of its own: the file is opened on entering and
+        # closed on leaving, as Quart's FileBody does.
+        streamed = True
+
+        def __init__(self, path):
+            self.path = path
+            self.file = None
+
+        async def __aenter__(self):
+            self.file = open(self.path, "rb")
+            return self
+
+        async def __aexit__(self, *exc_info):
+            self.file.close()
+            CLOSED.append(self.path.name)
+
+        def __aiter__(self):
+            return self._lines()
+
+        async def _lines(self):
+            for line in self.file:
+                yield line
+
+
+    CLOSED = []
+
+
+    @app.get("/own-body")
+    async def own_body():
+        return Response(LinesBody(FILES / "lines.txt"), mimetype="text/plain")
+
+
+    @app.get("/closed")
+    async def closed():
+        return {"closed": CLOSED}
+
+
     @app.post("/limited")
     async def limited():
         return str(len(await request.get_data()))
@@ -87,6 +127,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     (folder / "parity_app.py").write_text(APP_SOURCE)
     (folder / "files").mkdir()
     (folder / "files" / "digits.txt").write_bytes(b"0123456789")
+    (folder / "files" / "lines.txt").write_bytes(b"one\ntwo\nthree\n")
     live = LiveServer("parity_app:app", [folder], log=folder / "server.log")
     try:
         live.wait_until_ready()
@@ -174,3 +215,11 @@ def test_body_timeout_given_to_the_constructor_is_408(server: LiveServer) -> Non
             received += chunk
     assert received.startswith(b"HTTP/1.1 408")
     assert time.monotonic() - started < 8
+
+
+def test_a_body_of_its_own_is_entered_and_left(server: LiveServer) -> None:
+    response, body = server.request("GET", "/own-body")
+    assert response.status == 200
+    assert body == b"one\ntwo\nthree\n"
+    response, body = server.request("GET", "/closed")
+    assert body == b'{"closed":["lines.txt"]}\n'

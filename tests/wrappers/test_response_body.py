@@ -320,3 +320,45 @@ async def test_bodies_answer_conditions_through_the_client(
     cached = await client.get(f"/{kind}", headers={"If-None-Match": f'"etag-{kind}"'})
     assert cached.status_code == 304
     assert await cached.get_data() == b""
+
+
+class _EnteredBody(ResponseBody):
+    """A Quart-style body of its own: it has something to give only once entered."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.chunks: list[bytes] | None = None
+
+    async def __aenter__(self) -> _EnteredBody:
+        self.events.append("enter")
+        self.chunks = [b"a", b"b"]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.events.append("exit")
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        assert self.chunks is not None, "iterated before it was entered"
+        return self._chunks(self.chunks)
+
+    async def _chunks(self, chunks: list[bytes]) -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+
+async def test_a_body_of_its_own_is_entered_when_read_and_sent() -> None:
+    app = Microframe(__name__)
+    bodies: list[_EnteredBody] = []
+
+    @app.get("/")
+    async def index() -> Response:
+        bodies.append(_EnteredBody())
+        return Response(bodies[-1])
+
+    client = app.test_client()
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert await response.get_data() == b"ab"
+    assert bodies[0].events == ["enter", "exit"]
+    direct = Response(_EnteredBody())
+    assert await direct.get_data() == b"ab"
