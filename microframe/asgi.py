@@ -21,8 +21,6 @@ import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
 
-from werkzeug.sansio.request import Request as SansIORequest
-
 from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
 from .typing import (
@@ -34,11 +32,11 @@ from .typing import (
     WebsocketScope,
 )
 from .wrappers import Request, Response
-from .wrappers.base import RoutedRequest
 from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
+from .wrappers.scope import parse_length, remember_host, scope_path, scope_query
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
@@ -52,64 +50,6 @@ _NO_BODY_STATUS = frozenset({204, 304})
 #: Its value is called with the request context when an error propagates
 #: (debug mode); the error is then re-raised before any response is started.
 PRESERVE_CONTEXT_KEY = "microframe.preserve_context"
-
-
-def _parse_length(value: bytes) -> int | None:
-    # Servers reject malformed lengths, but the app does not rely on it.
-    if not value.isdigit():
-        return None
-    return int(value)
-
-
-def scope_path(scope: Any) -> tuple[str, str]:
-    """Return ``(root_path, path below it)`` of an HTTP or websocket scope."""
-    root_path: str = scope.get("root_path", "")
-    path: str = scope["path"]
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :] or "/"
-    return root_path, path
-
-
-def scope_query(scope: Any) -> bytes:
-    """Return the query string of an HTTP or websocket scope, as ASCII bytes.
-
-    A URL's query is ASCII; a server that passes other bytes through gets
-    them percent-encoded, as a browser would have sent them, so that
-    ``request.args`` (which decodes the query as UTF-8) cannot fail on them.
-    """
-    query: bytes = scope.get("query_string", b"")
-    if query.isascii():
-        return query
-    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
-
-
-_SANSIO_HOST = SansIORequest.__dict__["host"]
-#: Validated hosts by (scheme, Host header); the header is chosen by clients.
-_known_hosts: BoundedCache[tuple[str, str], str] = BoundedCache(1024)
-#: Whether each request or websocket class has werkzeug's own host property.
-_stock_host_classes: BoundedCache[type, bool] = BoundedCache(64)
-
-
-def _remember_host(routed: RoutedRequest, header: str) -> None:
-    # werkzeug validates the Host header with a regular expression for every
-    # request; the same few hosts come again and again, so the result is
-    # remembered and put in the cached property's slot. Only for werkzeug's
-    # own host property (found once per class: reading the descriptor
-    # through the class would call into werkzeug each time) and without
-    # trusted_hosts (whose check may raise).
-    cls = type(routed)
-    stock = _stock_host_classes.get(cls)
-    if stock is None:
-        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
-        stock = _stock_host_classes.put(cls, found is _SANSIO_HOST)
-    if not stock or routed.trusted_hosts:
-        return
-    key = (routed.scheme, header)
-    known = _known_hosts.get(key)
-    if known is None:
-        _known_hosts.put(key, routed.host)
-    else:
-        routed.__dict__["host"] = known
 
 
 class ASGIHTTPConnection:
@@ -192,7 +132,7 @@ class ASGIHTTPConnection:
                 if host is None:
                     host = value.decode("latin-1")
             elif name == b"content-length":
-                length = _parse_length(value)
+                length = parse_length(value)
             elif name == b"cookie":
                 cookie_sent = True
         headers = asgi_headers(raw)
@@ -222,7 +162,7 @@ class ASGIHTTPConnection:
         )
         request.cookie_sent = cookie_sent
         if host is not None:
-            _remember_host(request, host)
+            remember_host(request, host)
         return request
 
 
@@ -658,7 +598,7 @@ class ASGIWebsocketConnection:
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
         )
         if host is not None:
-            _remember_host(websocket, host)
+            remember_host(websocket, host)
         return websocket
 
     async def _serve(self, websocket: Websocket, conn: _Connection) -> None:
