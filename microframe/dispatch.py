@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
 
 from . import signals
@@ -712,6 +712,19 @@ class RequestCycle:
         return response
 
 
+def traps_http_exception(app: Microframe, error: Exception) -> bool:
+    """The body of :meth:`~microframe.app.Microframe.trap_http_exception`."""
+    config = app.config
+    if config["TRAP_HTTP_EXCEPTIONS"]:
+        return True
+    if not isinstance(error, BadRequest):  # a 404 is done here
+        return False
+    trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
+    if trap_bad_request is None:
+        return bool(app.debug) and isinstance(error, BadRequestKeyError)
+    return bool(trap_bad_request)
+
+
 def ensure_async(func: Callable[..., Any]) -> Callable[..., Any]:
     """Return ``func`` as a coroutine function (``app.ensure_async``): a plain
     function runs on the request's worker thread, or the default executor
@@ -738,4 +751,5 @@ __all__ = [
     "ensure_async",
     "invoke",
     "stock",
+    "traps_http_exception",
 ]
