@@ -704,9 +704,7 @@ class RequestCycle:
                 " response. The function either returned None or ended without a"
                 " return statement."
             )
-        response = coerce_response(app, rv, view_name)
-        if status is not None:
-            response.status = status
+        response = coerce_response(app, rv, view_name, status)
         if headers:
             response.headers.update(headers)
         return response

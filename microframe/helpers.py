@@ -468,14 +468,30 @@ def _request_ctx(name: str) -> RequestContext:
 _error_pages: BoundedCache[tuple[int | None, str | None], str] = BoundedCache(256)
 
 
-def coerce_response(app: Microframe, rv: object, view_name: str | None) -> Response:
-    """Turn a view's return value, less a tuple's status and headers, into a
-    response of the app's class (:meth:`~microframe.app.Microframe.make_response`)."""
+def coerce_response(
+    app: Microframe, rv: object, view_name: str | None, status: int | str | None = None
+) -> Response:
+    """Turn a view's return value (less a tuple's headers) and the tuple's
+    ``status`` into a response of the app's class, for
+    :meth:`~microframe.app.Microframe.make_response`."""
+    response_class = app.response_class
+    if isinstance(rv, response_class):
+        response = rv
+    elif isinstance(rv, (str, bytes, bytearray)):
+        # As in Flask, a new response is given the status when it is made:
+        # it is set once, not set to 200 and then parsed again.
+        return response_class(rv, status=status)
+    else:
+        response = _coerce_body(app, rv, view_name)
+    if status is not None:
+        response.status = status
+    return response
+
+
+def _coerce_body(app: Microframe, rv: object, view_name: str | None) -> Response:
     response_class = app.response_class
     if isinstance(rv, response_class):
         return rv
-    if isinstance(rv, (str, bytes, bytearray)):
-        return response_class(rv)
     if isinstance(rv, (dict, list)):
         return app.json.response(rv)
     if isinstance(rv, HTTPException):
@@ -504,7 +520,7 @@ def coerce_response(app: Microframe, rv: object, view_name: str | None) -> Respo
 
 def _http_exception_response(app: Microframe, error: HTTPException) -> Response:
     if error.response is not None:
-        return coerce_response(app, error.response, None)
+        return _coerce_body(app, error.response, None)
     if isinstance(error, RequestRedirect):
         try:
             return app.redirect(error.new_url, error.code)
