@@ -489,9 +489,8 @@ def coerce_response(
 
 
 def _coerce_body(app: Microframe, rv: object, view_name: str | None) -> Response:
+    # Neither a response of the app's class nor text or bytes.
     response_class = app.response_class
-    if isinstance(rv, response_class):
-        return rv
     if isinstance(rv, (dict, list)):
         return app.json.response(rv)
     if isinstance(rv, HTTPException):
@@ -520,7 +519,7 @@ def _coerce_body(app: Microframe, rv: object, view_name: str | None) -> Response
 
 def _http_exception_response(app: Microframe, error: HTTPException) -> Response:
     if error.response is not None:
-        return _coerce_body(app, error.response, None)
+        return coerce_response(app, error.response, None)
     if isinstance(error, RequestRedirect):
         try:
             return app.redirect(error.new_url, error.code)
