@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import timedelta
 from functools import cached_property
@@ -24,24 +23,24 @@ from logging import Logger
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from werkzeug.exceptions import Aborter, BadRequest, BadRequestKeyError, HTTPException
+from werkzeug.exceptions import Aborter, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 
 from . import background, sessions
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .blueprints import Blueprint
-from .config import DEFAULT_CONFIG, Config, ConfigAttribute
+from .config import DEFAULT_CONFIG, Config, ConfigAttribute, to_timedelta
 from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals, teardown_appcontext
 from .debughelpers import routing_error, traceback_page
-from .dispatch import ExcInfo, RequestCycle, current_context, ensure_async, stock
+from .dispatch import ExcInfo, RequestCycle, current_context, ensure_async, stock, traps_http_exception
 from .globals import _cv_request, _cv_websocket
 from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifespan import freeze_gc, run_shutdown, run_startup
 from .logging import create_logger
 from .routing import bind_url_map, build_url, handle_url_build_error
-from .scaffold import Scaffold, app_name, instance_folder, make_rule, open_file, set_view, setupmethod
-from .sending import get_send_file_max_age
+from .scaffold import Scaffold, app_name, instance_folder, open_file, register_rule, setupmethod
+from .sending import add_static_route, get_send_file_max_age
 from .sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from .sync import (
     ReadyValue,
@@ -77,12 +76,6 @@ if TYPE_CHECKING:
 
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_shell_ctx = TypeVar("T_shell_ctx", bound=ShellContextProcessorCallable)
-
-
-def _make_timedelta(value: timedelta | int) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    return timedelta(seconds=value)
 
 
 def _testing() -> ModuleType:
@@ -156,7 +149,7 @@ class Microframe(Scaffold):
     testing: ConfigAttribute[bool] = ConfigAttribute("TESTING")
     secret_key: ConfigAttribute[str | bytes | None] = ConfigAttribute("SECRET_KEY")
     permanent_session_lifetime: ConfigAttribute[timedelta] = ConfigAttribute(
-        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
+        "PERMANENT_SESSION_LIFETIME", get_converter=to_timedelta
     )
 
     def __init__(
@@ -212,28 +205,7 @@ class Microframe(Scaffold):
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"
             )
-            self._add_static_route(static_host)
-
-    def _add_static_route(self, static_host: str | None) -> None:
-        # Through a weak reference: the app's own bound method in its
-        # view_functions would keep it alive in a reference cycle.
-        app_ref = weakref.ref(self)
-
-        def static(filename: str) -> Any:
-            app = app_ref()
-            assert app is not None
-            return app.send_static_file(filename)
-
-        # Shares send_static_file's attributes, so a mark an extension sets
-        # on it later (Quart-Schema's hide) is seen on the view.
-        static.__dict__ = type(self).send_static_file.__dict__
-
-        self.add_url_rule(
-            f"{self.static_url_path}/<path:filename>",
-            endpoint="static",
-            host=static_host,
-            view_func=static,
-        )
+            add_static_route(self, static_host)
 
     # -- identity and configuration ------------------------------------------
 
@@ -311,18 +283,7 @@ class Microframe(Scaffold):
         provide_automatic_options: bool | None,
         options: dict[str, Any],
     ) -> None:
-        rule_obj = make_rule(
-            self.url_rule_class,
-            rule,
-            endpoint,
-            view_func,
-            provide_automatic_options,
-            self.config["PROVIDE_AUTOMATIC_OPTIONS"],
-            options,
-        )
-        self.url_map.add(rule_obj)
-        if view_func is not None:
-            set_view(self.view_functions, rule_obj.endpoint, view_func)
+        register_rule(self, rule, endpoint, view_func, provide_automatic_options, options)
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
@@ -607,15 +568,7 @@ class Microframe(Scaffold):
         traps every 400 (``None``, the default, traps only a missing form or
         query key, and only in debug mode, so its name shows).
         """
-        config = self.config
-        if config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        if not isinstance(error, BadRequest):  # a 404 is done here
-            return False
-        trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None:
-            return bool(self.debug) and isinstance(error, BadRequestKeyError)
-        return bool(trap_bad_request)
+        return traps_http_exception(self, error)
 
     @stock
     def handle_http_exception(self, error: HTTPException) -> Any:

@@ -21,10 +21,8 @@ import functools
 import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
-from werkzeug.sansio.request import Request as SansIORequest
 
 from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
@@ -37,11 +35,11 @@ from .typing import (
     WebsocketScope,
 )
 from .wrappers import Request, Response
-from .wrappers.base import RoutedRequest
 from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
+from .wrappers.scope import parse_length, remember_host, scope_path, scope_query, target_host
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
@@ -55,79 +53,6 @@ _NO_BODY_STATUS = frozenset({204, 304})
 #: Its value is called with the request context when an error propagates
 #: (debug mode); the error is then re-raised before any response is started.
 PRESERVE_CONTEXT_KEY = "microframe.preserve_context"
-
-
-def _parse_length(value: bytes) -> int | None:
-    # Servers reject malformed lengths, but the app does not rely on it.
-    if not value.isdigit():
-        return None
-    return int(value)
-
-
-def scope_path(scope: Any) -> tuple[str, str]:
-    """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
-
-    An absolute-form target (``http://host/path``, as sent to proxies) is
-    routed by its path.
-    """
-    root_path: str = scope.get("root_path", "")
-    path: str = scope["path"]
-    if path[:1] != "/" and "://" in path:
-        path = urlsplit(path).path or "/"
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :] or "/"
-    return root_path, path
-
-
-def _target_host(target: str) -> bytes | None:
-    # The host of an absolute-form target, which replaces the Host header
-    # (RFC 9112, section 3.2.2); None for the usual origin form (/path).
-    if target[:1] == "/" or "://" not in target:
-        return None
-    authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
-    return authority.encode("latin-1") if authority else None
-
-
-def scope_query(scope: Any) -> bytes:
-    """Return the query string of an HTTP or websocket scope, as ASCII bytes.
-
-    A URL's query is ASCII; a server that passes other bytes through gets
-    them percent-encoded, as a browser would have sent them, so that
-    ``request.args`` (which decodes the query as UTF-8) cannot fail on them.
-    """
-    query: bytes = scope.get("query_string", b"")
-    if query.isascii():
-        return query
-    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
-
-
-_SANSIO_HOST = SansIORequest.__dict__["host"]
-#: Validated hosts by (scheme, Host header); the header is chosen by clients.
-_known_hosts: BoundedCache[tuple[str, str], str] = BoundedCache(1024)
-#: Whether each request or websocket class has werkzeug's own host property.
-_stock_host_classes: BoundedCache[type, bool] = BoundedCache(64)
-
-
-def _remember_host(routed: RoutedRequest, header: str) -> None:
-    # werkzeug validates the Host header with a regular expression for every
-    # request; the same few hosts come again and again, so the result is
-    # remembered and put in the cached property's slot. Only for werkzeug's
-    # own host property (found once per class: reading the descriptor
-    # through the class would call into werkzeug each time) and without
-    # trusted_hosts (whose check may raise).
-    cls = type(routed)
-    stock = _stock_host_classes.get(cls)
-    if stock is None:
-        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
-        stock = _stock_host_classes.put(cls, found is _SANSIO_HOST)
-    if not stock or routed.trusted_hosts:
-        return
-    key = (routed.scheme, header)
-    known = _known_hosts.get(key)
-    if known is None:
-        _known_hosts.put(key, routed.host)
-    else:
-        routed.__dict__["host"] = known
 
 
 class ASGIHTTPConnection:
@@ -211,16 +136,16 @@ class ASGIHTTPConnection:
         cookie_sent = False
         host: str | None = None
         raw = scope["headers"]
-        target_host = _target_host(scope["path"])
-        if target_host is not None:
+        authority = target_host(scope["path"])
+        if authority is not None:
             raw = [(name, value) for name, value in raw if name != b"host"]
-            raw.append((b"host", target_host))
+            raw.append((b"host", authority))
         for name, value in raw:
             if name == b"host":
                 if host is None:
                     host = value.decode("latin-1")
             elif name == b"content-length":
-                length = _parse_length(value)
+                length = parse_length(value)
             elif name == b"cookie":
                 cookie_sent = True
         headers = asgi_headers(raw)
@@ -250,7 +175,7 @@ class ASGIHTTPConnection:
         )
         request.cookie_sent = cookie_sent
         if host is not None:
-            _remember_host(request, host)
+            remember_host(request, host)
         if send is not None and "http.response.push" in scope.get("extensions", _NO_EXTENSIONS):
             request._send_push_promise = functools.partial(_push, send)
         return request
@@ -695,7 +620,7 @@ class ASGIWebsocketConnection:
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
         )
         if host is not None:
-            _remember_host(websocket, host)
+            remember_host(websocket, host)
         return websocket
 
     async def _serve(self, websocket: Websocket, conn: _Connection) -> None:

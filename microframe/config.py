@@ -119,6 +119,13 @@ def env_value(name: str) -> str | None:
     return None
 
 
+def to_timedelta(value: timedelta | int) -> timedelta:
+    """Return ``value``, a :class:`~datetime.timedelta` or seconds, as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
 class _HasConfig(Protocol):
     @property
     def config(self) -> dict[str, object]: ...
@@ -397,4 +404,4 @@ class Config(dict[str, Any]):
         return f"<{type(self).__name__} {dict.__repr__(self)}>"
 
 
-__all__ = ["DEFAULT_CONFIG", "ENV_PREFIXES", "Config", "ConfigAttribute", "env_value"]
+__all__ = ["DEFAULT_CONFIG", "ENV_PREFIXES", "Config", "ConfigAttribute", "env_value", "to_timedelta"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
 from inspect import isawaitable
@@ -26,21 +26,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
 from werkzeug.routing import RequestRedirect
-from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
 from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
+from .helpers import coerce_response
 from .routing import MATCH_CACHE_SIZE
 from .scaffold import Key
 from .sessions import save_request_session, save_websocket_session
-from .sync import WorkerLease, explain_thread_error, is_async_callable, ready, unawaited_error
+from .sync import WorkerLease, explain_thread_error, is_async_callable, ready
 from .wrappers import Response
 from .wrappers.base import RoutedRequest, blueprint_chain
-from .wrappers.response_body import body_from
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -146,10 +145,6 @@ class ChainHooks:
     after_websocket: tuple[Hook, ...]
     teardown_websocket: tuple[Hook, ...]
 
-
-#: The stock error page of each (code, description): the same few are sent
-#: again and again.
-_error_pages: BoundedCache[tuple[int | None, str | None], str] = BoundedCache(256)
 
 
 class RequestCycle:
@@ -710,69 +705,23 @@ class RequestCycle:
                 " response. The function either returned None or ended without a"
                 " return statement."
             )
-        response = self._coerce_response(rv, view_name)
-        if status is not None:
-            response.status = status
+        response = coerce_response(app, rv, view_name, status)
         if headers:
             response.headers.update(headers)
         return response
 
-    def _coerce_response(self, rv: object, view_name: str | None) -> Response:
-        app = self._app()
-        response_class = app.response_class
-        if isinstance(rv, response_class):
-            return rv
-        if isinstance(rv, (str, bytes, bytearray)):
-            return response_class(rv)
-        if isinstance(rv, (dict, list)):
-            return app.json.response(rv)
-        if isinstance(rv, HTTPException):
-            return self._http_exception_response(rv)
-        if isinstance(rv, SansIOResponse):
-            return self._from_werkzeug_response(rv)
-        if isinstance(rv, Response):
-            return rv
-        if isinstance(rv, BaseException):
-            raise TypeError(f"The view function for {view_name!r} returned an exception: {rv!r}")
-        if hasattr(rv, "__await__"):
-            raise unawaited_error(rv, f"The view function for {view_name!r}")
-        if hasattr(rv, "__aiter__") or (
-            isinstance(rv, Iterable) and not isinstance(rv, (set, frozenset))
-        ):
-            # A sync iterable is read on the request's worker thread.
-            ctx = _cv_request.get(None) if not hasattr(rv, "__aiter__") else None
-            return response_class(body_from(rv, ctx.lease if ctx else None))
-        raise TypeError(
-            f"The view function for {view_name!r} did not return a valid response."
-            " The return type must be a string, dict, list, tuple with headers or"
-            " status, Response instance, or an async or sync generator, but it was"
-            f" a {type(rv).__name__}."
-        )
 
-    def _http_exception_response(self, error: HTTPException) -> Response:
-        app = self._app()
-        if error.response is not None:
-            return self._coerce_response(error.response, None)
-        if isinstance(error, RequestRedirect):
-            try:
-                return app.redirect(error.new_url, error.code)
-            except HTTPException as refused:  # the URL the client sent cannot be redirected to
-                return self._http_exception_response(refused)
-        cls = type(error)
-        if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
-            # The stock error page: rendered once per code and description.
-            key = (error.code, error.description)
-            body = _error_pages.get(key)
-            if body is None:
-                body = _error_pages.put(key, error.get_body())
-            return app.response_class(body, error.code)
-        return app.response_class(error.get_body(), error.code, error.get_headers())
-
-    def _from_werkzeug_response(self, rv: SansIOResponse) -> Response:
-        body: object = getattr(rv, "response", b"")
-        if getattr(rv, "is_sequence", False):
-            body = rv.get_data()  # type: ignore[attr-defined]
-        return self._app().response_class(body, rv.status_code, Headers(rv.headers))
+def traps_http_exception(app: Microframe, error: Exception) -> bool:
+    """The body of :meth:`~microframe.app.Microframe.trap_http_exception`."""
+    config = app.config
+    if config["TRAP_HTTP_EXCEPTIONS"]:
+        return True
+    if not isinstance(error, BadRequest):  # a 404 is done here
+        return False
+    trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
+    if trap_bad_request is None:
+        return bool(app.debug) and isinstance(error, BadRequestKeyError)
+    return bool(trap_bad_request)
 
 
 def ensure_async(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -801,4 +750,5 @@ __all__ = [
     "ensure_async",
     "invoke",
     "stock",
+    "traps_http_exception",
 ]

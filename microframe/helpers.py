@@ -9,20 +9,28 @@ import importlib.util
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.exceptions import abort as _werkzeug_abort
+from werkzeug.routing import RequestRedirect
+from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import redirect as _werkzeug_redirect
 
 from . import signals
+from .caches import BoundedCache
 from .config import env_value
 from .ctx import RequestContext, _reset_only, _set_only
 from .globals import _cv_app, _cv_request, current_app
 from .sending import send_file, send_from_directory
-from .sync import in_sync_code
+from .sync import in_sync_code, unawaited_error
 from .wrappers import DualResponse, Response
+from .wrappers.response_body import body_from
+
+if TYPE_CHECKING:
+    from .app import Microframe
 
 #: ``redirect``'s default class, outside an app context (its argument is
 #: named ``Response``, as Flask's is).
@@ -453,9 +461,92 @@ def _request_ctx(name: str) -> RequestContext:
     return ctx
 
 
+# -- a view's return value as a response (the request cycle's make_response) --------
+
+#: The stock error page of each (code, description): the same few are sent
+#: again and again.
+_error_pages: BoundedCache[tuple[int | None, str | None], str] = BoundedCache(256)
+
+
+def coerce_response(
+    app: Microframe, rv: object, view_name: str | None, status: int | str | None = None
+) -> Response:
+    """Turn a view's return value (less a tuple's headers) and the tuple's
+    ``status`` into a response of the app's class, for
+    :meth:`~microframe.app.Microframe.make_response`."""
+    response_class = app.response_class
+    if isinstance(rv, response_class):
+        response = rv
+    elif isinstance(rv, (str, bytes, bytearray)):
+        # As in Flask, a new response is given the status when it is made:
+        # it is set once, not set to 200 and then parsed again.
+        return response_class(rv, status=status)
+    else:
+        response = _coerce_body(app, rv, view_name)
+    if status is not None:
+        response.status = status
+    return response
+
+
+def _coerce_body(app: Microframe, rv: object, view_name: str | None) -> Response:
+    # Neither a response of the app's class nor text or bytes.
+    response_class = app.response_class
+    if isinstance(rv, (dict, list)):
+        return app.json.response(rv)
+    if isinstance(rv, HTTPException):
+        return _http_exception_response(app, rv)
+    if isinstance(rv, SansIOResponse):
+        return _from_werkzeug_response(app, rv)
+    if isinstance(rv, Response):
+        return rv
+    if isinstance(rv, BaseException):
+        raise TypeError(f"The view function for {view_name!r} returned an exception: {rv!r}")
+    if hasattr(rv, "__await__"):
+        raise unawaited_error(rv, f"The view function for {view_name!r}")
+    if hasattr(rv, "__aiter__") or (
+        isinstance(rv, Iterable) and not isinstance(rv, (set, frozenset))
+    ):
+        # A sync iterable is read on the request's worker thread.
+        ctx = _cv_request.get(None) if not hasattr(rv, "__aiter__") else None
+        return response_class(body_from(rv, ctx.lease if ctx else None))
+    raise TypeError(
+        f"The view function for {view_name!r} did not return a valid response."
+        " The return type must be a string, dict, list, tuple with headers or"
+        " status, Response instance, or an async or sync generator, but it was"
+        f" a {type(rv).__name__}."
+    )
+
+
+def _http_exception_response(app: Microframe, error: HTTPException) -> Response:
+    if error.response is not None:
+        return coerce_response(app, error.response, None)
+    if isinstance(error, RequestRedirect):
+        try:
+            return app.redirect(error.new_url, error.code)
+        except HTTPException as refused:  # the URL the client sent cannot be redirected to
+            return _http_exception_response(app, refused)
+    cls = type(error)
+    if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
+        # The stock error page: rendered once per code and description.
+        key = (error.code, error.description)
+        body = _error_pages.get(key)
+        if body is None:
+            body = _error_pages.put(key, error.get_body())
+        return app.response_class(body, error.code)
+    return app.response_class(error.get_body(), error.code, error.get_headers())
+
+
+def _from_werkzeug_response(app: Microframe, rv: SansIOResponse) -> Response:
+    body: object = getattr(rv, "response", b"")
+    if getattr(rv, "is_sequence", False):
+        body = rv.get_data()  # type: ignore[attr-defined]
+    return app.response_class(body, rv.status_code, Headers(rv.headers))
+
+
 __all__ = [
     "abort",
     "app_name",
+    "coerce_response",
     "find_package",
     "flash",
     "get_debug_flag",

@@ -48,6 +48,8 @@ from .typing import (
 if TYPE_CHECKING:
     import click
 
+    from .app import Microframe
+
 F = TypeVar("F", bound=Callable[..., object])
 T_route = TypeVar("T_route", bound=RouteCallable)
 T_websocket = TypeVar("T_websocket", bound=Callable[..., Awaitable[Any]])
@@ -712,6 +714,30 @@ def make_rule(
     return rule_obj
 
 
+def register_rule(
+    app: Microframe,
+    rule: str,
+    endpoint: str | None,
+    view_func: RouteCallable | None,
+    provide_automatic_options: bool | None,
+    options: dict[str, Any],
+) -> None:
+    """Add the rule ``add_url_rule`` makes (:func:`make_rule`) to the app's
+    URL map, and its view to ``view_functions``."""
+    rule_obj = make_rule(
+        app.url_rule_class,
+        rule,
+        endpoint,
+        view_func,
+        provide_automatic_options,
+        app.config["PROVIDE_AUTOMATIC_OPTIONS"],
+        options,
+    )
+    app.url_map.add(rule_obj)
+    if view_func is not None:
+        set_view(app.view_functions, rule_obj.endpoint, view_func)
+
+
 def set_view(view_functions: dict[str, RouteCallable], endpoint: str, view_func: RouteCallable) -> None:
     """Map ``endpoint`` to ``view_func``, refusing to replace another view."""
     old = view_functions.get(endpoint)
@@ -752,6 +778,7 @@ __all__ = [
     "make_rule",
     "merge_methods",
     "open_file",
+    "register_rule",
     "set_view",
     "setupmethod",
 ]

@@ -30,6 +30,7 @@ import os
 import stat
 import time
 import unicodedata
+import weakref
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -423,8 +424,32 @@ def content_disposition(filename: str, as_attachment: bool = False) -> str:
     return dump_options_header(kind, {"filename": filename})
 
 
+def add_static_route(app: Microframe, static_host: str | None) -> None:
+    """Add the app's ``static`` route, serving :meth:`~microframe.app.Microframe.send_static_file`."""
+    # Through a weak reference: the app's own bound method in its
+    # view_functions would keep it alive in a reference cycle.
+    app_ref = weakref.ref(app)
+
+    def static(filename: str) -> Any:
+        served = app_ref()
+        assert served is not None
+        return served.send_static_file(filename)
+
+    # Shares send_static_file's attributes, so a mark an extension sets
+    # on it later (Quart-Schema's hide) is seen on the view.
+    static.__dict__ = type(app).send_static_file.__dict__
+
+    app.add_url_rule(
+        f"{app.static_url_path}/<path:filename>",
+        endpoint="static",
+        host=static_host,
+        view_func=static,
+    )
+
+
 __all__ = [
     "MimetypeNotInferredError",
+    "add_static_route",
     "content_disposition",
     "get_send_file_max_age",
     "send_file",

@@ -400,6 +400,31 @@ async def test_a_global_replaced_by_a_coroutine_function_renders_awaited(
         assert await render_template_string("{{ value() }}?") == "plain?"
 
 
+async def test_the_render_path_follows_each_requests_context_values(app: Microframe) -> None:
+    # The same template and name, given a plain function on one request and a
+    # coroutine function on the next: each renders its value, never
+    # "<coroutine object ...>", whichever render came first.
+    async def awaited() -> str:
+        return "awaited"
+
+    def plain() -> str:
+        return "plain"
+
+    @app.context_processor
+    def helper() -> dict[str, Any]:
+        return {"helper": awaited if request.args.get("kind") == "async" else plain}
+
+    @app.get("/page")
+    async def page() -> str:
+        return await render_template_string("<p>{{ helper() }}</p>")
+
+    client = app.test_client()
+    for kind, expected in [("sync", "plain"), ("async", "awaited"), ("sync", "plain"), ("async", "awaited")]:
+        response = await client.get(f"/page?kind={kind}")
+        assert response.status_code == 200
+        assert await response.get_data(as_text=True) == f"<p>{expected}</p>"
+
+
 async def test_an_async_filter_replacing_a_sync_one_is_awaited(app: Microframe) -> None:
     async def shout(value: str) -> str:
         return value.upper()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json as _json
 from typing import IO, TYPE_CHECKING, Any
 
-from ..globals import _cv_app, current_app
+from ..globals import _cv_app, _no_app_msg
 from .provider import DefaultJSONProvider
 
 if TYPE_CHECKING:
@@ -105,7 +105,11 @@ def jsonify(*args: object, **kwargs: object) -> Response:
     :raises TypeError: if both positional and keyword arguments are given.
     :raises RuntimeError: outside an app context.
     """
-    return current_app.json.response(*args, **kwargs)
+    # The context variable rather than the current_app proxy: one lookup.
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(_no_app_msg)
+    return ctx.app.json.response(*args, **kwargs)
 
 
 __all__ = ["dump", "dumps", "jsonify", "load", "loads"]

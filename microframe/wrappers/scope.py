@@ -1,0 +1,93 @@
+"""Reading an ASGI scope: what the request and websocket are built from.
+
+Used by the protocol layer (:mod:`microframe.asgi`) as it builds the app's
+request or websocket for a connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from werkzeug.sansio.request import Request as SansIORequest
+
+from ..caches import BoundedCache
+from .base import RoutedRequest
+
+
+def parse_length(value: bytes) -> int | None:
+    """A ``Content-Length`` header's value; ``None`` if it is not a number."""
+    # Servers reject malformed lengths, but the app does not rely on it.
+    if not value.isdigit():
+        return None
+    return int(value)
+
+
+def scope_path(scope: Any) -> tuple[str, str]:
+    """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
+
+    An absolute-form target (``http://host/path``, as sent to proxies) is
+    routed by its path.
+    """
+    root_path: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    if path[:1] != "/" and "://" in path:
+        path = urlsplit(path).path or "/"
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :] or "/"
+    return root_path, path
+
+
+def target_host(target: str) -> bytes | None:
+    """The host of an absolute-form target, which replaces the ``Host``
+    header (RFC 9112, section 3.2.2); ``None`` for the usual origin form."""
+    if target[:1] == "/" or "://" not in target:
+        return None
+    authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
+    return authority.encode("latin-1") if authority else None
+
+
+def scope_query(scope: Any) -> bytes:
+    """Return the query string of an HTTP or websocket scope, as ASCII bytes.
+
+    A URL's query is ASCII; a server that passes other bytes through gets
+    them percent-encoded, as a browser would have sent them, so that
+    ``request.args`` (which decodes the query as UTF-8) cannot fail on them.
+    """
+    query: bytes = scope.get("query_string", b"")
+    if query.isascii():
+        return query
+    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
+
+
+_SANSIO_HOST = SansIORequest.__dict__["host"]
+#: Validated hosts by (scheme, Host header); the header is chosen by clients.
+_known_hosts: BoundedCache[tuple[str, str], str] = BoundedCache(1024)
+#: Whether each request or websocket class has werkzeug's own host property.
+_stock_host_classes: BoundedCache[type, bool] = BoundedCache(64)
+
+
+def remember_host(routed: RoutedRequest, header: str) -> None:
+    """Fill ``routed.host`` from the validated hosts already seen for ``header``."""
+    # werkzeug validates the Host header with a regular expression for every
+    # request; the same few hosts come again and again, so the result is
+    # remembered and put in the cached property's slot. Only for werkzeug's
+    # own host property (found once per class: reading the descriptor
+    # through the class would call into werkzeug each time) and without
+    # trusted_hosts (whose check may raise).
+    cls = type(routed)
+    stock = _stock_host_classes.get(cls)
+    if stock is None:
+        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
+        stock = _stock_host_classes.put(cls, found is _SANSIO_HOST)
+    if not stock or routed.trusted_hosts:
+        return
+    key = (routed.scheme, header)
+    known = _known_hosts.get(key)
+    if known is None:
+        _known_hosts.put(key, routed.host)
+    else:
+        routed.__dict__["host"] = known
+
+
+__all__ = ["parse_length", "remember_host", "scope_path", "scope_query", "target_host"]
