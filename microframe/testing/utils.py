@@ -17,6 +17,7 @@ from werkzeug.test import encode_multipart
 from werkzeug.urls import iri_to_uri
 
 from ..app import Microframe
+from ..globals import _cv_app
 from .builder import form_data, make_builder
 
 #: "Not given", where ``None`` is a value (``json=None`` sends ``null``).
@@ -87,8 +88,6 @@ def make_test_body_with_headers(
 
 def _dump_json(value: object, app: Microframe | None) -> str:
     if app is None:
-        from ..globals import _cv_app
-
         app_ctx = _cv_app.get(None)
         app = app_ctx.app if app_ctx is not None else None
     return app.json.dumps(value) if app is not None else _json.dumps(value)
