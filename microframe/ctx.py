@@ -468,15 +468,17 @@ class RequestContext(_ConnectionContext):
     #: The hooks of the matched endpoint's blueprint chain, set when
     #: dispatch begins.
     hooks: ChainHooks | None = None
+    #: The flashed messages, read from the session on first use.
+    flashes: list[tuple[str, str]] | None = None
+    # Class defaults rather than per-request stores: pushing sets both.
+    _app_ctx: AppContext | None = None
+    _token: Token[RequestContext] | None = None
 
     def __init__(self, app: Microframe, request: Request, session: SessionMixin | None = None):
         self.app = app
         self.request = self._routed = request
         self._session = session
-        self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[AfterRequestCallable] = []
-        self._app_ctx: AppContext | None = None
-        self._token: Token[RequestContext] | None = None
 
     @property
     def session(self) -> SessionMixin:

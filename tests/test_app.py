@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import http.client
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -1044,3 +1045,77 @@ def test_an_app_is_freed_when_its_last_reference_goes() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+TUPLE_HEADERS_APP = '''
+from microframe import Microframe
+
+app = Microframe(__name__)
+
+
+@app.get("/replace")
+def replace():
+    return "text", 200, {"Content-Type": "text/plain", "X-Several": ["a", "b"], "X-Number": 7}
+
+
+@app.get("/lowercase")
+def lowercase():
+    return "text", {"content-type": "text/csv", "Content-Length": "4"}
+
+
+@app.get("/newline")
+def newline():
+    return "text", {"X-Bad": "a\\r\\nSet-Cookie: injected=1"}
+'''
+
+
+def _check_tuple_headers(pairs: list[tuple[str, str]], body: bytes) -> None:
+    # A tuple's dict replaces the response's own headers in place, as
+    # werkzeug's Headers.update does: the order on the wire is kept.
+    assert pairs == [
+        ("content-type", "text/plain"),
+        ("content-length", "4"),
+        ("x-several", "a"),
+        ("x-several", "b"),
+        ("x-number", "7"),
+    ]
+    assert body == b"text"
+
+
+async def test_tuple_header_dicts_replace_in_place(tmp_path: Any) -> None:
+    (tmp_path / "tuple_headers_app.py").write_text(TUPLE_HEADERS_APP)
+    namespace: dict[str, Any] = {}
+    exec(TUPLE_HEADERS_APP, namespace)
+    client = namespace["app"].test_client()
+    response = await client.get("/replace")
+    _check_tuple_headers([(k.lower(), v) for k, v in response.headers.items()], await response.get_data())
+    response = await client.get("/lowercase")
+    assert response.headers.getlist("Content-Type") == ["text/csv"]
+    assert response.headers.getlist("Content-Length") == ["4"]
+    response = await client.get("/newline")
+    assert response.status_code == 500
+    assert "injected" not in response.headers.get("Set-Cookie", "")
+
+
+def test_tuple_header_dicts_on_a_real_server(tmp_path: Any) -> None:
+    from live_server import LiveServer
+
+    (tmp_path / "tuple_headers_app.py").write_text(TUPLE_HEADERS_APP)
+    server = LiveServer("tuple_headers_app:app", [tmp_path], log=tmp_path / "server.log")
+    try:
+        server.wait_until_ready()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            conn.request("GET", "/replace")
+            answer = conn.getresponse()
+            pairs = [(k.lower(), v) for k, v in answer.getheaders() if k.lower() not in ("date", "server")]
+            _check_tuple_headers(pairs, answer.read())
+            conn.request("GET", "/newline")
+            answer = conn.getresponse()
+            assert answer.status == 500
+            assert answer.getheader("Set-Cookie") is None
+            answer.read()
+        finally:
+            conn.close()
+    finally:
+        server.stop()
