@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -131,6 +132,12 @@ async def test_message_flashed_signal(flash_app: Microframe) -> None:
         client = flash_app.test_client()
         await client.post("/async")
         await client.post("/sync")
+        # The un-awaited flash's task may still be on its way (a loaded
+        # machine): give it a bounded while before the receivers go.
+        for _ in range(200):
+            if len(recorded) == 6 and len(recorded_async) == 6:
+                break
+            await asyncio.sleep(0.01)
     finally:
         message_flashed.disconnect(record, flash_app)
         message_flashed.disconnect(record_async, flash_app)
