@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, cast
-
-from werkzeug.datastructures import Headers
 
 from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
@@ -136,8 +133,8 @@ class ASGIHTTPConnection:
         cookie_sent = False
         host: str | None = None
         raw = scope["headers"]
-        authority = target_host(scope["path"])
-        if authority is not None:
+        target = scope["path"]
+        if target[:1] != "/" and (authority := target_host(target)) is not None:
             raw = [(name, value) for name, value in raw if name != b"host"]
             raw.append((b"host", authority))
         for name, value in raw:
@@ -176,18 +173,8 @@ class ASGIHTTPConnection:
         request.cookie_sent = cookie_sent
         if host is not None:
             remember_host(request, host)
-        if send is not None and "http.response.push" in scope.get("extensions", _NO_EXTENSIONS):
-            request._send_push_promise = functools.partial(_push, send)
+        request.asgi_send = send
         return request
-
-
-_NO_EXTENSIONS: dict[str, object] = {}
-
-
-async def _push(send: ASGISendCallable, path: str, headers: Headers) -> None:
-    # The ASGI HTTP/2 server push extension: the server makes the pushed request.
-    pairs = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-    await send({"type": "http.response.push", "path": path, "headers": pairs})
 
 
 async def handle_http(

@@ -368,6 +368,21 @@ async def _no_push(path: str, headers: Headers) -> None:
     """The push sender of a request whose server cannot push: does nothing."""
 
 
+def _offers_push(scope: Any) -> bool:
+    return isinstance(scope, dict) and "http.response.push" in scope.get("extensions", {})
+
+
+def asgi_push_sender(send: Callable[[ASGIMessage], Awaitable[None]]) -> PushPromiseSender:
+    """The push sender of a connection whose server offers the ASGI
+    ``http.response.push`` extension: the server makes the pushed request."""
+
+    async def push(path: str, headers: Headers) -> None:
+        pairs = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        await send({"type": "http.response.push", "path": path, "headers": pairs})
+
+    return push
+
+
 class Request(RoutedRequest):
     """An HTTP request, built on werkzeug's sans-io request.
 
@@ -396,8 +411,11 @@ class Request(RoutedRequest):
     #: headers are decoded so that a request without one skips the session
     #: cookie check; ``None`` when unknown (requests built otherwise).
     cookie_sent: bool | None = None
-    #: Where :meth:`send_push_promise` sends; set by the server layer.
+    #: Where :meth:`send_push_promise` sends, when given to the constructor.
     _send_push_promise: PushPromiseSender = staticmethod(_no_push)
+    #: The connection's ASGI ``send``, set by the protocol layer: pushes go
+    #: through it when the server offers the ``http.response.push`` extension.
+    asgi_send: Callable[[ASGIMessage], Awaitable[None]] | None = None
 
     def __init__(
         self,
@@ -451,11 +469,16 @@ class Request(RoutedRequest):
         and ``User-Agent`` headers. Nothing happens where the server or
         protocol cannot push (HTTP/1.1), so views may call it freely.
         """
+        sender = self._send_push_promise
+        # The server's offer is looked up when first needed, not per request.
+        send = self.asgi_send
+        if sender is _no_push and send is not None and _offers_push(self.scope):
+            sender = self._send_push_promise = asgi_push_sender(send)
         headers = Headers()
         for name in _PUSH_HEADERS:
             for value in self.headers.getlist(name):
                 headers.add(name, value)
-        await self._send_push_promise(path, headers)
+        await sender(path, headers)
 
     # Class defaults rather than per-request assignments: most requests never
     # parse a form or JSON body.
