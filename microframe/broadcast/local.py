@@ -11,6 +11,7 @@ So one slow subscriber can neither hold up the others nor grow memory.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections import deque
 from logging import Logger
 from typing import Self
@@ -157,7 +158,7 @@ class Hub:
                 subscriber.close()
 
 
-class Backend:
+class Backend(ABC):
     """Carries messages from publishers to subscribers; subclasses say how.
 
     :param url: the ``BROADCAST_URL`` the backend was made for.
@@ -171,15 +172,16 @@ class Backend:
         self.hub = Hub()
 
     async def connect(self) -> None:
-        """Get ready to publish and deliver (at startup)."""
+        """Get ready to publish and deliver (at startup); nothing by default."""
+        return None
 
     async def close(self) -> None:
         """Stop; every subscriber's iteration ends (at shutdown)."""
         self.hub.close_all()
 
+    @abstractmethod
     async def publish(self, channel: str, message: str) -> None:
         """Send ``message`` to every subscriber to ``channel``, in every process."""
-        raise NotImplementedError
 
     async def join(self, subscriber: Subscriber) -> None:
         """Add ``subscriber``; return once messages published from now on reach it."""
