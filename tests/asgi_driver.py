@@ -33,6 +33,7 @@ class Req:
     disconnect: bool = False
     raw_path: bytes | None = None
     host: bytes | None = b"localhost"
+    root_path: str = ""
 
 
 @dataclass
@@ -73,7 +74,7 @@ def make_scope(req: Req) -> dict[str, Any]:
         "path": req.path,
         "raw_path": req.raw_path if req.raw_path is not None else req.path.encode(),
         "query_string": req.query,
-        "root_path": "",
+        "root_path": req.root_path,
         "headers": headers,
         "client": ("127.0.0.1", 40000),
         "server": ("localhost", 80),

@@ -49,51 +49,22 @@ def test_asgi_connection_classes_are_named_by_the_app(app: Microframe) -> None:
     assert app.asgi_lifespan_class is asgi.ASGILifespan  # type: ignore[attr-defined]
 
 
-async def test_a_path_outside_root_path_is_not_found(app: Microframe) -> None:
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [("/prefix/page", 200, b"/prefix|/page"), ("/elsewhere/page", 404, None)],
+    ids=["under-root-path", "outside-root-path"],
+)
+async def test_paths_are_served_below_root_path(
+    app: Microframe, path: str, status: int, body: bytes | None
+) -> None:
     @app.route("/page")
     async def page() -> str:
         return request.root_path + "|" + request.path
 
-    sent: list[dict[str, Any]] = []
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/elsewhere/page", "raw_path": b"/elsewhere/page",
-        "query_string": b"", "root_path": "/prefix", "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 1), "server": ("localhost", 80),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(app(scope, receive, send), 10)
-    assert sent[0]["status"] == 404
-
-
-async def test_a_path_under_root_path_is_served_below_it(app: Microframe) -> None:
-    @app.route("/page")
-    async def page() -> str:
-        return request.root_path + "|" + request.path
-
-    sent: list[dict[str, Any]] = []
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/prefix/page", "raw_path": b"/prefix/page",
-        "query_string": b"", "root_path": "/prefix", "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 1), "server": ("localhost", 80),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(app(scope, receive, send), 10)
-    assert sent[0]["status"] == 200
-    assert sent[1]["body"] == b"/prefix|/page"
+    result = await run_asgi(app, Req(path=path, root_path="/prefix"))
+    assert result.status == status
+    if body is not None:
+        assert result.body == body
 
 
 async def test_an_absolute_form_target_is_served(app: Microframe) -> None:
