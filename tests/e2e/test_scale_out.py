@@ -205,7 +205,8 @@ async def restart_scenario(ports: list[int], redis: RedisServer) -> dict[str, An
 
 def test_redis_restart(servers: list[LiveServer], redis_server: RedisServer) -> None:
     result = asyncio.run(restart_scenario([server.port for server in servers], redis_server))
-    assert result["crossed_after"] is not None, f"nothing crossed within {RECOVERY_SECONDS} s"
+    logs = "\n".join(f"--- server on {server.port}:\n{server.output()}" for server in servers)
+    assert result["crossed_after"] is not None, f"nothing crossed within {RECOVERY_SECONDS} s\n{logs}"
     assert result["back"]
     assert "during" not in result["bob"]
     print(f"\nmessages crossed again {result['crossed_after']:.2f} s after Redis restarted")
