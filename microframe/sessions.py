@@ -436,11 +436,7 @@ async def save_request_session(ctx: RequestContext, response: Response) -> None:
     interface = app.session_interface
     if interface.is_null_session(session):
         return
-    # Typed as returning None, but a subclass may define it with async def.
-    save: Callable[[Microframe, SessionMixin, Response], object] = interface.save_session
-    result = save(app, session, response)
-    if isawaitable(result):
-        await result
+    await _save(app, session, response)
 
 
 async def save_websocket_session(ctx: WebsocketContext, response: Response | None) -> None:
@@ -461,7 +457,13 @@ async def save_websocket_session(ctx: WebsocketContext, response: Response | Non
                 " change is lost, as a cookie cannot be set once it is accepted."
             )
         return
-    save: Callable[[Microframe, SessionMixin, Response], object] = interface.save_session
+    await _save(app, session, response)
+
+
+async def _save(app: Microframe, session: SessionMixin, response: Response) -> None:
+    # Typed as returning None, but a subclass may define it with async def
+    # (and the stock one returns an awaitable None in async code).
+    save: Callable[[Microframe, SessionMixin, Response], object] = app.session_interface.save_session
     result = save(app, session, response)
     if isawaitable(result):
         await result
