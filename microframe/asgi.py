@@ -36,7 +36,7 @@ from .wrappers.headers import asgi_headers
 from .wrappers.request import Body, ClientDisconnected
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
-from .wrappers.scope import parse_length, remember_host, scope_path, scope_query, target_host
+from .wrappers.scope import parse_length, scope_path, scope_query, target_host
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
@@ -129,50 +129,42 @@ class ASGIHTTPConnection:
         """
         app, scope = self.app, self.scope
         config = app.config
-        length: int | None = None
-        cookie_sent = False
-        host: str | None = None
         raw = scope["headers"]
+        if type(raw) is not list:  # any iterable, in the ASGI specification
+            raw = list(raw)
         target = scope["path"]
         if target[:1] != "/" and (authority := target_host(target)) is not None:
             raw = [(name, value) for name, value in raw if name != b"host"]
             raw.append((b"host", authority))
-        for name, value in raw:
-            if name == b"host":
-                if host is None:
-                    host = value.decode("latin-1")
-            elif name == b"content-length":
-                length = parse_length(value)
-            elif name == b"cookie":
-                cookie_sent = True
-        headers = asgi_headers(raw)
+        # The headers the protocol layer needs, picked out of the raw pairs
+        # at C speed (ASGI servers send names lowercased); the rest are
+        # decoded only if the app reads them.
+        picked = dict(raw)
+        length = picked.get(b"content-length")
         body = Body(
             receive,
-            length,
+            None if length is None else parse_length(length),
             max_content_length=config["MAX_CONTENT_LENGTH"],
             timeout=config["BODY_TIMEOUT"],
         )
         root_path, path = scope_path(scope)
-        client = scope.get("client")
         request = app.request_class(
             scope["method"],
             scope.get("scheme", "http"),
             path,
             scope_query(scope),
-            headers,
+            asgi_headers(raw),
             root_path,
             scope.get("http_version", "1.1"),
-            body=body,
-            remote_addr=client[0] if client else None,
-            server=scope.get("server"),
+            # By keyword, as Quart passes it (subclasses read it so); the
+            # server and client are read from it.
             scope=scope,
-            json_provider=app.json,
-            max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
-            max_form_parts=config["MAX_FORM_PARTS"],
+            body=body,
         )
-        request.cookie_sent = cookie_sent
-        if host is not None:
-            remember_host(request, host)
+        request.cookie_sent = b"cookie" in picked
+        if len(picked) == len(raw):
+            # No name repeated, so this is the one Host header werkzeug reads.
+            request.sent_host = picked.get(b"host")
         request.asgi_send = send
         return request
 
@@ -585,11 +577,8 @@ class ASGIWebsocketConnection:
         root_path, path = scope_path(scope)
         client = scope.get("client")
         raw = scope["headers"]
-        host: str | None = None
-        for name, value in raw:
-            if name == b"host":
-                host = value.decode("latin-1")
-                break
+        if type(raw) is not list:  # any iterable, in the ASGI specification
+            raw = list(raw)
         websocket = app.websocket_class(
             path,
             scope_query(scope),
@@ -606,8 +595,9 @@ class ASGIWebsocketConnection:
             json_provider=app.json,
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
         )
-        if host is not None:
-            remember_host(websocket, host)
+        picked = dict(raw)
+        if len(picked) == len(raw):  # see create_request
+            websocket.sent_host = picked.get(b"host")
         return websocket
 
     async def _serve(self, websocket: Websocket, conn: _Connection) -> None:

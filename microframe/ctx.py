@@ -195,9 +195,11 @@ class AppContext(_Entered):
             await init_db()
     """
 
+    #: Bound on first use (see :attr:`url_adapter`).
+    _url_adapter: Any = _sentinel
+
     def __init__(self, app: Microframe) -> None:
         self.app = app
-        self._url_adapter: Any = _sentinel
         self._tokens: list[Token[AppContext]] = []
 
     #: The ``g`` namespace of this context.
@@ -395,7 +397,18 @@ class _ConnectionContext(_Entered):
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions (awaiting async ones) and remove this context."""
         exc = None if exc is _sentinel else exc
-        work, app_work, held = self._begin_pop()
+        app_ctx = self._app_ctx
+        work = self._needs_teardown()
+        app_work = app_ctx is not None and app_ctx.pop_has_work()
+        if not (work or app_work):
+            # Nothing to run or await (most requests): just remove it.
+            self._unset()
+            if app_ctx is not None:
+                self._app_ctx = None
+                app_ctx._reset()
+            self._release(self.__dict__.get("lease"))
+            return
+        held = self._begin_teardown()
         try:
             if work:
                 await self._teardown(exc)
@@ -470,15 +483,16 @@ class RequestContext(_ConnectionContext):
     hooks: ChainHooks | None = None
     #: The flashed messages, read from the session on first use.
     flashes: list[tuple[str, str]] | None = None
-    # Class defaults rather than per-request stores: pushing sets both.
+    # Class defaults rather than per-request stores: pushing sets the first
+    # two; after_this_request makes the list.
     _app_ctx: AppContext | None = None
     _token: Token[RequestContext] | None = None
+    _after_request_functions: list[AfterRequestCallable] | tuple[()] = ()
 
     def __init__(self, app: Microframe, request: Request, session: SessionMixin | None = None):
         self.app = app
         self.request = self._routed = request
         self._session = session
-        self._after_request_functions: list[AfterRequestCallable] = []
 
     @property
     def session(self) -> SessionMixin:
@@ -528,7 +542,9 @@ class RequestContext(_ConnectionContext):
     def _release(self, held: WorkerLease | None) -> None:
         if held is not None:
             held.release()
-        self.request.close_files()
+        request = self.request
+        if request._files:
+            request.close_files()
         deferred = self.deferred_calls
         if deferred:
             self.deferred_calls = None
@@ -640,7 +656,10 @@ def after_this_request(func: T_after) -> T_after:
             "'after_this_request' can only be used when a request"
             " context is active, such as in a view function."
         )
-    ctx._after_request_functions.append(func)
+    functions = ctx._after_request_functions
+    if not isinstance(functions, list):
+        functions = ctx._after_request_functions = []
+    functions.append(func)
     return func
 
 

@@ -705,26 +705,7 @@ class RequestCycle:
                 " response. The function either returned None or ended without a"
                 " return statement."
             )
-        response = coerce_response(app, rv, view_name, status)
-        if headers:
-            _apply_headers(response.headers, headers)
-        return response
-
-
-def _apply_headers(target: Headers, headers: Any) -> None:
-    # A tuple's headers replace the response's, as Headers.update does. A
-    # plain dict (the usual form) is given to update's own per-item calls
-    # (set, or setlist for several values) directly: update first tests its
-    # argument against the MultiDict class and the Mapping ABC, about a
-    # third of its cost for a one-header dict.
-    if type(headers) is not dict:
-        target.update(headers)
-        return
-    for key, value in headers.items():
-        if isinstance(value, (list, tuple, set)):
-            target.setlist(key, value)
-        else:
-            target.set(key, value)
+        return coerce_response(app, rv, view_name, status, headers)
 
 
 def traps_http_exception(app: Microframe, error: Exception) -> bool:

@@ -469,23 +469,45 @@ _error_pages: BoundedCache[tuple[int | None, str | None], str] = BoundedCache(25
 
 
 def coerce_response(
-    app: Microframe, rv: object, view_name: str | None, status: int | str | None = None
+    app: Microframe,
+    rv: object,
+    view_name: str | None,
+    status: int | str | None = None,
+    headers: Any = None,
 ) -> Response:
-    """Turn a view's return value (less a tuple's headers) and the tuple's
-    ``status`` into a response of the app's class, for
+    """Turn a view's return value and a tuple's ``status`` and ``headers``
+    into a response of the app's class, for
     :meth:`~microframe.app.Microframe.make_response`."""
     response_class = app.response_class
     if isinstance(rv, response_class):
         response = rv
     elif isinstance(rv, (str, bytes, bytearray)):
-        # As in Flask, a new response is given the status when it is made:
-        # it is set once, not set to 200 and then parsed again.
-        return response_class(rv, status=status)
+        # As in Flask, a new response is given the status and headers when it
+        # is made: set once, rather than set to defaults and then replaced.
+        return response_class(rv, status=status, headers=headers or None)
     else:
         response = _coerce_body(app, rv, view_name)
     if status is not None:
         response.status = status
+    if headers:
+        _apply_headers(response.headers, headers)
     return response
+
+
+def _apply_headers(target: Headers, headers: Any) -> None:
+    # A tuple's headers replace the response's, as Headers.update does. A
+    # plain dict (the usual form) is given to update's own per-item calls
+    # (set, or setlist for several values) directly: update first tests its
+    # argument against the MultiDict class and the Mapping ABC, about a
+    # third of its cost for a one-header dict.
+    if type(headers) is not dict:
+        target.update(headers)
+        return
+    for key, value in headers.items():
+        if isinstance(value, (list, tuple, set)):
+            target.setlist(key, value)
+        else:
+            target.set(key, value)
 
 
 def _coerce_body(app: Microframe, rv: object, view_name: str | None) -> Response:

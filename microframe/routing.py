@@ -24,7 +24,7 @@ from werkzeug.routing.exceptions import WebsocketMismatch
 from .caches import BoundedCache
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .wrappers import Request
-from .wrappers.base import RoutedRequest
+from .wrappers.base import NOT_NOTED, RoutedRequest
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -55,6 +55,11 @@ def match_url(
         remembered.
     :param cache: the results remembered, by host, scheme, path, method and
         ``SERVER_NAME``; ``None`` before the app serves (its map may change).
+        The host is the ``Host`` header as sent, when the protocol layer
+        noted it (:attr:`~microframe.wrappers.base.RoutedRequest.sent_host`):
+        each new one is bound, and so checked, once, as Flask binds (and
+        checks) it for every request; with trusted hosts it is the checked
+        host, refused with a 400 as in Flask.
     """
     trusted = app.config["TRUSTED_HOSTS"]
     if trusted is not None and target.trusted_hosts is not trusted:
@@ -63,13 +68,16 @@ def match_url(
         target.__dict__.pop("host", None)
     key: tuple[object, ...] | None = None
     if cache is not None:
-        try:
-            # The host make_request remembered, else werkzeug's property.
-            host = target.__dict__.get("host") or target.host
+        host = target.sent_host
+        if host is NOT_NOTED or target.trusted_hosts:
+            try:
+                host = target.host
+            except HTTPException:
+                host = NOT_NOTED  # a bad or untrusted host: the adapter reports it
+        elif host is None:  # no Host header: the server's address stands in
+            host = target.server
+        if host is not NOT_NOTED:
             key = (host, target.scheme, target.path, target.method, app.config["SERVER_NAME"])
-        except HTTPException:
-            key = None  # a bad or untrusted host: the adapter reports it
-        else:
             cached = cache.get(key)
             if cached is not None:
                 rule, args = cached

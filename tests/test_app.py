@@ -1070,14 +1070,14 @@ def newline():
 
 
 def _check_tuple_headers(pairs: list[tuple[str, str]], body: bytes) -> None:
-    # A tuple's dict replaces the response's own headers in place, as
-    # werkzeug's Headers.update does: the order on the wire is kept.
+    # In Flask's order (checked against Flask 3.1): the dict's headers, its
+    # Content-Type replacing the default one, then the body's length.
     assert pairs == [
         ("content-type", "text/plain"),
-        ("content-length", "4"),
         ("x-several", "a"),
         ("x-several", "b"),
         ("x-number", "7"),
+        ("content-length", "4"),
     ]
     assert body == b"text"
 
@@ -1087,14 +1087,16 @@ async def test_tuple_header_dicts_replace_in_place(tmp_path: Any) -> None:
     namespace: dict[str, Any] = {}
     exec(TUPLE_HEADERS_APP, namespace)
     client = namespace["app"].test_client()
-    response = await client.get("/replace")
-    _check_tuple_headers([(k.lower(), v) for k, v in response.headers.items()], await response.get_data())
-    response = await client.get("/lowercase")
-    assert response.headers.getlist("Content-Type") == ["text/csv"]
-    assert response.headers.getlist("Content-Length") == ["4"]
-    response = await client.get("/newline")
-    assert response.status_code == 500
-    assert "injected" not in response.headers.get("Set-Cookie", "")
+    for _ in range(2):  # the same dict again: its checked form is remembered
+        response = await client.get("/replace")
+        pairs = [(k.lower(), v) for k, v in response.headers.items()]
+        _check_tuple_headers(pairs, await response.get_data())
+        response = await client.get("/lowercase")
+        assert response.headers.getlist("Content-Type") == ["text/csv"]
+        assert response.headers.getlist("Content-Length") == ["4"]
+        response = await client.get("/newline")  # refused every time, not once
+        assert response.status_code == 500
+        assert "injected" not in response.headers.get("Set-Cookie", "")
 
 
 def test_tuple_header_dicts_on_a_real_server(tmp_path: Any) -> None:

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 import pytest
+from asgi_driver import Req, run_asgi
 from werkzeug.routing import BaseConverter
 
 from microframe import Microframe, g, request, url_for
@@ -501,6 +502,29 @@ async def test_match_cache_is_keyed_by_host(app: Microframe) -> None:
             response = await client.get("/", headers={"Host": host})
             assert await response.get_data(as_text=True) == expected
         assert (await client.get("/", headers={"Host": "c.test"})).status_code == 404
+
+
+async def test_repeated_host_headers_route_by_the_first_and_spoil_no_match(
+    app: Microframe,
+) -> None:
+    # werkzeug reads the first Host header; a request sending two must be
+    # routed by it, and must not leave its result remembered for the second.
+    app.url_map.host_matching = True
+
+    @app.get("/", host="a.test")
+    async def on_a() -> str:
+        return "a"
+
+    @app.get("/", host="b.test", endpoint="on_b")
+    async def on_b() -> str:
+        return "b"
+
+    # As a server hands them over (a test client's environ holds one Host).
+    twice = Req("GET", "/", host=b"a.test", headers=((b"host", b"b.test"),))
+    once = Req("GET", "/", host=b"b.test")
+    for _ in range(2):
+        assert (await run_asgi(app, twice)).body == b"a"
+        assert (await run_asgi(app, once)).body == b"b"
 
 
 async def test_match_cache_follows_server_name(app: Microframe) -> None:

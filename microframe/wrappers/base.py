@@ -47,6 +47,11 @@ def parse_if_range(value: str | None) -> IfRange:
         return IfRange()
 
 
+#: :attr:`RoutedRequest.sent_host` of a request or websocket built otherwise
+#: than by the protocol layer (by hand, in tests).
+NOT_NOTED: Any = object()
+
+
 class RoutedRequest(SansIORequest):
     """werkzeug's sans-io request plus the URL rule it matched.
 
@@ -63,6 +68,10 @@ class RoutedRequest(SansIORequest):
     url_rule: Rule | None = None
     #: The values the rule's converters produced, or ``None``.
     view_args: dict[str, Any] | None = None
+    #: The ``Host`` header as the client sent it (``None`` without one),
+    #: noted by the protocol layer for the app's remembered URL matches;
+    #: :data:`NOT_NOTED` otherwise. :attr:`host` is the checked value.
+    sent_host: bytes | None = NOT_NOTED
 
     @property
     def date(self) -> datetime | None:  # type: ignore[override]
@@ -103,4 +112,4 @@ class RoutedRequest(SansIORequest):
         return list(blueprint_chain(self.blueprint))
 
 
-__all__ = ["RoutedRequest", "blueprint_chain", "parse_http_date", "parse_if_range"]
+__all__ = ["NOT_NOTED", "RoutedRequest", "blueprint_chain", "parse_http_date", "parse_if_range"]

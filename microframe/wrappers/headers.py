@@ -23,6 +23,8 @@ from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
 
+from ..caches import BoundedCache
+
 _new = Headers.__new__
 _content_types: dict[str, str] = {}
 _status_lines: dict[int, str] = {}
@@ -108,6 +110,38 @@ def asgi_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
     return headers
 
 
+#: What :func:`dict_header_pairs` found for each header dict, by its items:
+#: a view's header dict is usually a literal, the same on every request.
+_DictPairs = tuple[tuple[tuple[str, str], ...], bool, int | None]
+_dict_pairs: BoundedCache[tuple[tuple[str, Any], ...], _DictPairs] = BoundedCache(1024)
+_CACHEABLE_VALUES = (str, int)
+
+
+def dict_header_pairs(values: dict[str, Any]) -> tuple[list[tuple[str, str]], bool, int | None]:
+    """Return the header pairs of ``values`` (a view's header dict) as
+    ``Headers(values)`` would hold them (checked by werkzeug: a newline in a
+    value raises :exc:`ValueError`), whether they include a
+    ``Content-Type``, and the index of their ``Content-Length``, if any.
+
+    The result is remembered for dicts of text and numbers, so the same
+    literal dict is checked once rather than on every response.
+    """
+    key: tuple[tuple[str, Any], ...] | None = tuple(values.items())
+    try:
+        found = _dict_pairs.get(key)  # type: ignore[arg-type]
+    except TypeError:  # a list of values is not hashable
+        found, key = None, None
+    if found is None:
+        headers = Headers(values)
+        pairs = tuple(headers.items())
+        lowered = [name.lower() for name, _ in pairs]
+        length_at = lowered.index("content-length") if "content-length" in lowered else None
+        found = (pairs, "content-type" in lowered, length_at)
+        if key is not None and all(type(v) in _CACHEABLE_VALUES for v in values.values()):
+            _dict_pairs.put(key, found)
+    return list(found[0]), found[1], found[2]
+
+
 def content_type_for(mimetype: str) -> str:
     """Return the ``Content-Type`` for ``mimetype`` (``; charset=utf-8`` for text), cached."""
     value = _content_types.get(mimetype)
@@ -127,4 +161,11 @@ def status_line(code: int) -> str:
     return line
 
 
-__all__ = ["ASGIHeaders", "asgi_headers", "content_type_for", "status_line", "trusted_headers"]
+__all__ = [
+    "ASGIHeaders",
+    "asgi_headers",
+    "content_type_for",
+    "dict_header_pairs",
+    "status_line",
+    "trusted_headers",
+]

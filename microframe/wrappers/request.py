@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from types import CoroutineType, ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast, overload
@@ -438,8 +439,11 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
-        if server is None and isinstance(scope, dict):
-            server = scope.get("server")  # as Quart's constructor takes it
+        if isinstance(scope, dict):  # the server and client, as Quart takes them
+            if server is None:
+                server = scope.get("server")
+            if remote_addr is None and (client := scope.get("client")):
+                remote_addr = client[0]
         super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
@@ -458,9 +462,12 @@ class Request(RoutedRequest):
         self.body = body
         if send_push_promise is not None:
             self._send_push_promise = send_push_promise
-        self._json_provider = json_provider
-        self.max_form_memory_size = max_form_memory_size
-        self.max_form_parts = max_form_parts
+        if json_provider is not None:
+            self._json_provider = json_provider
+        if max_form_memory_size is not None:
+            self._max_form_memory_size = max_form_memory_size
+        if max_form_parts is not None:
+            self._max_form_parts = max_form_parts
 
     async def send_push_promise(self, path: str) -> None:
         """Ask the server to push ``path`` to the client (HTTP/2 server push).
@@ -485,6 +492,38 @@ class Request(RoutedRequest):
     _form: MultiDict[str, str] | None = None
     _files: MultiDict[str, FileStorage] | None = None
     _cached_json: tuple[Any, Any]  # (_MISSING, _MISSING), set below the class
+
+    # The request's own limits and JSON provider, when set; otherwise the
+    # current app's (read when a body is parsed, as Flask reads them).
+    _json_provider: JSONProvider | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """The most bytes a form field (not a file) may have: the app's
+        ``MAX_FORM_MEMORY_SIZE`` unless set on this request."""
+        if self._max_form_memory_size is not None:
+            return self._max_form_memory_size
+        ctx = _cv_app.get(None)
+        return ctx.app.config["MAX_FORM_MEMORY_SIZE"] if ctx is not None else None
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """The most fields or parts a form may have: the app's
+        ``MAX_FORM_PARTS`` unless set on this request."""
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        ctx = _cv_app.get(None)
+        return ctx.app.config["MAX_FORM_PARTS"] if ctx is not None else None
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
 
     # -- routing information -------------------------------------------------
 
@@ -593,11 +632,13 @@ class Request(RoutedRequest):
         return value
 
     def _load_json(self, data: bytes) -> object:
-        if self._json_provider is not None:
-            return self._json_provider.loads(data)
-        import json
-
-        return json.loads(data)
+        provider = self._json_provider
+        if provider is None:
+            ctx = _cv_app.get(None)
+            if ctx is None:  # a request built outside any app
+                return json.loads(data)
+            provider = ctx.app.json
+        return provider.loads(data)
 
     def on_json_loading_failed(self, error: Exception | None) -> NoReturn:
         """Called when the body cannot be loaded as JSON; raises 400 or 415.

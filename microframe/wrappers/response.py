@@ -15,7 +15,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from ..globals import _cv_app
 from ..json.provider import JSONProvider
 from ..sync import DualBytes, DualStr, WorkerLease, in_sync_code, is_async_callable, run_async
-from .headers import content_type_for, status_line, trusted_headers
+from .headers import content_type_for, dict_header_pairs, status_line, trusted_headers
 from .response_body import DataBody, FileBody, IOBody, IterableBody, ResponseBody, body_from
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+_TEXT_TYPES = (str, bytes)
 
 
 class Response(SansIOResponse):
@@ -72,27 +74,60 @@ class Response(SansIOResponse):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        if headers is None and content_type is None and (status is None or type(status) is int):
-            # The common case, built without werkzeug's general-purpose checks.
-            ctype = content_type_for(mimetype or self.default_mimetype)
-            if type(response) is str:
-                data = response.encode()
-                self.body = DataBody(data)
-                pairs = [("Content-Type", ctype), ("Content-Length", str(len(data)))]
+        if content_type is None and (status is None or type(status) is int):
+            if headers is None:
+                # The common case, built without werkzeug's general-purpose checks.
+                ctype = content_type_for(mimetype or self.default_mimetype)
+                if type(response) is str:
+                    data = response.encode()
+                    self.body = DataBody(data)
+                    pairs = [("Content-Type", ctype), ("Content-Length", str(len(data)))]
+                else:
+                    body = self.body = body_from(response)
+                    length = body.length
+                    pairs = [("Content-Type", ctype)]
+                    if length is not None:
+                        pairs.append(("Content-Length", str(length)))
+                self.headers = trusted_headers(pairs)
+            elif type(headers) is dict and mimetype is None and type(response) in _TEXT_TYPES:
+                # A view's (body, status, {headers}) tuple.
+                self._make_with_header_dict(response, headers)  # type: ignore[arg-type]
             else:
-                body = self.body = body_from(response)
-                length = body.length
-                pairs = [("Content-Type", ctype)]
-                if length is not None:
-                    pairs.append(("Content-Length", str(length)))
-            self.headers = trusted_headers(pairs)
+                self._make_general(response, status, headers, mimetype, content_type)
+                return
             if status is None:
                 self._status, self._status_code = "200 OK", 200
             else:
                 self._status, self._status_code = status_line(status), status
         else:
-            super().__init__(status, headers, mimetype, content_type)
-            self.set_body(body_from(response))
+            self._make_general(response, status, headers, mimetype, content_type)
+
+    def _make_with_header_dict(self, response: str | bytes, headers: dict[str, Any]) -> None:
+        # The headers as werkzeug's constructor leaves them: the dict's, then
+        # the default Content-Type unless it has one, then Content-Length
+        # (in the place of the dict's, if it had one).
+        data = response.encode() if isinstance(response, str) else response
+        self.body = DataBody(data)
+        pairs, has_type, length_at = dict_header_pairs(headers)
+        if not has_type:
+            pairs.append(("Content-Type", content_type_for(self.default_mimetype)))
+        length = ("Content-Length", str(len(data)))
+        if length_at is None:
+            pairs.append(length)
+        else:
+            pairs[length_at] = length
+        self.headers = trusted_headers(pairs)
+
+    def _make_general(
+        self,
+        response: object,
+        status: int | str | None,
+        headers: Headers | dict[str, Any] | list[tuple[str, Any]] | None,
+        mimetype: str | None,
+        content_type: str | None,
+    ) -> None:
+        super().__init__(status, headers, mimetype, content_type)
+        self.set_body(body_from(response))
 
     def set_body(self, body: ResponseBody) -> None:
         """Replace the body, keeping ``Content-Length`` in step with it."""

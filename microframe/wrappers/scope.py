@@ -9,11 +9,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from werkzeug.sansio.request import Request as SansIORequest
-
-from ..caches import BoundedCache
-from .base import RoutedRequest
-
 
 def parse_length(value: bytes) -> int | None:
     """A ``Content-Length`` header's value; ``None`` if it is not a number."""
@@ -60,34 +55,4 @@ def scope_query(scope: Any) -> bytes:
     return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
 
 
-_SANSIO_HOST = SansIORequest.__dict__["host"]
-#: Validated hosts by (scheme, Host header); the header is chosen by clients.
-_known_hosts: BoundedCache[tuple[str, str], str] = BoundedCache(1024)
-#: Whether each request or websocket class has werkzeug's own host property.
-_stock_host_classes: BoundedCache[type, bool] = BoundedCache(64)
-
-
-def remember_host(routed: RoutedRequest, header: str) -> None:
-    """Fill ``routed.host`` from the validated hosts already seen for ``header``."""
-    # werkzeug validates the Host header with a regular expression for every
-    # request; the same few hosts come again and again, so the result is
-    # remembered and put in the cached property's slot. Only for werkzeug's
-    # own host property (found once per class: reading the descriptor
-    # through the class would call into werkzeug each time) and without
-    # trusted_hosts (whose check may raise).
-    cls = type(routed)
-    stock = _stock_host_classes.get(cls)
-    if stock is None:
-        found = next(c.__dict__["host"] for c in cls.__mro__ if "host" in c.__dict__)
-        stock = _stock_host_classes.put(cls, found is _SANSIO_HOST)
-    if not stock or routed.trusted_hosts:
-        return
-    key = (routed.scheme, header)
-    known = _known_hosts.get(key)
-    if known is None:
-        _known_hosts.put(key, routed.host)
-    else:
-        routed.__dict__["host"] = known
-
-
-__all__ = ["parse_length", "remember_host", "scope_path", "scope_query", "target_host"]
+__all__ = ["parse_length", "scope_path", "scope_query", "target_host"]
