@@ -398,9 +398,7 @@ class _ConnectionContext(_Entered):
         """Run teardown functions (awaiting async ones) and remove this context."""
         exc = None if exc is _sentinel else exc
         app_ctx = self._app_ctx
-        work = self._needs_teardown()
-        app_work = app_ctx is not None and app_ctx.pop_has_work()
-        if not (work or app_work):
+        if self._pops_quietly():
             # Nothing to run or await (most requests): just remove it.
             self._unset()
             if app_ctx is not None:
@@ -408,7 +406,7 @@ class _ConnectionContext(_Entered):
                 app_ctx._reset()
             self._release(self.__dict__.get("lease"))
             return
-        held = self._begin_teardown()
+        work, app_work, held = self._begin_pop()
         try:
             if work:
                 await self._teardown(exc)
@@ -434,6 +432,12 @@ class _ConnectionContext(_Entered):
             app_ctx = None
         self._app_ctx = app_ctx
         return app_ctx
+
+    def _pops_quietly(self) -> bool:
+        # Whether popping only removes the contexts: no teardown functions
+        # or receivers, for this context or the app context it pushed.
+        app_ctx = self._app_ctx
+        return not (self._needs_teardown() or (app_ctx is not None and app_ctx.pop_has_work()))
 
     def _begin_pop(self) -> tuple[bool, bool, WorkerLease | None]:
         # Whether this context and the app context it pushed have teardown
@@ -532,6 +536,9 @@ class RequestContext(_ConnectionContext):
 
     def _needs_teardown(self) -> bool:
         return self.app._cycle.needs_request_teardown(self)
+
+    def _pops_quietly(self) -> bool:
+        return self.app._cycle.pops_quietly(self)
 
     def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
         return self.app._cycle.run_request_teardown(self, exc)

@@ -519,6 +519,22 @@ class RequestCycle:
             hooks = self.ctx_hooks(ctx)
         return bool(hooks.teardown)
 
+    def pops_quietly(self, ctx: RequestContext) -> bool:
+        """Whether popping ``ctx`` (and the app context it pushed) has
+        nothing to run: one check of everything that could need it, for the
+        usual request; ``False`` sends the pop through the full checks."""
+        hooks = ctx.hooks
+        if hooks is None or hooks.version != self._version.value:
+            return False
+        return not (
+            hooks.teardown
+            or ctx.app.teardown_appcontext_funcs
+            or signals.request_tearing_down.receivers
+            or signals.appcontext_tearing_down.receivers
+            or signals.appcontext_popped.receivers
+            or "do_teardown_request" in self.overrides
+        )
+
     async def run_request_teardown(self, ctx: RequestContext, exc: BaseException | None) -> None:
         """``do_teardown_request``, or the app's replacement of it."""
         replaced = self.overrides.get("do_teardown_request")

@@ -68,7 +68,7 @@ def match_url(
         target.__dict__.pop("host", None)
     key: tuple[object, ...] | None = None
     if cache is not None:
-        host = target.sent_host
+        host: object = target.sent_host
         if host is NOT_NOTED or target.trusted_hosts:
             try:
                 host = target.host
