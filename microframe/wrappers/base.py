@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.datastructures import IfRange
 from werkzeug.http import parse_date, parse_if_range_header
 from werkzeug.sansio.request import Request as SansIORequest
+from werkzeug.sansio.utils import get_host
+from werkzeug.utils import cached_property
+
+from ..caches import BoundedCache
 
 if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
@@ -51,6 +55,10 @@ def parse_if_range(value: str | None) -> IfRange:
 #: than by the protocol layer (by hand, in tests).
 NOT_NOTED: Any = object()
 
+#: Checked hosts by (scheme, Host header as sent, server address); the
+#: header is chosen by clients, so the cache is bounded.
+_hosts: BoundedCache[tuple[str, bytes | None, Any], str] = BoundedCache(1024)
+
 
 class RoutedRequest(SansIORequest):
     """werkzeug's sans-io request plus the URL rule it matched.
@@ -72,6 +80,26 @@ class RoutedRequest(SansIORequest):
     #: noted by the protocol layer for the app's remembered URL matches;
     #: :data:`NOT_NOTED` otherwise. :attr:`host` is the checked value.
     sent_host: bytes | None = NOT_NOTED
+
+    @cached_property
+    def host(self) -> str:
+        """The host the request was made to, as werkzeug gives it
+        (:func:`werkzeug.sansio.utils.get_host`: checked, and with
+        :attr:`trusted_hosts` refused with a 400 when unknown).
+
+        The same few ``Host`` headers come again and again, and werkzeug
+        checks each with a regular expression, so without trusted hosts the
+        result is remembered for each header as sent.
+        """
+        sent = self.sent_host
+        if sent is NOT_NOTED or self.trusted_hosts:
+            return get_host(self.scheme, self.headers.get("host"), self.server, self.trusted_hosts)
+        key = (self.scheme, sent, self.server)
+        host = _hosts.get(key)
+        if host is None:
+            header = None if sent is None else sent.decode("latin-1")
+            host = _hosts.put(key, get_host(self.scheme, header, self.server))
+        return host
 
     @property
     def date(self) -> datetime | None:  # type: ignore[override]
