@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Mapping
 from copy import copy
+from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -200,9 +201,17 @@ def build_environ(
     builder, scope_base = make_builder(app, args, kwargs)
     builder.environ_base = {**base, **(builder.environ_base or {})}
     try:
-        return builder.get_environ(), scope_base
+        environ = builder.get_environ()
     finally:
         builder.close()
+    # The body werkzeug encoded: a large multipart one is in a temporary
+    # file of its own, which nothing else would close.
+    stream = environ["wsgi.input"]
+    try:
+        environ["wsgi.input"] = BytesIO(stream.read())
+    finally:
+        stream.close()
+    return environ, scope_base
 
 
 def _environ_of(

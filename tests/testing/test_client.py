@@ -287,3 +287,28 @@ async def test_the_client_records_pushes_on_http_2() -> None:
     # HTTP/1.1 offers no push: nothing more is recorded.
     await client.get("/")
     assert len(client.push_promises) == 1
+
+
+async def test_a_large_file_upload_leaves_no_file_open() -> None:
+    # werkzeug encodes a multipart body over 500 KB into a temporary file;
+    # the client reads it and closes it (an unclosed file warns when freed).
+    import gc
+    import warnings
+
+    app = Microframe(__name__)
+
+    @app.post("/")
+    async def upload() -> str:
+        report = (await request.files)["report"]
+        return f"{report.filename} {len(report.read())}"
+
+    client = app.test_client()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        response = await client.post(
+            "/", data={"report": (io.BytesIO(b"x" * 600_000), "report.bin")}
+        )
+        assert await response.get_data() == b"report.bin 600000"
+        del response
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
