@@ -431,9 +431,10 @@ class _MultipartParser:
         while True:
             event = next_event()
             if isinstance(event, Data):
-                self._write(event.data)
-                if not event.more_data:
-                    self._end_part()
+                if event.more_data:
+                    self._write(event.data)
+                else:
+                    self._end_part(event.data)
             elif isinstance(event, (Field, File)):
                 self._start_part(event)
             elif isinstance(event, (NeedData, Epilogue)):
@@ -458,22 +459,31 @@ class _MultipartParser:
             self._spools.append(self._spool)
 
     def _write(self, data: bytes) -> None:
-        if isinstance(self._part, File):
+        part = self._part
+        if isinstance(part, File):
             assert self._spool is not None
             # A blocking write, on purpose: it lands in memory or in the page
             # cache of a local temp file, far cheaper than a thread hand-off.
             self._spool.write(data)
-        elif isinstance(self._part, Field):
+        elif isinstance(part, Field):
             self._text += data
-            if self._max_memory is not None and len(self._text) > self._max_memory:
-                raise RequestEntityTooLarge(
-                    f"The form field {self._part.name!r} is larger than the"
-                    f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
-                )
+            self._check_field_size(part, len(self._text))
 
-    def _end_part(self) -> None:
+    def _end_part(self, data: bytes) -> None:
+        # ``data`` is the part's last piece; most fields come in one piece,
+        # which is decoded as it is, without gathering.
         part = self._part
-        if isinstance(part, File):
+        if isinstance(part, Field):
+            if self._text:
+                self._write(data)
+                data = bytes(self._text)
+                self._text = bytearray()
+            else:
+                self._check_field_size(part, len(data))
+            text = data.decode(_part_charset(part.headers, self._charset), "replace")
+            self.fields.append((part.name, text))
+        elif isinstance(part, File):
+            self._write(data)
             assert self._spool is not None
             self._spool.seek(0)
             storage = FileStorage(
@@ -481,11 +491,14 @@ class _MultipartParser:
             )
             self.files.append((part.name, storage))
             self._spool = None
-        elif isinstance(part, Field):
-            text = bytes(self._text).decode(_part_charset(part.headers, self._charset), "replace")
-            self.fields.append((part.name, text))
-            self._text = bytearray()
         self._part = None
+
+    def _check_field_size(self, field: Field, size: int) -> None:
+        if self._max_memory is not None and size > self._max_memory:
+            raise RequestEntityTooLarge(
+                f"The form field {field.name!r} is larger than the"
+                f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
+            )
 
 
 async def _slices(
@@ -520,8 +533,12 @@ def _body_too_large(limit: int) -> RequestEntityTooLarge:
 
 
 def _part_charset(headers: Headers, default: str) -> str:
-    # getlist, not get: Headers.get finds a missing header by raising and
-    # catching a KeyError, which costs more than the rest of a small field.
+    # The decoder requires Content-Disposition, so a part with one header
+    # (what browsers send for a text field) declares no charset. getlist,
+    # not get: Headers.get finds a missing header by raising and catching a
+    # KeyError, which costs more than the rest of a small field.
+    if len(headers) < 2:
+        return default
     for content_type in headers.getlist("content-type")[:1]:
         declared = parse_options_header(content_type)[1].get("charset", "").lower()
         if declared in _PART_CHARSETS:
