@@ -17,13 +17,16 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
 from tempfile import SpooledTemporaryFile
+from typing import ClassVar, cast
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
+    BLANK_LINE_RE,
     NEED_DATA,
+    SEARCH_EXTRA_LENGTH,
     Data,
     Epilogue,
     Event,
@@ -49,7 +52,15 @@ _SLICE_SIZE = 64 * 1024
 # client input, and not every Python codec is a harmless text encoding.
 _PART_CHARSETS = frozenset({"ascii", "us-ascii", "utf-8", "iso-8859-1"})
 
+# Text fields' headers, parsed, are remembered by their raw bytes (see
+# _ChunkSafeDecoder._describe): this many at most, of at most this many bytes
+# each, so client input cannot grow the memo beyond about half a MiB.
+_PART_MEMO_SIZE = 256
+_PART_MEMO_BLOCK = 1024
+
 _Source = AsyncIterable[bytes] | bytes
+# A part's name, filename, and headers, as (name, value) pairs.
+_Described = tuple[str | None, str | None, tuple[tuple[str, str], ...]]
 _Form = MultiDict[str, str]
 _Files = MultiDict[str, FileStorage]
 
@@ -305,12 +316,20 @@ class _ChunkSafeDecoder(MultipartDecoder):
     arrive. It also drops data after the closing boundary. Drop it once
     werkzeug decides such buffers itself: the chunking tests of
     ``tests/test_formparser.py`` fail with the plain decoder until then.
+
+    It also remembers how the headers of text fields parse, since a form
+    sends the same ones on every submission (see :meth:`_part_event`).
     """
+
+    # Shared by every decoder: the same form sends the same part headers on
+    # every submission. Emptied when full; a race only costs a re-parse.
+    _described: ClassVar[dict[bytes, _Described]] = {}
 
     def __init__(self, boundary: bytes) -> None:
         super().__init__(boundary)
         self._marker = b"--" + boundary
         self._delimiter_size = len(b"\r\n" + self._marker + b"\r\n")
+        self._headers_searched = 0
 
     def receive_data(self, data: bytes | None) -> None:
         """Buffer ``data``, or mark the end of the body with ``None``."""
@@ -332,6 +351,8 @@ class _ChunkSafeDecoder(MultipartDecoder):
         # The decoder is pure parsing over client bytes, so anything it
         # raises besides a 413 means the body is malformed.
         try:
+            if self.state is State.PART:
+                return self._part_event()
             return super().next_event()
         except HTTPException:
             raise
@@ -342,6 +363,49 @@ class _ChunkSafeDecoder(MultipartDecoder):
                     " before its closing boundary."
                 ) from error
             raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
+
+    def _part_event(self) -> Event:
+        # The decoder's step for a part's headers, taken over to remember
+        # their parse: werkzeug's costs more than all the rest of a small
+        # field (parse_options_header on Content-Disposition most of all).
+        # Parsing itself is still werkzeug's: _describe calls the decoder's
+        # own header-block parser and parse_options_header.
+        buffer = self.buffer
+        match = BLANK_LINE_RE.search(buffer, self._headers_searched)
+        if match is None:
+            # The blank line may begin in the bytes already searched.
+            self._headers_searched = max(0, len(buffer) - SEARCH_EXTRA_LENGTH)
+            if self.complete:
+                raise ValueError("the body ends in the headers of a part")
+            return NEED_DATA
+        name, filename, pairs = self._describe(bytes(buffer[: match.start()]))
+        # As werkzeug's step does: the last header's line break is dropped
+        # with the headers, the blank line's is left to start the data.
+        del buffer[: (match.start() + match.end()) // 2]
+        self._headers_searched = 0
+        self.state = State.DATA_START
+        # A part without a name still makes an event, its name None, as
+        # werkzeug's do (_MultipartParser drops it).
+        if filename is None:
+            return Field(name=cast(str, name), headers=Headers(pairs))
+        return File(name=cast(str, name), filename=filename, headers=Headers(pairs))
+
+    def _describe(self, block: bytes) -> _Described:
+        described = self._described.get(block)
+        if described is None:
+            headers = self._parse_headers(block)
+            if "content-disposition" not in headers:
+                raise ValueError("Missing Content-Disposition header")
+            _, options = parse_options_header(headers["content-disposition"])
+            filename = options.get("filename")
+            described = (options.get("name"), filename, tuple(headers))
+            # Only text fields are remembered: their headers repeat from one
+            # submission to the next; a file's carry a filename that varies.
+            if filename is None and len(block) <= _PART_MEMO_BLOCK:
+                if len(self._described) >= _PART_MEMO_SIZE:
+                    self._described.clear()
+                self._described[block] = described
+        return described
 
     def _undecidable(self) -> bool:
         state = self.state
