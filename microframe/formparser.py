@@ -59,8 +59,8 @@ _PART_MEMO_SIZE = 256
 _PART_MEMO_BLOCK = 1024
 
 _Source = AsyncIterable[bytes] | bytes
-# A part's name, filename, and headers, as (name, value) pairs.
-_Described = tuple[str | None, str | None, tuple[tuple[str, str], ...]]
+# A part's name, filename, and headers.
+_Described = tuple[str | None, str | None, Headers]
 _Form = MultiDict[str, str]
 _Files = MultiDict[str, FileStorage]
 
@@ -378,7 +378,7 @@ class _ChunkSafeDecoder(MultipartDecoder):
             if self.complete:
                 raise ValueError("the body ends in the headers of a part")
             return NEED_DATA
-        name, filename, pairs = self._describe(bytes(buffer[: match.start()]))
+        name, filename, headers = self._describe(bytes(buffer[: match.start()]))
         # As werkzeug's step does: the last header's line break is dropped
         # with the headers, the blank line's is left to start the data.
         del buffer[: (match.start() + match.end()) // 2]
@@ -387,8 +387,8 @@ class _ChunkSafeDecoder(MultipartDecoder):
         # A part without a name still makes an event, its name None, as
         # werkzeug's do (_MultipartParser drops it).
         if filename is None:
-            return Field(name=cast(str, name), headers=Headers(pairs))
-        return File(name=cast(str, name), filename=filename, headers=Headers(pairs))
+            return Field(name=cast(str, name), headers=headers)
+        return File(name=cast(str, name), filename=filename, headers=headers)
 
     def _describe(self, block: bytes) -> _Described:
         described = self._described.get(block)
@@ -398,9 +398,12 @@ class _ChunkSafeDecoder(MultipartDecoder):
                 raise ValueError("Missing Content-Disposition header")
             _, options = parse_options_header(headers["content-disposition"])
             filename = options.get("filename")
-            described = (options.get("name"), filename, tuple(headers))
+            described = (options.get("name"), filename, headers)
             # Only text fields are remembered: their headers repeat from one
-            # submission to the next; a file's carry a filename that varies.
+            # submission to the next; a file's carry a filename that varies
+            # (and its Headers, unlike a field's, reach the application, in
+            # FileStorage.headers, so must be its own). A field's are only
+            # read, for the charset, so one Headers serves every submission.
             if filename is None and len(block) <= _PART_MEMO_BLOCK:
                 if len(self._described) >= _PART_MEMO_SIZE:
                     self._described.clear()
