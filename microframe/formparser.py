@@ -17,13 +17,16 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
 from tempfile import SpooledTemporaryFile
+from typing import ClassVar, cast
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
+    BLANK_LINE_RE,
     NEED_DATA,
+    SEARCH_EXTRA_LENGTH,
     Data,
     Epilogue,
     Event,
@@ -49,7 +52,15 @@ _SLICE_SIZE = 64 * 1024
 # client input, and not every Python codec is a harmless text encoding.
 _PART_CHARSETS = frozenset({"ascii", "us-ascii", "utf-8", "iso-8859-1"})
 
+# Text fields' headers, parsed, are remembered by their raw bytes (see
+# _ChunkSafeDecoder._describe): this many at most, of at most this many bytes
+# each, so client input cannot grow the memo beyond about half a MiB.
+_PART_MEMO_SIZE = 256
+_PART_MEMO_BLOCK = 1024
+
 _Source = AsyncIterable[bytes] | bytes
+# A part's name, filename, and headers.
+_Described = tuple[str | None, str | None, Headers]
 _Form = MultiDict[str, str]
 _Files = MultiDict[str, FileStorage]
 
@@ -175,10 +186,7 @@ async def _collect(
 
 def _check_form_size(size: int, max_content_length: int | None, max_form_memory_size: int | None) -> None:
     if max_content_length is not None and size > max_content_length:
-        raise RequestEntityTooLarge(
-            f"The request body is larger than the {max_content_length} bytes"
-            " allowed (MAX_CONTENT_LENGTH)."
-        )
+        raise _body_too_large(max_content_length)
     if max_form_memory_size is not None and size > max_form_memory_size:
         raise RequestEntityTooLarge(
             f"The form data is larger than the {max_form_memory_size} bytes"
@@ -267,17 +275,35 @@ async def parse_multipart(
     # BaseException: a cancelled request (client gone, timeout) must close
     # its temporary files too, not only a malformed one.
     try:
-        received = False
-        async with aclosing(_slices(body, max_content_length)) as chunks:
-            async for chunk in chunks:
-                received = True
-                parser.feed(chunk)
-        if received:
-            parser.finish()
+        if isinstance(body, bytes):
+            _feed_whole(parser, body, max_content_length)
+        else:
+            await _feed_stream(parser, body, max_content_length)
     except BaseException:
         parser.close()
         raise
     return ImmutableMultiDict(parser.fields), ImmutableMultiDict(parser.files)
+
+
+def _feed_whole(parser: _MultipartParser, data: bytes, max_content_length: int | None) -> None:
+    # A body already in memory is fed without the stream's async machinery,
+    # its end known up front. An empty body is an empty form.
+    _check_content_length(len(data), max_content_length)
+    for start in range(0, len(data), _SLICE_SIZE):
+        end = start + _SLICE_SIZE
+        parser.feed(data[start:end], last=end >= len(data))
+
+
+async def _feed_stream(
+    parser: _MultipartParser, body: AsyncIterable[bytes], max_content_length: int | None
+) -> None:
+    received = False
+    async with aclosing(_slices(body, max_content_length)) as chunks:
+        async for chunk in chunks:
+            received = True
+            parser.feed(chunk)
+    if received:
+        parser.finish()
 
 
 class _ChunkSafeDecoder(MultipartDecoder):
@@ -290,12 +316,20 @@ class _ChunkSafeDecoder(MultipartDecoder):
     arrive. It also drops data after the closing boundary. Drop it once
     werkzeug decides such buffers itself: the chunking tests of
     ``tests/test_formparser.py`` fail with the plain decoder until then.
+
+    It also remembers how the headers of text fields parse, since a form
+    sends the same ones on every submission (see :meth:`_part_event`).
     """
+
+    # Shared by every decoder: the same form sends the same part headers on
+    # every submission. Emptied when full; a race only costs a re-parse.
+    _described: ClassVar[dict[bytes, _Described]] = {}
 
     def __init__(self, boundary: bytes) -> None:
         super().__init__(boundary)
         self._marker = b"--" + boundary
         self._delimiter_size = len(b"\r\n" + self._marker + b"\r\n")
+        self._headers_searched = 0
 
     def receive_data(self, data: bytes | None) -> None:
         """Buffer ``data``, or mark the end of the body with ``None``."""
@@ -306,30 +340,99 @@ class _ChunkSafeDecoder(MultipartDecoder):
         super().receive_data(data)
 
     def next_event(self) -> Event:
-        """Return the next event, or :data:`NEED_DATA` while undecidable."""
+        """Return the next event, or :data:`NEED_DATA` while undecidable.
+
+        :raises werkzeug.exceptions.BadRequest: the body is malformed.
+        :raises werkzeug.exceptions.RequestEntityTooLarge: from the decoder's
+            own limits (none are set by :class:`_MultipartParser`).
+        """
         if not self.complete and self._undecidable():
             return NEED_DATA
-        return super().next_event()
+        # The decoder is pure parsing over client bytes, so anything it
+        # raises besides a 413 means the body is malformed.
+        try:
+            if self.state is State.PART:
+                return self._part_event()
+            return super().next_event()
+        except HTTPException:
+            raise
+        except Exception as error:
+            if self.complete:
+                raise BadRequest(
+                    "The multipart/form-data body is truncated or malformed: it ends"
+                    " before its closing boundary."
+                ) from error
+            raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
+
+    def _part_event(self) -> Event:
+        # The decoder's step for a part's headers, taken over to remember
+        # their parse: werkzeug's costs more than all the rest of a small
+        # field (parse_options_header on Content-Disposition most of all).
+        # Parsing itself is still werkzeug's: _describe calls the decoder's
+        # own header-block parser and parse_options_header.
+        buffer = self.buffer
+        match = BLANK_LINE_RE.search(buffer, self._headers_searched)
+        if match is None:
+            # The blank line may begin in the bytes already searched.
+            self._headers_searched = max(0, len(buffer) - SEARCH_EXTRA_LENGTH)
+            if self.complete:
+                raise ValueError("the body ends in the headers of a part")
+            return NEED_DATA
+        name, filename, headers = self._describe(bytes(buffer[: match.start()]))
+        # As werkzeug's step does: the last header's line break is dropped
+        # with the headers, the blank line's is left to start the data.
+        del buffer[: (match.start() + match.end()) // 2]
+        self._headers_searched = 0
+        self.state = State.DATA_START
+        # A part without a name still makes an event, its name None, as
+        # werkzeug's do (_MultipartParser drops it).
+        if filename is None:
+            return Field(name=cast(str, name), headers=headers)
+        return File(name=cast(str, name), filename=filename, headers=headers)
+
+    def _describe(self, block: bytes) -> _Described:
+        described = self._described.get(block)
+        if described is None:
+            headers = self._parse_headers(block)
+            if "content-disposition" not in headers:
+                raise ValueError("Missing Content-Disposition header")
+            _, options = parse_options_header(headers["content-disposition"])
+            filename = options.get("filename")
+            described = (options.get("name"), filename, headers)
+            # Only text fields are remembered: their headers repeat from one
+            # submission to the next; a file's carry a filename that varies
+            # (and its Headers, unlike a field's, reach the application, in
+            # FileStorage.headers, so must be its own). A field's are only
+            # read, for the charset, so one Headers serves every submission.
+            if filename is None and len(block) <= _PART_MEMO_BLOCK:
+                if len(self._described) >= _PART_MEMO_SIZE:
+                    self._described.clear()
+                self._described[block] = described
+        return described
 
     def _undecidable(self) -> bool:
-        if self.state is State.DATA_START and len(self.buffer) < self._delimiter_size:
-            # A part's data starts after a line break, which the decoder
-            # strips before looking for the next delimiter. Werkzeug's test
-            # encoder sends an empty value as "headers CRLF CRLF --boundary",
-            # the CRLF shared; if it arrives alone, stripping it would hide
-            # the delimiter.
-            return True
-        if self.state is not State.DATA_START and self.state is not State.DATA:
+        state = self.state
+        buffer = self.buffer
+        if state is State.DATA_START:
+            if len(buffer) < self._delimiter_size:
+                # A part's data starts after a line break, which the decoder
+                # strips before looking for the next delimiter. Werkzeug's
+                # test encoder sends an empty value as "headers CRLF CRLF
+                # --boundary", the CRLF shared; if it arrives alone,
+                # stripping it would hide the delimiter.
+                return True
+        elif state is not State.DATA:
             return False
-        # A buffer ending in "CRLF--boundary-" (or "--boundary" plus
-        # whitespace) may be a delimiter whose end has not arrived; the
-        # decoder would pass its line break on as data.
-        at = self.buffer.rfind(self._marker)
-        if at < 1 or self.buffer[at - 1] not in b"\r\n":
+        # A buffer ending in "CRLF--boundary-" (or "--boundary" plus up to 16
+        # bytes of whitespace) may be a delimiter whose end has not arrived;
+        # the decoder would pass its line break on as data. Only the tail is
+        # searched: a marker further back has more than 16 bytes after it.
+        at = buffer.rfind(self._marker, max(0, len(buffer) - len(self._marker) - 16))
+        if at < 1 or buffer[at - 1] not in b"\r\n":
             return False
-        tail = bytes(self.buffer[at + len(self._marker) :])
-        partial = tail == b"-" or (len(tail) <= 16 and not tail.strip(b" \t\f\v"))
-        return partial and self.boundary_re.search(self.buffer) is None
+        tail = bytes(buffer[at + len(self._marker) :])
+        partial = tail == b"-" or not tail.strip(b" \t\f\v")
+        return partial and self.boundary_re.search(buffer) is None
 
 
 class _MultipartParser:
@@ -358,9 +461,16 @@ class _MultipartParser:
         self.fields: list[tuple[str, str]] = []
         self.files: list[tuple[str, FileStorage]] = []
 
-    def feed(self, data: bytes) -> None:
-        """Decode the next slice of the body."""
+    def feed(self, data: bytes, *, last: bool = False) -> None:
+        """Decode the next slice of the body; ``last`` if no more follow.
+
+        Saying so with the last slice (rather than by :meth:`finish`) spares
+        the decoder from asking, at every event, whether its buffer ends in
+        the middle of a delimiter.
+        """
         self._decoder.receive_data(data)
+        if last:
+            self._decoder.receive_data(None)
         self._drain()
         # In the data states the buffer holds at most a slice plus a few
         # bytes; before them it holds a preamble or headers, which only grow.
@@ -383,31 +493,19 @@ class _MultipartParser:
             spool.close()
 
     def _drain(self) -> None:
+        # Data first: it is the commonest event (every part has one or more).
+        next_event = self._decoder.next_event
         while True:
-            event = self._next_event()
-            if isinstance(event, (NeedData, Epilogue)):
-                return
-            if isinstance(event, (Field, File)):
+            event = next_event()
+            if isinstance(event, Data):
+                if event.more_data:
+                    self._write(event.data)
+                else:
+                    self._end_part(event.data)
+            elif isinstance(event, (Field, File)):
                 self._start_part(event)
-            elif isinstance(event, Data):
-                self._write(event.data)
-                if not event.more_data:
-                    self._end_part()
-
-    def _next_event(self) -> Event:
-        # The decoder is pure parsing over client bytes, so anything it
-        # raises besides a 413 means the body is malformed.
-        try:
-            return self._decoder.next_event()
-        except HTTPException:
-            raise
-        except Exception as error:
-            if self._decoder.complete:
-                raise BadRequest(
-                    "The multipart/form-data body is truncated or malformed: it ends"
-                    " before its closing boundary."
-                ) from error
-            raise BadRequest(f"The multipart/form-data body is malformed: {error}") from error
+            elif isinstance(event, (NeedData, Epilogue)):
+                return
 
     def _start_part(self, part: Field | File) -> None:
         self._parts += 1
@@ -428,22 +526,31 @@ class _MultipartParser:
             self._spools.append(self._spool)
 
     def _write(self, data: bytes) -> None:
-        if isinstance(self._part, File):
+        part = self._part
+        if isinstance(part, File):
             assert self._spool is not None
             # A blocking write, on purpose: it lands in memory or in the page
             # cache of a local temp file, far cheaper than a thread hand-off.
             self._spool.write(data)
-        elif isinstance(self._part, Field):
+        elif isinstance(part, Field):
             self._text += data
-            if self._max_memory is not None and len(self._text) > self._max_memory:
-                raise RequestEntityTooLarge(
-                    f"The form field {self._part.name!r} is larger than the"
-                    f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
-                )
+            self._check_field_size(part, len(self._text))
 
-    def _end_part(self) -> None:
+    def _end_part(self, data: bytes) -> None:
+        # ``data`` is the part's last piece; most fields come in one piece,
+        # which is decoded as it is, without gathering.
         part = self._part
-        if isinstance(part, File):
+        if isinstance(part, Field):
+            if self._text:
+                self._write(data)
+                data = bytes(self._text)
+                self._text = bytearray()
+            else:
+                self._check_field_size(part, len(data))
+            text = data.decode(_part_charset(part.headers, self._charset), "replace")
+            self.fields.append((part.name, text))
+        elif isinstance(part, File):
+            self._write(data)
             assert self._spool is not None
             self._spool.seek(0)
             storage = FileStorage(
@@ -451,27 +558,26 @@ class _MultipartParser:
             )
             self.files.append((part.name, storage))
             self._spool = None
-        elif isinstance(part, Field):
-            text = bytes(self._text).decode(_part_charset(part.headers, self._charset), "replace")
-            self.fields.append((part.name, text))
-            self._text = bytearray()
         self._part = None
+
+    def _check_field_size(self, field: Field, size: int) -> None:
+        if self._max_memory is not None and size > self._max_memory:
+            raise RequestEntityTooLarge(
+                f"The form field {field.name!r} is larger than the"
+                f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
+            )
 
 
 async def _slices(
-    body: _Source, max_content_length: int | None
+    body: AsyncIterable[bytes], max_content_length: int | None
 ) -> AsyncGenerator[bytes, None]:
     """Yield ``body`` in non-empty slices of at most ``_SLICE_SIZE`` bytes, counting them."""
-    chunks = _once(body) if isinstance(body, bytes) else aiter(body)
+    chunks = aiter(body)
     total = 0
     try:
         async for chunk in chunks:
             total += len(chunk)
-            if max_content_length is not None and total > max_content_length:
-                raise RequestEntityTooLarge(
-                    f"The request body is larger than the {max_content_length} bytes"
-                    " allowed (MAX_CONTENT_LENGTH)."
-                )
+            _check_content_length(total, max_content_length)
             for start in range(0, len(chunk), _SLICE_SIZE):
                 yield chunk[start : start + _SLICE_SIZE]
     finally:
@@ -482,13 +588,25 @@ async def _slices(
             await aclose()
 
 
-async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
-    yield data
+def _check_content_length(size: int, max_content_length: int | None) -> None:
+    if max_content_length is not None and size > max_content_length:
+        raise _body_too_large(max_content_length)
+
+
+def _body_too_large(limit: int) -> RequestEntityTooLarge:
+    return RequestEntityTooLarge(
+        f"The request body is larger than the {limit} bytes allowed (MAX_CONTENT_LENGTH)."
+    )
 
 
 def _part_charset(headers: Headers, default: str) -> str:
-    content_type = headers.get("content-type")
-    if content_type:
+    # The decoder requires Content-Disposition, so a part with one header
+    # (what browsers send for a text field) declares no charset. getlist,
+    # not get: Headers.get finds a missing header by raising and catching a
+    # KeyError, which costs more than the rest of a small field.
+    if len(headers) < 2:
+        return default
+    for content_type in headers.getlist("content-type")[:1]:
         declared = parse_options_header(content_type)[1].get("charset", "").lower()
         if declared in _PART_CHARSETS:
             return declared

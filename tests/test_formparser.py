@@ -450,6 +450,56 @@ async def test_multipart_nul_bytes_in_names_and_values() -> None:
     assert form["a\x00b"] == "\x00\x00"
 
 
+async def test_multipart_repeated_submissions_parse_alike() -> None:
+    # Field headers are remembered from one submission to the next; what a
+    # form gives must not depend on what came before.
+    data = _body(
+        _field("a", b"1"),
+        _field("latin", "é".encode("latin-1"), "text/plain; charset=iso-8859-1"),
+        _field("a", b"2"),
+        _file("f", "f.txt", b"data"),
+    )
+    results = []
+    for size in (None, 3, None):
+        form, files = await _multipart(data, size)
+        results.append(form.items(multi=True))
+        # Each request gets its own headers: changing one changes no other.
+        files["f"].headers["X-Seen"] = "yes"
+        results.append(list(files["f"].headers.items()))
+        _close(files)
+    expected_form = [("a", "1"), ("a", "2"), ("latin", "é")]
+    expected_headers = [
+        ("Content-Disposition", 'form-data; name="f"; filename="f.txt"'),
+        ("Content-Type", "text/plain"),
+        ("X-Seen", "yes"),
+    ]
+    assert [list(result) for result in results] == [expected_form, expected_headers] * 3
+
+
+async def test_multipart_bad_part_headers_fail_every_time() -> None:
+    for data in [
+        _body(_part("X-Other: 1", b"no disposition")),
+        _body(f"--{BOUNDARY}\r\n".encode() + b'Content-Disposition: form-data; name="\xff"\r\n\r\nx\r\n'),
+    ]:
+        for _ in range(2):
+            with pytest.raises(BadRequest):
+                await _multipart(data)
+
+
+async def test_multipart_remembered_headers_stay_bounded() -> None:
+    memo = formparser._ChunkSafeDecoder._described
+    names = [f"field{i}" for i in range(formparser._PART_MEMO_SIZE * 2)]
+    long_name = "n" * formparser._PART_MEMO_BLOCK
+    form, _files = await _multipart(_body(*(_field(name, b"v") for name in [*names, long_name])))
+    assert list(form) == [*names, long_name]
+    assert 0 < len(memo) <= formparser._PART_MEMO_SIZE
+    assert all(len(block) <= formparser._PART_MEMO_BLOCK for block in memo)
+    # Files' headers, with their varying filenames, are never remembered.
+    _form, files = await _multipart(_body(_file("f", "private-name.txt", b"x")))
+    _close(files)
+    assert not any(b"private-name" in block for block in memo)
+
+
 # -- multipart limits -----------------------------------------------------------------
 
 

@@ -7,8 +7,10 @@ deployment guide recommends, skipped when they are not installed.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import os
 import signal
 import textwrap
 from collections.abc import Iterator
@@ -23,12 +25,17 @@ APP_SOURCE = textwrap.dedent(
     """
     import datetime
     import decimal
+    import hashlib
+    import resource
 
     from microframe import Microframe, jsonify, redirect, request, session
 
     app = Microframe(__name__)
     app.config.update(
-        SECRET_KEY="new key", SECRET_KEY_FALLBACKS=["old key"], MAX_FORM_PARTS=50
+        SECRET_KEY="new key",
+        SECRET_KEY_FALLBACKS=["old key"],
+        MAX_FORM_PARTS=50,
+        MAX_CONTENT_LENGTH=32 * 2**20,
     )
 
 
@@ -80,6 +87,22 @@ APP_SOURCE = textwrap.dedent(
         return redirect(request.args["to"])
 
 
+    @app.post("/upload")
+    async def upload():
+        # ru_maxrss is the process's peak RSS in KiB: it rises by the size
+        # of the body if the body is ever held whole in memory.
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        files = await request.files
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        stored = files["blob"]
+        return {
+            "title": (await request.form)["title"],
+            "on_disk": stored.stream._rolled,
+            "sha256": hashlib.sha256(stored.read()).hexdigest(),
+            "peak_growth_mib": (after - before) / 1024,
+        }
+
+
     @app.post("/echo")
     async def echo():
         data = await request.get_json()
@@ -102,6 +125,7 @@ class Server(LiveServer):
     into ``directory``."""
 
     def __init__(self, directory: Path, server: str = "hypercorn") -> None:
+        self.kind = server
         (directory / "e2e_app.py").write_text(APP_SOURCE)
         super().__init__(
             "e2e_app:app",
@@ -147,6 +171,37 @@ def test_bad_form_is_400(server: Server) -> None:
         "POST", "/form", b"--x\r\ngarbage", {"Content-Type": "multipart/form-data; boundary=x"}
     )
     assert response.status == 400
+
+
+def test_large_upload_is_spooled_to_disk(server: Server) -> None:
+    if server.kind != "hypercorn":
+        pytest.skip("the other servers may buffer the body themselves")
+    content = os.urandom(20 * 2**20)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nbig\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="blob"; filename="big.bin"\r\n\r\n'
+        + content
+        + b"\r\n--b--\r\n"
+    )
+    response, answer = server.request(
+        "POST", "/upload", body, {"Content-Type": "multipart/form-data; boundary=b"}, timeout=60
+    )
+    assert response.status == 200, server.output()
+    result = json.loads(answer)
+    assert result["title"] == "big" and result["on_disk"] is True
+    assert result["sha256"] == hashlib.sha256(content).hexdigest()
+    assert result["peak_growth_mib"] < 8
+
+
+def test_too_large_upload_is_413(server: Server) -> None:
+    # The declared length is over MAX_CONTENT_LENGTH: refused before the body.
+    head = (
+        "POST /upload HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {33 * 2**20}\r\n\r\n"
+    )
+    answer = server.raw(head.encode() + b"--b\r\n", timeout=5)
+    assert answer.startswith(b"HTTP/1.1 413 ")
 
 
 def test_not_found(server: Server) -> None:
