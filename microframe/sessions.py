@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, cast
 from itsdangerous import (
     BadData,
     Serializer,
-    Signer,
     TimestampSigner,
     URLSafeTimedSerializer,
     want_bytes,
@@ -176,15 +175,15 @@ class _SessionSerializer(URLSafeTimedSerializer):
     does not pay, so the cookie loads in itsdangerous and in Flask as before.
     """
 
-    _signer: Signer | None = None
+    _signer: TimestampSigner | None = None
 
-    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+    def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
         """Return the signer for ``salt``: for the serializer's own, always the same one."""
         if salt is not None and want_bytes(salt) != self.salt:
-            return super().make_signer(salt)
+            return cast("TimestampSigner", super().make_signer(salt))
         signer = self._signer
         if signer is None:
-            signer = self._signer = super().make_signer()
+            signer = self._signer = cast("TimestampSigner", super().make_signer())
         return signer
 
     def loads(  # type: ignore[override]  # itsdangerous' own signature
@@ -202,7 +201,7 @@ class _SessionSerializer(URLSafeTimedSerializer):
         fallback signers (older keys are its signer's own), so there is one
         signer to try, and the time is built only when asked for.
         """
-        signer = cast("TimestampSigner", self.make_signer(salt))
+        signer = self.make_signer(salt)
         if return_timestamp:
             value, timestamp = signer.unsign(s, max_age, return_timestamp=True)
             return self.load_payload(value), timestamp
@@ -377,7 +376,7 @@ class SecureCookieSessionInterface(SessionInterface):
         Returns ``None``, which async code may ``await`` as Quart's.
         """
         self._save(app, session, response)
-        return None if in_sync_code() else ReadyValue(None)
+        return None if in_sync_code() else _SAVED
 
     def _save(self, app: Microframe, session: SessionMixin, response: Response) -> None:
         name = self.get_cookie_name(app)
@@ -425,6 +424,11 @@ class SecureCookieSessionInterface(SessionInterface):
             _vary_on_cookie(response)
 
 
+# What save_session returns in async code: awaiting a ReadyValue holds no
+# state, so one serves every call.
+_SAVED: ReadyValue[None] = ReadyValue(None)
+
+
 def _vary_on_cookie(response: Response) -> None:
     # response.vary parses the header into a set and writes it back, which
     # costs more than signing the cookie; without a Vary header yet, adding
@@ -451,7 +455,8 @@ def open_session_sync(app: Microframe, request: Request) -> SessionMixin:
         session = run_async(session)
     if session is None:
         return interface.make_null_session(app)
-    return cast("SessionMixin", session)
+    opened: SessionMixin = session
+    return opened
 
 
 async def open_session(app: Microframe, request: Request) -> SessionMixin:
@@ -463,7 +468,8 @@ async def open_session(app: Microframe, request: Request) -> SessionMixin:
         session = await session
     if session is None:
         return interface.make_null_session(app)
-    return cast("SessionMixin", session)
+    opened: SessionMixin = session
+    return opened
 
 
 async def save_request_session(ctx: RequestContext, response: Response) -> None:
