@@ -146,6 +146,32 @@ def test_cookie_expiry_as_itsdangerous(age: int) -> None:
     assert expected[0] == ("ok" if 0 <= age <= 100 else "refused")
 
 
+_LOADS_OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"return_timestamp": True},
+    {"max_age": 60},
+    {"max_age": 10**10, "return_timestamp": True},
+]
+
+
+@pytest.mark.parametrize("salt", [None, "cookie-session", "another salt"])
+@pytest.mark.parametrize("options", _LOADS_OPTIONS)
+def test_loads_options_as_itsdangerous(salt: str | None, options: dict[str, Any]) -> None:
+    # The serializer's own loads: the signing time when asked for, another
+    # salt's signer when given one, expiry and refusals as itsdangerous has them.
+    reference = _reference(["old key", "new key"])
+    ours = _ours(["old key", "new key"])
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=1_700_000_000):
+        cookie = reference.dumps({"a": [1, "x"]}, salt=salt)
+    expected = _outcome(functools.partial(reference.loads, cookie, salt=salt, **options))
+    assert _outcome(functools.partial(ours.loads, cookie, salt=salt, **options)) == expected
+    assert expected[0] == ("refused" if options.get("max_age") == 60 else "ok")
+    if expected[0] == "ok" and options.get("return_timestamp"):
+        assert expected[1] == ({"a": [1, "x"]}, datetime.fromtimestamp(1_700_000_000, UTC))
+    other_salt = "cookie-session" if salt == "another salt" else "another salt"
+    assert _outcome(functools.partial(ours.loads, cookie, salt=other_salt, **options))[0] == "refused"
+
+
 def test_cookie_compressed_only_when_long() -> None:
     ours = _ours(["key"])
     assert not ours.dumps({"count": 2}).startswith(".")
