@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from itsdangerous import (
     BadData,
+    HMACAlgorithm,
     Serializer,
     TimestampSigner,
     URLSafeTimedSerializer,
     want_bytes,
 )
 from itsdangerous.encoding import base64_encode
-from itsdangerous.signer import HMACAlgorithm
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -115,7 +115,8 @@ class _KeyedHMACAlgorithm(HMACAlgorithm):
 
     ``hmac.new`` sets the key up for every signature (with OpenSSL 3 it also
     looks the digest up again); copying an HMAC keyed once gives the same
-    signature in about a third of the time.
+    signature for less (about 1.4 µs against 2-4 µs for ``hmac.new`` on the
+    benchmark machine).
     """
 
     def __init__(self, digest_method: Any = None) -> None:
@@ -146,8 +147,8 @@ class _KeyCachingSigner(TimestampSigner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._derived: dict[bytes, bytes] = {}
-        if type(self.algorithm) is HMACAlgorithm:  # itsdangerous' default for these settings
-            self.algorithm = _KeyedHMACAlgorithm(self.digest_method)
+        if type(self.algorithm) is HMACAlgorithm:  # itsdangerous' own, given or by default
+            self.algorithm = _KeyedHMACAlgorithm(self.algorithm.digest_method)
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         """Return the key derived from ``secret_key`` (default: the newest), once per key."""

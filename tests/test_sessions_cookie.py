@@ -18,7 +18,7 @@ from unittest import mock
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, HMACAlgorithm, NoneAlgorithm, TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.http import dump_cookie
 
@@ -144,6 +144,27 @@ def test_cookie_expiry_as_itsdangerous(age: int) -> None:
         expected = _outcome(lambda: reference.loads(cookie, max_age=100))
         assert _outcome(lambda: ours.loads(cookie, max_age=100)) == expected
     assert expected[0] == ("ok" if 0 <= age <= 100 else "refused")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"key_derivation": "hmac", "digest_method": hashlib.sha1},
+        {"digest_method": hashlib.sha256},
+        {"algorithm": HMACAlgorithm(hashlib.sha512)},  # its own digest, not the signer's
+        {"algorithm": NoneAlgorithm()},
+    ],
+)
+def test_session_signer_signs_as_itsdangerous(options: dict[str, Any]) -> None:
+    # The signer class the session serializer makes, built with other settings.
+    signer_class = type(_ours(["key"]).make_signer())
+    ours, reference = signer_class(["old", "new"], **options), TimestampSigner(["old", "new"], **options)
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=1_700_000_000):
+        for value in (b"", b"payload", b"x" * 300):
+            assert ours.sign(value) == reference.sign(value)
+            assert ours.unsign(reference.sign(value)) == value
+            assert ours.unsign(TimestampSigner("old", **options).sign(value)) == value
 
 
 _LOADS_OPTIONS: list[dict[str, Any]] = [
