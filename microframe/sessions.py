@@ -14,6 +14,7 @@ A server-side store plugs in by subclassing :class:`SessionInterface`;
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from datetime import UTC, datetime
 from inspect import isawaitable
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from itsdangerous import (
     BadData,
+    HMACAlgorithm,
     Serializer,
-    Signer,
     TimestampSigner,
     URLSafeTimedSerializer,
     want_bytes,
@@ -108,18 +109,46 @@ class NullSession(SecureCookieSession):
     __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
+class _KeyedHMACAlgorithm(HMACAlgorithm):
+    """itsdangerous' :class:`~itsdangerous.signer.HMACAlgorithm`, keeping an
+    HMAC already keyed for each key it signs with.
+
+    ``hmac.new`` sets the key up for every signature (with OpenSSL 3 it also
+    looks the digest up again); copying an HMAC keyed once gives the same
+    signature for less (about 1.4 µs against 2-4 µs for ``hmac.new`` on the
+    benchmark machine).
+    """
+
+    def __init__(self, digest_method: Any = None) -> None:
+        super().__init__(digest_method)
+        self._keyed: dict[bytes, hmac.HMAC] = {}
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        """Return the HMAC of ``value`` under ``key``."""
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            # At most one entry per key of the signer that owns this algorithm.
+            keyed = self._keyed[key] = hmac.new(key, digestmod=self.digest_method)
+        mac = keyed.copy()
+        mac.update(value)
+        return mac.digest()
+
+
 class _KeyCachingSigner(TimestampSigner):
     """itsdangerous' :class:`~itsdangerous.TimestampSigner`, keeping its derived keys.
 
     Every ``sign`` and ``unsign`` derives the key again from the secret and
     the salt (an HMAC, with Flask's ``key_derivation="hmac"``); the signer's
-    settings never change, so each key is derived once per signer instead.
-    Signing, verifying and the cookie format stay itsdangerous' own.
+    settings never change, so each key is derived once per signer instead,
+    and signs through a :class:`_KeyedHMACAlgorithm` unless given another
+    algorithm. Signing, verifying and the cookie format stay itsdangerous' own.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._derived: dict[bytes, bytes] = {}
+        if type(self.algorithm) is HMACAlgorithm:  # itsdangerous' own, given or by default
+            self.algorithm = _KeyedHMACAlgorithm(self.algorithm.digest_method)
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         """Return the key derived from ``secret_key`` (default: the newest), once per key."""
@@ -147,16 +176,37 @@ class _SessionSerializer(URLSafeTimedSerializer):
     does not pay, so the cookie loads in itsdangerous and in Flask as before.
     """
 
-    _signer: Signer | None = None
+    _signer: TimestampSigner | None = None
 
-    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+    def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
         """Return the signer for ``salt``: for the serializer's own, always the same one."""
         if salt is not None and want_bytes(salt) != self.salt:
-            return super().make_signer(salt)
+            return cast("TimestampSigner", super().make_signer(salt))
         signer = self._signer
         if signer is None:
-            signer = self._signer = super().make_signer()
+            signer = self._signer = cast("TimestampSigner", super().make_signer())
         return signer
+
+    def loads(  # type: ignore[override]  # itsdangerous' own signature
+        self,
+        s: str | bytes,
+        max_age: int | None = None,
+        return_timestamp: bool = False,
+        salt: str | bytes | None = None,
+    ) -> Any:
+        """Verify ``s`` (and its age, with ``max_age``) and return its payload,
+        with the signing time if ``return_timestamp`` is true.
+
+        itsdangerous' ``loads`` tries each fallback signer in turn and always
+        builds the signing time as a datetime. This serializer has no
+        fallback signers (older keys are its signer's own), so there is one
+        signer to try, and the time is built only when asked for.
+        """
+        signer = self.make_signer(salt)
+        if return_timestamp:
+            value, timestamp = signer.unsign(s, max_age, return_timestamp=True)
+            return self.load_payload(value), timestamp
+        return self.load_payload(signer.unsign(s, max_age))
 
     def dump_payload(self, obj: Any) -> bytes:
         """Serialise ``obj`` and encode it, compressed only when long enough to gain."""
@@ -327,7 +377,7 @@ class SecureCookieSessionInterface(SessionInterface):
         Returns ``None``, which async code may ``await`` as Quart's.
         """
         self._save(app, session, response)
-        return None if in_sync_code() else ReadyValue(None)
+        return None if in_sync_code() else _SAVED
 
     def _save(self, app: Microframe, session: SessionMixin, response: Response) -> None:
         name = self.get_cookie_name(app)
@@ -375,6 +425,11 @@ class SecureCookieSessionInterface(SessionInterface):
             _vary_on_cookie(response)
 
 
+# What save_session returns in async code: awaiting a ReadyValue holds no
+# state, so one serves every call.
+_SAVED: ReadyValue[None] = ReadyValue(None)
+
+
 def _vary_on_cookie(response: Response) -> None:
     # response.vary parses the header into a set and writes it back, which
     # costs more than signing the cookie; without a Vary header yet, adding
@@ -401,7 +456,8 @@ def open_session_sync(app: Microframe, request: Request) -> SessionMixin:
         session = run_async(session)
     if session is None:
         return interface.make_null_session(app)
-    return cast("SessionMixin", session)
+    opened: SessionMixin = session
+    return opened
 
 
 async def open_session(app: Microframe, request: Request) -> SessionMixin:
@@ -413,7 +469,8 @@ async def open_session(app: Microframe, request: Request) -> SessionMixin:
         session = await session
     if session is None:
         return interface.make_null_session(app)
-    return cast("SessionMixin", session)
+    opened: SessionMixin = session
+    return opened
 
 
 async def save_request_session(ctx: RequestContext, response: Response) -> None:

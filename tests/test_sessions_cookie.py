@@ -18,7 +18,7 @@ from unittest import mock
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, HMACAlgorithm, NoneAlgorithm, TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.http import dump_cookie
 
@@ -144,6 +144,53 @@ def test_cookie_expiry_as_itsdangerous(age: int) -> None:
         expected = _outcome(lambda: reference.loads(cookie, max_age=100))
         assert _outcome(lambda: ours.loads(cookie, max_age=100)) == expected
     assert expected[0] == ("ok" if 0 <= age <= 100 else "refused")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"key_derivation": "hmac", "digest_method": hashlib.sha1},
+        {"digest_method": hashlib.sha256},
+        {"algorithm": HMACAlgorithm(hashlib.sha512)},  # its own digest, not the signer's
+        {"algorithm": NoneAlgorithm()},
+    ],
+)
+def test_session_signer_signs_as_itsdangerous(options: dict[str, Any]) -> None:
+    # The signer class the session serializer makes, built with other settings.
+    signer_class = type(_ours(["key"]).make_signer())
+    ours, reference = signer_class(["old", "new"], **options), TimestampSigner(["old", "new"], **options)
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=1_700_000_000):
+        for value in (b"", b"payload", b"x" * 300):
+            assert ours.sign(value) == reference.sign(value)
+            assert ours.unsign(reference.sign(value)) == value
+            assert ours.unsign(TimestampSigner("old", **options).sign(value)) == value
+
+
+_LOADS_OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"return_timestamp": True},
+    {"max_age": 60},
+    {"max_age": 10**10, "return_timestamp": True},
+]
+
+
+@pytest.mark.parametrize("salt", [None, "cookie-session", "another salt"])
+@pytest.mark.parametrize("options", _LOADS_OPTIONS)
+def test_loads_options_as_itsdangerous(salt: str | None, options: dict[str, Any]) -> None:
+    # The serializer's own loads: the signing time when asked for, another
+    # salt's signer when given one, expiry and refusals as itsdangerous has them.
+    reference = _reference(["old key", "new key"])
+    ours = _ours(["old key", "new key"])
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=1_700_000_000):
+        cookie = reference.dumps({"a": [1, "x"]}, salt=salt)
+    expected = _outcome(functools.partial(reference.loads, cookie, salt=salt, **options))
+    assert _outcome(functools.partial(ours.loads, cookie, salt=salt, **options)) == expected
+    assert expected[0] == ("refused" if options.get("max_age") == 60 else "ok")
+    if expected[0] == "ok" and options.get("return_timestamp"):
+        assert expected[1] == ({"a": [1, "x"]}, datetime.fromtimestamp(1_700_000_000, UTC))
+    other_salt = "cookie-session" if salt == "another salt" else "another salt"
+    assert _outcome(functools.partial(ours.loads, cookie, salt=other_salt, **options))[0] == "refused"
 
 
 def test_cookie_compressed_only_when_long() -> None:

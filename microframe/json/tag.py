@@ -293,8 +293,12 @@ class TaggedJSONSerializer:
         else:
             self.order.insert(index, tag)
         # dumps() may skip tagging only while exactly the built-in tags are
-        # registered: a custom tag could claim a plain value (an int, say).
-        plain = tuple(type(tag) for tag in self.order) == _BUILTIN_TAGS
+        # registered (a custom tag could claim a plain value, an int say),
+        # and tag() is the one defined here.
+        plain = (
+            tuple(type(tag) for tag in self.order) == _BUILTIN_TAGS
+            and type(self).tag is TaggedJSONSerializer.tag
+        )
         self._plain_order = list(self.order) if plain else None
 
     def tag(self, value: Any) -> Any:
@@ -333,20 +337,27 @@ class TaggedJSONSerializer:
         if kind is dict:
             if len(value) == 1 and next(iter(value)) in self.tags:
                 return False
-            return all(self._is_plain(item) for item in value.values())
-        if kind is list:
-            return all(self._is_plain(item) for item in value)
-        return False
+            items = value.values()
+        elif kind is list:
+            items = value
+        else:
+            return False
+        # A loop rather than all(generator): sessions are mostly scalars,
+        # checked here without a call each.
+        for item in items:  # noqa: SIM110 (see above)
+            if type(item) not in _PLAIN_SCALARS and not self._is_plain(item):
+                return False
+        return True
 
     def dumps(self, value: Any) -> str:
         """Tag ``value`` and serialise it to compact JSON."""
         # Sessions mostly hold plain JSON: checking that is cheaper than
         # tag() rebuilding every container, and serialises the same. Not
-        # when a subclass overrides tag() or the tags were changed.
+        # when a subclass overrides tag() or the tags were changed (through
+        # register(), or in place: ``order`` is a public list).
         if (
             self._plain_order is not None
             and self.order == self._plain_order
-            and type(self).tag is TaggedJSONSerializer.tag
             and self._is_plain(value)
         ):
             return _compact_dumps(value)
