@@ -195,14 +195,9 @@ def make_redirect(response_class: type[Response], location: str, code: int = 302
     such a target usually comes from user input and would split the headers.
     So is one that is not a URL at all (``http://[::1``).
     """
-    if "\r" in location or "\n" in location or "\0" in location:
-        raise BadRequest("The redirect target contains a newline or NUL character.")
-    try:
-        uri = iri_to_uri(location)
-    except ValueError:
-        # urlsplit refuses some targets ("http://[::1", lone surrogates);
-        # like a newline, such a target comes from user input, not the app.
-        raise BadRequest("The redirect target is not a valid URL.") from None
+    uri = _redirect_uris.get(location)
+    if uri is None:
+        uri = _redirect_uris.put(location, _location_uri(location))
     # werkzeug types its Response argument as its WSGI response class; any
     # class taking (body, status, mimetype=) works, as ours does.
     response = cast("Response", _werkzeug_redirect(location, code, response_class))  # type: ignore[arg-type]
@@ -211,6 +206,25 @@ def make_redirect(response_class: type[Response], location: str, code: int = 302
         # the response (get_wsgi_headers), which microframe does not use.
         response.headers["Location"] = uri
     return response
+
+
+def _location_uri(location: str) -> str:
+    """Return ``location`` as the URI a ``Location`` header carries; 400 for
+    a target that is not one (see :func:`make_redirect`)."""
+    if "\r" in location or "\n" in location or "\0" in location:
+        raise BadRequest("The redirect target contains a newline or NUL character.")
+    try:
+        return iri_to_uri(location)
+    except ValueError:
+        # urlsplit refuses some targets ("http://[::1", lone surrogates);
+        # like a newline, such a target comes from user input, not the app.
+        raise BadRequest("The redirect target is not a valid URL.") from None
+
+
+#: Redirect targets checked and made URIs (iri_to_uri parses the URL, a
+#: third of a redirect's cost): an app redirects to the same few URLs, but a
+#: target may come from the client (``?next=``), so the oldest go when full.
+_redirect_uris: BoundedCache[str, str] = BoundedCache(1024)
 
 
 def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
