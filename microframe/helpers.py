@@ -182,7 +182,10 @@ def url_for(
     :param _external: build an absolute URL (the default outside requests).
     :raises werkzeug.routing.BuildError: naming the endpoint that cannot be built.
     """
-    return current_app.url_for(
+    app_ctx = _cv_app.get(None)
+    # Outside an app context the proxy raises its "push an app context" error.
+    app = app_ctx.app if app_ctx is not None else current_app
+    return app.url_for(
         endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values
     )
 
