@@ -378,12 +378,15 @@ class Microframe(Scaffold):
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions of the app and blueprints fill ``values``."""
         # Here rather than in routing: url_for calls it for every URL built.
+        functions = self.url_default_functions
+        if not functions:
+            return  # most apps register none
         names: list[str | None] = [None]
         if "." in endpoint:
             parts = endpoint.split(".")[:-1]
             names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
         for name in names:
-            for func in self.url_default_functions.get(name, ()):
+            for func in functions.get(name, ()):
                 func(endpoint, values)
 
     def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, Any]) -> str:

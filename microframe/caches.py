@@ -9,6 +9,7 @@ holds at most ``maxsize`` entries, dropping its oldest entry to make room.
 
 from __future__ import annotations
 
+import threading
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -30,19 +31,26 @@ class BoundedCache(dict[K, V]):
     :param maxsize: the most entries kept.
     """
 
-    __slots__ = ("maxsize",)
+    __slots__ = ("_lock", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
         super().__init__()
         self.maxsize = maxsize
+        self._lock = threading.Lock()
 
     def put(self, key: K, value: V) -> V:
-        """Store ``value`` under ``key`` and return it."""
-        if len(self) >= self.maxsize and key not in self:
-            # The oldest entry: a flood of one-off keys passes through
-            # rather than shutting the steady ones out.
-            del self[next(iter(self))]
-        self[key] = value
+        """Store ``value`` under ``key`` and return it.
+
+        Safe from several threads: sync views run on worker threads, and two
+        of them evicting at once would both delete the same oldest entry.
+        Only writes take the lock; reads are plain dict lookups.
+        """
+        with self._lock:
+            if len(self) >= self.maxsize and key not in self:
+                # The oldest entry: a flood of one-off keys passes through
+                # rather than shutting the steady ones out.
+                del self[next(iter(self))]
+            self[key] = value
         return value
 
 

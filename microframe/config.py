@@ -18,7 +18,7 @@ import os
 import types
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import IO, Any, Generic, Protocol, Self, TypeVar, cast, overload
+from typing import IO, Any, Generic, Protocol, Self, TypeVar, overload
 
 from werkzeug.utils import import_string
 
@@ -159,10 +159,13 @@ class ConfigAttribute(Generic[T]):
     def __get__(self, obj: _HasConfig | None, owner: type | None = None) -> T | Self:
         if obj is None:
             return self
-        value = obj.config[self.__name__]
+        # Typed by annotations, not cast(): typing.cast is a function call,
+        # and attributes such as ``app.debug`` are read on requests.
+        value: Any = obj.config[self.__name__]
         if self.get_converter is not None:
             return self.get_converter(value)
-        return cast(T, value)
+        result: T = value
+        return result
 
     def __set__(self, obj: _HasConfig, value: object) -> None:
         obj.config[self.__name__] = value

@@ -34,7 +34,7 @@ from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
 from .helpers import coerce_response
-from .routing import MATCH_CACHE_SIZE
+from .routing import BUILD_CACHE_SIZE, MATCH_CACHE_SIZE
 from .scaffold import Key
 from .sessions import save_request_session, save_websocket_session
 from .sync import WorkerLease, explain_thread_error, is_async_callable, ready
@@ -164,6 +164,8 @@ class RequestCycle:
         self.match_cache: BoundedCache[tuple[Any, ...], tuple[Any, Any]] = BoundedCache(
             MATCH_CACHE_SIZE
         )
+        #: Remembered URLs built without values (see :func:`microframe.routing.build_url`).
+        self.build_cache: BoundedCache[tuple[Any, ...], str] = BoundedCache(BUILD_CACHE_SIZE)
 
     @cached_property
     def overrides(self) -> dict[str, Callable[..., Any]]:

@@ -9,7 +9,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeVar, overload
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -182,7 +182,10 @@ def url_for(
     :param _external: build an absolute URL (the default outside requests).
     :raises werkzeug.routing.BuildError: naming the endpoint that cannot be built.
     """
-    return current_app.url_for(
+    app_ctx = _cv_app.get(None)
+    # Outside an app context the proxy raises its "push an app context" error.
+    app = app_ctx.app if app_ctx is not None else current_app
+    return app.url_for(
         endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values
     )
 
@@ -195,22 +198,37 @@ def make_redirect(response_class: type[Response], location: str, code: int = 302
     such a target usually comes from user input and would split the headers.
     So is one that is not a URL at all (``http://[::1``).
     """
-    if "\r" in location or "\n" in location or "\0" in location:
-        raise BadRequest("The redirect target contains a newline or NUL character.")
-    try:
-        uri = iri_to_uri(location)
-    except ValueError:
-        # urlsplit refuses some targets ("http://[::1", lone surrogates);
-        # like a newline, such a target comes from user input, not the app.
-        raise BadRequest("The redirect target is not a valid URL.") from None
-    # werkzeug types its Response argument as its WSGI response class; any
-    # class taking (body, status, mimetype=) works, as ours does.
-    response = cast("Response", _werkzeug_redirect(location, code, response_class))  # type: ignore[arg-type]
+    uri = _redirect_uris.get(location)
+    if uri is None:
+        uri = _redirect_uris.put(location, _location_uri(location))
+    # werkzeug types its Response argument and result as its WSGI response
+    # class; any class taking (body, status, mimetype=) works, as ours does.
+    # (Ignored rather than cast(): typing.cast is a call on every redirect.)
+    response: Response = _werkzeug_redirect(location, code, response_class)  # type: ignore[arg-type, assignment]
     if uri != location:
         # werkzeug makes the header a URI only when its WSGI layer sends
         # the response (get_wsgi_headers), which microframe does not use.
         response.headers["Location"] = uri
     return response
+
+
+def _location_uri(location: str) -> str:
+    """Return ``location`` as the URI a ``Location`` header carries; 400 for
+    a target that is not one (see :func:`make_redirect`)."""
+    if "\r" in location or "\n" in location or "\0" in location:
+        raise BadRequest("The redirect target contains a newline or NUL character.")
+    try:
+        return iri_to_uri(location)
+    except ValueError:
+        # urlsplit refuses some targets ("http://[::1", lone surrogates);
+        # like a newline, such a target comes from user input, not the app.
+        raise BadRequest("The redirect target is not a valid URL.") from None
+
+
+#: Redirect targets checked and made URIs (iri_to_uri parses the URL, a
+#: third of a redirect's cost): an app redirects to the same few URLs, but a
+#: target may come from the client (``?next=``), so the oldest go when full.
+_redirect_uris: BoundedCache[str, str] = BoundedCache(1024)
 
 
 def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:

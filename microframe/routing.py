@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 #: The most results an app keeps; paths are chosen by clients, so the oldest
 #: go when it is full.
 MATCH_CACHE_SIZE = 4096
+#: The most URLs built without values an app keeps (see :func:`build_url`).
+BUILD_CACHE_SIZE = 1024
 
 
 class HasURLAdapter(Protocol):
@@ -172,12 +174,14 @@ def build_url(
     req_ctx = _cv_request.get(None)
     ws_ctx = _cv_websocket.get(None) if req_ctx is None else None
     if req_ctx is not None or ws_ctx is not None:
+        routed: RoutedRequest
         if req_ctx is not None:
-            adapter, blueprint = req_ctx.url_adapter, req_ctx.request.blueprint
+            adapter, routed = req_ctx.url_adapter, req_ctx.request
         else:
             assert ws_ctx is not None
-            adapter, blueprint = ws_ctx.url_adapter, ws_ctx.websocket.blueprint
+            adapter, routed = ws_ctx.url_adapter, ws_ctx.websocket
         if endpoint[:1] == ".":
+            blueprint = routed.blueprint
             endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
         if external is None:
             external = scheme is not None
@@ -198,12 +202,50 @@ def build_url(
         raise RuntimeError("The request's URL adapter could not be created.")
     app.inject_url_defaults(endpoint, values)
     try:
-        url = adapter.build(endpoint, values, method=method, url_scheme=scheme, force_external=external)
+        if values or not app._got_first_request:
+            url = adapter.build(endpoint, values, method=method, url_scheme=scheme, force_external=external)
+        else:
+            url = _build_remembered(app._cycle.build_cache, adapter, endpoint, method, scheme, external)
     except BuildError as error:
         values.update(_anchor=anchor, _method=method, _scheme=scheme, _external=external)
         return app.handle_url_build_error(error, endpoint, values)
     if anchor is not None:
         url = f"{url}#{quote(anchor, safe=_ANCHOR_SAFE)}"
+    return url
+
+
+def _build_remembered(
+    cache: BoundedCache[tuple[Any, ...], str],
+    adapter: MapAdapter,
+    endpoint: str,
+    method: str | None,
+    scheme: str | None,
+    external: bool,
+) -> str:
+    """Build the URL of ``endpoint`` without values, as ``adapter.build`` does,
+    remembering it.
+
+    Without values, werkzeug's build depends on nothing but the URL map, frozen
+    once the app serves (as for :func:`match_url`), the arguments and what
+    the adapter was bound to; converters were applied to rule defaults when
+    the rule was compiled. So ``redirect(url_for("index"))`` costs one lookup.
+    """
+    key = (
+        endpoint,
+        method,
+        scheme,
+        external,
+        adapter.map,
+        adapter.server_name,
+        adapter.script_name,
+        adapter.subdomain,
+        adapter.url_scheme,
+        adapter.default_method,
+    )
+    url = cache.get(key)
+    if url is None:
+        built = adapter.build(endpoint, None, method=method, url_scheme=scheme, force_external=external)
+        url = cache.put(key, built)
     return url
 
 
@@ -270,6 +312,7 @@ def _subdomain_of(host: str, server_name: str) -> str:
 
 
 __all__ = [
+    "BUILD_CACHE_SIZE",
     "MATCH_CACHE_SIZE",
     "HasURLAdapter",
     "bind_url_map",

@@ -245,6 +245,28 @@ async def test_redirect_refuses_header_injection(app: Microframe, target: str) -
     assert "Set-Cookie" not in response.headers
 
 
+async def test_repeated_redirects_answer_alike(app: Microframe) -> None:
+    # Targets are remembered once checked: a repeat must be converted and
+    # refused exactly as the first time, with a fresh response each time.
+    @app.get("/go")
+    async def go() -> Response:
+        return redirect(request.args["to"])
+
+    client = app.test_client()
+    for _ in range(3):
+        response = await client.get("/go", query_string={"to": "/ünï?q=é"})
+        assert (response.status_code, response.headers.getlist("Location")) == (
+            302,
+            ["/%C3%BCn%C3%AF?q=%C3%A9"],
+        )
+        assert '<a href="/ünï?q=é">' in await response.get_data(as_text=True)
+        response = await client.get("/go", query_string={"to": "/a\r\nX-Injected: 1"})
+        assert response.status_code == 400
+        assert "X-Injected" not in response.headers
+        response = await client.get("/go", query_string={"to": "http://[::1"})
+        assert response.status_code == 400
+
+
 def test_redirect_outside_app_context() -> None:
     response = redirect("/somewhere", 307)
     assert response.status_code == 307

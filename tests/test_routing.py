@@ -573,3 +573,115 @@ async def test_bad_host_is_refused_on_every_request(app: Microframe) -> None:
     for _ in range(2):
         assert (await client.get("/", headers={"Host": "good.test"})).status_code == 200
         assert (await client.get("/", headers={"Host": "evil.test"})).status_code == 400
+
+
+# -- the build cache: once serving, URLs built without values are remembered ------
+
+
+async def test_remembered_urls_follow_the_request(app: Microframe) -> None:
+    app.subdomain_matching = True
+    app.config["SERVER_NAME"] = "example.test"
+
+    @app.get("/")
+    async def index() -> str:
+        return "index"
+
+    @app.get("/api", subdomain="api")
+    async def api() -> str:
+        return "api"
+
+    @app.get("/item")
+    @app.post("/item/new")
+    async def item() -> str:
+        return "item"
+
+    @app.route("/urls", methods=["GET", "POST"])
+    @app.route("/urls", methods=["GET", "POST"], subdomain="api", endpoint="api_urls")
+    async def urls() -> str:
+        return " ".join(
+            [
+                url_for("index"),
+                url_for("api"),
+                url_for("index", _external=True),
+                url_for("index", _external=True, _scheme="https"),
+                url_for("item"),
+                url_for("item", _method="POST"),
+                url_for("index", _anchor="top"),
+            ]
+        )
+
+    client = app.test_client()
+    for _ in range(3):  # the first request fills the cache; the others hit it
+        # Each request differs from another in one thing the URLs depend on.
+        for sub, root, scheme, method in (
+            ("", "", "http", "GET"),
+            ("", "/mount", "http", "GET"),
+            ("", "", "https", "GET"),
+            ("", "", "http", "POST"),
+            ("api.", "", "http", "GET"),
+        ):
+            response = await client.open(
+                "/urls",
+                method=method,
+                headers={"Host": f"{sub}example.test"},
+                root_path=root,
+                scheme=scheme,
+            )
+            site = f"{scheme}://example.test{root}"
+            # From the api subdomain, the other rules' URLs are external.
+            here = site if sub else root
+            assert (await response.get_data(as_text=True)).split() == [
+                f"{here}/",
+                f"{root}/api" if sub else f"{scheme}://api.example.test{root}/api",
+                f"{site}/",
+                f"https://example.test{root}/",
+                f"{here}/item" if method == "GET" else f"{here}/item/new",
+                f"{here}/item/new",
+                f"{here}/#top",
+            ]
+    assert len(app._cycle.build_cache) >= 6
+
+
+async def test_url_defaults_and_build_errors_are_not_remembered(app: Microframe) -> None:
+    @app.get("/page/<lang>")
+    async def page(lang: str) -> str:
+        return "page"
+
+    @app.url_defaults
+    def language(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "page" and "lang" not in values:
+            values["lang"] = g.lang
+
+    calls: list[str] = []
+
+    @app.url_build_error_handlers.append
+    def fallback(error: Exception, endpoint: str, values: dict[str, Any]) -> str:
+        calls.append(endpoint)
+        return f"/fallback/{endpoint}"
+
+    @app.get("/urls/<lang>")
+    async def urls(lang: str) -> str:
+        g.lang = lang
+        return f"{url_for('page')} {url_for('missing')}"
+
+    client = app.test_client()
+    for lang in ("en", "fr", "en"):
+        response = await client.get(f"/urls/{lang}")
+        assert await response.get_data(as_text=True) == f"/page/{lang} /fallback/missing"
+    assert calls == ["missing"] * 3
+
+
+async def test_build_cache_is_bounded(app: Microframe) -> None:
+    from microframe.routing import BUILD_CACHE_SIZE
+
+    @app.get("/")
+    async def index() -> str:
+        return "index"
+
+    client = app.test_client()
+    await client.get("/")
+    for number in range(BUILD_CACHE_SIZE + 10):
+        # A Host header chosen by clients is part of each remembered URL.
+        async with app.test_request_context("/", headers={"Host": f"h{number}.test"}):
+            assert url_for("index", _external=True) == f"http://h{number}.test/"
+    assert len(app._cycle.build_cache) <= BUILD_CACHE_SIZE

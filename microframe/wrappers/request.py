@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from types import CoroutineType, ModuleType
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
@@ -268,7 +268,8 @@ def _poll(receive: ReceiveCallable) -> ASGIMessage | _Pending:
         # may have no send() (Granian's PyFutureAwaitable), so it is awaited
         # inside one of ours, which asyncio then drives as usual.
         awaitable = _awaited(awaitable)
-    steps = cast("Generator[object, object, ASGIMessage]", awaitable.__await__())
+    # Annotated, not cast(): typing.cast is a function call, on every body read.
+    steps: Generator[Any, Any, ASGIMessage] = awaitable.__await__()
     try:
         signal = steps.send(None)
     except StopIteration as stop:
@@ -292,7 +293,7 @@ class _Pending:
 
     __slots__ = ("_signal", "_steps")
 
-    def __init__(self, steps: Generator[object, object, ASGIMessage], signal: object) -> None:
+    def __init__(self, steps: Generator[Any, Any, ASGIMessage], signal: object) -> None:
         self._steps = steps
         self._signal = signal
 

@@ -28,7 +28,7 @@ APP_SOURCE = textwrap.dedent(
     import hashlib
     import resource
 
-    from microframe import Microframe, jsonify, redirect, request, session
+    from microframe import Microframe, jsonify, redirect, request, session, url_for
 
     app = Microframe(__name__)
     app.config.update(
@@ -101,6 +101,11 @@ APP_SOURCE = textwrap.dedent(
             "sha256": hashlib.sha256(stored.read()).hexdigest(),
             "peak_growth_mib": (after - before) / 1024,
         }
+
+
+    @app.get("/home")
+    async def home():
+        return redirect(url_for("index", _external=request.args.get("external") == "1"))
 
 
     @app.post("/echo")
@@ -325,6 +330,16 @@ def test_redirect(server: Server) -> None:
     assert response.getheader("Location") == "/%C3%BCn%C3%AF?x=1&y=%3Cb%3E"
     assert response.getheader("Content-Type") == "text/html; charset=utf-8"
     assert b'href="/\xc3\xbcn\xc3\xaf?x=1&amp;y=&lt;b&gt;"' in body
+
+
+def test_redirect_to_built_url(server: Server) -> None:
+    # The URL built is remembered: each Host must still get its own.
+    for _ in range(2):
+        for host in ("a.test", "b.test:8000"):
+            response, _ = server.request("GET", "/home", headers={"Host": host})
+            assert (response.status, response.getheader("Location")) == (302, "/")
+            response, _ = server.request("GET", "/home?external=1", headers={"Host": host})
+            assert (response.status, response.getheader("Location")) == (302, f"http://{host}/")
 
 
 @pytest.mark.parametrize("target", ["/a\r\nSet-Cookie: x=1", "/a\rb", "/a\x00b", "http://[::1"])
