@@ -316,9 +316,10 @@ class _ConnectionContext(_Entered):
         """The URL map bound to this request (``None`` if it could not be bound)."""
         adapter = self._url_adapter
         if adapter is _sentinel:
-            routed = self._routed
+            # A request or a websocket, which quacks like one for binding.
+            routed: Request = self._routed  # type: ignore[assignment]
             try:
-                adapter = self.app.create_url_adapter(cast("Request", routed))
+                adapter = self.app.create_url_adapter(routed)
             except HTTPException as error:
                 adapter = None
                 if routed.url_rule is None:
