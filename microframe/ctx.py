@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextvars import Token
+from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
@@ -310,6 +310,11 @@ class _ConnectionContext(_Entered):
     #: The request or websocket being routed.
     _routed: RoutedRequest
     _url_adapter: Any = _sentinel
+    #: The context variable this kind of context is current in.
+    _var: ContextVar[Any]
+    # Class defaults rather than per-connection stores: pushing sets both.
+    _app_ctx: AppContext | None = None
+    _token: Token[Any] | None = None
 
     @property
     def url_adapter(self) -> MapAdapter | None:
@@ -338,12 +343,7 @@ class _ConnectionContext(_Entered):
 
     if TYPE_CHECKING:
         # What each kind of connection context provides.
-        _app_ctx: AppContext | None
         _session: SessionMixin | None
-
-        def _set(self) -> None: ...  # make this context current, match its URL
-
-        def _unset(self) -> None: ...  # undo _set
 
         def _needs_teardown(self) -> bool: ...  # teardown functions or receivers?
 
@@ -369,12 +369,19 @@ class _ConnectionContext(_Entered):
 
     async def push_async(self) -> None:
         """Make this the current context (async), with an app context."""
-        app_ctx = self._enter_app_context()
-        if app_ctx is not None and signals.appcontext_pushed.receivers:
-            await signals.send_async(signals.appcontext_pushed, self.app)
-        self._set()
-        if self._session is None and self.app.session_interface_is_async:
-            self._session = await self.app.open_session(cast("Request", self._routed))
+        # The steps of push(), written out: this is every served request's.
+        app = self.app
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not app:
+            self._push_app_context()
+            if signals.appcontext_pushed.receivers:
+                await signals.send_async(signals.appcontext_pushed, app)
+        self._token = self._var.set(self)
+        routed = self._routed
+        if routed.url_rule is None and routed.routing_exception is None:
+            match_url(app, routed, self, app._cycle.match_cache if app._got_first_request else None)
+        if self._session is None and app.session_interface_is_async:
+            self._session = await app.open_session(cast("Request", routed))
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions and remove this context (sync)."""
@@ -401,7 +408,9 @@ class _ConnectionContext(_Entered):
         app_ctx = self._app_ctx
         if self._pops_quietly():
             # Nothing to run or await (most requests): just remove it.
-            self._unset()
+            token, self._token = self._token, None
+            if token is not None:
+                self._var.reset(token)
             if app_ctx is not None:
                 self._app_ctx = None
                 app_ctx._reset()
@@ -426,13 +435,27 @@ class _ConnectionContext(_Entered):
         # Push an app context of this app unless one is current; return it.
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
-            app_ctx._pushed_by = self
-            app_ctx._tokens.append(_cv_app.set(app_ctx))
-        else:
-            app_ctx = None
-        self._app_ctx = app_ctx
+            return self._push_app_context()
+        self._app_ctx = None
+        return None
+
+    def _push_app_context(self) -> AppContext:
+        app_ctx = self._app_ctx = self.app.app_context()
+        app_ctx._pushed_by = self
+        app_ctx._tokens.append(_cv_app.set(app_ctx))
         return app_ctx
+
+    def _set(self) -> None:
+        # Make this context current and match its URL.
+        self._token = self._var.set(self)
+        routed = self._routed
+        if routed.url_rule is None and routed.routing_exception is None:
+            self._match(routed)
+
+    def _unset(self) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            self._var.reset(token)
 
     def _pops_quietly(self) -> bool:
         # Whether popping only removes the contexts: no teardown functions
@@ -488,10 +511,8 @@ class RequestContext(_ConnectionContext):
     hooks: ChainHooks | None = None
     #: The flashed messages, read from the session on first use.
     flashes: list[tuple[str, str]] | None = None
-    # Class defaults rather than per-request stores: pushing sets the first
-    # two; after_this_request makes the list.
-    _app_ctx: AppContext | None = None
-    _token: Token[RequestContext] | None = None
+    _var = _cv_request
+    # A class default: after_this_request makes the list.
     _after_request_functions: list[AfterRequestCallable] | tuple[()] = ()
 
     def __init__(self, app: Microframe, request: Request, session: SessionMixin | None = None):
@@ -521,18 +542,7 @@ class RequestContext(_ConnectionContext):
         self._match(self.request)
 
     # -- push and pop ----------------------------------------------------------
-
-    def _set(self) -> None:
-        self._token = _cv_request.set(self)
-        request = self.request
-        if request.url_rule is None and request.routing_exception is None:
-            self._match(request)
-
-    def _unset(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            _cv_request.reset(token)
-
+    #
     # The app's request cycle (``app._cycle``) knows the hooks and the view.
 
     def _needs_teardown(self) -> bool:
@@ -578,6 +588,8 @@ class WebsocketContext(_ConnectionContext):
     once the handshake is answered).
     """
 
+    _var = _cv_websocket
+
     def __init__(
         self, app: Microframe, websocket: Websocket, session: SessionMixin | None = None
     ) -> None:
@@ -587,8 +599,6 @@ class WebsocketContext(_ConnectionContext):
         # "GET".
         self.websocket = self._routed = websocket
         self._session = session
-        self._app_ctx: AppContext | None = None
-        self._token: Token[WebsocketContext] | None = None
 
     @property
     def session(self) -> SessionMixin:
@@ -610,17 +620,6 @@ class WebsocketContext(_ConnectionContext):
     def match_websocket(self) -> None:
         """Match the websocket against the URL map, storing the rule or the error."""
         self._match(self.websocket)
-
-    def _set(self) -> None:
-        self._token = _cv_websocket.set(self)
-        websocket = self.websocket
-        if websocket.url_rule is None and websocket.routing_exception is None:
-            self.match_websocket()
-
-    def _unset(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            _cv_websocket.reset(token)
 
     def _needs_teardown(self) -> bool:
         return self.app._cycle.needs_websocket_teardown(self.websocket)
