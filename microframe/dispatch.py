@@ -696,8 +696,11 @@ class RequestCycle:
         app = self._app()
         # The most common return values, ahead of the checks.
         kind = type(rv)
+        response_class = app.response_class
+        if kind is response_class:  # made by the view: jsonify, make_response
+            return rv  # type: ignore[no-any-return]
         if kind is str:
-            return app.response_class(rv)
+            return response_class(rv)
         if kind is dict:
             return app.json.response(rv)
         status: int | str | None = None
