@@ -33,7 +33,7 @@ from .typing import (
 )
 from .wrappers import Request, Response
 from .wrappers.headers import asgi_headers
-from .wrappers.request import Body, ClientDisconnected
+from .wrappers.body import Body, ClientDisconnected
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.scope import parse_length, scope_path, scope_query, target_host

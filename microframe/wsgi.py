@@ -39,7 +39,7 @@ from .asgi import handle_http, make_request
 from .logging import ERRORS_STREAM_KEY
 from .typing import ASGIMessage, ASGIReceiveCallable, ASGISendCallable
 from .wrappers import Request
-from .wrappers.request import Body
+from .wrappers.body import Body
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

@@ -1,18 +1,15 @@
-"""The HTTP request object and its streamed body."""
+"""The HTTP request object."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
-from types import CoroutineType, ModuleType
+from collections.abc import Awaitable, Callable, Coroutine
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
-    RequestEntityTooLarge,
-    RequestTimeout,
     UnsupportedMediaType,
 )
 
@@ -22,12 +19,12 @@ from ..sync import (
     DualBytes,
     DualStr,
     ReadyValue,
-    detached_timeout,
     in_sync_code,
     run_async,
 )
 from ..typing import ASGIMessage
 from .base import RoutedRequest
+from .body import Body, BodyConsumedError, ClientDisconnected
 
 if TYPE_CHECKING:
 
@@ -37,309 +34,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
-
-
-class ClientDisconnected(BaseException):
-    """The client went away before the request body was read in full.
-
-    A :class:`BaseException`, like :class:`asyncio.CancelledError`: it is not
-    an error of the app, so ``except Exception`` in views and the app's error
-    handling (which would log it and answer a 500 to nobody) let it pass; the
-    ASGI layer ends the request and runs teardown with it.
-    """
-
-
-class BodyConsumedError(RuntimeError):
-    """The body was streamed with ``async for`` and can no longer be read whole."""
-
-
-class Body:
-    """A request body that can be awaited whole or iterated in chunks.
-
-    ``await request.body`` (or ``await request.get_data()``) returns all of it;
-    ``async for chunk in request.body`` streams it without keeping it. The
-    ``max_content_length`` limit is checked against ``Content-Length`` before
-    anything is read and again as the body grows, and the time spent waiting
-    for the client is bounded by ``timeout`` seconds; both raise inside the
-    application (413 and 408).
-
-    :param receive: the ASGI ``receive`` callable, or ``None`` for a body
-        given whole as ``data``.
-    """
-
-    __slots__ = (
-        "_data",
-        "_expected",
-        "_feed",
-        "_first",
-        "_receive",
-        "_streamed",
-        "max_content_length",
-        "timeout",
-    )
-
-    def __init__(
-        self,
-        receive: ReceiveCallable | None,
-        expected_length: int | None = None,
-        *,
-        data: bytes | None = None,
-        max_content_length: int | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        self._receive = receive
-        self._expected = expected_length
-        self._data: bytes | None = data if receive is None else None
-        if receive is None and data is None:
-            self._data = b""
-        self._streamed = False
-        # The first message (or its pending receive) when whole_if_ready()
-        # found the body not yet whole; the stream resumes from it.
-        self._first: ASGIMessage | _Pending | None = None
-        self.max_content_length = max_content_length
-        self.timeout = timeout
-        self._feed: asyncio.Queue[ASGIMessage] | None = None
-
-    @classmethod
-    def fed(
-        cls,
-        expected_length: int | None,
-        max_content_length: int | None = None,
-        timeout: float | None = None,
-    ) -> Body:
-        """A body that code feeds with :meth:`append` and :meth:`set_complete`.
-
-        What a request built by hand (Quart's ``Request(...)``) reads from.
-        """
-        feed: asyncio.Queue[ASGIMessage] = asyncio.Queue()
-        body = cls(feed.get, expected_length, max_content_length=max_content_length, timeout=timeout)
-        body._feed = feed
-        return body
-
-    def append(self, data: bytes) -> None:
-        """Add a chunk to a :meth:`fed` body (Quart's ``Body.append``)."""
-        self._fed().put_nowait({"type": "http.request", "body": data, "more_body": True})
-
-    def set_complete(self) -> None:
-        """End a :meth:`fed` body (Quart's ``Body.set_complete``)."""
-        self._fed().put_nowait({"type": "http.request", "body": b"", "more_body": False})
-
-    def set_result(self, data: bytes) -> None:
-        """Give a :meth:`fed` body all of its data at once (Quart's ``Body.set_result``)."""
-        self.append(data)
-        self.set_complete()
-
-    def _fed(self) -> asyncio.Queue[ASGIMessage]:
-        if self._feed is None:
-            raise RuntimeError("Only a body made by Body.fed() (a request built by hand) is fed.")
-        return self._feed
-
-    @property
-    def is_complete(self) -> bool:
-        """``True`` once the whole body is in memory."""
-        return self._data is not None
-
-    def mark_consumed(self) -> None:
-        """Note that a parser read the stream: the body now reads as empty."""
-        self._data = b""
-
-    def whole_if_ready(self) -> bytes | None:
-        """Return the whole body if it is in memory or can be had without waiting.
-
-        That is the usual case for a small body: the server already holds it
-        in one message. Otherwise return ``None`` and leave the body to be
-        read with :meth:`read` or ``async for`` as usual.
-        """
-        if self._data is not None:
-            return self._data
-        if self._first is not None or self._streamed:
-            return None
-        first = self._start()
-        if not isinstance(first, _Pending):
-            chunk, more = _unpack(first)
-            if not more:
-                self._count(0, chunk)
-                self._data = chunk
-                return chunk
-        self._first = first
-        return None
-
-    def _resume(self, consumed_error: str) -> ASGIMessage | _Pending:
-        # The first message of the stream, claiming it unless whole_if_ready() did.
-        first = self._first
-        if first is not None:
-            self._first = None
-            return first
-        if self._streamed:
-            raise BodyConsumedError(consumed_error)
-        return self._start()
-
-    def _start(self) -> ASGIMessage | _Pending:
-        # Claims the stream and starts receiving its first message.
-        self._streamed = True
-        limit = self.max_content_length
-        if limit is not None and self._expected is not None and self._expected > limit:
-            raise RequestEntityTooLarge()
-        assert self._receive is not None
-        return _poll(self._receive)
-
-    def _count(self, received: int, chunk: bytes) -> int:
-        received += len(chunk)
-        limit = self.max_content_length
-        if limit is not None and received > limit:
-            raise RequestEntityTooLarge()
-        return received
-
-    async def _chunks(self, first: ASGIMessage | _Pending | None = None) -> AsyncIterator[bytes]:
-        """Yield the body's chunks, starting from ``first`` (``None``: claim the stream)."""
-        if first is None:
-            if self._data is not None:
-                if self._data:
-                    yield self._data
-                return
-            first = self._resume("The request body has already been streamed.")
-        receive = self._receive
-        assert receive is not None
-        received = 0
-        step = first
-        # Messages already there when asked for need no timer: a timer costs
-        # more than reading a small body, and the client cannot stall them.
-        while not isinstance(step, _Pending):
-            chunk, more = _unpack(step)
-            received = self._count(received, chunk)
-            if chunk:
-                yield chunk
-            if not more:
-                return
-            step = _poll(receive)
-        # The client keeps us waiting: from here on the wait is bounded.
-        async with _deadline(self.timeout):
-            message = await step
-            while True:
-                chunk, more = _unpack(message)
-                received = self._count(received, chunk)
-                if chunk:
-                    yield chunk
-                if not more:
-                    return
-                message = await receive()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks()
-
-    async def read(self) -> bytes:
-        """Read and keep the whole body (once; later calls return the same bytes)."""
-        data = self.whole_if_ready()
-        if data is not None:
-            return data
-        first = self._resume(
-            "The request body was streamed with 'async for' and cannot be read whole."
-        )
-        parts = [chunk async for chunk in self._chunks(first)]
-        self._data = b"".join(parts)
-        return self._data
-
-    def __await__(self) -> Any:
-        return self.read().__await__()
-
-
-def _unpack(message: ASGIMessage) -> tuple[bytes, bool]:
-    """Return a message's ``(chunk, more_body)``; raise on a disconnect."""
-    kind = message["type"]
-    if kind == "http.request":
-        chunk = message.get("body", b"")
-        # bytes() for a server that hands over a bytearray or memoryview.
-        return chunk if type(chunk) is bytes else bytes(chunk), message.get("more_body", False)
-    if kind == "http.disconnect":
-        raise ClientDisconnected()
-    return b"", True  # not a body message: skip it
-
-
-def _poll(receive: ReceiveCallable) -> ASGIMessage | _Pending:
-    """Call ``receive()`` and run it up to its first suspension.
-
-    Returns the message when it was already there (the common case for a
-    small body), and otherwise a :class:`_Pending` to await for it.
-    """
-    awaitable = receive()
-    if type(awaitable) is not CoroutineType:
-        # Only a coroutine can be stepped by hand: a server's own awaitable
-        # may have no send() (Granian's PyFutureAwaitable), so it is awaited
-        # inside one of ours, which asyncio then drives as usual.
-        awaitable = _awaited(awaitable)
-    # Annotated, not cast(): typing.cast is a function call, on every body read.
-    steps: Generator[Any, Any, ASGIMessage] = awaitable.__await__()
-    try:
-        signal = steps.send(None)
-    except StopIteration as stop:
-        message: ASGIMessage = stop.value
-        return message
-    return _Pending(steps, signal)
-
-
-async def _awaited(awaitable: Awaitable[ASGIMessage]) -> ASGIMessage:
-    return await awaitable
-
-
-class _Pending:
-    """A ``receive()`` call suspended at its first wait; awaiting it resumes it.
-
-    The value it yielded (the future it waits for) is handed to the event
-    loop first, then the call is driven on as a plain ``await`` would drive
-    it: results are sent in and exceptions, such as a cancellation by the
-    timeout, are thrown in.
-    """
-
-    __slots__ = ("_signal", "_steps")
-
-    def __init__(self, steps: Generator[Any, Any, ASGIMessage], signal: object) -> None:
-        self._steps = steps
-        self._signal = signal
-
-    def __await__(self) -> Generator[Any, Any, ASGIMessage]:
-        steps, signal = self._steps, self._signal
-        while True:
-            try:
-                sent = yield signal
-            except GeneratorExit:
-                steps.close()
-                raise
-            except BaseException as error:  # handed on: the receive call decides
-                try:
-                    signal = steps.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-            else:
-                try:
-                    signal = steps.send(sent)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-
-
-class _deadline:
-    """A timeout that turns expiry into 408 Request Timeout."""
-
-    __slots__ = ("_cm", "_seconds")
-
-    def __init__(self, seconds: float | None) -> None:
-        self._seconds = seconds
-        self._cm: detached_timeout | None = None
-
-    async def __aenter__(self) -> None:
-        if self._seconds is not None:
-            self._cm = detached_timeout(self._seconds)
-            await self._cm.__aenter__()
-
-    async def __aexit__(self, *exc: Any) -> None:
-        if self._cm is None:
-            return
-        try:
-            await self._cm.__aexit__(*exc)
-        except TimeoutError:
-            raise RequestTimeout(
-                f"The request body was not received within {self._seconds} seconds."
-            ) from None
 
 
 def _settle(coro: Coroutine[object, object, T], complete: bool) -> T:

@@ -11,7 +11,7 @@ from werkzeug.datastructures import Headers
 from ..json.provider import JSONProvider
 from ..typing import ASGIMessage
 from .base import RoutedRequest
-from .request import ClientDisconnected
+from .body import ClientDisconnected
 
 ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
 SendCallable = Callable[[ASGIMessage], Awaitable[None]]

@@ -16,8 +16,8 @@ import pytest
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
 
 from microframe import Microframe, request
-from microframe.wrappers import request as request_module
-from microframe.wrappers.request import Body, BodyConsumedError, ClientDisconnected
+from microframe.wrappers import body as body_module
+from microframe.wrappers.body import Body, BodyConsumedError, ClientDisconnected
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -432,14 +432,14 @@ async def test_the_timeout_is_armed_only_when_receive_waits(wait: bool) -> None:
     # A timer per request costs more than reading a small body; the client
     # cannot stall a message that is already there.
     armed: list[float | None] = []
-    real = request_module._deadline
+    real = body_module._deadline
 
     def spy(seconds: float | None) -> Any:
         armed.append(seconds)
         return real(seconds)
 
     messages = [_request(b"a", True), _request(b"b")]
-    with mock.patch.object(request_module, "_deadline", spy):
+    with mock.patch.object(body_module, "_deadline", spy):
         assert await Body(_receiver(messages, wait=wait), timeout=5).read() == b"ab"
         assert [c async for c in Body(_receiver(messages, wait=wait), timeout=5)] == [b"a", b"b"]
     assert armed == ([5, 5] if wait else [])
