@@ -32,8 +32,8 @@ from .typing import (
     WebsocketScope,
 )
 from .wrappers import Request, Response
-from .wrappers.headers import asgi_headers
 from .wrappers.body import Body, ClientDisconnected
+from .wrappers.headers import asgi_headers
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.scope import parse_length, scope_path, scope_query, target_host
