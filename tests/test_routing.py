@@ -485,7 +485,9 @@ async def test_slash_redirect_keeps_each_query_string(app: Microframe) -> None:
         assert response.headers["Location"].endswith(f"/folder/?{query}")
 
 
-async def test_match_cache_is_keyed_by_host(app: Microframe) -> None:
+@pytest.fixture
+def two_hosts(app: Microframe) -> Microframe:
+    """An app matching by host: ``/`` on a.test answers "a", on b.test "b"."""
     app.url_map.host_matching = True
 
     @app.get("/", host="a.test")
@@ -496,7 +498,11 @@ async def test_match_cache_is_keyed_by_host(app: Microframe) -> None:
     async def on_b() -> str:
         return "b"
 
-    client = app.test_client()
+    return app
+
+
+async def test_match_cache_is_keyed_by_host(two_hosts: Microframe) -> None:
+    client = two_hosts.test_client()
     for _ in range(2):
         for host, expected in (("a.test", "a"), ("b.test", "b")):
             response = await client.get("/", headers={"Host": host})
@@ -505,26 +511,16 @@ async def test_match_cache_is_keyed_by_host(app: Microframe) -> None:
 
 
 async def test_repeated_host_headers_route_by_the_first_and_spoil_no_match(
-    app: Microframe,
+    two_hosts: Microframe,
 ) -> None:
     # werkzeug reads the first Host header; a request sending two must be
     # routed by it, and must not leave its result remembered for the second.
-    app.url_map.host_matching = True
-
-    @app.get("/", host="a.test")
-    async def on_a() -> str:
-        return "a"
-
-    @app.get("/", host="b.test", endpoint="on_b")
-    async def on_b() -> str:
-        return "b"
-
     # As a server hands them over (a test client's environ holds one Host).
     twice = Req("GET", "/", host=b"a.test", headers=((b"host", b"b.test"),))
     once = Req("GET", "/", host=b"b.test")
     for _ in range(2):
-        assert (await run_asgi(app, twice)).body == b"a"
-        assert (await run_asgi(app, once)).body == b"b"
+        assert (await run_asgi(two_hosts, twice)).body == b"a"
+        assert (await run_asgi(two_hosts, once)).body == b"b"
 
 
 async def test_match_cache_follows_server_name(app: Microframe) -> None:
