@@ -30,9 +30,17 @@ from . import background, sessions
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .blueprints import Blueprint
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute, to_timedelta
-from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals, teardown_appcontext
+from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
 from .debughelpers import routing_error, traceback_page
-from .dispatch import ExcInfo, RequestCycle, current_context, ensure_async, stock, traps_http_exception
+from .dispatch import (
+    ExcInfo,
+    RequestCycle,
+    current_context,
+    ensure_async,
+    stock,
+    teardown_appcontext,
+    traps_http_exception,
+)
 from .globals import _cv_request, _cv_websocket
 from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider

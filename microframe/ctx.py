@@ -362,8 +362,9 @@ class _ConnectionContext(_Entered):
 
     def push(self) -> None:
         """Make this the current context (sync), with an app context."""
-        app_ctx = self._enter_app_context()
-        if app_ctx is not None:
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            self._push_app_context()
             signals.send_sync(signals.appcontext_pushed, self.app)
         self._set()
 
@@ -431,19 +432,11 @@ class _ConnectionContext(_Entered):
             finally:
                 self._release(held)
 
-    def _enter_app_context(self) -> AppContext | None:
-        # Push an app context of this app unless one is current; return it.
-        app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            return self._push_app_context()
-        self._app_ctx = None
-        return None
-
-    def _push_app_context(self) -> AppContext:
+    def _push_app_context(self) -> None:
+        # No app context of this app is current: push one, popped with this.
         app_ctx = self._app_ctx = self.app.app_context()
         app_ctx._pushed_by = self
         app_ctx._tokens.append(_cv_app.set(app_ctx))
-        return app_ctx
 
     def _set(self) -> None:
         # Make this context current and match its URL.
@@ -728,12 +721,9 @@ def _run_in(make_ctx: Callable[[], object], func: F) -> F:
 def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:
     # Copied contexts are pushed without teardown: the original context's
     # owner tears down; a copy only makes the globals available.
-    if isinstance(ctx, RequestContext):
+    if isinstance(ctx, _ConnectionContext):
         app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())  # type: ignore[arg-type]
-        return app_token, _cv_request.set(ctx)
-    if isinstance(ctx, WebsocketContext):
-        app_token = _cv_app.set(_cv_app.get(None) or ctx.app.app_context())  # type: ignore[arg-type]
-        return app_token, _cv_websocket.set(ctx)
+        return app_token, ctx._var.set(ctx)
     return _cv_app.set(ctx), None
 
 
@@ -767,26 +757,6 @@ def copy_current_websocket_context(func: F) -> F:
     return _run_in(ctx.copy, func)
 
 
-async def teardown_appcontext(
-    app: Microframe, exc: BaseException | None, lease: WorkerLease | None
-) -> None:
-    """Run ``app``'s ``teardown_appcontext`` functions, newest first, then send
-    ``appcontext_tearing_down`` (``app.do_teardown_appcontext``).
-
-    Sync functions run on ``lease``: the context passes the thread its code
-    ran on (the worker thread of a request whose view is a plain ``def``,
-    the event loop's for an ``async def`` one). Without one they run on the
-    calling thread.
-    """
-    lease = lease or lease_here()
-    for func in reversed(app.teardown_appcontext_funcs):
-        if is_async_callable(func):
-            await func(exc)
-        else:
-            await lease.run(func, exc)
-    await signals.send_async(signals.appcontext_tearing_down, app, exc=exc)
-
-
 def has_app_context() -> bool:
     """Return ``True`` inside an application context."""
     return _cv_app.get(None) is not None
@@ -813,5 +783,4 @@ __all__ = [
     "has_app_context",
     "has_request_context",
     "has_websocket_context",
-    "teardown_appcontext",
 ]

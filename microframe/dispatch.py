@@ -37,7 +37,7 @@ from .helpers import coerce_response
 from .routing import BUILD_CACHE_SIZE, MATCH_CACHE_SIZE
 from .scaffold import Key
 from .sessions import save_request_session, save_websocket_session
-from .sync import WorkerLease, explain_thread_error, is_async_callable, ready
+from .sync import WorkerLease, explain_thread_error, is_async_callable, lease_here, ready
 from .wrappers import Response
 from .wrappers.base import RoutedRequest, blueprint_chain
 
@@ -757,6 +757,26 @@ def ensure_async(func: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+
+async def teardown_appcontext(
+    app: Microframe, exc: BaseException | None, lease: WorkerLease | None
+) -> None:
+    """Run ``app``'s ``teardown_appcontext`` functions, newest first, then send
+    ``appcontext_tearing_down`` (``app.do_teardown_appcontext``).
+
+    Sync functions run on ``lease``: the context passes the thread its code
+    ran on (the worker thread of a request whose view is a plain ``def``,
+    the event loop's for an ``async def`` one). Without one they run on the
+    calling thread.
+    """
+    lease = lease or lease_here()
+    for func in reversed(app.teardown_appcontext_funcs):
+        if is_async_callable(func):
+            await func(exc)
+        else:
+            await lease.run(func, exc)
+    await signals.send_async(signals.appcontext_tearing_down, app, exc=exc)
+
 __all__ = [
     "CYCLE_METHODS",
     "WEBSOCKET_METHODS",
@@ -768,5 +788,6 @@ __all__ = [
     "ensure_async",
     "invoke",
     "stock",
+    "teardown_appcontext",
     "traps_http_exception",
 ]
