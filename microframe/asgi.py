@@ -36,7 +36,14 @@ from .wrappers.body import Body, ClientDisconnected
 from .wrappers.headers import asgi_headers
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
-from .wrappers.scope import parse_length, scope_path, scope_query, target_host
+from .wrappers.scope import (
+    header_pairs,
+    host_as_sent,
+    parse_length,
+    scope_path,
+    scope_query,
+    target_host,
+)
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
@@ -129,9 +136,7 @@ class ASGIHTTPConnection:
         """
         app, scope = self.app, self.scope
         config = app.config
-        raw = scope["headers"]
-        if type(raw) is not list:  # any iterable, in the ASGI specification
-            raw = list(raw)
+        raw = header_pairs(scope)
         target = scope["path"]
         if target[:1] != "/" and (authority := target_host(target)) is not None:
             raw = [(name, value) for name, value in raw if name != b"host"]
@@ -162,9 +167,7 @@ class ASGIHTTPConnection:
             body=body,
         )
         request.cookie_sent = b"cookie" in picked
-        if len(picked) == len(raw):
-            # No name repeated, so this is the one Host header werkzeug reads.
-            request.sent_host = picked.get(b"host")
+        request.sent_host = host_as_sent(raw, picked)
         request.asgi_send = send
         return request
 
@@ -576,9 +579,7 @@ class ASGIWebsocketConnection:
         app, scope = self.app, self.scope
         root_path, path = scope_path(scope)
         client = scope.get("client")
-        raw = scope["headers"]
-        if type(raw) is not list:  # any iterable, in the ASGI specification
-            raw = list(raw)
+        raw = header_pairs(scope)
         websocket = app.websocket_class(
             path,
             scope_query(scope),
@@ -595,9 +596,7 @@ class ASGIWebsocketConnection:
             json_provider=app.json,
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
         )
-        picked = dict(raw)
-        if len(picked) == len(raw):  # see create_request
-            websocket.sent_host = picked.get(b"host")
+        websocket.sent_host = host_as_sent(raw, dict(raw))
         return websocket
 
     async def _serve(self, websocket: Websocket, conn: _Connection) -> None:

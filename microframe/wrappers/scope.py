@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from .base import NOT_NOTED
+
 
 def parse_length(value: bytes) -> int | None:
     """A ``Content-Length`` header's value; ``None`` if it is not a number."""
@@ -55,4 +57,28 @@ def scope_query(scope: Any) -> bytes:
     return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
 
 
-__all__ = ["parse_length", "scope_path", "scope_query", "target_host"]
+def header_pairs(scope: Any) -> list[tuple[bytes, bytes]]:
+    """The raw header pairs of an HTTP or websocket scope, as a list (the
+    ASGI specification allows any iterable; it is read more than once)."""
+    raw = scope["headers"]
+    return raw if type(raw) is list else list(raw)
+
+
+def host_as_sent(raw: list[tuple[bytes, bytes]], picked: dict[bytes, bytes]) -> Any:
+    """The ``Host`` header of ``raw`` as sent (``None`` without one), for
+    :attr:`~microframe.wrappers.base.RoutedRequest.sent_host`; ``picked`` is
+    ``dict(raw)``. When some name is repeated, ``NOT_NOTED``: the dict keeps
+    the last of several headers and werkzeug reads the first, so the host is
+    left to werkzeug (a remembered URL match must follow werkzeug's host).
+    """
+    return picked.get(b"host") if len(picked) == len(raw) else NOT_NOTED
+
+
+__all__ = [
+    "header_pairs",
+    "host_as_sent",
+    "parse_length",
+    "scope_path",
+    "scope_query",
+    "target_host",
+]
