@@ -774,19 +774,20 @@ class Microframe(Scaffold):
         :attr:`asgi_websocket_class` or :attr:`asgi_lifespan_class`.
         """
         kind = scope["type"]
-        if kind == "lifespan":
-            await self.asgi_lifespan_class(self, scope)(receive, send)
-            return
-        if not self._got_first_request:
-            self._start_serving()
         if kind == "http":
-            if "wsgi_app" in self.__dict__:  # WSGI middleware wraps app.wsgi_app
-                wsgi_app = self.__dict__["wsgi_app"]
-                await serve_app_through_wsgi(self, wsgi_app, scope, receive, send)  # type: ignore[arg-type]
-            else:
+            if not self._got_first_request:
+                self._start_serving()
+            wsgi_app = self.__dict__.get("wsgi_app")  # WSGI middleware wraps app.wsgi_app
+            if wsgi_app is None:
                 await self.asgi_http_class(self, scope)(receive, send)  # type: ignore[arg-type]
+            else:
+                await serve_app_through_wsgi(self, wsgi_app, scope, receive, send)  # type: ignore[arg-type]
         elif kind == "websocket":
+            if not self._got_first_request:
+                self._start_serving()
             await self.asgi_websocket_class(self, scope)(receive, send)  # type: ignore[arg-type]
+        elif kind == "lifespan":
+            await self.asgi_lifespan_class(self, scope)(receive, send)
         else:
             raise ValueError(f"microframe cannot serve ASGI scope type {kind!r}")
 

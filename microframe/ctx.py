@@ -36,7 +36,7 @@ from .wrappers.websocket import Websocket
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .dispatch import ChainHooks
+    from .dispatch import Endpoint
 
 F = TypeVar("F", bound=Callable[..., object])
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
@@ -405,18 +405,18 @@ class _ConnectionContext(_Entered):
 
     async def pop_async(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown functions (awaiting async ones) and remove this context."""
-        exc = None if exc is _sentinel else exc
-        app_ctx = self._app_ctx
         if self._pops_quietly():
             # Nothing to run or await (most requests): just remove it.
             token, self._token = self._token, None
             if token is not None:
                 self._var.reset(token)
+            app_ctx = self._app_ctx
             if app_ctx is not None:
                 self._app_ctx = None
                 app_ctx._reset()
             self._release(self.__dict__.get("lease"))
             return
+        exc = None if exc is _sentinel else exc
         work, app_work, held = self._begin_pop()
         try:
             if work:
@@ -499,9 +499,9 @@ class RequestContext(_ConnectionContext):
     #: Calls made once the request is over (background tasks added during
     #: it); a class default, so requests without any cost nothing.
     deferred_calls: list[Callable[[], Any]] | None = None
-    #: The hooks of the matched endpoint's blueprint chain, set when
+    #: The plan of the matched endpoint (its hooks and view), set when
     #: dispatch begins.
-    hooks: ChainHooks | None = None
+    plan: Endpoint | None = None
     #: The flashed messages, read from the session on first use.
     flashes: list[tuple[str, str]] | None = None
     _var = _cv_request

@@ -146,6 +146,24 @@ class ChainHooks:
     teardown_websocket: tuple[Hook, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What the request cycle works out once per endpoint: the hooks of its
+    blueprint chain and its view, and what they mean for a request."""
+
+    #: The hooks version they were taken at (see :class:`ChainHooks`).
+    version: int
+    hooks: ChainHooks
+    #: The view, as registered when the plan was made (``None`` if none was),
+    #: and whether it is a coroutine function.
+    view: Callable[..., Any] | None
+    view_is_async: bool
+    #: Whether a request runs URL value preprocessors or ``before_request`` hooks.
+    preprocesses: bool
+    #: Whether popping a request runs request teardown (hooks or a replaced
+    #: ``do_teardown_request``); signal receivers are checked on each pop.
+    tears_down: bool
+
 
 class RequestCycle:
     """The request cycle of one app and the state it keeps; see the module
@@ -157,9 +175,8 @@ class RequestCycle:
         self._app: Callable[[], Microframe] = weakref.ref(app)  # type: ignore[assignment]
         self._version = app.hooks_version
         self._chains: dict[str | None, ChainHooks] = {}
-        self._views: dict[str, Hook] = {}
         self._errors: dict[tuple[type[BaseException], str | None], Hook | None] = {}
-        self._endpoint_hooks: BoundedCache[str | None, ChainHooks] = BoundedCache(4096)
+        self._endpoints: BoundedCache[str | None, Endpoint] = BoundedCache(4096)
         #: Remembered URL matches of a serving app (see :mod:`microframe.routing`).
         self.match_cache: BoundedCache[tuple[Any, ...], tuple[Any, Any]] = BoundedCache(
             MATCH_CACHE_SIZE
@@ -210,36 +227,59 @@ class RequestCycle:
             self._chains[blueprint] = hooks
         return hooks
 
-    def request_hooks(self, routed: RoutedRequest) -> ChainHooks:
-        """Return the hooks of the blueprint chain of ``routed``'s endpoint.
-
-        The same as ``hooks_for(routed.blueprint)``, looked up by endpoint
-        name: it is asked for several times per request, and deriving the
-        blueprint from the endpoint each time costs more than the lookup.
-        """
+    def endpoint_plan(self, routed: RoutedRequest) -> Endpoint:
+        """Return the plan of ``routed``'s endpoint (``None``'s when it did not
+        match): made once, and again when a hook list changes or the view is
+        replaced."""
         rule = routed.url_rule
         endpoint = rule.endpoint if rule is not None else None
-        hooks = self._endpoint_hooks.get(endpoint)
-        if hooks is None or hooks.version != self._version.value:
-            hooks = self._endpoint_hooks.put(endpoint, self.hooks_for(routed.blueprint))
-        return hooks
+        plan = self._endpoints.get(endpoint)
+        if plan is None or plan.version != self._version.value:
+            plan = self._plan(endpoint, routed.blueprint)
+        return plan
 
-    def ctx_hooks(self, ctx: RequestContext) -> ChainHooks:
-        """Return the hooks of ``ctx``'s request: those taken when its
+    def _plan(self, endpoint: str | None, blueprint: str | None) -> Endpoint:
+        hooks = self.hooks_for(blueprint)
+        view = None if endpoint is None else self._app().view_functions.get(endpoint)
+        plan = Endpoint(
+            version=hooks.version,
+            hooks=hooks,
+            view=view,
+            view_is_async=view is not None and is_async_callable(view),
+            preprocesses=bool(hooks.url_value_preprocessors or hooks.before),
+            tears_down=bool(hooks.teardown) or "do_teardown_request" in self.overrides,
+        )
+        return self._endpoints.put(endpoint, plan)
+
+    def request_hooks(self, routed: RoutedRequest) -> ChainHooks:
+        """Return the hooks of the blueprint chain of ``routed``'s endpoint."""
+        return self.endpoint_plan(routed).hooks
+
+    def ctx_plan(self, ctx: RequestContext) -> Endpoint:
+        """Return the plan of ``ctx``'s endpoint: the one taken when its
         dispatch began, unless a hook list has changed since (or the context
         is used outside :meth:`full_dispatch`)."""
-        hooks = ctx.hooks
-        if hooks is None or hooks.version != self._version.value:
-            hooks = ctx.hooks = self.request_hooks(ctx.request)
-        return hooks
+        plan = ctx.plan
+        if plan is None or plan.version != self._version.value:
+            plan = ctx.plan = self.endpoint_plan(ctx.request)
+        return plan
+
+    def ctx_hooks(self, ctx: RequestContext) -> ChainHooks:
+        """Return the hooks of ``ctx``'s request (see :meth:`ctx_plan`)."""
+        plan = ctx.plan
+        if plan is None or plan.version != self._version.value:
+            plan = self.ctx_plan(ctx)
+        return plan.hooks
 
     def view_for(self, endpoint: str) -> Hook:
-        """The view of ``endpoint`` and whether it is async."""
+        """The view of ``endpoint`` and whether it is async (``KeyError`` if
+        it has none); a view replaced in ``view_functions`` is seen at once."""
         view = self._app().view_functions[endpoint]
-        hook = self._views.get(endpoint)
-        if hook is None or hook[0] is not view:  # replaced views are seen at once
-            hook = self._views[endpoint] = (view, is_async_callable(view))
-        return hook
+        plan = self._endpoints.get(endpoint)
+        if plan is None or plan.view is not view:
+            blueprint = endpoint.rpartition(".")[0] or None
+            plan = self._plan(endpoint, blueprint)
+        return view, plan.view_is_async
 
     def view_runs_async(self, routed: RoutedRequest) -> bool:
         """Whether the view matched for ``routed`` (a request or websocket)
@@ -273,23 +313,22 @@ class RequestCycle:
         """Preprocess, dispatch and finalize ``ctx``'s request, answering
         errors with the registered handlers."""
         overrides = self.overrides
-        app = ctx.app
         try:
             if signals.request_started.receivers:
-                await signals.send_async(signals.request_started, app)
+                await signals.send_async(signals.request_started, ctx.app)
             request = ctx.request
-            # The hooks of the matched endpoint, for the rest of the request.
-            hooks = ctx.hooks = self.request_hooks(request)
+            # The matched endpoint's hooks and view, for the rest of the request.
+            plan = ctx.plan = self.endpoint_plan(request)
             rv = failure = None
             if overrides and "preprocess_request" in overrides:
                 rv = await invoke(overrides["preprocess_request"], ctx)
-            elif hooks.before or hooks.url_value_preprocessors:
+            elif plan.preprocesses:
                 rv = await self.preprocess(ctx)
             if rv is None:
                 if overrides and "dispatch_request" in overrides:
                     rv = await invoke(overrides["dispatch_request"], ctx)
                 elif request.routing_exception is None:
-                    rv = await self.call_view(ctx)
+                    rv = await self.call_view(ctx, plan)
                 else:
                     # Handled below without being raised: a raised error's
                     # traceback would tie the request to itself in a cycle
@@ -344,9 +383,12 @@ class RequestCycle:
                 return raised
         return error
 
-    def call_view(self, ctx: RequestContext) -> Awaitable[object]:
+    def call_view(self, ctx: RequestContext, plan: Endpoint | None = None) -> Awaitable[object]:
         """Call the view of the matched rule; return its awaitable (the
-        stock dispatch awaits it without a coroutine of its own)."""
+        stock dispatch awaits it without a coroutine of its own).
+
+        :param plan: the endpoint's plan, when the caller has it.
+        """
         request = ctx.request
         if request.routing_exception is not None:
             ctx.app.raise_routing_exception(request)
@@ -357,7 +399,11 @@ class RequestCycle:
             if replaced is not None:
                 return invoke(replaced, ctx)
             return ready(self.default_options_response(ctx))
-        view, is_async = self.view_for(rule.endpoint)
+        view = ctx.app.view_functions[rule.endpoint]
+        if plan is not None and plan.view is view:
+            is_async = plan.view_is_async
+        else:  # replaced since the plan was made, or no plan at hand
+            view, is_async = self.view_for(rule.endpoint)
         args = request.view_args or {}
         if is_async:
             return view(**args)  # type: ignore[no-any-return]
@@ -416,10 +462,10 @@ class RequestCycle:
         # hooks, no session opened and no session cookie to refresh.
         if ctx.request.cookie_sent is not False or ctx._session is not None:
             return False
-        hooks = ctx.hooks
-        if hooks is None or hooks.version != self._version.value:
-            hooks = self.ctx_hooks(ctx)
-        return not (ctx._after_request_functions or hooks.after)
+        plan = ctx.plan
+        if plan is None or plan.version != self._version.value:
+            plan = self.ctx_plan(ctx)
+        return not (ctx._after_request_functions or plan.hooks.after)
 
     async def process_response(self, ctx: RequestContext, response: Response) -> Response:
         """Run ``after_this_request`` functions and ``after_request`` hooks,
@@ -514,27 +560,21 @@ class RequestCycle:
 
     def needs_request_teardown(self, ctx: RequestContext) -> bool:
         """Whether popping ``ctx`` has teardown work to run."""
-        if "do_teardown_request" in self.overrides or signals.request_tearing_down.receivers:
-            return True
-        hooks = ctx.hooks
-        if hooks is None or hooks.version != self._version.value:
-            hooks = self.ctx_hooks(ctx)
-        return bool(hooks.teardown)
+        return bool(signals.request_tearing_down.receivers or self.ctx_plan(ctx).tears_down)
 
     def pops_quietly(self, ctx: RequestContext) -> bool:
         """Whether popping ``ctx`` (and the app context it pushed) has
         nothing to run: one check of everything that could need it, for the
         usual request; ``False`` sends the pop through the full checks."""
-        hooks = ctx.hooks
-        if hooks is None or hooks.version != self._version.value:
+        plan = ctx.plan
+        if plan is None or plan.version != self._version.value:
             return False
         return not (
-            hooks.teardown
+            plan.tears_down
             or ctx.app.teardown_appcontext_funcs
             or signals.request_tearing_down.receivers
             or signals.appcontext_tearing_down.receivers
             or signals.appcontext_popped.receivers
-            or "do_teardown_request" in self.overrides
         )
 
     async def run_request_teardown(self, ctx: RequestContext, exc: BaseException | None) -> None:
@@ -781,6 +821,7 @@ __all__ = [
     "CYCLE_METHODS",
     "WEBSOCKET_METHODS",
     "ChainHooks",
+    "Endpoint",
     "RequestCycle",
     "blueprint_chain",
     "call_hook",

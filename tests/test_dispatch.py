@@ -530,3 +530,100 @@ def test_debug_mode_explains_a_redirect_that_would_drop_a_form(monkeypatch: Any)
         client.post("/items", data={"name": "lost"})
     app.config["DEBUG"] = False
     assert client.post("/items", data={"name": "lost"}).status_code == 301
+
+
+REPLACED_VIEWS_APP = '''
+import functools
+
+from microframe import Microframe, g
+
+app = Microframe(__name__)
+torn_down = []
+swaps = []
+
+
+@app.get("/page")
+async def page():
+    return "original"
+
+
+@app.get("/swap")
+async def swap():
+    # A decorator applied to a registered view, as extensions do: the sync
+    # replacement runs on the worker thread, the async one on the loop.
+    swaps.append(1)
+    if len(swaps) % 2:
+        def page_sync():
+            return "replaced, sync"
+        app.view_functions["page"] = page_sync
+    else:
+        async def page_async():
+            return "replaced, async"
+        app.view_functions["page"] = page_async
+    return "swapped"
+
+
+@app.get("/teardown")
+async def add_teardown():
+    # A teardown hook appended to the app's list after serving began.
+    def record(exc):
+        torn_down.append(g.get("mark", "none"))
+    app.teardown_request_funcs.setdefault(None, []).append(record)
+    return "added"
+
+
+@app.get("/torn")
+async def torn():
+    g.mark = "seen"
+    return ",".join(torn_down)
+'''
+
+
+def _check_replaced_views(get: Any) -> None:
+    # Each call of get(path) returns (status, body) of one request.
+    assert get("/page") == (200, "original")
+    assert get("/swap") == (200, "swapped")
+    assert get("/page") == (200, "replaced, sync")
+    assert get("/teardown") == (200, "added")  # its own teardown runs it
+    assert get("/torn") == (200, "none")  # after the response: not "seen" yet
+    assert get("/torn") == (200, "none,seen")
+    assert get("/swap") == (200, "swapped")
+    assert get("/page") == (200, "replaced, async")
+
+
+def test_views_replaced_and_teardown_added_while_serving(tmp_path: Any) -> None:
+    # What the request cycle works out once per endpoint (its view, its
+    # hooks) follows the app when a view or hook list changes later.
+    namespace: dict[str, Any] = {}
+    exec(compile(REPLACED_VIEWS_APP, "replaced_views_app", "exec"), namespace)
+    client = namespace["app"].test_client()
+
+    def get(path: str) -> tuple[int, str]:
+        response = client.get(path)
+        return response.status_code, response.text
+
+    _check_replaced_views(get)
+
+
+def test_views_replaced_and_teardown_added_on_a_real_server(tmp_path: Any) -> None:
+    import http.client
+
+    from live_server import LiveServer
+
+    (tmp_path / "replaced_views_app.py").write_text(REPLACED_VIEWS_APP)
+    server = LiveServer("replaced_views_app:app", [tmp_path], log=tmp_path / "server.log")
+    try:
+        server.wait_until_ready()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+        def get(path: str) -> tuple[int, str]:
+            conn.request("GET", path)
+            answer = conn.getresponse()
+            return answer.status, answer.read().decode()
+
+        try:
+            _check_replaced_views(get)
+        finally:
+            conn.close()
+    finally:
+        server.stop()
