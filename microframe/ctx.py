@@ -374,7 +374,9 @@ class _ConnectionContext(_Entered):
         app = self.app
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not app:
-            self._push_app_context()
+            app_ctx = self._app_ctx = app.app_context()
+            app_ctx._pushed_by = self
+            app_ctx._tokens.append(_cv_app.set(app_ctx))
             if signals.appcontext_pushed.receivers:
                 await signals.send_async(signals.appcontext_pushed, app)
         self._token = self._var.set(self)
@@ -536,13 +538,26 @@ class RequestContext(_ConnectionContext):
 
     # -- push and pop ----------------------------------------------------------
     #
-    # The app's request cycle (``app._cycle``) knows the hooks and the view.
+    # The app's request cycle (``app._cycle``) knows the hooks and the view;
+    # the plan it left on the context answers the usual request's pop.
 
     def _needs_teardown(self) -> bool:
         return self.app._cycle.needs_request_teardown(self)
 
     def _pops_quietly(self) -> bool:
-        return self.app._cycle.pops_quietly(self)
+        # One check of everything that could need popping work; False (no
+        # plan, or one taken before a hook list changed) sends the pop
+        # through the full checks.
+        plan, app = self.plan, self.app
+        if plan is None or plan.version != app.hooks_version.value:
+            return False
+        return not (
+            plan.tears_down
+            or app.teardown_appcontext_funcs
+            or signals.request_tearing_down.receivers
+            or signals.appcontext_tearing_down.receivers
+            or signals.appcontext_popped.receivers
+        )
 
     def _teardown(self, exc: BaseException | None) -> Coroutine[object, object, None]:
         return self.app._cycle.run_request_teardown(self, exc)

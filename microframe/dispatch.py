@@ -318,7 +318,11 @@ class RequestCycle:
                 await signals.send_async(signals.request_started, ctx.app)
             request = ctx.request
             # The matched endpoint's hooks and view, for the rest of the request.
-            plan = ctx.plan = self.endpoint_plan(request)
+            rule = request.url_rule
+            plan = self._endpoints.get(rule.endpoint if rule is not None else None)
+            if plan is None or plan.version != self._version.value:
+                plan = self.endpoint_plan(request)
+            ctx.plan = plan
             rv = failure = None
             if overrides and "preprocess_request" in overrides:
                 rv = await invoke(overrides["preprocess_request"], ctx)
@@ -561,21 +565,6 @@ class RequestCycle:
     def needs_request_teardown(self, ctx: RequestContext) -> bool:
         """Whether popping ``ctx`` has teardown work to run."""
         return bool(signals.request_tearing_down.receivers or self.ctx_plan(ctx).tears_down)
-
-    def pops_quietly(self, ctx: RequestContext) -> bool:
-        """Whether popping ``ctx`` (and the app context it pushed) has
-        nothing to run: one check of everything that could need it, for the
-        usual request; ``False`` sends the pop through the full checks."""
-        plan = ctx.plan
-        if plan is None or plan.version != self._version.value:
-            return False
-        return not (
-            plan.tears_down
-            or ctx.app.teardown_appcontext_funcs
-            or signals.request_tearing_down.receivers
-            or signals.appcontext_tearing_down.receivers
-            or signals.appcontext_popped.receivers
-        )
 
     async def run_request_teardown(self, ctx: RequestContext, exc: BaseException | None) -> None:
         """``do_teardown_request``, or the app's replacement of it."""
