@@ -32,14 +32,13 @@ from .typing import (
     WebsocketScope,
 )
 from .wrappers import Request, Response
-from .wrappers.body import Body, ClientDisconnected
+from .wrappers.body import ClientDisconnected
 from .wrappers.headers import asgi_headers
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.scope import (
     header_pairs,
     host_as_sent,
-    parse_length,
     scope_path,
     scope_query,
     target_host,
@@ -141,17 +140,6 @@ class ASGIHTTPConnection:
         if target[:1] != "/" and (authority := target_host(target)) is not None:
             raw = [(name, value) for name, value in raw if name != b"host"]
             raw.append((b"host", authority))
-        # The headers the protocol layer needs, picked out of the raw pairs
-        # at C speed (ASGI servers send names lowercased); the rest are
-        # decoded only if the app reads them.
-        picked = dict(raw)
-        length = picked.get(b"content-length")
-        body = Body(
-            receive,
-            None if length is None else parse_length(length),
-            max_content_length=config["MAX_CONTENT_LENGTH"],
-            timeout=config["BODY_TIMEOUT"],
-        )
         root_path, path = scope_path(scope)
         request = app.request_class(
             scope["method"],
@@ -161,14 +149,19 @@ class ASGIHTTPConnection:
             asgi_headers(raw),
             root_path,
             scope.get("http_version", "1.1"),
-            # By keyword, as Quart passes it (subclasses read it so); the
-            # server and client are read from it.
+            # By keyword, as Quart passes them (subclasses read them so).
             scope=scope,
-            body=body,
+            max_content_length=config["MAX_CONTENT_LENGTH"],
+            body_timeout=config["BODY_TIMEOUT"],
         )
+        # What the app checks on every request, picked out of the raw pairs
+        # at C speed (ASGI servers send names lowercased); the other headers
+        # are decoded only if the app reads them.
+        picked = dict(raw)
         request.cookie_sent = b"cookie" in picked
         request.sent_host = host_as_sent(raw, picked)
         request.asgi_send = send
+        request.asgi_receive = receive
         return request
 
 
@@ -578,7 +571,6 @@ class ASGIWebsocketConnection:
         """Build the app's websocket (of its ``websocket_class``) for the scope."""
         app, scope = self.app, self.scope
         root_path, path = scope_path(scope)
-        client = scope.get("client")
         raw = header_pairs(scope)
         websocket = app.websocket_class(
             path,
@@ -590,8 +582,6 @@ class ASGIWebsocketConnection:
             scope.get("subprotocols", ()),
             receive,
             send,
-            remote_addr=client[0] if client else None,
-            server=scope.get("server"),
             scope=scope,
             json_provider=app.json,
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),

@@ -4,13 +4,13 @@ and the request's date headers read safely."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import IfRange
 from werkzeug.http import parse_date, parse_if_range_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_host
-from werkzeug.utils import cached_property
 
 from ..caches import BoundedCache
 
@@ -80,6 +80,26 @@ class RoutedRequest(SansIORequest):
     #: noted by the protocol layer for the app's remembered URL matches;
     #: :data:`NOT_NOTED` otherwise. :attr:`host` is the checked value.
     sent_host: bytes | None = NOT_NOTED
+
+    #: The ASGI scope the request or websocket was made from, if any.
+    scope: Any = None
+
+    # werkzeug's constructor stores the server and client addresses; here they
+    # are read from the scope when first used (a few requests use them), unless
+    # given to the constructor, which stores them on the instance.
+
+    @cached_property
+    def server(self) -> tuple[str, int | None] | None:  # type: ignore[override]
+        """The server's address, ``(host, port)``, from the scope; or ``None``."""
+        scope = self.scope
+        return scope.get("server") if isinstance(scope, dict) else None
+
+    @cached_property
+    def remote_addr(self) -> str | None:  # type: ignore[override]
+        """The client's address, from the scope; or ``None``."""
+        scope = self.scope
+        client = scope.get("client") if isinstance(scope, dict) else None
+        return client[0] if client else None
 
     @cached_property
     def host(self) -> str:

@@ -12,14 +12,6 @@ from urllib.parse import urlsplit
 from .base import NOT_NOTED
 
 
-def parse_length(value: bytes) -> int | None:
-    """A ``Content-Length`` header's value; ``None`` if it is not a number."""
-    # Servers reject malformed lengths, but the app does not rely on it.
-    if not value.isdigit():
-        return None
-    return int(value)
-
-
 def scope_path(scope: Any) -> tuple[str, str]:
     """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
 
@@ -77,7 +69,6 @@ def host_as_sent(raw: list[tuple[bytes, bytes]], picked: dict[bytes, bytes]) -> 
 __all__ = [
     "header_pairs",
     "host_as_sent",
-    "parse_length",
     "scope_path",
     "scope_query",
     "target_host",
