@@ -37,11 +37,9 @@ from .wrappers.headers import asgi_headers
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.scope import (
-    header_pairs,
-    host_as_sent,
+    scope_headers,
     scope_path,
     scope_query,
-    target_host,
 )
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
@@ -135,11 +133,7 @@ class ASGIHTTPConnection:
         """
         app, scope = self.app, self.scope
         config = app.config
-        raw = header_pairs(scope)
-        target = scope["path"]
-        if target[:1] != "/" and (authority := target_host(target)) is not None:
-            raw = [(name, value) for name, value in raw if name != b"host"]
-            raw.append((b"host", authority))
+        raw, picked = scope_headers(scope)
         root_path, path = scope_path(scope)
         request = app.request_class(
             scope["method"],
@@ -154,12 +148,9 @@ class ASGIHTTPConnection:
             max_content_length=config["MAX_CONTENT_LENGTH"],
             body_timeout=config["BODY_TIMEOUT"],
         )
-        # What the app checks on every request, picked out of the raw pairs
-        # at C speed (ASGI servers send names lowercased); the other headers
-        # are decoded only if the app reads them.
-        picked = dict(raw)
+        # The other headers are decoded only if the app reads them.
         request.cookie_sent = b"cookie" in picked
-        request.sent_host = host_as_sent(raw, picked)
+        request.sent_host = picked.get(b"host")
         request.asgi_send = send
         request.asgi_receive = receive
         return request
@@ -571,7 +562,7 @@ class ASGIWebsocketConnection:
         """Build the app's websocket (of its ``websocket_class``) for the scope."""
         app, scope = self.app, self.scope
         root_path, path = scope_path(scope)
-        raw = header_pairs(scope)
+        raw, picked = scope_headers(scope)
         websocket = app.websocket_class(
             path,
             scope_query(scope),
@@ -586,7 +577,7 @@ class ASGIWebsocketConnection:
             json_provider=app.json,
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
         )
-        websocket.sent_host = host_as_sent(raw, dict(raw))
+        websocket.sent_host = picked.get(b"host")
         return websocket
 
     async def _serve(self, websocket: Websocket, conn: _Connection) -> None:
