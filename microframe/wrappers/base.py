@@ -4,7 +4,6 @@ and the request's date headers read safely."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import IfRange
@@ -12,7 +11,7 @@ from werkzeug.http import parse_date, parse_if_range_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_host
 
-from ..caches import BoundedCache
+from ..caches import BoundedCache, first_use
 
 if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
@@ -88,20 +87,20 @@ class RoutedRequest(SansIORequest):
     # are read from the scope when first used (a few requests use them), unless
     # given to the constructor, which stores them on the instance.
 
-    @cached_property
-    def server(self) -> tuple[str, int | None] | None:  # type: ignore[override]
+    @first_use
+    def server(self) -> tuple[str, int | None] | None:
         """The server's address, ``(host, port)``, from the scope; or ``None``."""
         scope = self.scope
         return scope.get("server") if isinstance(scope, dict) else None
 
-    @cached_property
-    def remote_addr(self) -> str | None:  # type: ignore[override]
+    @first_use
+    def remote_addr(self) -> str | None:
         """The client's address, from the scope; or ``None``."""
         scope = self.scope
         client = scope.get("client") if isinstance(scope, dict) else None
         return client[0] if client else None
 
-    @cached_property
+    @first_use
     def host(self) -> str:
         """The host the request was made to, as werkzeug gives it
         (:func:`werkzeug.sansio.utils.get_host`: checked, and with

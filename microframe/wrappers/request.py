@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Coroutine
-from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
@@ -14,6 +13,7 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
+from ..caches import first_use
 from ..globals import _cv_app
 from ..sync import (
     AwaitableValue,
@@ -168,7 +168,7 @@ class Request(RoutedRequest):
     #: body is fed with ``request.body.append()``/``set_complete()``.
     asgi_receive: ReceiveCallable | None = None
 
-    @cached_property
+    @first_use
     def body(self) -> Body:
         """The request body (:class:`Body`), made when first used: most
         requests have none to read."""
