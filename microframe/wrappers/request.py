@@ -99,9 +99,10 @@ class Request(RoutedRequest):
     headers, root_path, http_version, scope, *, max_content_length=None,
     body_timeout=None, send_push_promise=...)``. A request built this way
     reads a body fed with ``request.body.append()``/``set_complete()``;
-    ``max_content_length`` (413) and ``body_timeout`` (408) are enforced,
-    and override the app's ``MAX_CONTENT_LENGTH``/``BODY_TIMEOUT`` when a
-    ``request_class`` subclass passes them along with the server's body.
+    ``max_content_length`` (413) and ``body_timeout`` (408) are enforced.
+    The protocol layer passes the app's ``MAX_CONTENT_LENGTH`` and
+    ``BODY_TIMEOUT`` as these two, as Quart does, so a ``request_class``
+    subclass may replace them. The body is made when first used.
     """
 
     #: Whether the request has a ``Cookie`` header, noted while the ASGI
