@@ -32,17 +32,14 @@ from .typing import (
     WebsocketScope,
 )
 from .wrappers import Request, Response
-from .wrappers.body import Body, ClientDisconnected
+from .wrappers.body import ClientDisconnected
 from .wrappers.headers import asgi_headers
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.scope import (
-    header_pairs,
-    host_as_sent,
-    parse_length,
+    scope_headers,
     scope_path,
     scope_query,
-    target_host,
 )
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
@@ -136,22 +133,7 @@ class ASGIHTTPConnection:
         """
         app, scope = self.app, self.scope
         config = app.config
-        raw = header_pairs(scope)
-        target = scope["path"]
-        if target[:1] != "/" and (authority := target_host(target)) is not None:
-            raw = [(name, value) for name, value in raw if name != b"host"]
-            raw.append((b"host", authority))
-        # The headers the protocol layer needs, picked out of the raw pairs
-        # at C speed (ASGI servers send names lowercased); the rest are
-        # decoded only if the app reads them.
-        picked = dict(raw)
-        length = picked.get(b"content-length")
-        body = Body(
-            receive,
-            None if length is None else parse_length(length),
-            max_content_length=config["MAX_CONTENT_LENGTH"],
-            timeout=config["BODY_TIMEOUT"],
-        )
+        raw, picked = scope_headers(scope)
         root_path, path = scope_path(scope)
         request = app.request_class(
             scope["method"],
@@ -161,14 +143,16 @@ class ASGIHTTPConnection:
             asgi_headers(raw),
             root_path,
             scope.get("http_version", "1.1"),
-            # By keyword, as Quart passes it (subclasses read it so); the
-            # server and client are read from it.
+            # By keyword, as Quart passes them (subclasses read them so).
             scope=scope,
-            body=body,
+            max_content_length=config["MAX_CONTENT_LENGTH"],
+            body_timeout=config["BODY_TIMEOUT"],
         )
+        # The other headers are decoded only if the app reads them.
         request.cookie_sent = b"cookie" in picked
-        request.sent_host = host_as_sent(raw, picked)
+        request.sent_host = picked.get(b"host")
         request.asgi_send = send
+        request.asgi_receive = receive
         return request
 
 
@@ -578,8 +562,7 @@ class ASGIWebsocketConnection:
         """Build the app's websocket (of its ``websocket_class``) for the scope."""
         app, scope = self.app, self.scope
         root_path, path = scope_path(scope)
-        client = scope.get("client")
-        raw = header_pairs(scope)
+        raw, picked = scope_headers(scope)
         websocket = app.websocket_class(
             path,
             scope_query(scope),
@@ -590,13 +573,11 @@ class ASGIWebsocketConnection:
             scope.get("subprotocols", ()),
             receive,
             send,
-            remote_addr=client[0] if client else None,
-            server=scope.get("server"),
             scope=scope,
             json_provider=app.json,
             http_response_supported="websocket.http.response" in (scope.get("extensions") or {}),
         )
-        websocket.sent_host = host_as_sent(raw, dict(raw))
+        websocket.sent_host = picked.get(b"host")
         return websocket
 
     async def _serve(self, websocket: Websocket, conn: _Connection) -> None:

@@ -1,4 +1,5 @@
-"""One bounded cache for the module-level and per-app caches.
+"""One bounded cache for the module-level and per-app caches, and one
+attribute computed once per instance.
 
 Several hot paths remember a small result keyed by something a client
 chooses (a ``Host`` header, a path, a header line): the same few keys come
@@ -10,7 +11,8 @@ holds at most ``maxsize`` entries, dropping its oldest entry to make room.
 from __future__ import annotations
 
 import threading
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, Self, TypeVar, overload
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -54,4 +56,37 @@ class BoundedCache(dict[K, V]):
         return value
 
 
-__all__ = ["BoundedCache"]
+class first_use(Generic[V]):
+    """An attribute made by the decorated method when first read, then kept
+    in the instance (this descriptor defines no ``__set__``, so the
+    instance's value shadows it; assigning the attribute sets it)::
+
+        class Request:
+            @first_use
+            def body(self) -> Body:
+                return Body(...)
+
+    :func:`functools.cached_property` does the same, but on Python 3.11
+    takes a lock on every first read (3.12 dropped it), which costs more
+    than most values made this way, on every request.
+    """
+
+    def __init__(self, make: Callable[[Any], V]) -> None:
+        self._make = make
+        self._name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> V: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> V | Self:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._make(instance)
+        return value
+
+
+__all__ = ["BoundedCache", "first_use"]

@@ -52,3 +52,39 @@ def test_writes_from_several_threads(fast_thread_switches: None) -> None:
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     assert len(cache) == 8
+
+
+def test_first_use_makes_the_value_once_and_keeps_it_in_the_instance() -> None:
+    from microframe.caches import first_use
+
+    made: list[int] = []
+
+    class Thing:
+        @first_use
+        def value(self) -> int:
+            """The value."""
+            made.append(1)
+            return len(made)
+
+    thing = Thing()
+    assert "value" not in vars(thing)
+    assert thing.value == 1
+    assert thing.value == 1
+    assert made == [1]
+    assert vars(thing)["value"] == 1
+    assert Thing().value == 2  # each instance makes its own
+    assert isinstance(Thing.value, first_use)
+    assert Thing.value.__doc__ == "The value."
+
+
+def test_first_use_attribute_set_before_it_is_read_is_never_made() -> None:
+    from microframe.caches import first_use
+
+    class Thing:
+        @first_use
+        def value(self) -> int:
+            raise AssertionError("not to be made")
+
+    thing = Thing()
+    thing.value = 7
+    assert thing.value == 7

@@ -108,6 +108,18 @@ def test_asgi_headers_answer_single_lookups_from_the_raw_pairs() -> None:
     assert headers["content-type"] == "application/json"
 
 
+def test_asgi_headers_single_lookups_give_the_first_of_repeated_names() -> None:
+    from microframe.wrappers.headers import asgi_headers
+
+    # As werkzeug's headers give them (and its get_host reads the Host).
+    raw = [(b"host", b"a.test"), (b"x-n", b"1"), (b"host", b"b.test"), (b"x-n", b"2")]
+    headers = asgi_headers(raw)
+    assert headers["Host"] == "a.test"
+    assert headers.get("x-n", type=int) == 1
+    assert "_list" not in headers.__dict__
+    assert headers.getlist("X-N") == ["1", "2"]
+
+
 def test_asgi_headers_getlist_from_the_raw_pairs() -> None:
     from microframe.wrappers.headers import asgi_headers
 

@@ -10,9 +10,8 @@ from werkzeug.datastructures import IfRange
 from werkzeug.http import parse_date, parse_if_range_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_host
-from werkzeug.utils import cached_property
 
-from ..caches import BoundedCache
+from ..caches import BoundedCache, first_use
 
 if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
@@ -81,7 +80,27 @@ class RoutedRequest(SansIORequest):
     #: :data:`NOT_NOTED` otherwise. :attr:`host` is the checked value.
     sent_host: bytes | None = NOT_NOTED
 
-    @cached_property
+    #: The ASGI scope the request or websocket was made from, if any.
+    scope: Any = None
+
+    # werkzeug's constructor stores the server and client addresses; here they
+    # are read from the scope when first used (a few requests use them), unless
+    # given to the constructor, which stores them on the instance.
+
+    @first_use
+    def server(self) -> tuple[str, int | None] | None:
+        """The server's address, ``(host, port)``, from the scope; or ``None``."""
+        scope = self.scope
+        return scope.get("server") if isinstance(scope, dict) else None
+
+    @first_use
+    def remote_addr(self) -> str | None:
+        """The client's address, from the scope; or ``None``."""
+        scope = self.scope
+        client = scope.get("client") if isinstance(scope, dict) else None
+        return client[0] if client else None
+
+    @first_use
     def host(self) -> str:
         """The host the request was made to, as werkzeug gives it
         (:func:`werkzeug.sansio.utils.get_host`: checked, and with

@@ -44,16 +44,14 @@ class Body:
         given whole as ``data``.
     """
 
-    __slots__ = (
-        "_data",
-        "_expected",
-        "_feed",
-        "_first",
-        "_receive",
-        "_streamed",
-        "max_content_length",
-        "timeout",
-    )
+    # The starting state as class defaults rather than per-body stores: most
+    # bodies are read whole, once.
+    _data: bytes | None = None
+    _streamed = False
+    # The first message (or its pending receive) when whole_if_ready()
+    # found the body not yet whole; the stream resumes from it.
+    _first: ASGIMessage | _Pending | None = None
+    _feed: asyncio.Queue[ASGIMessage] | None = None
 
     def __init__(
         self,
@@ -66,16 +64,10 @@ class Body:
     ) -> None:
         self._receive = receive
         self._expected = expected_length
-        self._data: bytes | None = data if receive is None else None
-        if receive is None and data is None:
-            self._data = b""
-        self._streamed = False
-        # The first message (or its pending receive) when whole_if_ready()
-        # found the body not yet whole; the stream resumes from it.
-        self._first: ASGIMessage | _Pending | None = None
         self.max_content_length = max_content_length
         self.timeout = timeout
-        self._feed: asyncio.Queue[ASGIMessage] | None = None
+        if receive is None:  # given whole
+            self._data = b"" if data is None else data
 
     @classmethod
     def fed(

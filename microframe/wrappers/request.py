@@ -13,6 +13,7 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
+from ..caches import first_use
 from ..globals import _cv_app
 from ..sync import (
     AwaitableValue,
@@ -24,7 +25,7 @@ from ..sync import (
 )
 from ..typing import ASGIMessage
 from .base import RoutedRequest
-from .body import Body, BodyConsumedError, ClientDisconnected
+from .body import Body, BodyConsumedError, ClientDisconnected, ReceiveCallable
 
 if TYPE_CHECKING:
 
@@ -98,9 +99,10 @@ class Request(RoutedRequest):
     headers, root_path, http_version, scope, *, max_content_length=None,
     body_timeout=None, send_push_promise=...)``. A request built this way
     reads a body fed with ``request.body.append()``/``set_complete()``;
-    ``max_content_length`` (413) and ``body_timeout`` (408) are enforced,
-    and override the app's ``MAX_CONTENT_LENGTH``/``BODY_TIMEOUT`` when a
-    ``request_class`` subclass passes them along with the server's body.
+    ``max_content_length`` (413) and ``body_timeout`` (408) are enforced.
+    The protocol layer passes the app's ``MAX_CONTENT_LENGTH`` and
+    ``BODY_TIMEOUT`` as these two, as Quart does, so a ``request_class``
+    subclass may replace them. The body is made when first used.
     """
 
     #: Whether the request has a ``Cookie`` header, noted while the ASGI
@@ -134,27 +136,25 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
-        if isinstance(scope, dict):  # the server and client, as Quart takes them
-            if server is None:
-                server = scope.get("server")
-            if remote_addr is None and (client := scope.get("client")):
-                remote_addr = client[0]
-        super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
+        # werkzeug's constructor, less its server and client: those are read
+        # from the scope when used (see RoutedRequest), as few requests use them.
+        self.method = method.upper()
+        self.scheme = scheme
+        self.root_path = root_path.rstrip("/")
+        self.path = "/" + path.lstrip("/")
+        self.query_string = query_string
+        self.headers = headers
         self.http_version = http_version
         self.scope = scope
-        if body is None:
-            # Built by hand, as Quart's tests and extensions do: the body is
-            # fed with request.body.append()/set_complete() or set_result().
-            length = headers.get("Content-Length", type=int)
-            body = Body.fed(length, max_content_length, body_timeout)
-        else:
-            # A request_class subclass may pass Quart's limits along with the
-            # body the server layer gives: they override the app's config.
-            if max_content_length is not None:
-                body.max_content_length = max_content_length
-            if body_timeout is not None:
-                body.timeout = body_timeout
-        self.body = body
+        if server is not None:
+            self.server = server
+        if remote_addr is not None:
+            self.remote_addr = remote_addr
+        # Quart's limits: the protocol layer passes the app's
+        # MAX_CONTENT_LENGTH and BODY_TIMEOUT, as Quart does.
+        self._body_limits = (max_content_length, body_timeout)
+        if body is not None:
+            self._use_body(body)
         if send_push_promise is not None:
             self._send_push_promise = send_push_promise
         if json_provider is not None:
@@ -163,6 +163,32 @@ class Request(RoutedRequest):
             self._max_form_memory_size = max_form_memory_size
         if max_form_parts is not None:
             self._max_form_parts = max_form_parts
+
+    #: The connection's ASGI ``receive``, set by the protocol layer: the
+    #: body is read from it. ``None`` for a request built by hand, whose
+    #: body is fed with ``request.body.append()``/``set_complete()``.
+    asgi_receive: ReceiveCallable | None = None
+
+    @first_use
+    def body(self) -> Body:
+        """The request body (:class:`Body`), made when first used: most
+        requests have none to read."""
+        length = self.headers.get("Content-Length", type=int)
+        limit, timeout = self._body_limits
+        receive = self.asgi_receive
+        if receive is None:
+            return Body.fed(length, limit, timeout)
+        return Body(receive, length, max_content_length=limit, timeout=timeout)
+
+    def _use_body(self, body: Body) -> None:
+        # A body given to the constructor; the limits given with it, if
+        # any, replace its own.
+        self.body = body
+        limit, timeout = self._body_limits
+        if limit is not None:
+            body.max_content_length = limit
+        if timeout is not None:
+            body.timeout = timeout
 
     async def send_push_promise(self, path: str) -> None:
         """Ask the server to push ``path`` to the client (HTTP/2 server push).

@@ -9,16 +9,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import NOT_NOTED
-
-
-def parse_length(value: bytes) -> int | None:
-    """A ``Content-Length`` header's value; ``None`` if it is not a number."""
-    # Servers reject malformed lengths, but the app does not rely on it.
-    if not value.isdigit():
-        return None
-    return int(value)
-
 
 def scope_path(scope: Any) -> tuple[str, str]:
     """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
@@ -28,7 +18,7 @@ def scope_path(scope: Any) -> tuple[str, str]:
     """
     root_path: str = scope.get("root_path", "")
     path: str = scope["path"]
-    if path[:1] != "/" and "://" in path:
+    if "://" in path and path[:1] != "/":
         path = urlsplit(path).path or "/"
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :] or "/"
@@ -38,7 +28,7 @@ def scope_path(scope: Any) -> tuple[str, str]:
 def target_host(target: str) -> bytes | None:
     """The host of an absolute-form target, which replaces the ``Host``
     header (RFC 9112, section 3.2.2); ``None`` for the usual origin form."""
-    if target[:1] == "/" or "://" not in target:
+    if "://" not in target or target[:1] == "/":
         return None
     authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
     return authority.encode("latin-1") if authority else None
@@ -57,28 +47,29 @@ def scope_query(scope: Any) -> bytes:
     return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
 
 
-def header_pairs(scope: Any) -> list[tuple[bytes, bytes]]:
-    """The raw header pairs of an HTTP or websocket scope, as a list (the
-    ASGI specification allows any iterable; it is read more than once)."""
-    raw = scope["headers"]
-    return raw if type(raw) is list else list(raw)
+def scope_headers(scope: Any) -> tuple[list[tuple[bytes, bytes]], dict[bytes, bytes]]:
+    """Return the raw header pairs of an HTTP or websocket scope, as a list
+    (the ASGI specification allows any iterable; it is read more than once),
+    and the first value of each name.
 
-
-def host_as_sent(raw: list[tuple[bytes, bytes]], picked: dict[bytes, bytes]) -> Any:
-    """The ``Host`` header of ``raw`` as sent (``None`` without one), for
-    :attr:`~microframe.wrappers.base.RoutedRequest.sent_host`; ``picked`` is
-    ``dict(raw)``. When some name is repeated, ``NOT_NOTED``: the dict keeps
-    the last of several headers and werkzeug reads the first, so the host is
-    left to werkzeug (a remembered URL match must follow werkzeug's host).
+    The values by name let the protocol layer pick out the few headers it
+    checks on every request at C speed (ASGI servers send names lowercased),
+    the same as werkzeug's ``headers.get(name)`` reads: the first of
+    repeated ones. An absolute-form target's authority replaces the ``Host``
+    header (RFC 9112, section 3.2.2).
     """
-    return picked.get(b"host") if len(picked) == len(raw) else NOT_NOTED
+    raw = scope["headers"]
+    if type(raw) is not list:
+        raw = list(raw)
+    if "://" in scope["path"] and (authority := target_host(scope["path"])) is not None:
+        raw = [(name, value) for name, value in raw if name != b"host"]
+        raw.append((b"host", authority))
+    return raw, dict(reversed(raw))
 
 
 __all__ = [
-    "header_pairs",
-    "host_as_sent",
-    "parse_length",
     "scope_path",
+    "scope_headers",
     "scope_query",
     "target_host",
 ]

@@ -100,3 +100,36 @@ def test_feeding_a_body_read_from_a_server_is_an_error() -> None:
     body = Body(None, data=b"whole")
     with pytest.raises(RuntimeError, match="fed"):
         body.append(b"more")
+
+
+def test_server_and_client_come_from_the_scope_unless_given() -> None:
+    scope = {"type": "http", "server": ("example.com", 8000), "client": ("10.0.0.2", 5000)}
+    request = Request("GET", "http", "/", b"", Headers(), "", "1.1", scope)
+    assert request.server == ("example.com", 8000)
+    assert request.remote_addr == "10.0.0.2"
+    given = Request(
+        "GET", "http", "/", b"", Headers(), "", "1.1", scope,
+        server=("other.test", 80), remote_addr="10.0.0.9",
+    )
+    assert given.server == ("other.test", 80)
+    assert given.remote_addr == "10.0.0.9"
+    bare = Request("GET", "http", "/", b"", Headers(), "", "1.1", {"type": "http", "client": None})
+    assert bare.server is None
+    assert bare.remote_addr is None
+    assert Request("GET", "http", "/", b"", Headers(), "", "1.1").server is None
+
+
+async def test_a_body_given_to_the_constructor_takes_the_limits_given_with_it() -> None:
+    from microframe.wrappers.request import Body
+
+    body = Body.fed(None, max_content_length=100, timeout=5)
+    request = Request(
+        "POST", "http", "/", b"", Headers(), "", "1.1", {"type": "http"},
+        body=body, max_content_length=4,
+    )
+    assert request.body is body
+    assert body.max_content_length == 4
+    assert body.timeout == 5  # not given: its own stays
+    body.set_result(b"0123456789")
+    with pytest.raises(RequestEntityTooLarge):
+        await request.get_data()
