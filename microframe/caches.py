@@ -67,8 +67,9 @@ class first_use(Generic[V]):
                 return Body(...)
 
     :func:`functools.cached_property` does the same, but on Python 3.11
-    takes a lock on every first read (3.12 dropped it), which costs more
-    than most values made this way, on every request.
+    takes a lock on every first read (python/cpython#87634; 3.12 dropped
+    it), which costs more than most values made this way, on every request;
+    werkzeug's ``cached_property`` is a data descriptor, run on every read.
     """
 
     def __init__(self, make: Callable[[Any], V]) -> None:

@@ -83,23 +83,6 @@ class RoutedRequest(SansIORequest):
     #: The ASGI scope the request or websocket was made from, if any.
     scope: Any = None
 
-    # werkzeug's constructor stores the server and client addresses; here they
-    # are read from the scope when first used (a few requests use them), unless
-    # given to the constructor, which stores them on the instance.
-
-    @first_use
-    def server(self) -> tuple[str, int | None] | None:
-        """The server's address, ``(host, port)``, from the scope; or ``None``."""
-        scope = self.scope
-        return scope.get("server") if isinstance(scope, dict) else None
-
-    @first_use
-    def remote_addr(self) -> str | None:
-        """The client's address, from the scope; or ``None``."""
-        scope = self.scope
-        client = scope.get("client") if isinstance(scope, dict) else None
-        return client[0] if client else None
-
     @first_use
     def host(self) -> str:
         """The host the request was made to, as werkzeug gives it

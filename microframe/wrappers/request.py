@@ -136,20 +136,14 @@ class Request(RoutedRequest):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
     ) -> None:
-        # werkzeug's constructor, less its server and client: those are read
-        # from the scope when used (see RoutedRequest), as few requests use them.
-        self.method = method.upper()
-        self.scheme = scheme
-        self.root_path = root_path.rstrip("/")
-        self.path = "/" + path.lstrip("/")
-        self.query_string = query_string
-        self.headers = headers
+        if type(scope) is dict:  # the server and client, as Quart takes them
+            if server is None:
+                server = scope.get("server")
+            if remote_addr is None and (client := scope.get("client")):
+                remote_addr = client[0]
+        super().__init__(method, scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
-        if server is not None:
-            self.server = server
-        if remote_addr is not None:
-            self.remote_addr = remote_addr
         # Quart's limits: the protocol layer passes the app's
         # MAX_CONTENT_LENGTH and BODY_TIMEOUT, as Quart does.
         self._body_limits = (max_content_length, body_timeout)

@@ -153,21 +153,16 @@ class Websocket(RoutedRequest):
         json_provider: JSONProvider | None = None,
         http_response_supported: bool = False,
     ) -> None:
-        # werkzeug's constructor, less the server and client, read from the
-        # scope when used (as the request's: see RoutedRequest).
-        self.method = "GET"
+        if type(scope) is dict:  # the server and client, as Quart takes them
+            if server is None:
+                server = scope.get("server")
+            if remote_addr is None and (client := scope.get("client")):
+                remote_addr = client[0]
         # werkzeug matches websocket rules only for the ws schemes.
-        self.scheme = _SCHEMES.get(scheme, scheme)
-        self.root_path = root_path.rstrip("/")
-        self.path = "/" + path.lstrip("/")
-        self.query_string = query_string
-        self.headers = headers
+        scheme = _SCHEMES.get(scheme, scheme)
+        super().__init__("GET", scheme, server, root_path, path, query_string, headers, remote_addr)
         self.http_version = http_version
         self.scope = scope
-        if server is not None:
-            self.server = server
-        if remote_addr is not None:
-            self.remote_addr = remote_addr
         self._subprotocols = list(subprotocols)
         if accept is not None or close is not None:
             if accept is None or close is None:
