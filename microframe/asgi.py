@@ -205,7 +205,9 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     # length and hook headers), so the encoded list is remembered per header
     # list rather than per line: one lookup per response. A new list is
     # returned each time: a middleware may append to the list it is sent.
-    lines = tuple(response.headers)
+    # iter(): given the Headers themselves, tuple() would first call their
+    # __len__ for a size hint.
+    lines = tuple(iter(response.headers))
     encoded = _encoded_headers.get(lines)
     if encoded is None:
         encoded = tuple(
