@@ -37,6 +37,29 @@ async def test_fast_and_general_responses_agree() -> None:
     assert await fast.get_data() == b"hi"
 
 
+async def test_a_header_dict_gets_each_response_class_its_default_type() -> None:
+    # The pairs made for a header dict are remembered with the default
+    # mimetype they were made for, and the length is each response's own.
+    from microframe import Response
+
+    class PlainResponse(Response):
+        default_mimetype = "text/plain"
+
+    html = Response("héllo", 200, {"X-A": "1"})
+    plain = PlainResponse("hi", 200, {"X-A": "1"})
+    again = Response("hi", 200, {"X-A": "1"})
+    assert list(html.headers.items()) == [
+        ("X-A", "1"), ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "6")
+    ]
+    assert list(plain.headers.items()) == [
+        ("X-A", "1"), ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")
+    ]
+    assert list(again.headers.items()) == [
+        ("X-A", "1"), ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")
+    ]
+    assert html.status == "200 OK" and await html.get_data() == "héllo".encode()
+
+
 async def test_error_page_cache_keeps_custom_descriptions() -> None:
     app = Microframe(__name__)
 

@@ -65,6 +65,9 @@ class Response(SansIOResponse):
     direct_passthrough: bool = False
     # The call_on_close functions; None (shared, no list per response) until one is added.
     _on_close: list[Callable[[], Any]] | None = None
+    # werkzeug's status attributes, for the responses made without a status.
+    _status = "200 OK"
+    _status_code = 200
 
     def __init__(
         self,
@@ -95,27 +98,16 @@ class Response(SansIOResponse):
             else:
                 self._make_general(response, status, headers, mimetype, content_type)
                 return
-            if status is None:
-                self._status, self._status_code = "200 OK", 200
-            else:
+            if status is not None:  # else the class's "200 OK" serves
                 self._status, self._status_code = status_line(status), status
         else:
             self._make_general(response, status, headers, mimetype, content_type)
 
     def _make_with_header_dict(self, response: str | bytes, headers: dict[str, Any]) -> None:
-        # The headers as werkzeug's constructor leaves them: the dict's, then
-        # the default Content-Type unless it has one, then Content-Length
-        # (in the place of the dict's, if it had one).
-        data = response.encode() if isinstance(response, str) else response
-        self.body = DataBody(data)
-        pairs, has_type, length_at = dict_header_pairs(headers)
-        if not has_type:
-            pairs.append(("Content-Type", content_type_for(self.default_mimetype)))
-        length = ("Content-Length", str(len(data)))
-        if length_at is None:
-            pairs.append(length)
-        else:
-            pairs[length_at] = length
+        data = response.encode() if type(response) is str else response
+        self.body = DataBody(data)  # type: ignore[arg-type]
+        pairs, length_at = dict_header_pairs(headers, self.default_mimetype)
+        pairs[length_at] = ("Content-Length", str(len(data)))
         self.headers = trusted_headers(pairs)
 
     def _make_general(
