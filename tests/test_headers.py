@@ -60,6 +60,14 @@ async def test_a_header_dict_gets_each_response_class_its_default_type() -> None
     assert html.status == "200 OK" and await html.get_data() == "héllo".encode()
 
 
+def test_header_dict_values_equal_as_numbers_stay_distinct() -> None:
+    # 1, 1.0 and True are equal (and hash alike) but are sent as werkzeug writes them.
+    from microframe import Response
+
+    sent = [Response("x", 200, {"X-N": value}).headers["X-N"] for value in (1, True, 1.0, "1")]
+    assert sent == ["1", "True", "1.0", "1"]
+
+
 async def test_error_page_cache_keeps_custom_descriptions() -> None:
     app = Microframe(__name__)
 

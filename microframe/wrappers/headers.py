@@ -115,7 +115,6 @@ def asgi_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
 #: every request.
 _DictPairs = tuple[tuple[tuple[str, str], ...], int]
 _dict_pairs: BoundedCache[tuple[Any, ...], _DictPairs] = BoundedCache(1024)
-_CACHEABLE_VALUES = (str, int)
 
 
 def dict_header_pairs(
@@ -129,8 +128,8 @@ def dict_header_pairs(
     raises :exc:`ValueError`), then the ``Content-Type`` of
     ``default_mimetype`` unless the dict has one, then ``Content-Length``
     (in the place of the dict's, if it has one). They are remembered for
-    dicts of text and numbers, so a literal dict is checked once rather than
-    on every response.
+    dicts of text, so a literal dict is checked once rather than on every
+    response.
     """
     key: tuple[Any, ...] | None = (default_mimetype, *values.items())
     try:
@@ -139,7 +138,8 @@ def dict_header_pairs(
         found, key = None, None
     if found is None:
         found = _make_dict_pairs(values, default_mimetype)
-        if key is not None and all(type(v) in _CACHEABLE_VALUES for v in values.values()):
+        # Only text values: 1, 1.0 and True are equal keys but different headers.
+        if key is not None and all(type(v) is str for v in values.values()):
             _dict_pairs.put(key, found)
     return list(found[0]), found[1]
 
