@@ -60,6 +60,18 @@ async def test_a_header_dict_gets_each_response_class_its_default_type() -> None
     assert html.status == "200 OK" and await html.get_data() == "héllo".encode()
 
 
+def test_a_response_class_default_status_is_used_without_a_status() -> None:
+    from microframe import Response
+
+    class Created(Response):
+        default_status = 201
+
+    made = [Created("x"), Created(b"x"), Created("x", headers={"X-A": "1"}), Created(["x"])]
+    assert [(r.status, r.status_code) for r in made] == [("201 CREATED", 201)] * 4
+    assert Created("x", 404).status == "404 NOT FOUND"
+    assert Response("x").status == "200 OK"
+
+
 def test_header_dict_values_equal_as_numbers_stay_distinct() -> None:
     # 1, 1.0 and True are equal (and hash alike) but are sent as werkzeug writes them.
     from microframe import Response

@@ -65,9 +65,14 @@ class Response(SansIOResponse):
     direct_passthrough: bool = False
     # The call_on_close functions; None (shared, no list per response) until one is added.
     _on_close: list[Callable[[], Any]] | None = None
-    # werkzeug's status attributes, for the responses made without a status.
+    # werkzeug's status attributes, for the responses made without a status:
+    # its default_status, set once per class rather than on every response.
     _status = "200 OK"
     _status_code = 200
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._status, cls._status_code = status_line(cls.default_status), cls.default_status
 
     def __init__(
         self,
