@@ -69,6 +69,7 @@ def test_a_response_class_default_status_is_used_without_a_status() -> None:
     made = [Created("x"), Created(b"x"), Created("x", headers={"X-A": "1"}), Created(["x"])]
     assert [(r.status, r.status_code) for r in made] == [("201 CREATED", 201)] * 4
     assert Created("x", 404).status == "404 NOT FOUND"
+    assert (Created("x", 200).status, Created("x", 200, {"X-A": "1"}).status_code) == ("200 OK", 200)
     assert Response("x").status == "200 OK"
 
 

@@ -103,7 +103,7 @@ class Response(SansIOResponse):
             else:
                 self._make_general(response, status, headers, mimetype, content_type)
                 return
-            if status is not None:  # else the class's "200 OK" serves
+            if status is not None and status != self._status_code:  # else the class's serves
                 self._status, self._status_code = status_line(status), status
         else:
             self._make_general(response, status, headers, mimetype, content_type)
