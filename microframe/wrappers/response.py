@@ -72,7 +72,8 @@ class Response(SansIOResponse):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._status, cls._status_code = status_line(cls.default_status), cls.default_status
+        code = int(cls.default_status)  # as werkzeug reads it (an HTTPStatus is an int)
+        cls._status, cls._status_code = status_line(code), code
 
     def __init__(
         self,
@@ -109,8 +110,8 @@ class Response(SansIOResponse):
             self._make_general(response, status, headers, mimetype, content_type)
 
     def _make_with_header_dict(self, response: str | bytes, headers: dict[str, Any]) -> None:
-        data = response.encode() if type(response) is str else response
-        self.body = DataBody(data)  # type: ignore[arg-type]
+        data = response.encode() if isinstance(response, str) else response
+        self.body = DataBody(data)
         pairs, length_at = dict_header_pairs(headers, self.default_mimetype)
         pairs[length_at] = ("Content-Length", str(len(data)))
         self.headers = trusted_headers(pairs)
