@@ -185,25 +185,28 @@ async def _send_unavailable(send: ASGISendCallable) -> None:
 
 def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     """Return the response headers as ASGI byte pairs."""
-    known = _encoded_pairs
-    pairs = []
-    # Iterating Headers yields the (name, value) pairs it keeps. Most header
-    # lines of responses repeat (content types, short lengths, fixed hook
-    # headers), so their encoded form is looked up rather than computed for
-    # every response.
-    for pair in response.headers:
-        encoded = known.get(pair)
-        if encoded is None:
-            name, value = pair
-            encoded = (name.lower().encode("latin-1"), value.encode("latin-1"))
-            if len(value) < 64:
-                known.put(pair, encoded)
-        pairs.append(encoded)
-    return pairs
+    # The responses of a route mostly repeat one header list (the same type,
+    # length and hook headers), so the encoded list is remembered per header
+    # list rather than per line: one lookup per response. A new list is
+    # returned each time: a middleware may append to the list it is sent.
+    # iter(): given the Headers themselves, tuple() would first call their
+    # __len__ for a size hint.
+    lines = tuple(iter(response.headers))
+    encoded = _encoded_headers.get(lines)
+    if encoded is None:
+        encoded = tuple(
+            [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in lines]
+        )
+        # Long values (cookies, signed tokens) are seldom sent twice.
+        if all(len(value) < 64 for _, value in lines):
+            _encoded_headers.put(lines, encoded)
+    return list(encoded)
 
 
-#: Encoded header lines; values are chosen by the app (and by clients, echoed).
-_encoded_pairs: BoundedCache[tuple[str, str], tuple[bytes, bytes]] = BoundedCache(1024)
+#: Encoded header lists; values are chosen by the app (and by clients, echoed).
+_encoded_headers: BoundedCache[tuple[tuple[str, str], ...], tuple[tuple[bytes, bytes], ...]] = (
+    BoundedCache(1024)
+)
 
 
 def send_response(

@@ -755,7 +755,13 @@ class RequestCycle:
                 " response. The function either returned None or ended without a"
                 " return statement."
             )
+        if type(rv) in _TEXT_TYPES:  # the usual tuple's body: made with its status and headers
+            return response_class(rv, status, headers or None)
         return coerce_response(app, rv, view_name, status, headers)
+
+
+#: The bodies a response is made from directly (subclasses go through coerce_response).
+_TEXT_TYPES = (str, bytes)
 
 
 def traps_http_exception(app: Microframe, error: Exception) -> bool:

@@ -128,6 +128,33 @@ async def test_one_start_then_body(app: Microframe) -> None:
     assert all(name == name.lower() for name, _ in send.start["headers"])
 
 
+async def test_a_middleware_appending_to_the_headers_changes_only_its_response(
+    app: Microframe,
+) -> None:
+    # Encoded header lists are remembered per header list: each response
+    # must still get a list of its own, as middleware appends in place.
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        async def add_header(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"].append((b"x-middleware", b"1"))
+            await send(message)
+
+        await app(scope, receive, add_header)
+
+    for _ in range(3):
+        send = await serve(middleware, http_scope("/text"))
+        assert send.start["headers"] == [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", b"9"),
+            (b"x-middleware", b"1"),
+        ]
+    plain = await serve(app, http_scope("/text"))
+    assert plain.start["headers"] == [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", b"9"),
+    ]
+
+
 async def test_scope_values_reach_the_request(app: Microframe) -> None:
     send = await serve(app, http_scope("/hello"))
     assert send.start["status"] == 200

@@ -37,6 +37,50 @@ async def test_fast_and_general_responses_agree() -> None:
     assert await fast.get_data() == b"hi"
 
 
+async def test_a_header_dict_gets_each_response_class_its_default_type() -> None:
+    # The pairs made for a header dict are remembered with the default
+    # mimetype they were made for, and the length is each response's own.
+    from microframe import Response
+
+    class PlainResponse(Response):
+        default_mimetype = "text/plain"
+
+    html = Response("héllo", 200, {"X-A": "1"})
+    plain = PlainResponse("hi", 200, {"X-A": "1"})
+    again = Response("hi", 200, {"X-A": "1"})
+    assert list(html.headers.items()) == [
+        ("X-A", "1"), ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "6")
+    ]
+    assert list(plain.headers.items()) == [
+        ("X-A", "1"), ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")
+    ]
+    assert list(again.headers.items()) == [
+        ("X-A", "1"), ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")
+    ]
+    assert html.status == "200 OK" and await html.get_data() == "héllo".encode()
+
+
+def test_a_response_class_default_status_is_used_without_a_status() -> None:
+    from microframe import Response
+
+    class Created(Response):
+        default_status = 201
+
+    made = [Created("x"), Created(b"x"), Created("x", headers={"X-A": "1"}), Created(["x"])]
+    assert [(r.status, r.status_code) for r in made] == [("201 CREATED", 201)] * 4
+    assert Created("x", 404).status == "404 NOT FOUND"
+    assert (Created("x", 200).status, Created("x", 200, {"X-A": "1"}).status_code) == ("200 OK", 200)
+    assert Response("x").status == "200 OK"
+
+
+def test_header_dict_values_equal_as_numbers_stay_distinct() -> None:
+    # 1, 1.0 and True are equal (and hash alike) but are sent as werkzeug writes them.
+    from microframe import Response
+
+    sent = [Response("x", 200, {"X-N": value}).headers["X-N"] for value in (1, True, 1.0, "1")]
+    assert sent == ["1", "True", "1.0", "1"]
+
+
 async def test_error_page_cache_keeps_custom_descriptions() -> None:
     app = Microframe(__name__)
 

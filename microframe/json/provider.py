@@ -91,16 +91,16 @@ class JSONProvider:
         return self.loads(fp.read(), **kwargs)
 
     def _prepare_response_obj(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if args and kwargs:
-            raise TypeError(
-                "app.json.response() takes either args or kwargs (positional or keyword"
-                " arguments), not both."
-            )
-        if not args and not kwargs:
-            return None
+        if kwargs:  # jsonify(key=value), the usual form, first
+            if args:
+                raise TypeError(
+                    "app.json.response() takes either args or kwargs (positional or keyword"
+                    " arguments), not both."
+                )
+            return kwargs
         if len(args) == 1:
             return args[0]
-        return list(args) if args else kwargs
+        return list(args) if args else None
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """Build a JSON response (what :func:`~microframe.json.jsonify` returns).

@@ -109,36 +109,51 @@ def asgi_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
     return headers
 
 
-#: What :func:`dict_header_pairs` found for each header dict, by its items:
-#: a view's header dict is usually a literal, the same on every request.
-_DictPairs = tuple[tuple[tuple[str, str], ...], bool, int | None]
-_dict_pairs: BoundedCache[tuple[tuple[str, Any], ...], _DictPairs] = BoundedCache(1024)
-_CACHEABLE_VALUES = (str, int)
+#: The header pairs :func:`dict_header_pairs` made for each header dict and
+#: default mimetype: a view's header dict is usually a literal, the same on
+#: every request.
+_DictPairs = tuple[tuple[tuple[str, str], ...], int]
+_dict_pairs: BoundedCache[tuple[Any, ...], _DictPairs] = BoundedCache(1024)
 
 
-def dict_header_pairs(values: dict[str, Any]) -> tuple[list[tuple[str, str]], bool, int | None]:
-    """Return the header pairs of ``values`` (a view's header dict) as
-    ``Headers(values)`` would hold them (checked by werkzeug: a newline in a
-    value raises :exc:`ValueError`), whether they include a
-    ``Content-Type``, and the index of their ``Content-Length``, if any.
+def dict_header_pairs(
+    values: dict[str, Any], default_mimetype: str
+) -> tuple[list[tuple[str, str]], int]:
+    """Return the header pairs of a response made with the header dict
+    ``values`` (a view's), as werkzeug's constructor leaves them, and the
+    index of the ``Content-Length`` pair for the caller to fill in.
 
-    The result is remembered for dicts of text and numbers, so the same
-    literal dict is checked once rather than on every response.
+    The pairs are the dict's (checked by werkzeug: a newline in a value
+    raises :exc:`ValueError`), then the ``Content-Type`` of
+    ``default_mimetype`` unless the dict has one, then ``Content-Length``
+    (in the place of the dict's, if it has one). They are remembered for
+    dicts of text, so a literal dict is checked once rather than on every
+    response.
     """
-    key: tuple[tuple[str, Any], ...] | None = tuple(values.items())
+    key: tuple[Any, ...] | None = (default_mimetype, *values.items())
     try:
         found = _dict_pairs.get(key)  # type: ignore[arg-type]
     except TypeError:  # a list of values is not hashable
         found, key = None, None
     if found is None:
-        headers = Headers(values)
-        pairs = tuple(headers.items())
-        lowered = [name.lower() for name, _ in pairs]
-        length_at = lowered.index("content-length") if "content-length" in lowered else None
-        found = (pairs, "content-type" in lowered, length_at)
-        if key is not None and all(type(v) in _CACHEABLE_VALUES for v in values.values()):
+        found = _make_dict_pairs(values, default_mimetype)
+        # Only text values: 1, 1.0 and True are equal keys but different headers.
+        if key is not None and all(type(v) is str for v in values.values()):
             _dict_pairs.put(key, found)
-    return list(found[0]), found[1], found[2]
+    return list(found[0]), found[1]
+
+
+def _make_dict_pairs(values: dict[str, Any], default_mimetype: str) -> _DictPairs:
+    pairs = list(Headers(values).items())
+    lowered = [name.lower() for name, _ in pairs]
+    if "content-type" not in lowered:
+        pairs.append(("Content-Type", content_type_for(default_mimetype)))
+    if "content-length" in lowered:
+        length_at = lowered.index("content-length")
+    else:
+        length_at = len(pairs)
+        pairs.append(("Content-Length", ""))  # filled in by the caller
+    return tuple(pairs), length_at
 
 
 def content_type_for(mimetype: str) -> str:

@@ -65,6 +65,15 @@ class Response(SansIOResponse):
     direct_passthrough: bool = False
     # The call_on_close functions; None (shared, no list per response) until one is added.
     _on_close: list[Callable[[], Any]] | None = None
+    # werkzeug's status attributes, for the responses made without a status:
+    # its default_status, set once per class rather than on every response.
+    _status = "200 OK"
+    _status_code = 200
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        code = int(cls.default_status)  # as werkzeug reads it (an HTTPStatus is an int)
+        cls._status, cls._status_code = status_line(code), code
 
     def __init__(
         self,
@@ -95,27 +104,16 @@ class Response(SansIOResponse):
             else:
                 self._make_general(response, status, headers, mimetype, content_type)
                 return
-            if status is None:
-                self._status, self._status_code = "200 OK", 200
-            else:
+            if status is not None and status != self._status_code:  # else the class's serves
                 self._status, self._status_code = status_line(status), status
         else:
             self._make_general(response, status, headers, mimetype, content_type)
 
     def _make_with_header_dict(self, response: str | bytes, headers: dict[str, Any]) -> None:
-        # The headers as werkzeug's constructor leaves them: the dict's, then
-        # the default Content-Type unless it has one, then Content-Length
-        # (in the place of the dict's, if it had one).
         data = response.encode() if isinstance(response, str) else response
         self.body = DataBody(data)
-        pairs, has_type, length_at = dict_header_pairs(headers)
-        if not has_type:
-            pairs.append(("Content-Type", content_type_for(self.default_mimetype)))
-        length = ("Content-Length", str(len(data)))
-        if length_at is None:
-            pairs.append(length)
-        else:
-            pairs[length_at] = length
+        pairs, length_at = dict_header_pairs(headers, self.default_mimetype)
+        pairs[length_at] = ("Content-Length", str(len(data)))
         self.headers = trusted_headers(pairs)
 
     def _make_general(

@@ -45,6 +45,10 @@ class ResponseBody:
         sender watches for a client that goes away meanwhile.
     """
 
+    # No instance dict of its own: a DataBody, made for nearly every
+    # response, is then one slot (subclasses without __slots__ get a dict).
+    __slots__ = ()
+
     streamed: bool = False
 
     @property
