@@ -36,7 +36,7 @@ from .wrappers.websocket import Websocket
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .dispatch import Endpoint
+    from .plans import Endpoint
 
 F = TypeVar("F", bound=Callable[..., object])
 T_after = TypeVar("T_after", bound=AfterRequestCallable)

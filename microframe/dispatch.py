@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import cached_property
 from inspect import isawaitable
 from types import TracebackType
@@ -34,8 +33,8 @@ from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
 from .globals import _cv_request, _no_req_msg
 from .helpers import coerce_response
+from .plans import ChainHooks, Endpoint, Hook, chain_hooks, endpoint_plan
 from .routing import BUILD_CACHE_SIZE, MATCH_CACHE_SIZE
-from .scaffold import Key
 from .sessions import save_request_session, save_websocket_session
 from .sync import WorkerLease, explain_thread_error, is_async_callable, lease_here, ready
 from .wrappers import Response
@@ -44,7 +43,6 @@ from .wrappers.base import RoutedRequest, blueprint_chain
 if TYPE_CHECKING:
     from .app import Microframe
 
-Hook = tuple[Callable[..., Any], bool]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 #: The request-cycle methods an app subclass or an extension may replace:
@@ -119,52 +117,6 @@ def current_context(ctx: RequestContext | None) -> RequestContext:
     return current
 
 
-def _hooks(funcs: dict[Key, list[Any]], names: tuple[Key, ...], reverse: bool) -> tuple[Hook, ...]:
-    out: list[Hook] = []
-    for name in names:
-        found = funcs.get(name)
-        if found:
-            items = reversed(found) if reverse else found
-            out.extend((func, is_async_callable(func)) for func in items)
-    return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class ChainHooks:
-    """The hooks that apply to one blueprint chain, in calling order."""
-
-    #: The app's :attr:`~microframe.scaffold.Scaffold.hooks_version` they were
-    #: taken at: the hooks are taken again once a hook list has changed.
-    version: int
-    blueprints: tuple[str, ...]
-    url_value_preprocessors: tuple[Hook, ...]
-    before: tuple[Hook, ...]
-    after: tuple[Hook, ...]
-    teardown: tuple[Hook, ...]
-    before_websocket: tuple[Hook, ...]
-    after_websocket: tuple[Hook, ...]
-    teardown_websocket: tuple[Hook, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """What the request cycle works out once per endpoint: the hooks of its
-    blueprint chain and its view, and what they mean for a request."""
-
-    #: The hooks version they were taken at (see :class:`ChainHooks`).
-    version: int
-    hooks: ChainHooks
-    #: The view, as registered when the plan was made (``None`` if none was),
-    #: and whether it is a coroutine function.
-    view: Callable[..., Any] | None
-    view_is_async: bool
-    #: Whether a request runs URL value preprocessors or ``before_request`` hooks.
-    preprocesses: bool
-    #: Whether popping a request runs request teardown (hooks or a replaced
-    #: ``do_teardown_request``); signal receivers are checked on each pop.
-    tears_down: bool
-
-
 class RequestCycle:
     """The request cycle of one app and the state it keeps; see the module
     docstring. Created with the app, as ``app._cycle``."""
@@ -207,24 +159,9 @@ class RequestCycle:
     def hooks_for(self, blueprint: str | None) -> ChainHooks:
         """Return the hooks of a blueprint chain, taking them once."""
         hooks = self._chains.get(blueprint)
-        app = self._app()
         version = self._version.value
         if hooks is None or hooks.version != version:
-            inner = blueprint_chain(blueprint)
-            outer: tuple[Key, ...] = (None, *reversed(inner))
-            innermost: tuple[Key, ...] = (*inner, None)
-            hooks = ChainHooks(
-                version=version,
-                blueprints=inner,
-                url_value_preprocessors=_hooks(app.url_value_preprocessors, outer, False),
-                before=_hooks(app.before_request_funcs, outer, False),
-                after=_hooks(app.after_request_funcs, innermost, True),
-                teardown=_hooks(app.teardown_request_funcs, innermost, True),
-                before_websocket=_hooks(app.before_websocket_funcs, outer, False),
-                after_websocket=_hooks(app.after_websocket_funcs, innermost, True),
-                teardown_websocket=_hooks(app.teardown_websocket_funcs, innermost, True),
-            )
-            self._chains[blueprint] = hooks
+            hooks = self._chains[blueprint] = chain_hooks(self._app(), blueprint, version)
         return hooks
 
     def endpoint_plan(self, routed: RoutedRequest) -> Endpoint:
@@ -239,16 +176,8 @@ class RequestCycle:
         return plan
 
     def _plan(self, endpoint: str | None, blueprint: str | None) -> Endpoint:
-        hooks = self.hooks_for(blueprint)
         view = None if endpoint is None else self._app().view_functions.get(endpoint)
-        plan = Endpoint(
-            version=hooks.version,
-            hooks=hooks,
-            view=view,
-            view_is_async=view is not None and is_async_callable(view),
-            preprocesses=bool(hooks.url_value_preprocessors or hooks.before),
-            tears_down=bool(hooks.teardown) or "do_teardown_request" in self.overrides,
-        )
+        plan = endpoint_plan(self.hooks_for(blueprint), view, "do_teardown_request" in self.overrides)
         return self._endpoints.put(endpoint, plan)
 
     def request_hooks(self, routed: RoutedRequest) -> ChainHooks:
@@ -815,8 +744,6 @@ async def teardown_appcontext(
 __all__ = [
     "CYCLE_METHODS",
     "WEBSOCKET_METHODS",
-    "ChainHooks",
-    "Endpoint",
     "RequestCycle",
     "blueprint_chain",
     "call_hook",

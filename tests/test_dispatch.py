@@ -606,24 +606,17 @@ def test_views_replaced_and_teardown_added_while_serving(tmp_path: Any) -> None:
 
 
 def test_views_replaced_and_teardown_added_on_a_real_server(tmp_path: Any) -> None:
-    import http.client
-
     from live_server import LiveServer
 
     (tmp_path / "replaced_views_app.py").write_text(REPLACED_VIEWS_APP)
     server = LiveServer("replaced_views_app:app", [tmp_path], log=tmp_path / "server.log")
     try:
         server.wait_until_ready()
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
 
         def get(path: str) -> tuple[int, str]:
-            conn.request("GET", path)
-            answer = conn.getresponse()
-            return answer.status, answer.read().decode()
+            response, body = server.request("GET", path)
+            return response.status, body.decode()
 
-        try:
-            _check_replaced_views(get)
-        finally:
-            conn.close()
+        _check_replaced_views(get)
     finally:
         server.stop()
