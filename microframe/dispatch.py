@@ -38,7 +38,7 @@ from .routing import BUILD_CACHE_SIZE, MATCH_CACHE_SIZE
 from .sessions import save_request_session, save_websocket_session
 from .sync import WorkerLease, explain_thread_error, is_async_callable, lease_here, ready
 from .wrappers import Response
-from .wrappers.base import RoutedRequest, blueprint_chain
+from .wrappers.base import RoutedRequest, blueprint_chain, endpoint_blueprint
 
 if TYPE_CHECKING:
     from .app import Microframe
@@ -206,8 +206,7 @@ class RequestCycle:
         view = self._app().view_functions[endpoint]
         plan = self._endpoints.get(endpoint)
         if plan is None or plan.view is not view:
-            blueprint = endpoint.rpartition(".")[0] or None
-            plan = self._plan(endpoint, blueprint)
+            plan = self._plan(endpoint, endpoint_blueprint(endpoint))
         return view, plan.view_is_async
 
     def view_runs_async(self, routed: RoutedRequest) -> bool:

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from werkzeug.routing.exceptions import RequestRedirect
 
 
+def endpoint_blueprint(endpoint: str | None) -> str | None:
+    """The (dotted) name of the blueprint of ``endpoint``, ``None`` for an app's own."""
+    if endpoint is not None and "." in endpoint:
+        return endpoint.rpartition(".")[0]
+    return None
+
+
 def blueprint_chain(blueprint: str | None) -> tuple[str, ...]:
     """Return ``"a.b.c"`` as ``("a.b.c", "a.b", "a")``: innermost first."""
     if blueprint is None:
@@ -131,10 +138,7 @@ class RoutedRequest(SansIORequest):
     @property
     def blueprint(self) -> str | None:
         """The (dotted) name of the blueprint of the matched endpoint."""
-        endpoint = self.endpoint
-        if endpoint is not None and "." in endpoint:
-            return endpoint.rpartition(".")[0]
-        return None
+        return endpoint_blueprint(self.endpoint)
 
     @property
     def blueprints(self) -> list[str]:
@@ -142,4 +146,11 @@ class RoutedRequest(SansIORequest):
         return list(blueprint_chain(self.blueprint))
 
 
-__all__ = ["NOT_NOTED", "RoutedRequest", "blueprint_chain", "parse_http_date", "parse_if_range"]
+__all__ = [
+    "NOT_NOTED",
+    "RoutedRequest",
+    "blueprint_chain",
+    "endpoint_blueprint",
+    "parse_http_date",
+    "parse_if_range",
+]
