@@ -195,10 +195,7 @@ class RequestCycle:
 
     def ctx_hooks(self, ctx: RequestContext) -> ChainHooks:
         """Return the hooks of ``ctx``'s request (see :meth:`ctx_plan`)."""
-        plan = ctx.plan
-        if plan is None or plan.version != self._version.value:
-            plan = self.ctx_plan(ctx)
-        return plan.hooks
+        return self.ctx_plan(ctx).hooks
 
     def view_for(self, endpoint: str) -> Hook:
         """The view of ``endpoint`` and whether it is async (``KeyError`` if
