@@ -125,9 +125,8 @@ class Body:
             return None
         first = self._start()
         if not isinstance(first, _Pending):
-            chunk, more = _unpack(first)
+            chunk, more, _ = self._take(first, 0)
             if not more:
-                self._count(0, chunk)
                 self._data = chunk
                 return chunk
         self._first = first
@@ -152,12 +151,15 @@ class Body:
         assert self._receive is not None
         return _poll(self._receive)
 
-    def _count(self, received: int, chunk: bytes) -> int:
+    def _take(self, message: ASGIMessage, received: int) -> tuple[bytes, bool, int]:
+        # A message's (chunk, more_body) and the bytes received with it,
+        # within the size limit.
+        chunk, more = _unpack(message)
         received += len(chunk)
         limit = self.max_content_length
         if limit is not None and received > limit:
             raise RequestEntityTooLarge()
-        return received
+        return chunk, more, received
 
     async def _chunks(self, first: ASGIMessage | _Pending | None = None) -> AsyncIterator[bytes]:
         """Yield the body's chunks, starting from ``first`` (``None``: claim the stream)."""
@@ -174,8 +176,7 @@ class Body:
         # Messages already there when asked for need no timer: a timer costs
         # more than reading a small body, and the client cannot stall them.
         while not isinstance(step, _Pending):
-            chunk, more = _unpack(step)
-            received = self._count(received, chunk)
+            chunk, more, received = self._take(step, received)
             if chunk:
                 yield chunk
             if not more:
@@ -185,8 +186,7 @@ class Body:
         async with _deadline(self.timeout):
             message = await step
             while True:
-                chunk, more = _unpack(message)
-                received = self._count(received, chunk)
+                chunk, more, received = self._take(message, received)
                 if chunk:
                     yield chunk
                 if not more:
@@ -201,10 +201,30 @@ class Body:
         data = self.whole_if_ready()
         if data is not None:
             return data
-        first = self._resume(
+        step = self._resume(
             "The request body was streamed with 'async for' and cannot be read whole."
         )
-        parts = [chunk async for chunk in self._chunks(first)]
+        # Collected here rather than from the chunk stream (_chunks), whose
+        # async generator costs more than the rest of reading a small body.
+        receive = self._receive
+        assert receive is not None
+        parts: list[bytes] = []
+        received = 0
+        more = True
+        while more and not isinstance(step, _Pending):  # already there: no timer
+            chunk, more, received = self._take(step, received)
+            parts.append(chunk)
+            if more:
+                step = _poll(receive)
+        if more:
+            assert isinstance(step, _Pending)  # the client keeps us waiting
+            async with _deadline(self.timeout):
+                message = await step
+                while more:
+                    chunk, more, received = self._take(message, received)
+                    parts.append(chunk)
+                    if more:
+                        message = await receive()
         self._data = b"".join(parts)
         return self._data
 
@@ -285,25 +305,14 @@ class _Pending:
                     return stop.value  # type: ignore[no-any-return]
 
 
-class _deadline:
+class _deadline(detached_timeout):
     """A timeout that turns expiry into 408 Request Timeout."""
 
-    __slots__ = ("_cm", "_seconds")
-
-    def __init__(self, seconds: float | None) -> None:
-        self._seconds = seconds
-        self._cm: detached_timeout | None = None
-
-    async def __aenter__(self) -> None:
-        if self._seconds is not None:
-            self._cm = detached_timeout(self._seconds)
-            await self._cm.__aenter__()
+    __slots__ = ()
 
     async def __aexit__(self, *exc: Any) -> None:
-        if self._cm is None:
-            return
         try:
-            await self._cm.__aexit__(*exc)
+            await super().__aexit__(*exc)
         except TimeoutError:
             raise RequestTimeout(
                 f"The request body was not received within {self._seconds} seconds."
