@@ -104,6 +104,11 @@ class Body:
         return self._feed
 
     @property
+    def expected_length(self) -> int | None:
+        """The length the client declared (``Content-Length``), if any."""
+        return self._expected
+
+    @property
     def is_complete(self) -> bool:
         """``True`` once the whole body is in memory."""
         return self._data is not None

@@ -407,6 +407,12 @@ class Request(RoutedRequest):
         # machinery; its limits are checked all the same.
         whole = body.whole_if_ready()
         parser = _formparser()
+        expected = body.expected_length
+        if whole is None and expected is not None and expected <= parser.SPOOL_MAX_SIZE:
+            # A small body the server has yet to hand over (Granian's receive
+            # always waits) is read whole and parsed the same way: the
+            # parser would keep a file part of that size in memory anyway.
+            whole = await body.read()
         if whole is not None and mimetype == _URLENCODED:
             form: MultiDict[str, str] = parser.parse_urlencoded_bytes(
                 whole,
