@@ -12,6 +12,7 @@ interleaved within each round so that machine drift hits them all alike.
     python -m benchmarks.inprocess --smoke            # a few hundred requests, checks only
     python -m benchmarks.inprocess --cases text,json  # some endpoints only
     python -m benchmarks.inprocess --profile template,session   # cProfile microframe
+    python -m benchmarks.inprocess --receive-waits    # receive() waits, as Granian's does
 
 Quart and Starlette come from the ``bench`` extra (Starlette's form parsing
 also needs ``python-multipart``); a framework that is not installed is skipped,
@@ -30,7 +31,7 @@ import pstats
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,11 +81,41 @@ def http_scope(case: Case, cookie: str | None) -> dict[str, Any]:
     }
 
 
-async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> Answer:
+class _Later:
+    """What ``receive()`` returns for a message a server has yet to hand
+    over: an awaitable, not a coroutine, that resolves on the next turn of
+    the event loop, as Granian's ``receive()`` does for every message."""
+
+    __slots__ = ("_message",)
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self._message = message
+
+    def __await__(self) -> Generator[Any, None, dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        loop.call_soon(_resolve, future, self._message)
+        return (yield from future)
+
+
+def _resolve(future: asyncio.Future[dict[str, Any]], message: dict[str, Any]) -> None:
+    if not future.done():  # not cancelled by a framework's disconnect listener
+        future.set_result(message)
+
+
+async def _at_hand(message: dict[str, Any]) -> dict[str, Any]:
+    return message
+
+
+async def call_http(
+    app: ASGIApp, scope: dict[str, Any], body: bytes, *, receive_waits: bool = False
+) -> Answer:
     """Make one HTTP request to ``app``.
 
     ``receive`` returns the body once, then waits for the response to finish
     and reports a disconnect, as a server does when the client goes away.
+    With ``receive_waits`` the body is handed over on the next turn of the
+    event loop (see :class:`_Later`) rather than at once.
     """
     status = 0
     headers: list[tuple[bytes, bytes]] = []
@@ -92,13 +123,17 @@ async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> Answer:
     body_sent = False
     finished = asyncio.Event()
 
-    async def receive() -> dict[str, Any]:
+    async def disconnect() -> dict[str, Any]:
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    def receive() -> Awaitable[dict[str, Any]]:
         nonlocal body_sent
         if not body_sent:
             body_sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await finished.wait()
-        return {"type": "http.disconnect"}
+            message = {"type": "http.request", "body": body, "more_body": False}
+            return _Later(message) if receive_waits else _at_hand(message)
+        return disconnect()
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status, headers
@@ -182,11 +217,12 @@ def websocket_scope(case: Case) -> dict[str, Any]:
     }
 
 
-async def make_call(app: ASGIApp, case: Case) -> Call:
+async def make_call(app: ASGIApp, case: Case, receive_waits: bool = False) -> Call:
     """Return a function making ``case``'s request to ``app``.
 
     For a session case a first request gets the app's cookie (a session with
-    ``count`` 1), and every later request carries it.
+    ``count`` 1), and every later request carries it. ``receive_waits``: see
+    :func:`call_http`.
     """
     if case.websocket:
         ws_scope = websocket_scope(case)
@@ -200,7 +236,7 @@ async def make_call(app: ASGIApp, case: Case) -> Call:
         if cookie is None:
             raise CheckFailed(f"{case.name}: the first request set no session cookie")
     scope = http_scope(case, cookie)
-    return lambda: call_http(app, scope, case.body)
+    return lambda: call_http(app, scope, case.body, receive_waits=receive_waits)
 
 
 def supports(framework: str, app: Any, case: Case) -> bool:
@@ -240,7 +276,10 @@ def load_apps(names: Sequence[str]) -> dict[str, ASGIApp]:
 
 
 async def smoke(
-    frameworks: Sequence[str] = FRAMEWORKS, cases: Sequence[Case] = CASES, repeat: int = 8
+    frameworks: Sequence[str] = FRAMEWORKS,
+    cases: Sequence[Case] = CASES,
+    repeat: int = 8,
+    receive_waits: bool = False,
 ) -> dict[str, list[str]]:
     """Make every request ``repeat`` times to every app and check every answer.
 
@@ -255,7 +294,7 @@ async def smoke(
             if not supports(name, app, case):
                 skipped[name].append(case.name)
                 continue
-            call = await make_call(app, case)
+            call = await make_call(app, case, receive_waits)
             for _ in range(repeat):
                 try:
                     case.check(await call())
@@ -310,7 +349,11 @@ async def calibrate(call: Call, case: Case, round_time: float) -> int:
 
 
 async def bench(
-    frameworks: Sequence[str], cases: Sequence[Case], rounds: int, round_time: float
+    frameworks: Sequence[str],
+    cases: Sequence[Case],
+    rounds: int,
+    round_time: float,
+    receive_waits: bool = False,
 ) -> dict[str, dict[str, Series]]:
     """Time every framework on every case; frameworks are interleaved within a round."""
     apps = load_apps(frameworks)
@@ -320,7 +363,7 @@ async def bench(
         for name, app in apps.items():
             if not supports(name, app, case):
                 continue
-            call = calls[name, case.name] = await make_call(app, case)
+            call = calls[name, case.name] = await make_call(app, case, receive_waits)
             series = results[name][case.name] = Series()
             series.count = await calibrate(call, case, round_time)
     for round_number in range(rounds):
@@ -458,6 +501,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-framework", default="microframe", choices=FRAMEWORKS)
     parser.add_argument("--profile-count", type=int, default=3000, help="requests per profile (3000)")
     parser.add_argument("--top", type=int, default=12, help="functions listed per profile (12)")
+    parser.add_argument(
+        "--receive-waits",
+        action="store_true",
+        help="receive() hands the body over on the next turn of the event loop, as Granian's does",
+    )
     return parser.parse_args(argv)
 
 
@@ -471,12 +519,12 @@ async def main(argv: Sequence[str] | None = None) -> None:
             print()
         return
     if args.smoke:
-        skipped = await smoke(args.frameworks, cases)
+        skipped = await smoke(args.frameworks, cases, receive_waits=args.receive_waits)
         for name, missing in skipped.items():
             note = f" (skipped: {', '.join(missing)})" if missing else ""
             print(f"{name}: {len(cases) - len(missing)} endpoints checked{note}")
         return
-    results = await bench(args.frameworks, cases, args.rounds, args.round_time)
+    results = await bench(args.frameworks, cases, args.rounds, args.round_time, args.receive_waits)
     print(table(results, cases))
     for name, series_by_case in results.items():
         missing = [case.name for case in cases if case.name not in series_by_case]

@@ -32,12 +32,14 @@ def _installed(framework: str) -> bool:
     return package is None or importlib.util.find_spec(package) is not None
 
 
+@pytest.mark.parametrize("receive_waits", [False, True], ids=["body-at-hand", "receive-waits"])
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-async def test_every_endpoint_answers_correctly(framework: str) -> None:
-    """Each app answers every benchmark request as the checks expect."""
+async def test_every_endpoint_answers_correctly(framework: str, receive_waits: bool) -> None:
+    """Each app answers every benchmark request as the checks expect, with
+    the body at hand and with a receive() that waits (as Granian's does)."""
     if framework != "microframe" and not _installed(framework):
         pytest.skip(f"{framework} is not installed (pip install -e '.[bench]')")
-    skipped = await inprocess.smoke([framework], CASES, repeat=4)
+    skipped = await inprocess.smoke([framework], CASES, repeat=4, receive_waits=receive_waits)
     assert framework in skipped
     allowed = {"websocket"} if framework == "microframe" else set()
     assert set(skipped[framework]) <= allowed
