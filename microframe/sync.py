@@ -30,7 +30,6 @@ import threading
 from asyncio import events
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
-from types import TracebackType
 from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -686,60 +685,6 @@ def unawaited_error(value: Awaitable[object], where: str) -> TypeError:
     )
 
 
-class detached_timeout:
-    """``async with detached_timeout(seconds):`` bounds the block as
-    ``asyncio.timeout(seconds)`` does (:class:`TimeoutError` when the time
-    is up; a cancellation from elsewhere stays a cancellation), with a timer
-    that holds none of the caller's context variables. ``None`` means no
-    limit.
-
-    asyncio keeps a cancelled timer, and the context it was created in, until
-    the timer is due. A timer made while a request context is set would keep
-    that request (its body, its session, ``g``) alive for the whole timeout,
-    often a minute, after the request ended; this timer is scheduled from an
-    empty context. It is a plain ``loop.call_at``: ``asyncio.timeout`` costs
-    four times as much to set up and tear down (6.3 µs against 1.5 on the
-    benchmark machine), paid by every request body the app waits for.
-    """
-
-    __slots__ = ("_cancelling", "_expired", "_seconds", "_task", "_timer")
-
-    def __init__(self, seconds: float | None) -> None:
-        self._seconds = seconds
-        self._timer: asyncio.TimerHandle | None = None
-        self._expired = False
-
-    async def __aenter__(self) -> None:
-        if self._seconds is None:
-            return
-        task = asyncio.current_task()
-        if task is None:
-            raise RuntimeError("detached_timeout is used inside a task.")
-        self._task = task
-        self._cancelling = task.cancelling()
-        loop = task.get_loop()
-        self._timer = loop.call_at(
-            loop.time() + self._seconds, self._expire, context=contextvars.Context()
-        )
-
-    def _expire(self) -> None:
-        self._expired = True
-        self._task.cancel()
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        timer = self._timer
-        if timer is None:
-            return
-        self._timer = None
-        timer.cancel()
-        # Our cancellation is spent: the block timed out, unless the task
-        # was also cancelled from elsewhere (that one still counts).
-        if self._expired and self._task.uncancel() <= self._cancelling and kind is asyncio.CancelledError:
-            raise TimeoutError from error
-
-
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
@@ -792,7 +737,6 @@ __all__ = [
     "SyncWorkerPool",
     "WorkerLease",
     "call_outside_loop",
-    "detached_timeout",
     "dual",
     "ensure_sync",
     "explain_thread_error",

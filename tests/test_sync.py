@@ -16,7 +16,6 @@ from microframe import Microframe, g, request
 from microframe.sync import (
     SyncWorkerPool,
     WorkerLease,
-    detached_timeout,
     in_sync_code,
     is_async_callable,
     run_async,
@@ -423,57 +422,3 @@ async def test_sync_teardown_of_an_async_websocket_handler_runs_on_the_loop_thre
         await asyncio.sleep(0.01)
     assert closed == ["websocket"]
 
-
-# -- detached_timeout: asyncio.timeout's behaviour, with a timer that keeps no context ---------
-
-
-async def test_detached_timeout_raises_timeout_error_when_the_time_is_up() -> None:
-    started = time.monotonic()
-    with pytest.raises(TimeoutError):
-        async with detached_timeout(0.05):
-            await asyncio.sleep(10)
-    assert time.monotonic() - started < 5
-    # The task is not left cancelled: it goes on awaiting as usual.
-    task = asyncio.current_task()
-    assert task is not None and task.cancelling() == 0
-    await asyncio.sleep(0)
-
-
-async def test_detached_timeout_lets_a_quick_block_finish() -> None:
-    async with detached_timeout(5):
-        await asyncio.sleep(0)
-    async with detached_timeout(None):  # no limit
-        await asyncio.sleep(0.01)
-    assert not asyncio.get_running_loop()._scheduled or all(  # type: ignore[attr-defined]
-        timer.cancelled() for timer in asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]
-    )
-
-
-async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
-    # Cancelled by someone else while the deadline also passes: the caller
-    # is told of the cancellation, not of a timeout, as with asyncio.timeout.
-    entered = asyncio.Event()
-
-    async def body() -> None:
-        async with detached_timeout(0.01):
-            entered.set()
-            try:
-                await asyncio.sleep(10)
-            finally:
-                await asyncio.sleep(0.05)  # the deadline passes meanwhile
-
-    task = asyncio.create_task(body())
-    await entered.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert task.cancelled()
-
-
-async def test_the_timer_holds_none_of_the_callers_context() -> None:
-    var: contextvars.ContextVar[str] = contextvars.ContextVar("var")
-    var.set("request")
-    loop = asyncio.get_running_loop()
-    async with detached_timeout(60):
-        (timer,) = [t for t in loop._scheduled if not t.cancelled()]  # type: ignore[attr-defined]
-        assert var not in timer._context  # what a cancelled timer keeps until it is due

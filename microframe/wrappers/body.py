@@ -4,13 +4,13 @@ iterated in chunks, within the body size and time limits."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from types import CoroutineType
+from types import CoroutineType, TracebackType
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
-from ..sync import detached_timeout
 from ..typing import ASGIMessage
 
 ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
@@ -310,15 +310,56 @@ class _Pending:
                     return stop.value  # type: ignore[no-any-return]
 
 
-class _deadline(detached_timeout):
-    """A timeout that turns expiry into 408 Request Timeout."""
+class _deadline:
+    """``async with _deadline(seconds):`` bounds waiting for the body: when
+    the time is up the block is cancelled and :exc:`RequestTimeout` (408)
+    raised, as ``asyncio.timeout`` would raise :exc:`TimeoutError`; a
+    cancellation from elsewhere stays a cancellation. ``None``: no limit.
 
-    __slots__ = ()
+    The timer is a plain ``loop.call_at`` scheduled from an empty context:
+    asyncio keeps a cancelled timer, and the context it was made in, until it
+    is due, and a timer made in the request's context would keep the request
+    (its body, session and ``g``) alive for the whole timeout, often a
+    minute, after it ended. ``asyncio.timeout`` also costs four times as much
+    to set up and tear down (6.3 µs against 1.5 on the benchmark machine),
+    paid by every body the app waits for (every body under Granian).
+    """
 
-    async def __aexit__(self, *exc: Any) -> None:
-        try:
-            await super().__aexit__(*exc)
-        except TimeoutError:
+    __slots__ = ("_cancelling", "_expired", "_seconds", "_task", "_timer")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    async def __aenter__(self) -> None:
+        if self._seconds is None:
+            return
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("A request body is read inside a task.")
+        self._task = task
+        self._cancelling = task.cancelling()
+        loop = task.get_loop()
+        self._timer = loop.call_at(
+            loop.time() + self._seconds, self._expire, context=contextvars.Context()
+        )
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._task.cancel()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        timer = self._timer
+        if timer is None:
+            return
+        self._timer = None
+        timer.cancel()
+        # Our cancellation is spent: the wait timed out, unless the task was
+        # also cancelled from elsewhere (that one still counts).
+        if self._expired and self._task.uncancel() <= self._cancelling and kind is asyncio.CancelledError:
             raise RequestTimeout(
                 f"The request body was not received within {self._seconds} seconds."
             ) from None

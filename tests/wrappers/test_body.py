@@ -8,6 +8,8 @@ path) and one that makes the caller wait first (the general path).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from unittest import mock
@@ -543,3 +545,57 @@ async def test_the_timeout_is_armed_only_when_receive_waits(wait: bool) -> None:
         assert await Body(_receiver(messages, wait=wait), timeout=5).read() == b"ab"
         assert [c async for c in Body(_receiver(messages, wait=wait), timeout=5)] == [b"a", b"b"]
     assert armed == ([5, 5] if wait else [])
+
+
+# -- the deadline: asyncio.timeout's behaviour, with a timer that keeps no context ---------------
+
+
+async def test_the_deadline_answers_408_when_the_time_is_up() -> None:
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout):
+        async with body_module._deadline(0.05):
+            await asyncio.sleep(10)
+    assert time.monotonic() - started < 5
+    # The task is not left cancelled: it goes on awaiting as usual.
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0)
+
+
+async def test_the_deadline_lets_a_prompt_body_through() -> None:
+    loop = asyncio.get_running_loop()
+    async with body_module._deadline(5):
+        await asyncio.sleep(0)
+    async with body_module._deadline(None):  # no limit
+        await asyncio.sleep(0.01)
+    assert all(timer.cancelled() for timer in loop._scheduled)  # type: ignore[attr-defined]
+
+
+async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
+    # Cancelled by the server while the deadline also passes: the request
+    # ends as cancelled, not as a 408, as with asyncio.timeout.
+    entered = asyncio.Event()
+
+    async def wait_for_body() -> None:
+        async with body_module._deadline(0.01):
+            entered.set()
+            try:
+                await asyncio.sleep(10)
+            finally:
+                await asyncio.sleep(0.05)  # the deadline passes meanwhile
+
+    task = asyncio.create_task(wait_for_body())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+
+
+async def test_the_timer_holds_none_of_the_requests_context() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var")
+    var.set("request")
+    loop = asyncio.get_running_loop()
+    async with body_module._deadline(60):
+        (timer,) = [t for t in loop._scheduled if not t.cancelled()]  # type: ignore[attr-defined]
+        assert var not in timer._context  # what a cancelled timer keeps until it is due
