@@ -42,6 +42,7 @@ from .datastructures import FileStorage
 __all__ = ["SPOOL_MAX_SIZE", "parse_form", "parse_multipart", "parse_urlencoded"]
 
 #: File parts up to this many bytes stay in memory; larger ones go to disk.
+#: A request's form body declared no larger is read whole before parsing.
 SPOOL_MAX_SIZE = 500 * 1024
 
 # Network chunks are fed to the decoder in slices of at most this size, so
