@@ -144,6 +144,7 @@ class _LazyLease:
         if ctx is None:
             return self
         lease = ctx.__dict__["lease"] = new_request_lease(ctx.app.sync_pool)
+        ctx._sync_code_starts()
         return lease
 
 
@@ -352,6 +353,9 @@ class _ConnectionContext(_Entered):
         def _view_is_async(self) -> bool: ...  # is the matched view async def?
 
         def _release(self, held: WorkerLease | None) -> None: ...  # the thread, files
+
+    def _sync_code_starts(self) -> None:
+        """The connection's first sync code is about to run (its worker lease is made)."""
 
     # -- push and pop ----------------------------------------------------------
     #
@@ -576,6 +580,13 @@ class RequestContext(_ConnectionContext):
             self.deferred_calls = None
             for call in deferred:
                 call()
+
+    def _sync_code_starts(self) -> None:
+        # A body the server already holds is taken now, on the loop: sync
+        # code then reads request.data, .form and .get_json() in place
+        # instead of handing the read back to the loop (two thread hops).
+        if not in_sync_code():
+            self.request.take_body_at_hand()
 
     def copy(self) -> RequestContext:
         """Return a context for the same request and session, to push elsewhere."""

@@ -128,14 +128,26 @@ class Body:
             return self._data
         if self._first is not None or self._streamed:
             return None
-        first = self._start()
+        # Kept until taken whole: if taking it fails (a disconnect, a chunk
+        # over the limit), the first read reports it again.
+        first = self._first = self._start()
         if not isinstance(first, _Pending):
             chunk, more, _ = self._take(first, 0)
             if not more:
+                self._first = None
                 self._data = chunk
                 return chunk
-        self._first = first
         return None
+
+    def take_at_hand(self) -> None:
+        """Take the body whole if the server already holds it, as
+        :meth:`whole_if_ready` does, without raising: whatever is wrong
+        with the body (too large, the client gone) is left for the first
+        read to report, if the app reads it."""
+        try:
+            self.whole_if_ready()
+        except (RequestEntityTooLarge, ClientDisconnected):
+            pass
 
     def _resume(self, consumed_error: str) -> ASGIMessage | _Pending:
         # The first message of the stream, claiming it unless whole_if_ready() did.
@@ -148,11 +160,12 @@ class Body:
         return self._start()
 
     def _start(self) -> ASGIMessage | _Pending:
-        # Claims the stream and starts receiving its first message.
-        self._streamed = True
+        # Claims the stream and starts receiving its first message; a body
+        # declared too large is refused before, leaving the stream unclaimed.
         limit = self.max_content_length
         if limit is not None and self._expected is not None and self._expected > limit:
             raise RequestEntityTooLarge()
+        self._streamed = True
         assert self._receive is not None
         return _poll(self._receive)
 

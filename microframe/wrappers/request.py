@@ -266,6 +266,18 @@ class Request(RoutedRequest):
     # microframe.sync). _dual returns Any, and each API names its dual type on
     # the way out.
 
+    def take_body_at_hand(self) -> None:
+        """Take the body whole if the server already holds it (see
+        :meth:`Body.take_at_hand`), when this served request declares one
+        (by ``Content-Length`` or as chunked), so that sync code reads it in
+        place."""
+        if self.asgi_receive is None:
+            return
+        headers = self.headers
+        length = headers.get("Content-Length")
+        if (length is not None and length != "0") or "Transfer-Encoding" in headers:
+            self.body.take_at_hand()
+
     def _dual(self, coro: Coroutine[object, object, T], expr: str) -> Any:
         if in_sync_code():
             return _settle(coro, self.body.is_complete)

@@ -19,6 +19,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeou
 
 from microframe import Microframe, request
 from microframe.wrappers import body as body_module
+from microframe.wrappers import request as request_module
 from microframe.wrappers.body import Body, BodyConsumedError, ClientDisconnected
 
 Message = dict[str, Any]
@@ -334,6 +335,10 @@ def _app() -> Microframe:
     def sync_form() -> Any:
         return {"form": request.form.to_dict(flat=False)}
 
+    @app.post("/sync-ignore")
+    def sync_ignore() -> Any:
+        return {"ignored": True}
+
     @app.post("/files")
     async def files_view() -> Any:
         files = await request.files
@@ -599,3 +604,58 @@ async def test_the_timer_holds_none_of_the_requests_context() -> None:
     async with body_module._deadline(60):
         (timer,) = [t for t in loop._scheduled if not t.cancelled()]  # type: ignore[attr-defined]
         assert var not in timer._context  # what a cancelled timer keeps until it is due
+
+
+# -- sync code reads a body at hand in place ------------------------------------------------------
+
+
+@both_paths
+@pytest.mark.parametrize("path", ["/sync-json", "/sync-form"])
+async def test_sync_views_read_a_body_at_hand_in_place(wait: bool, path: str) -> None:
+    # A body the server already holds is taken before the sync view runs,
+    # so reading it does not hand the read back to the loop; a body the
+    # server has yet to hand over is read through the loop as before.
+    app = _app()
+    handed_back: list[object] = []
+    real = request_module.run_async
+
+    def spy(coro: Any) -> Any:
+        handed_back.append(coro)
+        return real(coro)
+
+    data, kind = (
+        (b'{"a": [1, 2]}', "application/json")
+        if path == "/sync-json"
+        else (b"a=1&b=x+y", "application/x-www-form-urlencoded")
+    )
+    with mock.patch.object(request_module, "run_async", spy):
+        status, body = await _call(app, path, kind, [_request(data)], wait=wait, length=len(data))
+    assert status == 200
+    expected = {"/sync-json": b'{"got":{"a":[1,2]}}\n', "/sync-form": b'{"form":{"a":["1"],"b":["x y"]}}\n'}
+    assert body == expected[path]
+    assert len(handed_back) == (1 if wait else 0)
+    await app.shutdown()
+
+
+async def test_a_body_taken_early_reports_its_errors_when_read() -> None:
+    # Taking the body before sync code runs refuses nothing by itself: a
+    # view that ignores an over-long body answers as in Flask, one that
+    # reads it gets the 413, and a client gone before its body is noticed
+    # only by a read.
+    app = _app()
+    app.config["MAX_CONTENT_LENGTH"] = 4
+    data = b'{"a": [1, 2]}'
+    sent = [_request(data)]
+    status, body = await _call(app, "/sync-ignore", "application/json", sent, wait=False, length=13)
+    assert (status, body) == (200, b'{"ignored":true}\n')
+    status, _ = await _call(app, "/sync-json", "application/json", sent, wait=False, length=13)
+    assert status == 413
+    # Declared within the limit, sent longer: the chunk itself is refused.
+    status, _ = await _call(app, "/sync-json", "application/json", sent, wait=False, length=3)
+    assert status == 413
+    app.config["MAX_CONTENT_LENGTH"] = None
+    status, body = await _call(
+        app, "/sync-ignore", "application/json", [{"type": "http.disconnect"}], wait=False, length=8
+    )
+    assert (status, body) == (200, b'{"ignored":true}\n')
+    await app.shutdown()
