@@ -189,17 +189,7 @@ def test_large_upload_is_spooled_to_disk(server: Server) -> None:
     if server.kind != "hypercorn":
         pytest.skip("the other servers may buffer the body themselves")
     content = os.urandom(20 * 2**20)
-    body = (
-        b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nbig\r\n'
-        b'--b\r\nContent-Disposition: form-data; name="blob"; filename="big.bin"\r\n\r\n'
-        + content
-        + b"\r\n--b--\r\n"
-    )
-    response, answer = server.request(
-        "POST", "/upload", body, {"Content-Type": "multipart/form-data; boundary=b"}, timeout=60
-    )
-    assert response.status == 200, server.output()
-    result = json.loads(answer)
+    result = _upload(server, "big", content, timeout=60)
     assert result["title"] == "big" and result["on_disk"] is True
     assert result["sha256"] == hashlib.sha256(content).hexdigest()
     assert result["peak_growth_mib"] < 8
@@ -209,19 +199,25 @@ def test_small_upload(server: Server) -> None:
     # Within SPOOL_MAX_SIZE the body is read whole before parsing (Granian
     # hands every body over only when asked): the same fields and file.
     content = os.urandom(200 * 1024)
+    result = _upload(server, "small", content, timeout=30)
+    assert result["title"] == "small" and result["on_disk"] is False
+    assert result["sha256"] == hashlib.sha256(content).hexdigest()
+
+
+def _upload(server: Server, title: str, content: bytes, timeout: float) -> Any:
+    # POST a multipart form with a title field and a file to /upload.
     body = (
-        b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nsmall\r\n'
-        b'--b\r\nContent-Disposition: form-data; name="blob"; filename="s.bin"\r\n\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\n'
+        + title.encode()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="blob"; filename="f.bin"\r\n\r\n'
         + content
         + b"\r\n--b--\r\n"
     )
     response, answer = server.request(
-        "POST", "/upload", body, {"Content-Type": "multipart/form-data; boundary=b"}, timeout=30
+        "POST", "/upload", body, {"Content-Type": "multipart/form-data; boundary=b"}, timeout=timeout
     )
     assert response.status == 200, server.output()
-    result = json.loads(answer)
-    assert result["title"] == "small" and result["on_disk"] is False
-    assert result["sha256"] == hashlib.sha256(content).hexdigest()
+    return json.loads(answer)
 
 
 def test_too_large_upload_is_413(server: Server) -> None:
