@@ -436,6 +436,10 @@ class _ChunkSafeDecoder(MultipartDecoder):
         return partial and self.boundary_re.search(buffer) is None
 
 
+# The decoder's states while it holds a preamble or a part's headers.
+_HEADER_STATES = (State.PREAMBLE, State.PART)
+
+
 class _MultipartParser:
     """Drive the decoder and collect the fields and files it decodes."""
 
@@ -469,18 +473,31 @@ class _MultipartParser:
         the decoder from asking, at every event, whether its buffer ends in
         the middle of a delimiter.
         """
-        self._decoder.receive_data(data)
+        decoder, limit = self._decoder, self._max_memory
+        # A preamble or part header is held whole until it ends, so while
+        # the decoder reads one it is given no more than the limit allows:
+        # one too large is refused however the body was cut into chunks.
+        while limit is not None and decoder.state in _HEADER_STATES:
+            room = limit + 1 - len(decoder.buffer)
+            if len(data) <= room:
+                break
+            self._decode(data[:room], last=False)
+            data = data[room:]
+        self._decode(data, last)
+
+    def _decode(self, data: bytes, last: bool) -> None:
+        decoder = self._decoder
+        decoder.receive_data(data)
         if last:
-            self._decoder.receive_data(None)
+            decoder.receive_data(None)
         self._drain()
         # In the data states the buffer holds at most a slice plus a few
         # bytes; before them it holds a preamble or headers, which only grow.
-        decoder = self._decoder
-        in_headers = decoder.state in (State.PREAMBLE, State.PART)
-        if in_headers and self._max_memory is not None and len(decoder.buffer) > self._max_memory:
+        limit = self._max_memory
+        if decoder.state in _HEADER_STATES and limit is not None and len(decoder.buffer) > limit:
             raise RequestEntityTooLarge(
                 f"A multipart/form-data preamble or part header is larger than the"
-                f" {self._max_memory} bytes allowed (MAX_FORM_MEMORY_SIZE)."
+                f" {limit} bytes allowed (MAX_FORM_MEMORY_SIZE)."
             )
 
     def finish(self) -> None:

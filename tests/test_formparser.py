@@ -518,15 +518,33 @@ async def test_multipart_field_memory_limit() -> None:
         assert spy.created and all(spool.closed for spool in spy.created)
 
 
-async def test_multipart_header_memory_limit() -> None:
+# However the body arrives: whole (bytes), in one chunk, or trickled.
+_ARRIVALS = pytest.mark.parametrize("size", [0, None, 100], ids=["whole", "one-chunk", "trickled"])
+
+
+async def _multipart_as(data: bytes, size: int | None, **limits: Any) -> tuple[Any, Any]:
+    if size == 0:
+        return await parse_form(data, MULTIPART, {"boundary": BOUNDARY}, **limits)
+    return await _multipart(data, size, **limits)
+
+
+@_ARRIVALS
+async def test_multipart_header_memory_limit(size: int | None) -> None:
     huge = _part('Content-Disposition: form-data; name="a"\r\nX-Pad: ' + "p" * 5000, b"v")
     with pytest.raises(RequestEntityTooLarge):
-        await _multipart(_body(huge), 100, max_form_memory_size=1000)
+        await _multipart_as(_body(huge), size, max_form_memory_size=1000)
+    # Just within the limit, it is accepted.
+    fits = _part('Content-Disposition: form-data; name="a"\r\nX-Pad: ' + "p" * 900, b"v")
+    form, _ = await _multipart_as(_body(fits), size, max_form_memory_size=1000)
+    assert form.to_dict() == {"a": "v"}
 
 
-async def test_multipart_preamble_memory_limit() -> None:
+@_ARRIVALS
+async def test_multipart_preamble_memory_limit(size: int | None) -> None:
     with pytest.raises(RequestEntityTooLarge):
-        await _multipart(b"p" * 5000 + _body(_field("a", b"1")), 100, max_form_memory_size=1000)
+        await _multipart_as(b"p" * 5000 + _body(_field("a", b"1")), size, max_form_memory_size=1000)
+    form, _ = await _multipart_as(b"p" * 900 + _body(_field("a", b"1")), size, max_form_memory_size=1000)
+    assert form.to_dict() == {"a": "1"}
 
 
 async def test_multipart_parts_limit() -> None:
