@@ -51,6 +51,8 @@ class Body:
     # The first message (or its pending receive) when whole_if_ready()
     # found the body not yet whole; the stream resumes from it.
     _first: ASGIMessage | _Pending | None = None
+    # The message after it, when take_at_hand() looked one ahead.
+    _second: ASGIMessage | _Pending | None = None
     _feed: asyncio.Queue[ASGIMessage] | None = None
 
     def __init__(
@@ -145,9 +147,28 @@ class Body:
         with the body (too large, the client gone) is left for the first
         read to report, if the app reads it."""
         try:
-            self.whole_if_ready()
+            if self.whole_if_ready() is not None:
+                return
         except (RequestEntityTooLarge, ClientDisconnected):
-            pass
+            return
+        # Hypercorn sends a body as its data, then an empty last message:
+        # one more message is looked at, and kept for the stream unless it
+        # ends a body within the limit.
+        first = self._first
+        if first is None or isinstance(first, _Pending) or first["type"] != "http.request":
+            return
+        assert self._receive is not None
+        second = self._second = _poll(self._receive)
+        if isinstance(second, _Pending) or second["type"] != "http.request":
+            return
+        if second.get("more_body", False):
+            return
+        head, tail = first.get("body", b""), second.get("body", b"")
+        data = bytes(head) + bytes(tail) if tail else bytes(head)
+        limit = self.max_content_length
+        if limit is None or len(data) <= limit:
+            self._first = self._second = None
+            self._data = data
 
     def _resume(self, consumed_error: str) -> ASGIMessage | _Pending:
         # The first message of the stream, claiming it unless whole_if_ready() did.
@@ -158,6 +179,15 @@ class Body:
         if self._streamed:
             raise BodyConsumedError(consumed_error)
         return self._start()
+
+    def _next(self) -> ASGIMessage | _Pending:
+        # The next message: the one take_at_hand() looked ahead at, or a new one.
+        second = self._second
+        if second is not None:
+            self._second = None
+            return second
+        assert self._receive is not None
+        return _poll(self._receive)
 
     def _start(self) -> ASGIMessage | _Pending:
         # Claims the stream and starts receiving its first message; a body
@@ -199,7 +229,7 @@ class Body:
                 yield chunk
             if not more:
                 return
-            step = _poll(receive)
+            step = self._next()
         # The client keeps us waiting: from here on the wait is bounded.
         async with _deadline(self.timeout):
             message = await step
@@ -233,7 +263,7 @@ class Body:
             chunk, more, received = self._take(step, received)
             parts.append(chunk)
             if more:
-                step = _poll(receive)
+                step = self._next()
         if more:
             assert isinstance(step, _Pending)  # the client keeps us waiting
             async with _deadline(self.timeout):

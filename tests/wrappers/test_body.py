@@ -659,3 +659,66 @@ async def test_a_body_taken_early_reports_its_errors_when_read() -> None:
     )
     assert (status, body) == (200, b'{"ignored":true}\n')
     await app.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("messages", "whole"),
+    [
+        ([b"abc", b""], True),  # Hypercorn's way: the data, then an empty last message
+        ([b"ab", b"c"], True),
+        ([b"a", b"b", b"c"], False),  # longer: left to the stream, in order
+    ],
+    ids=["data-then-end", "two-parts", "three-parts"],
+)
+async def test_taking_a_body_at_hand_looks_one_message_ahead(messages: list[bytes], whole: bool) -> None:
+    sent = [_request(chunk, i < len(messages) - 1) for i, chunk in enumerate(messages)]
+    body = Body(_receiver(sent, wait=False), len(b"abc"))
+    body.take_at_hand()
+    assert body.is_complete is whole
+    assert await body.read() == b"abc"
+    streamed = Body(_receiver(sent, wait=False), len(b"abc"))
+    streamed.take_at_hand()
+    assert [chunk async for chunk in streamed] == ([b"abc"] if whole else [b"a", b"b", b"c"])
+
+
+async def test_a_look_ahead_keeps_what_the_read_must_report() -> None:
+    # A disconnect after the first part, or a body over the limit, is
+    # reported by the read, not by taking the body early.
+    body = Body(_receiver([_request(b"ab", True)], wait=False))  # then the client is gone
+    body.take_at_hand()
+    with pytest.raises(ClientDisconnected):
+        await body.read()
+    body = Body(_receiver([_request(b"ab", True), _request(b"cd")], wait=False), max_content_length=3)
+    body.take_at_hand()
+    assert not body.is_complete
+    with pytest.raises(RequestEntityTooLarge):
+        await body.read()
+    # The part after the first still waits: the stream resumes with it.
+    body = Body(_receiver([_request(b"ab", True), _request(b"cd")], wait=True))
+    body.take_at_hand()
+    assert await body.read() == b"abcd"
+
+
+@pytest.mark.parametrize("path", ["/sync-json", "/sync-form"])
+async def test_sync_views_read_a_body_sent_as_data_then_end_in_place(path: str) -> None:
+    app = _app()
+    handed_back: list[object] = []
+    real = request_module.run_async
+
+    def spy(coro: Any) -> Any:
+        handed_back.append(coro)
+        return real(coro)
+
+    data, kind = (
+        (b'{"a": [1, 2]}', "application/json")
+        if path == "/sync-json"
+        else (b"a=1&b=x+y", "application/x-www-form-urlencoded")
+    )
+    with mock.patch.object(request_module, "run_async", spy):
+        status, body = await _call(
+            app, path, kind, [_request(data, True), _request(b"")], wait=False, length=len(data)
+        )
+    assert status == 200
+    assert body in (b'{"got":{"a":[1,2]}}\n', b'{"form":{"a":["1"],"b":["x y"]}}\n')
+    assert handed_back == []
+    await app.shutdown()
