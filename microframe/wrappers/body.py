@@ -155,20 +155,20 @@ class Body:
         # one more message is looked at, and kept for the stream unless it
         # ends a body within the limit.
         first = self._first
-        if first is None or isinstance(first, _Pending) or first["type"] != "http.request":
+        if first is None or isinstance(first, _Pending):
             return
         assert self._receive is not None
         second = self._second = _poll(self._receive)
-        if isinstance(second, _Pending) or second["type"] != "http.request":
+        if isinstance(second, _Pending):
             return
-        if second.get("more_body", False):
-            return
-        head, tail = first.get("body", b""), second.get("body", b"")
-        data = bytes(head) + bytes(tail) if tail else bytes(head)
-        limit = self.max_content_length
-        if limit is None or len(data) <= limit:
+        try:
+            head, _, received = self._take(first, 0)
+            tail, more, _ = self._take(second, received)
+        except (RequestEntityTooLarge, ClientDisconnected):
+            return  # for the read to report
+        if not more:
             self._first = self._second = None
-            self._data = data
+            self._data = head + tail if tail else head
 
     def _resume(self, consumed_error: str) -> ASGIMessage | _Pending:
         # The first message of the stream, claiming it unless whole_if_ready() did.
