@@ -33,14 +33,9 @@ from .typing import (
 )
 from .wrappers import Request, Response
 from .wrappers.body import ClientDisconnected
-from .wrappers.headers import asgi_headers
 from .wrappers.response import strip_not_modified
 from .wrappers.response_body import DataBody
-from .wrappers.scope import (
-    scope_headers,
-    scope_path,
-    scope_query,
-)
+from .wrappers.scope import read_scope, scope_path, scope_query
 from .wrappers.websocket import Websocket, WebsocketDisconnect
 
 if TYPE_CHECKING:
@@ -133,14 +128,13 @@ class ASGIHTTPConnection:
         """
         app, scope = self.app, self.scope
         config = app.config
-        raw, picked = scope_headers(scope)
-        root_path, path = scope_path(scope)
+        root_path, path, query, headers, picked = read_scope(scope)
         request = app.request_class(
             scope["method"],
             scope.get("scheme", "http"),
             path,
-            scope_query(scope),
-            asgi_headers(raw),
+            query,
+            headers,
             root_path,
             scope.get("http_version", "1.1"),
             # By keyword, as Quart passes them (subclasses read them so).
@@ -564,13 +558,12 @@ class ASGIWebsocketConnection:
     def create_websocket(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> Websocket:
         """Build the app's websocket (of its ``websocket_class``) for the scope."""
         app, scope = self.app, self.scope
-        root_path, path = scope_path(scope)
-        raw, picked = scope_headers(scope)
+        root_path, path, query, headers, picked = read_scope(scope)
         websocket = app.websocket_class(
             path,
-            scope_query(scope),
+            query,
             scope.get("scheme", "ws"),
-            asgi_headers(raw),
+            headers,
             root_path,
             scope.get("http_version", "1.1"),
             scope.get("subprotocols", ()),

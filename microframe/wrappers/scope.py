@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.datastructures import Headers
+
+from .headers import asgi_headers
+
 
 def scope_path(scope: Any) -> tuple[str, str]:
     """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
@@ -34,6 +38,41 @@ def target_host(target: str) -> bytes | None:
     return authority.encode("latin-1") if authority else None
 
 
+#: What :func:`read_scope` returns: the root path, the path below it, the
+#: query string, the request headers, and the first value of each header name.
+ScopeParts = tuple[str, str, bytes, Headers, dict[bytes, bytes]]
+
+
+def read_scope(scope: Any) -> ScopeParts:
+    """Read what a request or websocket is built from out of an HTTP or
+    websocket scope: ``(root_path, path, query_string, headers, picked)``.
+
+    - ``root_path`` and ``path`` as :func:`scope_path` gives them;
+    - ``query_string`` as :func:`scope_query` gives it (ASCII bytes);
+    - ``headers``, werkzeug :class:`~werkzeug.datastructures.Headers`
+      decoded from the scope's pairs when first needed; an absolute-form
+      target's authority replaces the ``Host`` header (RFC 9112, section
+      3.2.2);
+    - ``picked``, the first value of each header name, as werkzeug's
+      ``headers.get(name)`` reads repeated ones: the protocol layer picks
+      out the few headers it checks on every request from it at C speed
+      (ASGI servers send names lowercased).
+    """
+    root_path, path = scope_path(scope)
+    # A list: the ASGI specification allows any iterable, read more than once here.
+    raw = scope["headers"]
+    if type(raw) is not list:
+        raw = list(raw)
+    target: str = scope["path"]
+    if "://" in target and (authority := target_host(target)) is not None:
+        raw = [(name, value) for name, value in raw if name != b"host"]
+        raw.append((b"host", authority))
+    query: bytes = scope.get("query_string", b"")
+    if not query.isascii():
+        query = scope_query(scope)
+    return root_path, path, query, asgi_headers(raw), dict(reversed(raw))
+
+
 def scope_query(scope: Any) -> bytes:
     """Return the query string of an HTTP or websocket scope, as ASCII bytes.
 
@@ -47,29 +86,10 @@ def scope_query(scope: Any) -> bytes:
     return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
 
 
-def scope_headers(scope: Any) -> tuple[list[tuple[bytes, bytes]], dict[bytes, bytes]]:
-    """Return the raw header pairs of an HTTP or websocket scope, as a list
-    (the ASGI specification allows any iterable; it is read more than once),
-    and the first value of each name.
-
-    The values by name let the protocol layer pick out the few headers it
-    checks on every request at C speed (ASGI servers send names lowercased),
-    the same as werkzeug's ``headers.get(name)`` reads: the first of
-    repeated ones. An absolute-form target's authority replaces the ``Host``
-    header (RFC 9112, section 3.2.2).
-    """
-    raw = scope["headers"]
-    if type(raw) is not list:
-        raw = list(raw)
-    if "://" in scope["path"] and (authority := target_host(scope["path"])) is not None:
-        raw = [(name, value) for name, value in raw if name != b"host"]
-        raw.append((b"host", authority))
-    return raw, dict(reversed(raw))
-
-
 __all__ = [
+    "ScopeParts",
+    "read_scope",
     "scope_path",
-    "scope_headers",
     "scope_query",
     "target_host",
 ]
