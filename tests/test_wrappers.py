@@ -183,6 +183,30 @@ async def test_request_attributes(app: Microframe) -> None:
     assert info["blueprint"] is None
 
 
+async def test_url_root_and_script_root_as_flask_names_them() -> None:
+    # Extensions (apiflask's OpenAPI "servers") read werkzeug's WSGI names.
+    app = Microframe(__name__)
+
+    @app.get("/where")
+    async def where() -> dict[str, str]:
+        return {
+            "url_root": request.url_root,
+            "script_root": request.script_root,
+            "root_url": request.root_url,
+        }
+
+    client = app.test_client()
+    response = await client.get("/app/where", root_path="/app", scheme="https")
+    assert await response.get_json() == {
+        "url_root": "https://localhost/app/",
+        "script_root": "/app",
+        "root_url": "https://localhost/app/",
+    }
+    response = await client.get("/where")
+    assert (await response.get_json())["url_root"] == "http://localhost/"
+    assert (await response.get_json())["script_root"] == ""
+
+
 async def test_request_https_and_json_content_type(app: Microframe) -> None:
     client = app.test_client()
     response = await client.post("/info/x", json={"k": 1}, scheme="https")

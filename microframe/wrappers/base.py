@@ -111,6 +111,19 @@ class RoutedRequest(SansIORequest):
         return host
 
     @property
+    def script_root(self) -> str:
+        """The prefix the app is mounted under: :attr:`root_path`, under the
+        name werkzeug's WSGI request (``SCRIPT_NAME``) and Flask give it."""
+        return self.root_path
+
+    @property
+    def url_root(self) -> str:
+        """Scheme, host and root path, ending in ``/``
+        (``https://example.com/app/``): :attr:`root_url`, under the name
+        werkzeug's WSGI request and Flask give it."""
+        return self.root_url
+
+    @property
     def date(self) -> datetime | None:  # type: ignore[override]
         """The ``Date`` header as a datetime, or ``None``."""
         return parse_http_date(self.headers.get("Date"))
