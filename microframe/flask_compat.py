@@ -60,6 +60,12 @@ MODULES: dict[str, str] = {
     "flask.typing": "microframe.typing",
     "flask.views": "microframe.views",
     "flask.wrappers": "microframe.wrappers",
+    # Flask 3's base classes, shared with a future non-WSGI Flask; extensions
+    # (Flask-SQLAlchemy-Lite, Flask-Admin) type against them.
+    "flask.sansio": "microframe",
+    "flask.sansio.app": "microframe.app",
+    "flask.sansio.blueprints": "microframe.blueprints",
+    "flask.sansio.scaffold": "microframe.scaffold",
 }
 
 #: Flask's names for microframe's classes; looked up in every shim module.
@@ -68,6 +74,8 @@ ALIASES: dict[str, str] = {
     "FlaskClient": "MicroframeClient",
     "FlaskCliRunner": "MicroframeCliRunner",
     "FlaskGroup": "MicroframeGroup",
+    # flask.sansio.app.App, the base of Flask: here the app class itself.
+    "App": "Microframe",
 }
 
 #: Where to find an alias when the module itself lacks the target name.

@@ -52,8 +52,18 @@ def test_install_maps_flask_names_and_uninstall_restores() -> None:
         assert "Flask" in dir(flask)
         with pytest.raises(AttributeError, match="no equivalent"):
             flask.not_a_flask_name  # noqa: B018
-        with pytest.raises(ModuleNotFoundError):
-            import flask.sansio  # Flask's internal layer: no equivalent
+        # Flask 3's base classes, which extensions type against.
+        from flask.sansio.app import App
+        from flask.sansio.blueprints import Blueprint as SansioBlueprint
+        from flask.sansio.blueprints import BlueprintSetupState
+        from flask.sansio.scaffold import Scaffold, setupmethod
+
+        assert App is Microframe
+        assert isinstance(Microframe(__name__), App)
+        assert SansioBlueprint is sys.modules["microframe.blueprints"].Blueprint
+        assert BlueprintSetupState is sys.modules["microframe.blueprints"].BlueprintSetupState
+        assert issubclass(Microframe, Scaffold)
+        assert setupmethod is sys.modules["microframe.scaffold"].setupmethod
         flask_compat.install()  # a second call does nothing
     finally:
         flask_compat.uninstall()
