@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.datastructures import Headers
 
-from microframe import Microframe
+from microframe import Microframe, request
 from microframe.wrappers.headers import content_type_for, status_line, trusted_headers
 
 
@@ -109,7 +109,8 @@ def test_asgi_headers_decode_on_first_use() -> None:
     assert headers.getlist("x-a") == ["1"]
     headers["X-B"] = "2"
     assert headers.get("x-b") == "2"
-    assert list(headers.keys()) == ["host", "x-name", "x-a", "X-B"]
+    # Listed as Flask (WSGI environ) and Quart list them.
+    assert list(headers.keys()) == ["Host", "X-Name", "X-A", "X-B"]
     assert headers.copy() == headers
     assert raw == [(b"host", b"example.com"), (b"x-name", b"Zo\xeb"), (b"x-a", b"1")]
 
@@ -188,3 +189,23 @@ async def test_request_cookies_from_several_cookie_headers(app: Microframe) -> N
     client = app.test_client()
     response = await client.get("/", headers=[("Cookie", "a=1; b=2"), ("Cookie", "c=3")])
     assert await response.get_data(as_text=True) == "a=1,b=2,c=3"
+
+
+async def test_header_names_read_as_flask_and_quart_give_them() -> None:
+    # Code that iterates the headers into a dict (OpenAPI header models,
+    # logging) expects "User-Agent" as Flask's WSGI environ gives it, not
+    # the lowercase names ASGI servers send; the test client shows the
+    # response's names as an HTTP client does.
+    app = Microframe(__name__)
+
+    @app.get("/")
+    async def index() -> tuple[dict[str, str], dict[str, str]]:
+        return dict(request.headers), {"X-Api-Key": "k"}
+
+    response = await app.test_client().get("/", headers={"X-API-KEY": "s", "user-agent": "ua"})
+    sent = await response.get_json()
+    assert sent["X-Api-Key"] == "s"
+    assert sent["User-Agent"] == "ua"
+    assert "user-agent" not in sent
+    assert {"Content-Type", "Content-Length", "X-Api-Key"} <= set(response.headers.keys())
+    assert response.headers["x-api-key"] == "k"  # lookups ignore case, as always

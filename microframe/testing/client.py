@@ -751,8 +751,11 @@ async def _run_asgi(
         kind = message["type"]
         if kind == "http.response.start":
             status = message["status"]
+            # ASGI lowercases the names the app set; they are given back as
+            # an HTTP client shows them ("Content-Type"), as Flask's test
+            # client does for the usual headers.
             for name, value in message.get("headers", ()):
-                headers.add(name.decode("latin-1"), value.decode("latin-1"))
+                headers.add(name.decode("latin-1").title(), value.decode("latin-1"))
         elif kind == "http.response.body":
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):

@@ -60,8 +60,11 @@ class ASGIHeaders(Headers):
 
     @first_use
     def _list(self) -> list[tuple[str, str]]:
-        # werkzeug's pairs, decoded when first needed.
-        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self._raw]
+        # werkzeug's pairs, decoded when first needed. ASGI servers send
+        # names lowercased; they are listed as Flask (from the WSGI environ)
+        # and Quart list them, "User-Agent", which code iterating the
+        # headers into a dict relies on.
+        return [(name.decode("latin-1").title(), value.decode("latin-1")) for name, value in self._raw]
 
     def _get_key(self, key: str) -> str:
         # werkzeug's single-header lookup (``[]``, ``get``, ``in``): answered
