@@ -12,7 +12,7 @@ from werkzeug.http import parse_range_header, quote_etag, remove_entity_headers
 from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 
-from ..globals import _cv_app
+from ..globals import _cv_app, _cv_request
 from ..json.provider import JSONProvider
 from ..sync import DualBytes, DualStr, WorkerLease, in_sync_code, is_async_callable, run_async
 from .headers import content_type_for, dict_header_pairs, status_line, trusted_headers
@@ -148,12 +148,19 @@ class Response(SansIOResponse):
                 async for chunk in body:
                     ...
 
-        Setting it replaces the body, as :meth:`set_body` does.
+        Setting it replaces the body, as :meth:`set_body` does; like
+        werkzeug's, it takes what a view may return as a body too (``str``,
+        ``bytes``, an iterable or async iterable of them), which extensions
+        rely on (Flask-Compress sets a generator of compressed chunks). A
+        sync generator runs on the current request's worker thread.
         """
         return self.body
 
     @response.setter
-    def response(self, body: ResponseBody) -> None:
+    def response(self, body: object) -> None:
+        if not isinstance(body, ResponseBody):
+            req_ctx = _cv_request.get(None)
+            body = body_from(body, req_ctx.lease if req_ctx is not None else None)
         self.set_body(body)
 
     @property

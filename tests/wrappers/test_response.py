@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from microframe import Microframe, Response, request, request_finished, send_file
+from microframe import (
+    Microframe,
+    Response,
+    request,
+    request_finished,
+    send_file,
+    stream_with_context,
+)
 
 # -- closing ------------------------------------------------------------------------------
 
@@ -259,3 +266,45 @@ async def test_sync_receiver_reads_a_streamed_body(app: Microframe) -> None:
     assert seen == [b"ab"]
     # Read by the receiver, the body is in memory and is still sent.
     assert await response.get_data() == b"ab"
+
+
+async def test_setting_response_takes_what_werkzeug_takes() -> None:
+    # Flask-Compress swaps the body for a generator of compressed chunks in
+    # a sync after_request hook; werkzeug takes any iterable there.
+    app = Microframe(__name__)
+
+    @app.get("/<kind>")
+    async def page(kind: str) -> str:
+        return "hello"
+
+    @app.after_request
+    def swap(response: Response) -> Response:
+        kind = request.view_args["kind"]
+        if kind == "generator":
+            original = response.get_data()
+            threads.append(threading.get_ident())
+
+            def chunks() -> Iterator[bytes]:
+                threads.append(threading.get_ident())
+                yield original.upper()
+                yield b"!"
+
+            response.response = stream_with_context(chunks())
+        elif kind == "list":
+            response.response = [b"a", "b"]
+        elif kind == "text":
+            response.response = "text"
+        return response
+
+    threads: list[int] = []
+    client = app.test_client()
+    streamed = await client.get("/generator")
+    assert streamed.status_code == 200
+    assert await streamed.get_data() == b"HELLO!"
+    assert "Content-Length" not in streamed.headers
+    assert len(set(threads)) == 1  # the hook and the generator: the request's worker thread
+    listed = await client.get("/list")
+    assert (listed.status_code, await listed.get_data()) == (200, b"ab")
+    text = await client.get("/text")
+    assert await text.get_data() == b"text"
+    assert text.headers["Content-Length"] == "4"
