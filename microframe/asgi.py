@@ -33,7 +33,7 @@ from .typing import (
 )
 from .wrappers import Request, Response
 from .wrappers.body import ClientDisconnected
-from .wrappers.response import strip_not_modified
+from .wrappers.response import correct_location, strip_not_modified
 from .wrappers.response_body import DataBody
 from .wrappers.scope import read_scope, scope_path, scope_query
 from .wrappers.websocket import Websocket, WebsocketDisconnect
@@ -234,6 +234,8 @@ async def _send(
     status = response.status_code
     if status == 304:
         strip_not_modified(response.headers)
+    if response.autocorrect_location_header:
+        correct_location(response, ctx.request)
     await send(
         {"type": "http.response.start", "status": status, "headers": encode_headers(response)}
     )

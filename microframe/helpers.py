@@ -201,10 +201,10 @@ def make_redirect(response_class: type[Response], location: str, code: int = 302
     uri = _redirect_uris.get(location)
     if uri is None:
         uri = _redirect_uris.put(location, _location_uri(location))
-    # werkzeug types its Response argument and result as its WSGI response
-    # class; any class taking (body, status, mimetype=) works, as ours does.
+    # werkzeug types its result as its own response class, which ours
+    # subclasses; it returns an instance of response_class.
     # (Ignored rather than cast(): typing.cast is a call on every redirect.)
-    response: Response = _werkzeug_redirect(location, code, response_class)  # type: ignore[arg-type, assignment]
+    response: Response = _werkzeug_redirect(location, code, response_class)  # type: ignore[assignment]
     if uri != location:
         # werkzeug makes the header a URI only when its WSGI layer sends
         # the response (get_wsgi_headers), which microframe does not use.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from urllib.parse import urljoin
 
 from werkzeug.datastructures import Headers, Range
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_range_header, quote_etag, remove_entity_headers
 from werkzeug.sansio.http import is_resource_modified
+from werkzeug.urls import iri_to_uri
 from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.wrappers.response import Response as WSGIResponse
 
 from ..globals import _cv_app, _cv_request
 from ..json.provider import JSONProvider
@@ -27,8 +30,8 @@ T = TypeVar("T")
 _TEXT_TYPES = (str, bytes)
 
 
-class Response(SansIOResponse):
-    """An HTTP response, built on werkzeug's sans-io response.
+class Response(WSGIResponse):
+    """An HTTP response, built on werkzeug's response.
 
     The body may be ``str``, ``bytes``, a sync or async iterable, or a
     :class:`~microframe.wrappers.response_body.ResponseBody`::
@@ -40,6 +43,12 @@ class Response(SansIOResponse):
 
     Once sent, the response is closed: its body (a file, a generator) is
     closed and the functions given to :meth:`call_on_close` are called.
+
+    It is a :class:`werkzeug.wrappers.Response`, as Flask's is: code that
+    checks for one to pass a response through unchanged (Flask-RESTful,
+    flask-smorest, flask-marshmallow) does so. Its body is microframe's
+    (:attr:`body`), so werkzeug's WSGI methods (``__call__``,
+    ``get_wsgi_response``, ``get_app_iter``) are not how it is sent.
 
     :attr timeout: seconds the body may take to send, overriding
         ``RESPONSE_TIMEOUT``; ``None`` disables the limit.
@@ -64,7 +73,7 @@ class Response(SansIOResponse):
     #: not in memory, and ``get_data()`` reads such a body all the same.
     direct_passthrough: bool = False
     # The call_on_close functions; None (shared, no list per response) until one is added.
-    _on_close: list[Callable[[], Any]] | None = None
+    _on_close: list[Callable[[], Any]] | None = None  # type: ignore[assignment]
     # werkzeug's status attributes, for the responses made without a status:
     # its default_status, set once per class rather than on every response.
     _status = "200 OK"
@@ -124,7 +133,8 @@ class Response(SansIOResponse):
         mimetype: str | None,
         content_type: str | None,
     ) -> None:
-        super().__init__(status, headers, mimetype, content_type)
+        # werkzeug's sans-io constructor: the WSGI one would make its own body.
+        SansIOResponse.__init__(self, status, headers, mimetype, content_type)
         self.set_body(body_from(response))
 
     def set_body(self, body: ResponseBody) -> None:
@@ -140,7 +150,7 @@ class Response(SansIOResponse):
         """Set the body to ``value`` (``str`` is encoded as UTF-8)."""
         self.set_body(DataBody(value.encode() if isinstance(value, str) else bytes(value)))
 
-    @property
+    @property  # type: ignore[override]  # werkzeug's is a plain iterable
     def response(self) -> ResponseBody:
         """The body, under Quart's name (see :attr:`body`)::
 
@@ -167,6 +177,40 @@ class Response(SansIOResponse):
     def is_streamed(self) -> bool:
         """``True`` when the body is produced while sending."""
         return self.body.streamed
+
+    @property
+    def is_sequence(self) -> bool:
+        """``True`` when the body is in memory (werkzeug's name: a buffered body)."""
+        return isinstance(self.body, DataBody)
+
+    def calculate_content_length(self) -> int | None:
+        """The body's length in bytes, when known before sending it."""
+        return self.body.length
+
+    def make_sequence(self) -> Any:
+        """Read a streamed body into memory (awaitable in async code)."""
+        return self._dual(self._buffer())
+
+    def freeze(self) -> Any:
+        """Read the body into memory and set ``Content-Length`` and an
+        ``ETag``, as werkzeug's ``freeze`` does before a response is cached
+        or pickled (awaitable in async code)."""
+        return self._dual(self._buffer(etag=True))
+
+    async def _buffer(self, etag: bool = False) -> None:
+        await self._read()  # a streamed body is replaced by the bytes read
+        if etag:
+            self.add_etag()
+
+    @property
+    def stream(self) -> ResponseWriter:  # type: ignore[override]
+        """A write-only file object whose writes append to the body, as
+        werkzeug's ``response.stream``."""
+        return ResponseWriter(self)
+
+    def __repr__(self) -> str:
+        size = f"{len(self.body.data)} bytes" if isinstance(self.body, DataBody) else "streamed"
+        return f"<{type(self).__name__} {size} [{self.status}]>"
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
@@ -363,7 +407,7 @@ class Response(SansIOResponse):
             if etag is not None:
                 self.set_etag(etag, weak)
 
-    def make_conditional(
+    def make_conditional(  # type: ignore[override]  # a request, not a WSGI environ
         self,
         request: SansIORequest,
         accept_ranges: bool | str = False,
@@ -477,6 +521,16 @@ def strip_not_modified(headers: Headers) -> None:
     remove_entity_headers(headers)
 
 
+def correct_location(response: Response, request: SansIORequest) -> None:
+    """Make a relative ``Location`` absolute, against the request's URL
+    without its query, as werkzeug does when sending a response whose class
+    sets ``autocorrect_location_header`` (``False`` by default, as in Flask)."""
+    location = response.headers.get("Location")
+    if location:
+        base = iri_to_uri(request.base_url)
+        response.headers["Location"] = urljoin(base, iri_to_uri(location))
+
+
 def _if_range_matches(if_range: str, headers: Headers) -> bool:
     etag = headers.get("ETag")
     if if_range.startswith(('"', "W/")):
@@ -492,6 +546,60 @@ async def _ready(response: Response) -> Response:
 _DEFAULT_MAX_COOKIE_SIZE = SansIOResponse.max_cookie_size
 
 
+class ResponseWriter:
+    """:attr:`Response.stream`: a write-only file object appending to the body.
+
+    Writing to a streamed body reads it into memory first (as werkzeug's
+    does), so from async code read it first (``await response.make_sequence()``).
+    """
+
+    mode = "wb+"
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        self.closed = False
+
+    @property
+    def encoding(self) -> str:
+        """The encoding ``str`` writes are encoded with (UTF-8)."""
+        return "utf-8"
+
+    def write(self, value: str | bytes) -> int:
+        """Append ``value`` to the body; return the number of bytes written."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        data = value.encode() if isinstance(value, str) else bytes(value)
+        response = self.response
+        if not isinstance(response.body, DataBody):
+            response.make_sequence()  # sync code: reads it in place
+        body = response.body
+        assert isinstance(body, DataBody), "await response.make_sequence() first in async code"
+        response.set_body(DataBody(body.data + data))
+        return len(data)
+
+    def writelines(self, lines: Iterable[str | bytes]) -> None:
+        """Write each of ``lines``."""
+        for line in lines:
+            self.write(line)
+
+    def tell(self) -> int:
+        """The body's length so far."""
+        return self.response.body.length or 0
+
+    def flush(self) -> None:
+        """Nothing to flush: writes go to the body at once."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def isatty(self) -> bool:
+        """Never a terminal."""
+        return False
+
+    def close(self) -> None:
+        """Refuse further writes."""
+        self.closed = True
+
+
 __all__ = [
     "DataBody",
     "DualResponse",
@@ -500,5 +608,6 @@ __all__ = [
     "IterableBody",
     "Response",
     "ResponseBody",
+    "correct_location",
     "strip_not_modified",
 ]

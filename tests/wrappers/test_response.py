@@ -14,6 +14,8 @@ import pytest
 from microframe import (
     Microframe,
     Response,
+    jsonify,
+    redirect,
     request,
     request_finished,
     send_file,
@@ -308,3 +310,100 @@ async def test_setting_response_takes_what_werkzeug_takes() -> None:
     text = await client.get("/text")
     assert await text.get_data() == b"text"
     assert text.headers["Content-Length"] == "4"
+
+
+# -- werkzeug's Response, as Flask's is ------------------------------------------------
+
+
+async def test_a_response_is_a_werkzeug_response_for_extensions() -> None:
+    # Flask-RESTful and flask-smorest pass a view's werkzeug Response
+    # through unchanged and serialise anything else.
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    app = Microframe(__name__)
+
+    def passes_through(view: Any) -> Any:
+        async def wrapper() -> Any:
+            rv = await view()
+            if isinstance(rv, WerkzeugResponse):
+                return rv
+            return {"data": rv}
+
+        return wrapper
+
+    @app.get("/response", endpoint="response")
+    @passes_through
+    async def made() -> Any:
+        return jsonify(message="made")
+
+    @app.get("/value", endpoint="value")
+    @passes_through
+    async def value() -> Any:
+        return [1, 2]
+
+    client = app.test_client()
+    assert await (await client.get("/response")).get_json() == {"message": "made"}
+    assert await (await client.get("/value")).get_json() == {"data": [1, 2]}
+    assert issubclass(Response, WerkzeugResponse)
+
+
+def test_werkzeug_response_methods_work_on_microframe_bodies() -> None:
+    response = Response("hello")
+    assert repr(response) == "<Response 5 bytes [200 OK]>"
+    assert response.is_sequence
+    assert response.calculate_content_length() == 5
+    response.stream.write("!")
+    response.stream.writelines([b" and", " more"])
+    assert response.get_data() == b"hello! and more"
+    assert response.headers["Content-Length"] == "15"
+
+    streamed = Response(iter([b"a", b"b"]))
+    assert repr(streamed) == "<Response streamed [200 OK]>"
+    assert not streamed.is_sequence
+    assert streamed.calculate_content_length() is None
+    streamed.freeze()  # read into memory, with a length and an ETag, as werkzeug's
+    assert streamed.is_sequence
+    assert streamed.get_data() == b"ab"
+    assert streamed.headers["Content-Length"] == "2"
+    assert "ETag" in streamed.headers
+    writer = streamed.stream
+    writer.close()
+    with pytest.raises(ValueError, match="closed file"):
+        writer.write(b"x")
+
+
+async def test_make_sequence_is_awaited_in_async_code() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"x"
+        yield b"y"
+
+    response = Response(chunks())
+    await response.make_sequence()
+    assert response.is_sequence
+    assert await response.get_data() == b"xy"
+    assert response.headers["Content-Length"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("autocorrect", "target", "expected"),
+    [
+        (False, "/elsewhere", "/elsewhere"),
+        (True, "/elsewhere", "http://localhost/elsewhere"),
+        (True, "sibling", "http://localhost/a/sibling"),
+        (True, "https://example.com/x", "https://example.com/x"),
+    ],
+)
+async def test_autocorrect_location_header(autocorrect: bool, target: str, expected: str) -> None:
+    class Corrected(Response):
+        autocorrect_location_header = autocorrect
+
+    app = Microframe(__name__)
+    app.response_class = Corrected
+
+    @app.get("/a/b")
+    async def moved() -> Any:
+        return redirect(target)
+
+    response = await app.test_client().get("/a/b?q=1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
