@@ -11,8 +11,8 @@ from werkzeug.datastructures import Headers, Range
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_range_header, quote_etag, remove_entity_headers
 from werkzeug.sansio.http import is_resource_modified
-from werkzeug.urls import iri_to_uri
 from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as WSGIResponse
 
 from ..globals import _cv_app, _cv_request
