@@ -26,12 +26,13 @@ from __future__ import annotations
 import inspect
 import threading
 from collections import ChainMap
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableMapping
 from functools import partial, wraps
 from types import AsyncGeneratorType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
+import jinja2.nodes
 from jinja2 import Template, TemplatesNotFound
 from jinja2.ext import Extension
 from jinja2.runtime import Context, new_context
@@ -144,7 +145,65 @@ class AppTemplate(Template):
     more than rendering a small page. A template without globals of its own,
     the usual case, is given the environment's globals dict directly: the
     same values, read the fast way.
+
+    The app's environment is async-enabled, where Jinja's sync
+    :meth:`render` would start an event loop of its own (``asyncio.run``),
+    which fails inside a running loop or another render. Code written for
+    Flask calls it all the same (``app.jinja_env.get_template("mail.txt")
+    .render(...)``, a widget rendering a template while the page renders),
+    so here :meth:`render`, :meth:`generate` and :meth:`stream` render
+    through the sync twin's compilation of the same template, as
+    :func:`render_template` does, unless the render needs something async.
     """
+
+    #: The source of a template compiled from a string (for the sync twin).
+    _source: str | None = None
+    _for_sync: Template | None = None
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        """Render the template with the variables given (Jinja's sync render)."""
+        if not self.environment.is_async:
+            return super().render(*args, **kwargs)
+        context = dict(*args, **kwargs)
+        if self._needs_async(context):
+            return run_async(self.render_async(context))
+        return self._sync_template().render(context)
+
+    def generate(self, *args: Any, **kwargs: Any) -> Iterator[str]:
+        """Render the template piece by piece (Jinja's sync generator)."""
+        if not self.environment.is_async:
+            return super().generate(*args, **kwargs)
+        context = dict(*args, **kwargs)
+        if self._needs_async(context):
+            return iter((run_async(self.render_async(context)),))
+        return self._sync_template().generate(context)
+
+    def _needs_async(self, context: dict[str, Any]) -> bool:
+        environment = self.environment
+        if not (isinstance(environment, Environment) and environment.needs_async(context)):
+            return False
+        if not in_sync_code():
+            raise RuntimeError(
+                "This template calls async functions, so async code must render it"
+                " with 'await template.render_async(...)' rather than render()."
+            )
+        return True
+
+    def _sync_template(self) -> Template:
+        # The same template compiled by the sync twin, with its own globals.
+        compiled = self._for_sync
+        if compiled is None:
+            environment = cast("Environment", self.environment)
+            twin = environment.sync_twin
+            own = self.globals.maps[0] if type(self.globals) is ChainMap else None
+            if self._source is not None:
+                compiled = twin.from_string(self._source, globals=own)
+            elif self.name is not None:
+                compiled = twin.get_template(self.name, globals=own)
+            else:
+                raise RuntimeError("This template has no name or source to render it from.")
+            self._for_sync = compiled
+        return compiled
 
     def new_context(
         self,
@@ -255,6 +314,19 @@ class Environment(jinja2.Environment):
                     twin._sync_twin = twin
                     self._sync_twin = twin
         return twin
+
+    def from_string(
+        self,
+        source: str | jinja2.nodes.Template,
+        globals: MutableMapping[str, Any] | None = None,
+        template_class: type[Template] | None = None,
+    ) -> Template:
+        """Compile ``source`` into a template, as Jinja does; the template
+        keeps a text source for the sync twin (see :class:`AppTemplate`)."""
+        template = super().from_string(source, globals, template_class)
+        if isinstance(source, str) and isinstance(template, AppTemplate):
+            template._source = source
+        return template
 
     def from_string_cached(self, source: str) -> Template:
         """Return ``source`` compiled, compiling each source only once.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,62 @@ async def get_text(app: Microframe, path: str) -> str:
 async def test_render_template_from_file(app: Microframe) -> None:
     async with app.app_context():
         assert await render_template("hello.html", name="Ada") == "Hello Ada!"
+
+
+# Jinja's own sync render of the app's templates, as Flask code calls it
+# (mail bodies, widgets rendering templates while a page renders).
+
+
+def test_jinja_render_of_app_templates_nests_in_a_sync_view(app: Microframe) -> None:
+    env = app.jinja_env
+
+    @app.get("/nested")
+    def nested() -> str:
+        inner = env.from_string("({{ x }})")
+        outer = env.from_string("[{{ f() }}|{{ g2() }}]")
+        hello = env.get_template("hello.html")
+        return outer.render(f=lambda: inner.render(x=1), g2=lambda: hello.render(name="Ada"))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine ... never awaited"
+        response = app.test_client().get("/nested")
+    assert response.status_code == 200
+    assert response.text == "[(1)|Hello Ada!]"
+
+
+async def test_jinja_render_of_app_templates_in_async_code(app: Microframe) -> None:
+    @app.get("/mail")
+    async def mail() -> str:
+        body = app.jinja_env.get_template("hello.html").render(name="Bo")
+        chunks = list(app.jinja_env.from_string("{% for i in n %}{{ i }}{% endfor %}").generate(n=[1, 2]))
+        streamed = "".join(app.jinja_env.get_template("hello.html").stream(name="Cy"))
+        return f"{body} {''.join(chunks)} {streamed}"
+
+    assert await get_text(app, "/mail") == "Hello Bo! 12 Hello Cy!"
+    # Outside any request or loop (a script, a CLI command):
+    assert app.jinja_env.get_template("hello.html").render(name="Di") == "Hello Di!"
+
+
+async def test_jinja_render_of_a_template_calling_async_functions(app: Microframe) -> None:
+    async def fetch() -> str:
+        return "fetched"
+
+    template = app.jinja_env.from_string("{{ fetch() }}")
+
+    @app.get("/sync")
+    def from_sync() -> str:
+        return template.render(fetch=fetch)  # awaited on the request's loop
+
+    @app.get("/async")
+    async def from_async() -> str:
+        try:
+            return template.render(fetch=fetch)
+        except RuntimeError as error:
+            return str(error)
+
+    assert await get_text(app, "/sync") == "fetched"
+    said = await get_text(app, "/async")
+    assert "await template.render_async" in said
 
 
 async def test_render_template_list_uses_first_existing(app: Microframe) -> None:
