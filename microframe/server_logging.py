@@ -81,7 +81,11 @@ class DevServerLogger(HypercornLogger):
         if query:
             target = f"{target}?{query.decode('latin-1')}"
         method = request["method"] if request["type"] == "http" else "GET"
-        line = f"{method} {uri_to_iri(target)} HTTP/{request.get('http_version', '1.1')}"
+        try:
+            shown = uri_to_iri(target)
+        except ValueError:  # a malformed absolute-form target ('http://[::1/'): as sent
+            shown = target
+        line = f"{method} {shown} HTTP/{request.get('http_version', '1.1')}"
         size = "-"
         for name, value in response.get("headers", ()) if response is not None else ():
             if name.lower() == b"content-length":

@@ -95,6 +95,14 @@ def test_request_line_shows_the_path_as_sent_but_readable(loggers: None) -> None
     assert '"GET /a\\x1b[31m\\\\ HTTP/1.1"' in text
 
 
+@pytest.mark.parametrize("target", [b"http://[::1/", b"http://x]/", b"http://x:99999/"])
+def test_request_line_of_a_malformed_absolute_target(loggers: None, target: bytes) -> None:
+    # werkzeug cannot decode these (a bad IPv6 host, a port out of range):
+    # the line shows the target as sent instead of failing after the answer.
+    text = line(dev_logger(), http_scope(raw_path=target), {"status": 404, "headers": []})
+    assert f'"GET {target.decode()} HTTP/1.1" 404 -' in text
+
+
 def test_websocket_line(loggers: None) -> None:
     logger = dev_logger()
     scope = http_scope(type="websocket", raw_path=b"/ws", scheme="ws")

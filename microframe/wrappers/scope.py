@@ -23,7 +23,10 @@ def scope_path(scope: Any) -> tuple[str, str]:
     root_path: str = scope.get("root_path", "")
     path: str = scope["path"]
     if "://" in path and path[:1] != "/":
-        path = urlsplit(path).path or "/"
+        try:
+            path = urlsplit(path).path or "/"
+        except ValueError:  # a malformed authority ('http://[::1/'): routed as sent, to a 404
+            pass
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :] or "/"
     return root_path, path
@@ -34,7 +37,10 @@ def target_host(target: str) -> bytes | None:
     header (RFC 9112, section 3.2.2); ``None`` for the usual origin form."""
     if "://" not in target or target[:1] == "/":
         return None
-    authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
+    try:
+        authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
+    except ValueError:  # malformed ('http://[::1/'): the Host header stands
+        return None
     return authority.encode("latin-1") if authority else None
 
 

@@ -62,6 +62,15 @@ def test_an_absolute_form_target_is_routed_by_its_path_and_gives_the_host() -> N
     assert headers.getlist("Host") == ["other.test:8080"]
 
 
+@pytest.mark.parametrize("target", ["http://[::1/", "http://x]/", "http://[zz]/p"])
+def test_a_malformed_absolute_form_target_is_routed_as_sent(target: str) -> None:
+    # urlsplit refuses it; the request routes to a 404 rather than a 500.
+    _, path, _, headers, picked = read_scope(_scope(target))
+    assert path == target
+    assert picked[b"host"] == b"example.com"
+    assert headers["Host"] == "example.com"
+
+
 def test_a_query_with_raw_bytes_is_percent_encoded() -> None:
     query = read_scope(_scope(query_string=b"a=\xe9&b=ok"))[2]
     assert query == b"a=%E9&b=ok"
