@@ -63,7 +63,13 @@ from .sync import (
     run_async,
 )
 from .template_loader import DispatchingJinjaLoader
-from .templating import AUTOESCAPE_EXTENSIONS, Environment, update_context_async, update_context_sync
+from .templating import (
+    AUTOESCAPE_EXTENSIONS,
+    Environment,
+    _default_template_ctx_processor,
+    update_context_async,
+    update_context_sync,
+)
 from .typing import (
     AfterServingCallable,
     ASGIReceiveCallable,
@@ -209,6 +215,8 @@ class Microframe(Scaffold):
         self._got_first_request = False
         self._sync_pool: SyncWorkerPool | None = None
         self._cycle = RequestCycle(self)
+        # Flask's first context processor (g and request for templates), listed as Flask lists it.
+        self.template_context_processors[None].append(_default_template_ctx_processor)
         if self.has_static_folder:
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"

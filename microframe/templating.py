@@ -393,9 +393,15 @@ def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallabl
     return funcs
 
 
-def _default_context() -> dict[str, object]:
-    # ``session`` stays the global proxy so a render does not open the session
-    # (and touch the cookie) unless the template uses it.
+def _default_template_ctx_processor() -> dict[str, object]:
+    """The app's first context processor, as Flask lists it: ``g`` and
+    ``request`` for templates.
+
+    ``session`` is left to the environment's global, the proxy, so that a
+    render does not open the session (and touch the cookie) unless the
+    template uses it. Being a plain read of the contexts, it runs where the
+    render runs, never on a worker thread.
+    """
     extra: dict[str, object] = {}
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
@@ -413,8 +419,8 @@ def _merge(context: dict[str, object], extra: dict[str, object]) -> None:
 
 
 def update_context_sync(app: Microframe, context: dict[str, object]) -> None:
-    """Fill ``context`` from sync code: ``g``, ``request`` and context processors."""
-    extra = _default_context()
+    """Fill ``context`` from sync code with the context processors' values."""
+    extra: dict[str, object] = {}
     for func in _context_processors(app):
         result = func()
         if inspect.isawaitable(result):
@@ -429,17 +435,20 @@ async def update_context_async(app: Microframe, context: dict[str, object]) -> N
     Sync processors run on the request's worker thread, like every sync
     function of a request, so they may use thread-bound resources on ``g``.
     """
-    extra = _default_context()
-    funcs = _context_processors(app)
-    if funcs:
-        req_ctx = _cv_request.get(None)
-        lease = req_ctx.lease if req_ctx is not None else WorkerLease(None)
-        for func in funcs:
-            if is_async_callable(func):
-                result = await cast("Callable[[], Any]", func)()
-            else:
-                result = await lease.run(func)
-            extra.update(result)
+    extra: dict[str, object] = {}
+    lease: WorkerLease | None = None
+    for func in _context_processors(app):
+        result: Any
+        if func is _default_template_ctx_processor:
+            result = func()
+        elif is_async_callable(func):
+            result = await cast("Callable[[], Any]", func)()
+        else:
+            if lease is None:
+                req_ctx = _cv_request.get(None)
+                lease = req_ctx.lease if req_ctx is not None else WorkerLease(None)
+            result = await lease.run(func)
+        extra.update(result)
     _merge(context, extra)
 
 

@@ -261,6 +261,26 @@ async def test_context_processors_sync_and_async(app: Microframe) -> None:
     assert await get_text(app, "/sp") == "sync async view"
 
 
+async def test_context_processors_are_listed_as_flask_lists_them(app: Microframe) -> None:
+    # Flask's own processor (g and request) comes first; extensions append
+    # theirs after it (Flask-Moment's tests index the list so).
+    @app.context_processor
+    def extension() -> dict[str, Any]:
+        return {"ext": "yes"}
+
+    default, added = app.template_context_processors[None]
+    assert default.__name__ == "_default_template_ctx_processor"
+    assert added is extension
+
+    @app.get("/both")
+    async def both() -> str:
+        g.who = "g"
+        return await render_template_string("{{ g.who }} {{ request.path }} {{ ext }}")
+
+    assert await get_text(app, "/both") == "g /both yes"
+    assert make_blueprint().template_context_processors[None] == []  # the app's alone
+
+
 def test_context_processors_in_plain_sync_code(app: Microframe) -> None:
     @app.context_processor
     async def async_processor() -> dict[str, Any]:
