@@ -307,6 +307,11 @@ async def _feed_stream(
         parser.finish()
 
 
+
+#: How the decoder says a body ended before its closing boundary (werkzeug's
+#: words, then ours): any other error is reported as it is.
+_ENDED_EARLY = ("the body ends", "Invalid form-data cannot parse beyond")
+
 class _ChunkSafeDecoder(MultipartDecoder):
     """A :class:`MultipartDecoder` whose events do not depend on chunking.
 
@@ -358,7 +363,7 @@ class _ChunkSafeDecoder(MultipartDecoder):
         except HTTPException:
             raise
         except Exception as error:
-            if self.complete:
+            if self.complete and str(error).startswith(_ENDED_EARLY):
                 raise BadRequest(
                     "The multipart/form-data body is truncated or malformed: it ends"
                     " before its closing boundary."
@@ -377,7 +382,7 @@ class _ChunkSafeDecoder(MultipartDecoder):
             # The blank line may begin in the bytes already searched.
             self._headers_searched = max(0, len(buffer) - SEARCH_EXTRA_LENGTH)
             if self.complete:
-                raise ValueError("the body ends in the headers of a part")
+                raise ValueError(f"{_ENDED_EARLY[0]} in the headers of a part")
             return NEED_DATA
         name, filename, headers = self._describe(bytes(buffer[: match.start()]))
         # As werkzeug's step does: the last header's line break is dropped
