@@ -15,20 +15,9 @@ from .headers import asgi_headers
 
 
 def scope_path(scope: Any) -> tuple[str, str]:
-    """Return ``(root_path, path below it)`` of an HTTP or websocket scope.
-
-    An absolute-form target (``http://host/path``, as sent to proxies) is
-    routed by its path.
-    """
-    root_path: str = scope.get("root_path", "")
-    path: str = scope["path"]
-    if "://" in path and path[:1] != "/":
-        try:
-            path = urlsplit(path).path or "/"
-        except ValueError:  # a malformed authority ('http://[::1/'): routed as sent, to a 404
-            pass
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :] or "/"
+    """Return ``(root_path, path below it)`` of an HTTP or websocket scope,
+    as :func:`read_scope` reads them."""
+    root_path, path, *_ = read_scope(scope)
     return root_path, path
 
 
@@ -53,7 +42,8 @@ def read_scope(scope: Any) -> ScopeParts:
     """Read what a request or websocket is built from out of an HTTP or
     websocket scope: ``(root_path, path, query_string, headers, picked)``.
 
-    - ``root_path`` and ``path`` as :func:`scope_path` gives them;
+    - ``root_path`` and ``path`` below it; an absolute-form target
+      (``http://host/path``, as sent to proxies) is routed by its path;
     - ``query_string`` as :func:`scope_query` gives it (ASCII bytes);
     - ``headers``, werkzeug :class:`~werkzeug.datastructures.Headers`
       decoded from the scope's pairs when first needed; an absolute-form
@@ -64,19 +54,34 @@ def read_scope(scope: Any) -> ScopeParts:
       out the few headers it checks on every request from it at C speed
       (ASGI servers send names lowercased).
     """
-    root_path, path = scope_path(scope)
+    root_path: str = scope.get("root_path", "")
+    path: str = scope["path"]
     # A list: the ASGI specification allows any iterable, read more than once here.
     raw = scope["headers"]
     if type(raw) is not list:
         raw = list(raw)
-    target: str = scope["path"]
-    if "://" in target and (authority := target_host(target)) is not None:
-        raw = [(name, value) for name, value in raw if name != b"host"]
-        raw.append((b"host", authority))
+    if "://" in path and path[:1] != "/":
+        path, raw = _absolute_form(path, raw)
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :] or "/"
     query: bytes = scope.get("query_string", b"")
     if not query.isascii():
         query = scope_query(scope)
     return root_path, path, query, asgi_headers(raw), dict(reversed(raw))
+
+
+def _absolute_form(target: str, raw: list[tuple[bytes, bytes]]) -> tuple[str, list[tuple[bytes, bytes]]]:
+    # The path of an absolute-form target, and the headers with its
+    # authority as the Host (RFC 9112, section 3.2.2).
+    try:
+        path = urlsplit(target).path or "/"
+    except ValueError:  # a malformed authority ('http://[::1/'): routed as sent, to a 404
+        return target, raw
+    authority = target_host(target)
+    if authority is not None:
+        raw = [(name, value) for name, value in raw if name != b"host"]
+        raw.append((b"host", authority))
+    return path, raw
 
 
 def scope_query(scope: Any) -> bytes:
