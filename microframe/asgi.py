@@ -145,6 +145,10 @@ class ASGIHTTPConnection:
         # The other headers are decoded only if the app reads them.
         request.cookie_sent = b"cookie" in picked
         request.sent_host = picked.get(b"host")
+        length = picked.get(b"content-length")
+        request.body_declared = (length is not None and length != b"0") or (
+            b"transfer-encoding" in picked
+        )
         request.asgi_send = send
         request.asgi_receive = receive
         return request
@@ -240,17 +244,40 @@ async def _send(
         {"type": "http.response.start", "status": status, "headers": encode_headers(response)}
     )
     body = response.body
-    if ctx.request.method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
+    request = ctx.request
+    if request.method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
         await body.aclose()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        data = b""
+    elif isinstance(body, DataBody):
+        data = body.data
+    else:
+        timeout = response.timeout
+        if timeout is Ellipsis:
+            timeout = ctx.app.config["RESPONSE_TIMEOUT"]
+        await _send_streamed(ctx, response, send, receive, timeout)
         return
-    if isinstance(body, DataBody):
-        await send({"type": "http.response.body", "body": body.data, "more_body": False})
-        return
-    timeout = response.timeout
-    if timeout is Ellipsis:
-        timeout = ctx.app.config["RESPONSE_TIMEOUT"]
-    await _send_streamed(ctx, response, send, receive, timeout)
+    last = {"type": "http.response.body", "body": data, "more_body": False}
+    if request.body_declared and request.body_pending():
+        await _send_reading_the_rest(last, send, receive)
+    else:
+        await send(last)
+
+
+async def _send_reading_the_rest(
+    message: ASGIMessage, send: ASGISendCallable, receive: ASGIReceiveCallable
+) -> None:
+    # The app answered without reading the whole body. Hypercorn queues at
+    # most ten body messages for the app and, as the response ends, waits for
+    # room in that queue to tell the app the request is over: with the queue
+    # full, that send would never return (the request would hang, holding its
+    # connection and never tearing down). A task reads and drops the rest
+    # while the end is sent; the server then closes the connection or reads
+    # on to the next request itself.
+    reader = asyncio.create_task(_read_until_gone(receive))
+    try:
+        await send(message)
+    finally:
+        reader.cancel()
 
 
 @types.coroutine
@@ -279,13 +306,27 @@ def _driven(
             error = exc
 
 
+#: A stream gives the event loop a turn after this many chunks.
+CHUNKS_BETWEEN_TURNS = 16
+
+
 async def _stream(response: Response, send: ASGISendCallable) -> None:
     # Entered as Quart's bodies are (a body may open its file in
     # __aenter__), and left (closed) before the final message, so that once
     # the client has the whole response nothing of the stream still runs.
     async with response.body as body:
+        sent = 0
         async for chunk in body:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent += 1
+            if sent % CHUNKS_BETWEEN_TURNS == 0:
+                # A generator that never awaits, sent by a server whose send
+                # does not wait either (Hypercorn's, below its buffer limit or
+                # once the client is gone), would hold the loop for as long
+                # as it yields: every other request waits, and the watch
+                # (which starts at the stream's first wait) never sees the
+                # client leave nor the timeout pass.
+                await asyncio.sleep(0)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -346,15 +387,21 @@ class _Watch:
             self.task.cancel()
 
 
-async def _watch_disconnect(receive: ASGIReceiveCallable, watch: _Watch) -> None:
+async def _read_until_gone(receive: ASGIReceiveCallable) -> bool:
+    """Read the connection's messages, dropping request body chunks, until
+    the client is gone (``True``) or the server's receive fails."""
     try:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
-    except Exception:  # the server's receive failed: nothing left to watch
-        return
-    watch.disconnect()
+                return True
+    except Exception:  # the server's receive failed: nothing left to read
+        return False
+
+
+async def _watch_disconnect(receive: ASGIReceiveCallable, watch: _Watch) -> None:
+    if await _read_until_gone(receive):
+        watch.disconnect()
 
 
 async def _send_streamed(
@@ -370,6 +417,11 @@ async def _send_streamed(
     assert task is not None
     deadline = None if timeout is None else task.get_loop().time() + timeout
     watch = _Watch(task, receive, deadline)
+    request = ctx.request
+    if request.body_declared and request.body_pending():
+        # The watcher reads (and drops) the unread body from the start, as
+        # the end of a response must not wait on it (see _send_reading_the_rest).
+        watch.suspending()
     error: Exception | None = None
     try:
         await _driven(watch.suspending, _stream(response, send))

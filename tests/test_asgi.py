@@ -573,3 +573,96 @@ async def test_request_cancelled_by_the_server_is_answered_503() -> None:
     assert (b"retry-after", b"1") in sent[0]["headers"]  # type: ignore[operator]
     assert sent[-1]["more_body"] is False
     assert len(torn_down) == 1 and isinstance(torn_down[0], asyncio.CancelledError)
+
+
+# -- a body the app leaves unread -----------------------------------------------------
+
+
+class QueueingServer:
+    """A server that, as Hypercorn does, holds at most ``room`` body messages
+    for the app, and as the response ends waits for room to tell the app the
+    request is over."""
+
+    def __init__(self, chunks: int, room: int = 3) -> None:
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(room)
+        self.chunks = chunks
+        self.sent = Recorder()
+        self.ended = False
+
+    async def feed(self) -> None:
+        for _ in range(self.chunks):
+            await self.queue.put({"type": "http.request", "body": b"x" * 1000, "more_body": True})
+        await self.queue.put({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.queue.get()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.sent(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            await self.queue.put({"type": "http.disconnect"})  # waits for room
+            self.ended = True
+
+
+@pytest.mark.parametrize("view", ["refuse", "read-part", "refuse-streamed", "too-large"])
+async def test_an_unread_body_does_not_hold_the_end_of_the_response(view: str) -> None:
+    app = Microframe(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 5000
+    torn_down: list[str] = []
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.append(request.path)
+
+    @app.post("/refuse")
+    async def refuse() -> Any:
+        return "no", 401
+
+    @app.post("/read-part")
+    async def read_part() -> Any:
+        async for _chunk in request.body:
+            break
+        return "enough"
+
+    @app.post("/refuse-streamed")
+    async def refuse_streamed() -> Any:
+        async def gen() -> AsyncIterator[str]:
+            yield "a"
+            yield "b"
+
+        return gen()
+
+    @app.post("/too-large")
+    async def too_large() -> Any:
+        return await request.get_data()  # 413: more than MAX_CONTENT_LENGTH arrives
+
+    server = QueueingServer(chunks=20)
+    feeding = asyncio.create_task(server.feed())
+    scope = http_scope(f"/{view}", "POST", headers=[(b"transfer-encoding", b"chunked")])
+    try:
+        await asyncio.wait_for(app(scope, server.receive, server.send), timeout=5)
+    finally:
+        feeding.cancel()
+    assert server.ended
+    assert server.sent.start["status"] in {200, 401, 413}
+    assert torn_down == [f"/{view}"]
+
+
+async def test_a_body_read_to_its_end_is_not_read_again() -> None:
+    app = Microframe(__name__)
+    reads = 0
+
+    @app.post("/")
+    async def index() -> Any:
+        return str(len(await request.get_data()))
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            return {"type": "http.request", "body": b"abc", "more_body": False}
+        raise AssertionError("the body was over")
+
+    sent = Recorder()
+    await app(http_scope("/", "POST", headers=[(b"content-length", b"3")]), receive, sent)
+    assert sent.body == b"3" and reads == 1

@@ -411,3 +411,55 @@ async def test_upload_disconnect_reaches_teardown(app: Microframe) -> None:
     assert exchange.status is None  # nothing was sent to the client that left
     assert seen[0] == 3000
     assert isinstance(seen[1], ClientDisconnected)
+
+
+async def test_a_stream_that_never_waits_still_lets_others_run_and_stops(app: Microframe) -> None:
+    # An async generator without an await, under a server whose send does
+    # not wait: other requests get turns, and a client leaving stops it.
+    app.config["RESPONSE_TIMEOUT"] = None
+    events: list[str] = []
+
+    @app.get("/")
+    async def index() -> Any:
+        async def endless() -> AsyncIterator[str]:
+            try:
+                while True:
+                    yield "x" * 100
+            finally:
+                events.append("finally")
+
+        return endless()
+
+    turns = 0
+
+    async def other_request() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_request())
+    try:
+        exchange = await drive(app, "/", disconnect_after_chunks=200)
+    finally:
+        other.cancel()
+    assert exchange.status == 200 and not exchange.ended
+    assert len(exchange.chunks) >= 200
+    assert events == ["finally"]
+    assert turns >= 200 // 16 - 1  # the other task ran while the stream was sent
+
+
+async def test_response_timeout_ends_a_stream_that_never_waits(app: Microframe, caplog: Any) -> None:
+    app.config["RESPONSE_TIMEOUT"] = 0.05
+
+    @app.get("/")
+    async def index() -> Any:
+        async def endless() -> AsyncIterator[str]:
+            while True:
+                yield "x"
+
+        return endless()
+
+    exchange = await drive(app, "/")
+    assert exchange.status == 200 and not exchange.ended and exchange.chunks
+    assert "exceeded its timeout" in caplog.text

@@ -54,6 +54,8 @@ class Body:
     # The message after it, when take_at_hand() looked one ahead.
     _second: ASGIMessage | _Pending | None = None
     _feed: asyncio.Queue[ASGIMessage] | None = None
+    # Set when the last message (more_body false) has been taken.
+    _ended = False
 
     def __init__(
         self,
@@ -114,6 +116,13 @@ class Body:
     def is_complete(self) -> bool:
         """``True`` once the whole body is in memory."""
         return self._data is not None
+
+    @property
+    def is_received(self) -> bool:
+        """``True`` once the client has nothing more to send: the body's last
+        message has been taken (read whole or streamed to its end), or the
+        body was given whole."""
+        return self._ended or self._receive is None
 
     def mark_consumed(self) -> None:
         """Note that a parser read the stream: the body now reads as empty."""
@@ -207,6 +216,8 @@ class Body:
         limit = self.max_content_length
         if limit is not None and received > limit:
             raise RequestEntityTooLarge()
+        if not more:
+            self._ended = True
         return chunk, more, received
 
     async def _chunks(self, first: ASGIMessage | _Pending | None = None) -> AsyncIterator[bytes]:

@@ -109,6 +109,10 @@ class Request(RoutedRequest):
     #: headers are decoded so that a request without one skips the session
     #: cookie check; ``None`` when unknown (requests built otherwise).
     cookie_sent: bool | None = None
+    #: Whether the client declared a body (a ``Content-Length`` above 0, or
+    #: ``Transfer-Encoding``), noted by the protocol layer as it builds the
+    #: request; see :meth:`body_pending`.
+    body_declared = False
     #: Where :meth:`send_push_promise` sends, when given to the constructor.
     _send_push_promise: PushPromiseSender = staticmethod(_no_push)
     #: The connection's ASGI ``send``, set by the protocol layer: pushes go
@@ -269,14 +273,24 @@ class Request(RoutedRequest):
     def take_body_at_hand(self) -> None:
         """Take the body whole if the server already holds it (see
         :meth:`Body.take_at_hand`), when this served request declares one
-        (by ``Content-Length`` or as chunked), so that sync code reads it in
-        place."""
-        if self.asgi_receive is None:
-            return
-        headers = self.headers
-        length = headers.get("Content-Length")
-        if (length is not None and length != "0") or "Transfer-Encoding" in headers:
+        (:attr:`body_declared`), so that sync code reads it in place."""
+        if self.asgi_receive is not None and self.body_declared:
             self.body.take_at_hand()
+
+    def body_pending(self) -> bool:
+        """Whether the client may still be sending a body the app has not
+        received to its end (it answered without reading it, read part of
+        it, or refused it as too large).
+
+        The protocol layer then reads and drops the rest while it sends the
+        response's end: a server holding unread body messages for the app
+        (Hypercorn keeps at most ten) would otherwise wait for room to tell
+        it the request is over, while the app waits for that send.
+        """
+        if not self.body_declared:
+            return False
+        body: Body | None = self.__dict__.get("body")
+        return body is None or not body.is_received
 
     def _dual(self, coro: Coroutine[object, object, T], expr: str) -> Any:
         if in_sync_code():

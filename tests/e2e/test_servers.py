@@ -12,7 +12,10 @@ import importlib.util
 import json
 import os
 import signal
+import socket
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,13 @@ from live_server import LiveServer, status_of
 
 APP_SOURCE = textwrap.dedent(
     """
+    import asyncio
     import datetime
     import decimal
     import hashlib
     import resource
 
-    from microframe import Microframe, jsonify, redirect, request, session, url_for
+    from microframe import Microframe, abort, jsonify, redirect, request, session, url_for
 
     app = Microframe(__name__)
     app.config.update(
@@ -119,6 +123,38 @@ APP_SOURCE = textwrap.dedent(
     async def echo():
         data = await request.get_json()
         return jsonify(data=data, when=datetime.date(2024, 5, 17), price=decimal.Decimal("1.10"))
+
+    # Answers that leave the body unread, and what teardown saw of them.
+    torn_down = []
+
+    @app.teardown_request
+    def note_teardown(exc):
+        if request.path.startswith("/refuse"):
+            torn_down.append(request.path)
+
+    @app.post("/refuse-sync")
+    def refuse_sync():
+        abort(401)
+
+    @app.post("/refuse-async")
+    async def refuse_async():
+        await asyncio.sleep(0.05)
+        abort(401)
+
+    @app.post("/refuse-read")
+    def refuse_read():
+        return {"size": len(request.get_data())}  # 413 past MAX_CONTENT_LENGTH
+
+    @app.get("/torn-down")
+    async def torn_down_list():
+        return {"paths": torn_down}
+
+    @app.get("/endless")
+    async def endless():
+        async def gen():
+            while True:  # never awaits
+                yield "x" * 1000
+        return gen(), {"Content-Type": "text/plain"}
     """
 )
 
@@ -229,6 +265,80 @@ def test_too_large_upload_is_413(server: Server) -> None:
     )
     answer = server.raw(head.encode() + b"--b\r\n", timeout=5)
     assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def _post_unread(server: Server, path: str, declared: int, sent: int) -> bytes:
+    # A client that sends its body while the server answers without
+    # reading it (as curl --data-binary does); returns what it received.
+    head = f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {declared}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sender = threading.Thread(target=_send_quietly, args=(sock, head.encode() + b"x" * sent))
+        sender.start()
+        answer = b""
+        deadline = time.monotonic() + 10
+        while b"\r\n\r\n" not in answer and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed by the server
+            pass
+        sender.join(10)
+    return answer
+
+
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    try:
+        sock.sendall(data)
+    except OSError:  # the server closed the connection mid-body: expected
+        pass
+
+
+@pytest.mark.parametrize(
+    ("path", "declared", "status"),
+    [
+        ("/refuse-sync", 2_000_000, 401),
+        ("/refuse-async", 2_000_000, 401),
+        ("/refuse-read", 40 * 2**20, 413),  # declared over MAX_CONTENT_LENGTH
+    ],
+)
+def test_an_answer_that_leaves_the_body_unread_ends_the_request(
+    server: Server, path: str, declared: int, status: int
+) -> None:
+    # Hypercorn holds at most ten unread body messages for the app; the end
+    # of the response must not wait on them (it did: no teardown, the
+    # connection held until the server stopped).
+    before = _torn_down(server)
+    answer = _post_unread(server, path, declared, sent=2_000_000)
+    assert status_of(answer) == status, answer[:200]
+    deadline = time.monotonic() + 10
+    while len(_torn_down(server)) == len(before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _torn_down(server) == [*before, path]
+    assert server.request("GET", "/")[0].status == 200
+
+
+def _torn_down(server: Server) -> list[str]:
+    paths: list[str] = json.loads(server.request("GET", "/torn-down")[1])["paths"]
+    return paths
+
+
+def test_a_stream_that_never_waits_stops_when_the_client_goes(server: Server) -> None:
+    # An async generator without an await: the client reads a little and
+    # goes; the stream must stop and other requests be answered meanwhile.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /endless HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    started = time.monotonic()
+    for _ in range(3):
+        assert server.request("GET", "/", timeout=10)[0].status == 200
+    assert time.monotonic() - started < 5
+    time.sleep(0.5)
+    lines = server.output().count("socket.send() raised exception")
+    time.sleep(1)
+    assert server.output().count("socket.send() raised exception") == lines  # it stopped
 
 
 def test_not_found(server: Server) -> None:
