@@ -86,6 +86,22 @@ SUITES: tuple[Suite, ...] = (
     Suite("quart-cors", "quart-cors==0.8.0", pytest_args=QUART_ARGS, reference="Quart"),
     Suite("quart-rate-limiter", "quart-rate-limiter==0.12.1", pytest_args=QUART_ARGS,
           reference="Quart"),
+    # The API and auth extensions: JSON web tokens, REST resources and
+    # schemas (marshmallow, webargs, OpenAPI documents), OAuth, compression,
+    # rate limits, time rendering.
+    Suite("flask-jwt-extended", "flask-jwt-extended==4.7.4"),
+    # Flask-Limiter's redis/memcached/mongo tests want docker's services
+    # (lovely-pytest-docker, not installed): they fail on both sides.
+    Suite("flask-limiter", "flask-limiter==4.1.1"),
+    Suite("flask-restful", "flask-restful==0.3.10"),
+    Suite("flask-restx", "flask-restx==1.3.2"),
+    Suite("flask-marshmallow", "flask-marshmallow==1.5.0"),
+    Suite("flask-smorest", "flask-smorest==0.47.0"),
+    Suite("apiflask", "apiflask==3.1.2", paths=("tests", "examples")),
+    Suite("flask-openapi3", "flask-openapi3==4.3.2"),
+    Suite("flask-dance", "flask-dance==7.1.0"),
+    Suite("flask-compress", "flask-compress==1.25"),
+    Suite("flask-moment", "flask-moment==1.0.6"),
 )
 
 
