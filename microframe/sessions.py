@@ -522,7 +522,9 @@ async def _save(app: Microframe, session: SessionMixin, response: Response) -> N
     # (and the stock one returns an awaitable None in async code).
     save: Callable[[Microframe, SessionMixin, Response], object] = app.session_interface.save_session
     result = save(app, session, response)
-    if isawaitable(result):
+    # The stock interface's (None, or its ready value in async code) first:
+    # isawaitable() goes through the Awaitable ABC, on every saved session.
+    if result is not None and result is not _SAVED and isawaitable(result):
         await result
 
 
