@@ -210,3 +210,16 @@ def status_of(raw_response: bytes) -> int | None:
         return int(parts[1])
     except ValueError:
         return None
+
+
+def read_until(sock: socket.socket, marker: bytes, seconds: float = 10) -> bytes:
+    """Read from ``sock`` until ``marker`` arrives, the peer closes, or
+    ``seconds`` pass; return what was read."""
+    received = b""
+    deadline = time.monotonic() + seconds
+    while marker not in received and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from live_server import LiveServer, status_of
+from live_server import LiveServer, read_until, status_of
 
 APP_SOURCE = textwrap.dedent(
     """
@@ -274,13 +274,7 @@ def _post_unread(server: Server, path: str, declared: int, sent: int) -> bytes:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sender = threading.Thread(target=_send_quietly, args=(sock, head.encode() + b"x" * sent))
         sender.start()
-        answer = b""
-        deadline = time.monotonic() + 10
-        while b"\r\n\r\n" not in answer and time.monotonic() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_until(sock, b"\r\n\r\n")
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:  # already closed by the server
