@@ -267,12 +267,9 @@ async def _send_reading_the_rest(
     message: ASGIMessage, send: ASGISendCallable, receive: ASGIReceiveCallable
 ) -> None:
     # The app answered without reading the whole body. Hypercorn queues at
-    # most ten body messages for the app and, as the response ends, waits for
-    # room in that queue to tell the app the request is over: with the queue
-    # full, that send would never return (the request would hang, holding its
-    # connection and never tearing down). A task reads and drops the rest
-    # while the end is sent; the server then closes the connection or reads
-    # on to the next request itself.
+    # most ten body messages for the app and, as the response ends, waits
+    # for room to tell it the request is over: with the queue full, this send
+    # would never return. A task reads and drops the rest meanwhile.
     reader = asyncio.create_task(_read_until_gone(receive))
     try:
         await send(message)
