@@ -27,10 +27,11 @@ from werkzeug.exceptions import Aborter, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 
 from . import background, sessions
+from .app_ctx_globals import _AppCtxGlobals
 from .asgi import ASGIHTTPConnection, ASGILifespan, ASGIWebsocketConnection
 from .blueprints import Blueprint
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute, to_timedelta
-from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
+from .ctx import AppContext, RequestContext, WebsocketContext
 from .debughelpers import routing_error, traceback_page
 from .dispatch import (
     ExcInfo,

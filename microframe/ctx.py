@@ -9,7 +9,7 @@ form also runs async teardown functions.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
 from . import signals
+from .app_ctx_globals import _AppCtxGlobals
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .routing import match_url
 from .sessions import SessionMixin
@@ -60,55 +61,6 @@ def _run_teardown(coro: Coroutine[object, object, None] | None) -> None:
         )
     if coro is not None:
         run_async(coro)
-
-
-class _AppCtxGlobals:
-    """The ``g`` object: a namespace for data kept during one app context.
-
-    Behaves like a plain object with ``get``, ``pop``, ``setdefault``,
-    ``in`` and iteration over its attribute names, as Flask's does.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self.__dict__[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self.__dict__[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def get(self, name: str, default: Any | None = None) -> Any:
-        """Return attribute ``name``, or ``default`` if it is not set."""
-        return self.__dict__.get(name, default)
-
-    def pop(self, name: str, default: Any = _sentinel) -> Any:
-        """Remove and return attribute ``name`` (``default`` if missing)."""
-        if default is _sentinel:
-            return self.__dict__.pop(name)
-        return self.__dict__.pop(name, default)
-
-    def setdefault(self, name: str, default: Any = None) -> Any:
-        """Return attribute ``name``, setting it to ``default`` first if missing."""
-        return self.__dict__.setdefault(name, default)
-
-    def __contains__(self, item: str) -> bool:
-        return item in self.__dict__
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.__dict__)
-
-    def __repr__(self) -> str:
-        ctx = _cv_app.get(None)
-        if ctx is not None:
-            return f"<microframe.g of '{ctx.app.name}'>"
-        return object.__repr__(self)
 
 
 class _LazyGlobals:

@@ -16,7 +16,8 @@ from werkzeug.local import LocalProxy
 
 if TYPE_CHECKING:
     from .app import Microframe
-    from .ctx import AppContext, RequestContext, WebsocketContext, _AppCtxGlobals
+    from .app_ctx_globals import _AppCtxGlobals
+    from .ctx import AppContext, RequestContext, WebsocketContext
     from .sessions import SessionMixin
     from .wrappers import Request, Websocket
 
