@@ -21,18 +21,6 @@ def scope_path(scope: Any) -> tuple[str, str]:
     return root_path, path
 
 
-def target_host(target: str) -> bytes | None:
-    """The host of an absolute-form target, which replaces the ``Host``
-    header (RFC 9112, section 3.2.2); ``None`` for the usual origin form."""
-    if "://" not in target or target[:1] == "/":
-        return None
-    try:
-        authority = urlsplit(target).netloc.rpartition("@")[2]  # no user:password@
-    except ValueError:  # malformed ('http://[::1/'): the Host header stands
-        return None
-    return authority.encode("latin-1") if authority else None
-
-
 #: What :func:`read_scope` returns: the root path, the path below it, the
 #: query string, the request headers, and the first value of each header name.
 ScopeParts = tuple[str, str, bytes, Headers, dict[bytes, bytes]]
@@ -72,16 +60,16 @@ def read_scope(scope: Any) -> ScopeParts:
 
 def _absolute_form(target: str, raw: list[tuple[bytes, bytes]]) -> tuple[str, list[tuple[bytes, bytes]]]:
     # The path of an absolute-form target, and the headers with its
-    # authority as the Host (RFC 9112, section 3.2.2).
+    # authority (without any user:password@) as the Host (RFC 9112, section 3.2.2).
     try:
-        path = urlsplit(target).path or "/"
-    except ValueError:  # a malformed authority ('http://[::1/'): routed as sent, to a 404
+        parts = urlsplit(target)
+        authority = parts.netloc.rpartition("@")[2].encode("latin-1")
+    except ValueError:  # malformed ('http://[::1/', a host beyond latin-1): routed as sent, to a 404
         return target, raw
-    authority = target_host(target)
-    if authority is not None:
+    if authority:
         raw = [(name, value) for name, value in raw if name != b"host"]
         raw.append((b"host", authority))
-    return path, raw
+    return parts.path or "/", raw
 
 
 def scope_query(scope: Any) -> bytes:
@@ -102,5 +90,4 @@ __all__ = [
     "read_scope",
     "scope_path",
     "scope_query",
-    "target_host",
 ]

@@ -62,7 +62,7 @@ def test_an_absolute_form_target_is_routed_by_its_path_and_gives_the_host() -> N
     assert headers.getlist("Host") == ["other.test:8080"]
 
 
-@pytest.mark.parametrize("target", ["http://[::1/", "http://x]/", "http://[zz]/p"])
+@pytest.mark.parametrize("target", ["http://[::1/", "http://x]/", "http://[zz]/p", "http://\u20ac/p"])
 def test_a_malformed_absolute_form_target_is_routed_as_sent(target: str) -> None:
     # urlsplit refuses it; the request routes to a 404 rather than a 500.
     _, path, _, headers, picked = read_scope(_scope(target))
