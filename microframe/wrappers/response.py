@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 from urllib.parse import urljoin
 
 from werkzeug.datastructures import Headers, Range
@@ -570,10 +570,15 @@ class ResponseWriter:
             raise ValueError("I/O operation on closed file")
         data = value.encode() if isinstance(value, str) else bytes(value)
         response = self.response
-        if not isinstance(response.body, DataBody):
-            response.make_sequence()  # sync code: reads it in place
         body = response.body
-        assert isinstance(body, DataBody), "await response.make_sequence() first in async code"
+        if not isinstance(body, DataBody):
+            if not in_sync_code():
+                raise RuntimeError(
+                    "response.stream cannot read a streamed body from async code;"
+                    " 'await response.make_sequence()' first."
+                )
+            response.make_sequence()  # read in place
+            body = cast(DataBody, response.body)
         response.set_body(DataBody(body.data + data))
         return len(data)
 

@@ -378,6 +378,8 @@ async def test_make_sequence_is_awaited_in_async_code() -> None:
         yield b"y"
 
     response = Response(chunks())
+    with pytest.raises(RuntimeError, match="make_sequence"):
+        response.stream.write(b"z")  # would have to read the stream here
     await response.make_sequence()
     assert response.is_sequence
     assert await response.get_data() == b"xy"
