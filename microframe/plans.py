@@ -50,6 +50,8 @@ class ChainHooks:
     before_websocket: tuple[Hook, ...]
     after_websocket: tuple[Hook, ...]
     teardown_websocket: tuple[Hook, ...]
+    #: Template context processors, the app's first (outermost blueprint next).
+    context_processors: tuple[Hook, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ def chain_hooks(app: Scaffold, blueprint: str | None, version: int) -> ChainHook
         before_websocket=_hooks(app.before_websocket_funcs, outer, False),
         after_websocket=_hooks(app.after_websocket_funcs, innermost, True),
         teardown_websocket=_hooks(app.teardown_websocket_funcs, innermost, True),
+        context_processors=_hooks(app.template_context_processors, outer, False),
     )
 
 

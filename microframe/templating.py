@@ -47,14 +47,13 @@ from .sync import (
     DualStr,
     WorkerLease,
     in_sync_code,
-    is_async_callable,
     run_async,
 )
 from .template_loader import DispatchingJinjaLoader, not_found_message
-from .typing import TemplateContextProcessorCallable
 
 if TYPE_CHECKING:
     from .app import Microframe
+    from .plans import Hook
 
 TemplateNames = str | Template | list[str | Template]
 
@@ -352,11 +351,11 @@ class Environment(jinja2.Environment):
             return True
         if self.filters.has_async or self.tests.has_async or self.globals.has_async:
             return True
-        # A plain loop: any() over a generator costs more for a small context.
-        for value in context.values():  # noqa: SIM110
-            if type(value) in _MAYBE_ASYNC and _needs_loop(value):
-                return True
-        return False
+        values = context.values()
+        # Most contexts hold no function at all: one pass over their types in C.
+        if _MAYBE_ASYNC.isdisjoint(map(type, values)):
+            return False
+        return any(type(value) in _MAYBE_ASYNC and _needs_loop(value) for value in values)
 
 
 def _get_template(env: Environment, names: TemplateNames) -> Template:
@@ -382,15 +381,14 @@ def _load(env: Environment, names: TemplateNames | None, source: str | None) -> 
 # -- the template context ------------------------------------------------------
 
 
-def _context_processors(app: Microframe) -> list[TemplateContextProcessorCallable]:
-    processors = app.template_context_processors
-    funcs = list(processors.get(None, ()))
+def _context_processors(app: Microframe) -> tuple[Hook, ...]:
+    # Those of the current request's blueprint chain (taken once per chain),
+    # else the app's own.
+    cycle = app._cycle
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
-        hooks = app._cycle.ctx_hooks(req_ctx)
-        for name in reversed(hooks.blueprints):  # outermost blueprint first
-            funcs.extend(processors.get(name, ()))
-    return funcs
+        return cycle.ctx_hooks(req_ctx).context_processors
+    return cycle.hooks_for(None).context_processors
 
 
 def _default_template_ctx_processor() -> dict[str, object]:
@@ -421,7 +419,7 @@ def _merge(context: dict[str, object], extra: dict[str, object]) -> None:
 def update_context_sync(app: Microframe, context: dict[str, object]) -> None:
     """Fill ``context`` from sync code with the context processors' values."""
     extra: dict[str, object] = {}
-    for func in _context_processors(app):
+    for func, _ in _context_processors(app):
         result = func()
         if inspect.isawaitable(result):
             result = run_async(result)
@@ -437,11 +435,11 @@ async def update_context_async(app: Microframe, context: dict[str, object]) -> N
     """
     extra: dict[str, object] = {}
     lease: WorkerLease | None = None
-    for func in _context_processors(app):
+    for func, is_async in _context_processors(app):
         result: Any
         if func is _default_template_ctx_processor:
             result = func()
-        elif is_async_callable(func):
+        elif is_async:
             result = await cast("Callable[[], Any]", func)()
         else:
             if lease is None:

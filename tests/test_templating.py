@@ -341,6 +341,27 @@ async def test_blueprint_context_processors_are_scoped(app: Microframe) -> None:
     assert await get_text(app, "/plain") == "/yes"
 
 
+async def test_context_processors_changed_while_serving_apply_at_once(app: Microframe) -> None:
+    # The processors are taken once per blueprint chain; an extension may
+    # still append one (or a test remove it) after the first request.
+    @app.get("/v")
+    async def view() -> str:
+        return await render_template_string("[{{ late }}]")
+
+    assert await get_text(app, "/v") == "[]"
+
+    def late() -> dict[str, Any]:
+        return {"late": "here"}
+
+    app.template_context_processors[None].append(late)
+    assert await get_text(app, "/v") == "[here]"
+    app.template_context_processors[None].remove(late)
+    assert await get_text(app, "/v") == "[]"
+    async with app.app_context():  # outside a request: the app's own, as they are now
+        app.template_context_processors[None].append(late)
+        assert await render_template_string("[{{ late }}]") == "[here]"
+
+
 # -- filters, tests and globals ------------------------------------------------------------
 
 
