@@ -69,6 +69,12 @@ SUITES: tuple[Suite, ...] = (
         pytest_args=("-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function"),
         notes="Flask's tutorial app ported to async as docs/porting.md says",
     ),
+    Suite(
+        "javascript",
+        FLASK,
+        root="examples/javascript",
+        notes="Flask's JavaScript example (fetch, XHR, jQuery), unchanged through the shim",
+    ),
     Suite("flask-login", "flask-login==0.6.3"),
     Suite("flask-wtf", "flask-wtf==1.3.0"),
     Suite("flask-cors", "flask-cors==6.0.5"),
