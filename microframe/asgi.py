@@ -19,6 +19,7 @@ import asyncio
 import contextvars
 import types
 from collections.abc import Callable, Coroutine, Generator
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 from .caches import BoundedCache
@@ -196,10 +197,12 @@ def encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
             [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in lines]
         )
         # Long values (cookies, signed tokens) are seldom sent twice.
-        if all(len(value) < 64 for _, value in lines):
+        if not lines or max(map(len, map(_value_of, lines))) < 64:
             _encoded_headers.put(lines, encoded)
     return list(encoded)
 
+
+_value_of = itemgetter(1)  # of a (name, value) header line
 
 #: Encoded header lists; values are chosen by the app (and by clients, echoed).
 _encoded_headers: BoundedCache[tuple[tuple[str, str], ...], tuple[tuple[bytes, bytes], ...]] = (
