@@ -399,7 +399,7 @@ class RequestCycle:
     async def process_response(self, ctx: RequestContext, response: Response) -> Response:
         """Run ``after_this_request`` functions and ``after_request`` hooks,
         and save the session."""
-        for func in reversed(ctx._after_request_functions):
+        for func in ctx._after_request_functions:  # in the order they were added, as Flask's
             response = await call_hook((func, is_async_callable(func)), ctx, response)
         for hook in self.ctx_hooks(ctx).after:
             response = await call_hook(hook, ctx, response)

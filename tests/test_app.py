@@ -461,6 +461,30 @@ async def test_after_this_request(app: Microframe) -> None:
     assert "X-This" not in response.headers
 
 
+async def test_after_this_request_functions_run_in_the_order_added(app: Microframe) -> None:
+    # As Flask's and Quart's process_response: the first added runs first,
+    # so the last one to set a header has the last word.
+    @app.get("/")
+    async def index() -> str:
+        @after_this_request
+        def first(response: Response) -> Response:
+            response.headers["X-Order"] = "first"
+            response.headers.add("X-Seen", "first")
+            return response
+
+        @after_this_request
+        async def second(response: Response) -> Response:
+            response.headers["X-Order"] = "second"
+            response.headers.add("X-Seen", "second")
+            return response
+
+        return "ok"
+
+    response = await app.test_client().get("/")
+    assert response.headers["X-Order"] == "second"
+    assert response.headers.getlist("X-Seen") == ["first", "second"]
+
+
 def test_after_this_request_outside_request() -> None:
     with pytest.raises(RuntimeError, match="request context"):
         after_this_request(lambda r: r)
