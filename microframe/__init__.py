@@ -10,6 +10,7 @@ from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
     after_this_request,
+    after_this_websocket,
     copy_current_app_context,
     copy_current_request_context,
     copy_current_websocket_context,
@@ -69,6 +70,7 @@ __all__ = [
     "Websocket",
     "abort",
     "after_this_request",
+    "after_this_websocket",
     "appcontext_popped",
     "appcontext_pushed",
     "appcontext_tearing_down",

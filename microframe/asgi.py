@@ -561,7 +561,7 @@ async def _read_websocket(
             else:
                 websocket.mark_disconnected(message.get("code", 1005), message.get("reason") or "")
                 queue.put_nowait(message)
-                if conn.in_handler and conn.task is not None:
+                if conn.in_handler and not websocket.handler_done and conn.task is not None:
                     conn.task.cancel()
             return
 

@@ -30,7 +30,7 @@ from .sync import (
     new_request_lease,
     run_async,
 )
-from .typing import AfterRequestCallable
+from .typing import AfterRequestCallable, AfterWebsocketCallable
 from .wrappers import Request
 from .wrappers.base import RoutedRequest
 from .wrappers.websocket import Websocket
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., object])
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_after_ws = TypeVar("T_after_ws", bound=AfterWebsocketCallable)
 
 _sentinel: Any = object()
 
@@ -560,6 +561,8 @@ class WebsocketContext(_ConnectionContext):
     """
 
     _var = _cv_websocket
+    # A class default: after_this_websocket makes the list.
+    _after_websocket_functions: list[AfterWebsocketCallable] | tuple[()] = ()
 
     def __init__(
         self, app: Microframe, websocket: Websocket, session: SessionMixin | None = None
@@ -637,6 +640,36 @@ def after_this_request(func: T_after) -> T_after:
     functions = ctx._after_request_functions
     if not isinstance(functions, list):
         functions = ctx._after_request_functions = []
+    functions.append(func)
+    return func
+
+
+def after_this_websocket(func: T_after_ws) -> T_after_ws:
+    """Run ``func(response)`` after this websocket, like an ``after_websocket``
+    hook (Quart's ``quart.ctx.after_this_websocket``).
+
+    ``response`` is the response the handler answered the handshake with, or
+    ``None`` once the websocket was accepted; ``func`` returns it (or another)::
+
+        @app.websocket("/ws")
+        async def ws():
+            @after_this_websocket
+            async def log_end(response):
+                app.logger.info("websocket closed")
+                return response
+
+            await websocket.accept()
+            ...
+    """
+    ctx = _cv_websocket.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_websocket' can only be used when a websocket"
+            " context is active, such as in a websocket handler."
+        )
+    functions = ctx._after_websocket_functions
+    if not isinstance(functions, list):
+        functions = ctx._after_websocket_functions = []
     functions.append(func)
     return func
 
@@ -755,6 +788,7 @@ __all__ = [
     "RequestContext",
     "WebsocketContext",
     "after_this_request",
+    "after_this_websocket",
     "copy_current_app_context",
     "copy_current_request_context",
     "copy_current_websocket_context",

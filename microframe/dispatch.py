@@ -533,8 +533,10 @@ class RequestCycle:
                 # frame that passes through costs.
                 rv = await (replaced(ctx) if replaced is not None else self.call_handler(ctx))
         except Exception as error:
+            ctx.websocket.handler_done = True
             replaced = overrides.get("handle_websocket_user_exception")
             rv = await (replaced or self.handle_websocket_user_exception)(ctx, error)
+        ctx.websocket.handler_done = True
         replaced = overrides.get("finalize_websocket")
         return await (replaced or self.finalize_websocket)(ctx, rv)
 
@@ -573,6 +575,8 @@ class RequestCycle:
         app = ctx.app
         response = None if rv is None else self.make_response(rv, ctx.websocket.endpoint)
         try:
+            for func in ctx._after_websocket_functions:
+                response = await call_hook((func, is_async_callable(func)), ctx, response)
             for hook in self.request_hooks(ctx.websocket).after_websocket:
                 response = await call_hook(hook, ctx, response)
             await save_websocket_session(ctx, response)

@@ -4,6 +4,7 @@ hooks, contexts, errors and disconnects."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from werkzeug.exceptions import Forbidden
 from microframe import (
     Blueprint,
     Microframe,
+    Response,
     abort,
+    after_this_websocket,
     copy_current_websocket_context,
     g,
     got_websocket_exception,
@@ -479,6 +482,99 @@ async def test_hooks_order_and_blueprints(app: Microframe, client: MicroframeCli
         "bp_teardown",
         "app_teardown",
     ]
+
+
+async def test_after_this_websocket_runs_before_the_hooks(
+    app: Microframe, client: MicroframeClient
+) -> None:
+    # Quart's quart.ctx.after_this_websocket: for this connection only, in
+    # the order added, before the after_websocket hooks; the response is
+    # None once the websocket was accepted.
+    calls: list[str] = []
+
+    @app.after_websocket
+    async def app_after(response: Response | None) -> Response | None:
+        calls.append(f"app_after:{response}")
+        return response
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        @after_this_websocket
+        async def first(response: Response | None) -> Response | None:
+            calls.append(f"first:{response}")
+            return response
+
+        @after_this_websocket
+        def second(response: Response | None) -> Response | None:  # sync: on the worker thread
+            calls.append(f"second:{response}")
+            return response
+
+        await websocket.send("hi")
+
+    @app.websocket("/plain")
+    async def plain() -> None:
+        await websocket.send("plain")
+
+    async with client.websocket("/ws") as ws:
+        assert await ws.receive() == "hi"
+    assert calls == ["first:None", "second:None", "app_after:None"]
+    calls.clear()
+    async with client.websocket("/plain") as ws:  # not for other connections
+        assert await ws.receive() == "plain"
+    assert calls == ["app_after:None"]
+
+
+async def test_after_this_websocket_sees_a_rejecting_response(
+    app: Microframe, client: MicroframeClient
+) -> None:
+    @app.websocket("/ws")
+    async def handler() -> Any:
+        @after_this_websocket
+        def add_header(response: Response | None) -> Response | None:
+            assert response is not None
+            response.headers["X-After"] = "yes"
+            return response
+
+        return "no entry", 403
+
+    with pytest.raises(WebsocketResponseError) as caught:
+        async with client.websocket("/ws") as ws:
+            await ws.receive()
+    assert caught.value.response.status_code == 403
+    assert caught.value.response.headers["X-After"] == "yes"
+
+
+async def test_after_hooks_finish_when_the_client_leaves_after_the_handler(
+    app: Microframe, client: MicroframeClient
+) -> None:
+    # A sync after_websocket hook runs on the worker thread; the client
+    # closing meanwhile (the handler is done) must not cancel it.
+    calls: list[str] = []
+
+    @app.after_websocket
+    def slow_after(response: Response | None) -> Response | None:
+        time.sleep(0.05)
+        calls.append("after")
+        return response
+
+    @app.teardown_websocket
+    def teardown(exc: BaseException | None) -> None:
+        calls.append(f"teardown:{exc!r}")
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.send("done")
+
+    for _ in range(3):
+        calls.clear()
+        async with client.websocket("/ws") as ws:
+            assert await ws.receive() == "done"
+        assert calls == ["after", "teardown:None"]
+
+
+def test_after_this_websocket_outside_a_websocket(app: Microframe) -> None:
+    with pytest.raises(RuntimeError, match="websocket context"):
+        after_this_websocket(lambda response: response)
 
 
 async def test_signals(app: Microframe, client: MicroframeClient) -> None:

@@ -132,6 +132,10 @@ class Websocket(RoutedRequest):
     close_code: int | None = None
     #: The subprotocol chosen by :meth:`accept`, if any.
     subprotocol: str | None = None
+    #: Set once the handler (or a ``before_websocket`` hook) has returned or
+    #: raised: the client leaving no longer cancels the connection's task,
+    #: so that ``after_websocket`` functions run to their end.
+    handler_done = False
 
     def __init__(
         self,

@@ -23,8 +23,9 @@ APP_SOURCE = textwrap.dedent(
     """
     import asyncio
     import os
+    import time
 
-    from microframe import Microframe, abort, request, session, websocket
+    from microframe import Microframe, abort, after_this_websocket, request, session, websocket
     from microframe.sse import ServerSentEvent, sse_response
     from microframe.wrappers import WebsocketDisconnect
 
@@ -103,10 +104,21 @@ APP_SOURCE = textwrap.dedent(
             note("ticker finally", n)
 
 
+    @app.websocket("/after")
+    async def after():
+        @after_this_websocket
+        def slow_after(response):
+            time.sleep(0.3)  # on the worker thread; the client has left meanwhile
+            note("after ran", True)
+            return response
+
+        await websocket.send("done")
+
+
     @app.teardown_websocket
     async def ws_teardown(exc):
-        if websocket.path == "/ticker":
-            note("ticker teardown", type(exc).__name__)
+        if websocket.path in ("/ticker", "/after"):
+            note(f"{websocket.path} teardown", type(exc).__name__)
 
 
     @app.get("/events")
@@ -281,9 +293,19 @@ def test_client_disconnect_mid_stream(server: Server) -> None:
     with connect(f"{server.ws}/ticker", open_timeout=5, close_timeout=2) as ws:
         assert ws.recv(timeout=5) == "1"
         assert ws.recv(timeout=5) == "2"
-    state = server.wait_for_state(lambda s: "ticker teardown" in s)
-    assert state["ticker teardown"] == "WebsocketDisconnect"
+    state = server.wait_for_state(lambda s: "/ticker teardown" in s)
+    assert state["/ticker teardown"] == "WebsocketDisconnect"
     assert state["ticker finally"] >= 2
+
+
+def test_after_functions_finish_when_the_client_leaves_after_the_handler(server: Server) -> None:
+    # The handler is done; the client closing meanwhile must not cancel its
+    # after_this_websocket function, and teardown sees no error.
+    with connect(f"{server.ws}/after", open_timeout=5, close_timeout=2) as ws:
+        assert ws.recv(timeout=5) == "done"
+    state = server.wait_for_state(lambda s: "/after teardown" in s)
+    assert state.get("after ran") is True
+    assert state["/after teardown"] == "NoneType"
 
 
 # -- HTTP streaming ------------------------------------------------------------------
