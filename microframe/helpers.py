@@ -292,6 +292,27 @@ async def _ready(value: T) -> T:
     return value
 
 
+async def make_push_promise(path: str) -> None:
+    """Ask the server to push ``path`` to the client with this response
+    (HTTP/2 server push), as Quart's ``make_push_promise``::
+
+        @app.get("/")
+        async def index():
+            await make_push_promise(url_for("static", filename="app.css"))
+            return await render_template("index.html")
+
+    The same as ``await request.send_push_promise(path)``: nothing happens
+    where the server or the protocol cannot push (HTTP/1.1).
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'make_push_promise' pushes with the current response, so it works only"
+            " in a request: call it in a view."
+        )
+    await ctx.request.send_push_promise(path)
+
+
 @overload
 def stream_with_context(generator_or_function: Iterator[T]) -> Iterator[T]: ...
 
@@ -595,6 +616,7 @@ __all__ = [
     "get_root_path",
     "get_template_attribute",
     "instance_folder",
+    "make_push_promise",
     "make_redirect",
     "make_response",
     "redirect",

@@ -62,6 +62,7 @@ MODULES: dict[str, str] = {
     "quart.testing.client": "microframe.testing.client",
     "quart.testing.utils": "microframe.testing.utils",
     "quart.typing": "microframe.typing",
+    "quart.utils": "microframe.sync",
     "quart.views": "microframe.views",
     "quart.wrappers": "microframe.wrappers",
     "quart.wrappers.base": "microframe.wrappers.base",

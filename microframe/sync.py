@@ -29,8 +29,16 @@ import queue
 import threading
 from asyncio import events
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
-from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Iterator,
+)
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -438,6 +446,43 @@ async def run_sync_in_executor(func: Callable[P, T], *args: P.args, **kwargs: P.
     return await _run_in_executor(func, args, kwargs)
 
 
+def run_sync(func: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Quart's ``run_sync`` (``quart.utils``): ``func`` as a coroutine function
+    running it on the default executor, contexts carried over, as
+    :func:`run_sync_in_executor` does::
+
+        result = await run_sync(blocking_call)(42)
+
+    A generator that ``func`` returns is handed back as an async iterator
+    whose items are made there too (:func:`run_sync_iterable`).
+    """
+
+    @functools.wraps(func)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        result = await _run_in_executor(func, args, kwargs)
+        if inspect.isgenerator(result):
+            return run_sync_iterable(result)  # type: ignore[return-value]
+        return result
+
+    return call
+
+
+async def run_sync_iterable(iterable: Iterable[T]) -> AsyncIterator[T]:
+    """Iterate the blocking ``iterable`` from async code: each item is made
+    on the default executor, contexts carried over (Quart's ``run_sync_iterable``)."""
+    iterator = iter(iterable)
+    while True:
+        # next() would raise StopIteration into the future, which asyncio
+        # refuses (it cannot cross a coroutine boundary): ask for a sentinel.
+        item = await _run_in_executor(next, (iterator, _EXHAUSTED), {})
+        if item is _EXHAUSTED:
+            return
+        yield cast(T, item)
+
+
+_EXHAUSTED: Any = object()
+
+
 def run_async(awaitable: Awaitable[T]) -> T:
     """Wait for ``awaitable`` from sync code and return its result.
 
@@ -747,6 +792,8 @@ __all__ = [
     "new_request_lease",
     "run_async",
     "run_async_serving",
+    "run_sync",
     "run_sync_in_executor",
+    "run_sync_iterable",
     "unawaited_error",
 ]

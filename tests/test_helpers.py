@@ -12,6 +12,7 @@ from microframe import (
     Microframe,
     Response,
     jsonify,
+    make_push_promise,
     make_response,
     redirect,
     request,
@@ -411,3 +412,32 @@ def test_get_root_path() -> None:
     assert get_root_path(__name__) == os.path.dirname(os.path.abspath(__file__))
     assert get_root_path("microframe") == os.path.dirname(os.path.abspath(microframe.__file__))
     assert get_root_path("not_a_module_anywhere") == os.getcwd()
+
+
+# -- make_push_promise (Quart's) ------------------------------------------------------
+
+
+async def test_make_push_promise_pushes_over_http_2_only(app: Microframe) -> None:
+    @app.get("/")
+    async def index() -> str:
+        await make_push_promise(url_for("static_file"))
+        return "page"
+
+    @app.get("/app.css")
+    async def static_file() -> str:
+        return "body {}"
+
+    client = app.test_client()
+    response = await client.get("/", http_version="2", headers={"Accept": "text/css"})
+    assert response.status_code == 200
+    assert [path for path, _ in client.push_promises] == ["/app.css"]
+    assert dict(client.push_promises[0][1]).get("accept") == "text/css"
+    response = await client.get("/")  # HTTP/1.1: nothing to push, no error
+    assert response.status_code == 200
+    assert len(client.push_promises) == 1
+
+
+async def test_make_push_promise_outside_a_request(app: Microframe) -> None:
+    async with app.app_context():
+        with pytest.raises(RuntimeError, match="only in a request"):
+            await make_push_promise("/app.css")

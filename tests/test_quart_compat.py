@@ -49,6 +49,44 @@ def test_import_quart_serves_microframe(shim: None) -> None:
     assert quart.__version__ == quart_compat.QUART_VERSION
 
 
+async def test_quarts_utils_and_push_helpers(shim: None) -> None:
+    # What Quart's documentation has apps import besides the top level:
+    # quart.utils.run_sync for blocking code, quart.make_push_promise,
+    # quart.ctx.after_this_websocket.
+    import threading
+
+    from quart import Quart, make_push_promise, websocket
+    from quart.ctx import after_this_websocket
+    from quart.utils import run_sync, run_sync_iterable
+
+    app = Quart(__name__)
+    seen: list[str] = []
+
+    @app.route("/")
+    async def index() -> str:
+        await make_push_promise("/style.css")
+        thread = await run_sync(threading.get_ident)()
+        chunks = [chunk async for chunk in run_sync_iterable(iter(["a", "b"]))]
+        return f"{thread != threading.get_ident()} {''.join(chunks)}"
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        @after_this_websocket
+        async def after(response: Any) -> Any:
+            seen.append("after")
+            return response
+
+        await websocket.send("hi")
+
+    client = app.test_client()
+    response = await client.get("/", http_version="2")
+    assert await response.get_data(as_text=True) == "True ab"
+    assert [path for path, _ in client.push_promises] == ["/style.css"]
+    async with client.websocket("/ws") as connection:
+        assert await connection.receive() == "hi"
+    assert seen == ["after"]
+
+
 def test_a_name_microframe_lacks_says_so(shim: None) -> None:
     import quart
 

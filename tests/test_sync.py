@@ -19,7 +19,9 @@ from microframe.sync import (
     in_sync_code,
     is_async_callable,
     run_async,
+    run_sync,
     run_sync_in_executor,
+    run_sync_iterable,
 )
 
 
@@ -422,3 +424,51 @@ async def test_sync_teardown_of_an_async_websocket_handler_runs_on_the_loop_thre
         await asyncio.sleep(0.01)
     assert closed == ["websocket"]
 
+
+
+# -- Quart's run_sync and run_sync_iterable ----------------------------------------------
+
+_where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="unset")
+
+
+async def test_run_sync_runs_off_the_loop_with_the_contexts() -> None:
+    def blocking(a: int, b: int = 0) -> tuple[int, int, str]:
+        return threading.get_ident(), a + b, _where.get()
+
+    _where.set("caller's")
+    wrapped = run_sync(blocking)
+    assert wrapped.__name__ == "blocking"
+    thread, total, where = await wrapped(2, b=3)
+    assert thread != threading.get_ident()
+    assert (total, where) == (5, "caller's")
+
+
+async def test_run_sync_passes_errors_and_iterates_a_returned_generator() -> None:
+    def fails() -> None:
+        raise LookupError("from the thread")
+
+    with pytest.raises(LookupError, match="from the thread"):
+        await run_sync(fails)()
+
+    def numbers(count: int) -> Any:
+        for n in range(count):
+            yield n, threading.get_ident()
+
+    items = [item async for item in await run_sync(numbers)(3)]
+    assert [n for n, _ in items] == [0, 1, 2]
+    assert threading.get_ident() not in {thread for _, thread in items}
+
+
+async def test_run_sync_iterable_ends_and_passes_errors() -> None:
+    assert [item async for item in run_sync_iterable([])] == []
+    assert [item async for item in run_sync_iterable(range(3))] == [0, 1, 2]
+
+    def broken() -> Any:
+        yield 1
+        raise ValueError("midway")
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="midway"):
+        async for item in run_sync_iterable(broken()):
+            got.append(item)
+    assert got == [1]
