@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
@@ -815,3 +816,94 @@ def test_request_sets_what_werkzeugs_request_sets() -> None:
     for name, value in vars(theirs).items():
         assert getattr(ours, name) == value, name
     assert ours.url == theirs.url == "https://example.com/root/a/b?x=1"
+
+
+# -- request.stream: the body as a blocking file, for sync views (Flask's) --------------
+
+STREAM_APP = '''
+import hashlib
+
+from microframe import Microframe, request
+
+app = Microframe(__name__)
+app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+
+@app.post("/digest")
+def digest():
+    sha = hashlib.sha256()
+    size = 0
+    for chunk in iter(lambda: request.stream.read(4096), b""):
+        sha.update(chunk)
+        size += len(chunk)
+    return {"size": size, "sha256": sha.hexdigest()}
+
+
+@app.post("/lines")
+def lines():
+    return {"lines": [line.decode().rstrip("\\n") for line in request.stream]}
+
+
+@app.post("/all")
+def read_all():
+    return request.stream.read()
+
+
+@app.post("/async")
+async def in_async_code():
+    return request.stream.read()
+'''
+
+
+@pytest.fixture
+def stream_app(tmp_path: Any) -> Microframe:
+    namespace: dict[str, Any] = {"__name__": "stream_app"}
+    exec(compile(STREAM_APP, "stream_app.py", "exec"), namespace)
+    app: Microframe = namespace["app"]
+    return app
+
+
+async def test_request_stream_reads_the_body_in_a_sync_view(stream_app: Microframe) -> None:
+    client = stream_app.test_client()
+    body = os.urandom(300_000)
+    response = await client.post("/digest", data=body)
+    assert response.status_code == 200
+    assert await response.get_json() == {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    response = await client.post("/lines", data=b"one\ntwo\nthree")
+    assert await response.get_json() == {"lines": ["one", "two", "three"]}
+    response = await client.post("/all", data=b"")
+    assert response.status_code == 200 and await response.get_data() == b""
+
+
+async def test_request_stream_keeps_the_limit_and_refuses_async_code(stream_app: Microframe) -> None:
+    client = stream_app.test_client()
+    response = await client.post("/digest", data=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    stream_app.testing = False  # the error answered as a server would
+    response = await client.post("/async", data=b"x")
+    assert response.status_code == 500
+    stream_app.testing = True
+    with pytest.raises(RuntimeError, match=r"async for chunk in request\.body"):
+        await client.post("/async", data=b"x")
+
+
+def test_request_stream_under_a_real_server(tmp_path: Any) -> None:
+    from live_server import LiveServer
+
+    (tmp_path / "stream_app.py").write_text(STREAM_APP)
+    server = LiveServer("stream_app:app", [tmp_path], log=tmp_path / "server.log")
+    try:
+        server.wait_until_ready()
+        body = os.urandom(600_000)
+        response, answer = server.request("POST", "/digest", body=body)
+        assert response.status == 200
+        assert json.loads(answer) == {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        # An iterable body goes chunked (no Content-Length), as a streaming client sends it.
+        response, answer = server.request("POST", "/digest", body=iter([body[:1000], body[1000:]]))
+        assert response.status == 200 and json.loads(answer)["size"] == len(body)
+        response, answer = server.request("POST", "/digest", body=b"x" * (1024 * 1024 + 1))
+        assert response.status == 413
+        response, answer = server.request("POST", "/lines", body=b"a\nb")
+        assert json.loads(answer) == {"lines": ["a", "b"]}
+    finally:
+        server.stop()

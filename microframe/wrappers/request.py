@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
@@ -52,6 +53,38 @@ def _settle(coro: Coroutine[object, object, T], complete: bool) -> T:
         coro.close()
         raise RuntimeError("A body read suspended although the body was complete.")
     return run_async(coro)
+
+
+class _BodyStream(io.RawIOBase):
+    """The request body as a blocking binary file, read chunk by chunk as
+    the client sends it (the raw stream under :attr:`Request.stream`)."""
+
+    def __init__(self, body: Body) -> None:
+        super().__init__()
+        self._body = body
+        self._chunks: AsyncIterator[bytes] = aiter(body)
+        self._held = b""
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._held:
+            if self._ended:
+                return 0
+            self._held = _settle(self._next_chunk(), self._body.is_complete)
+        size = min(len(buffer), len(self._held))
+        buffer[:size] = self._held[:size]
+        self._held = self._held[size:]
+        return size
+
+    async def _next_chunk(self) -> bytes:
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            self._ended = True
+            return b""
 
 
 #: Sends an HTTP/2 server push for a path, with the request's headers to copy.
@@ -330,6 +363,27 @@ class Request(RoutedRequest):
         if data is None:
             data = await body.read()
         return data.decode(errors="replace") if as_text else data
+
+    @first_use
+    def stream(self) -> io.BufferedReader:
+        """The body as a blocking binary file, as Flask's ``request.stream``,
+        for sync code (a plain ``def`` view)::
+
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: request.stream.read(65536), b""):
+                digest.update(chunk)
+
+        It is read as the client sends it, within ``MAX_CONTENT_LENGTH``
+        (413 past it) and ``BODY_TIMEOUT``, and only once: the body is then
+        consumed. In async code iterate ``async for chunk in request.body``.
+        """
+        if not in_sync_code():
+            raise RuntimeError(
+                "request.stream is a blocking file for sync code; in async code"
+                " read the body with 'async for chunk in request.body' (or"
+                " 'await request.get_data()')."
+            )
+        return io.BufferedReader(_BodyStream(self.body))
 
     @property
     def data(self) -> DualBytes:
