@@ -42,6 +42,7 @@ from .typing import (
     TemplateTestCallable,
     URLDefaultCallable,
     URLValuePreprocessorCallable,
+    WebsocketCallable,
     WhileServingCallable,
 )
 
@@ -424,8 +425,7 @@ class Scaffold(ABC):
                     await websocket.send(f"{room}: {message}")
 
         Handlers must be ``async def`` (a plain function is refused with a
-        :class:`TypeError`). The same as ``add_url_rule(rule, endpoint,
-        func, websocket=True)``.
+        :class:`TypeError`). The same as :meth:`add_websocket`.
 
         :param rule: the URL rule, with werkzeug converters.
         :param options: as for :meth:`route` (``endpoint``, ``defaults``, ...).
@@ -433,10 +433,27 @@ class Scaffold(ABC):
 
         def decorator(func: T_websocket) -> T_websocket:
             endpoint = options.pop("endpoint", None)
-            self.add_url_rule(rule, endpoint, func, websocket=True, **options)
+            self.add_websocket(rule, endpoint, func, **options)
             return func
 
         return decorator
+
+    @setupmethod
+    def add_websocket(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: WebsocketCallable | None = None,
+        **options: Any,
+    ) -> None:
+        """Register ``view_func`` as the websocket handler for ``rule``
+        (Quart's): :meth:`websocket` without the decorator, and the same as
+        ``add_url_rule(rule, endpoint, view_func, websocket=True)``::
+
+            app.add_websocket("/ws", view_func=chat)
+        """
+        handler = cast("RouteCallable | None", view_func)  # may return None: no response
+        self.add_url_rule(rule, endpoint, handler, websocket=True, **options)
 
     @setupmethod
     def add_url_rule(

@@ -577,6 +577,33 @@ def test_after_this_websocket_outside_a_websocket(app: Microframe) -> None:
         after_this_websocket(lambda response: response)
 
 
+async def test_add_websocket_registers_without_the_decorator(
+    app: Microframe, client: MicroframeClient
+) -> None:
+    # Quart's add_websocket, on the app and on a blueprint.
+    async def chat(room: str) -> None:
+        await websocket.send(f"{websocket.endpoint}:{room}")
+
+    async def status() -> None:
+        await websocket.send(websocket.blueprint or "")
+
+    def plain() -> None: ...
+
+    with pytest.raises(TypeError, match="async def"):
+        app.add_websocket("/plain", view_func=plain)  # type: ignore[arg-type]
+    app.add_websocket("/chat/<room>", view_func=chat)
+    bp = Blueprint("live", __name__, url_prefix="/live")
+    bp.add_websocket("/status", "state", status)
+    app.register_blueprint(bp)
+    async with client.websocket("/chat/lobby") as ws:
+        assert await ws.receive() == "chat:lobby"
+    async with client.websocket("/live/status") as ws:
+        assert await ws.receive() == "live"
+    assert app.url_map.bind("localhost").build("live.state", url_scheme="ws") == "ws://localhost/live/status"
+    response = await client.get("/chat/lobby")  # a websocket rule, not an HTTP route
+    assert response.status_code == 400  # werkzeug's WebsocketMismatch, as in Quart
+
+
 async def test_signals(app: Microframe, client: MicroframeClient) -> None:
     received: list[str] = []
 
