@@ -91,7 +91,10 @@ class Response(WSGIResponse):
         headers: Headers | dict[str, Any] | list[tuple[str, Any]] | None = None,
         mimetype: str | None = None,
         content_type: str | None = None,
+        direct_passthrough: bool = False,
     ) -> None:
+        if direct_passthrough:  # werkzeug's argument (see the attribute); seldom given
+            self.direct_passthrough = True
         if content_type is None and (status is None or type(status) is int):
             if headers is None:
                 # The common case, built without werkzeug's general-purpose checks.

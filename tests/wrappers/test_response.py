@@ -169,6 +169,21 @@ def test_send_file_is_direct_passthrough(app: Microframe, tmp_path: Path) -> Non
     assert not Response("x").direct_passthrough
 
 
+async def test_direct_passthrough_is_taken_as_werkzeug_takes_it(app: Microframe) -> None:
+    # Flask code builds file responses through the response class with
+    # werkzeug's argument: current_app.response_class(chunks, ..., direct_passthrough=True).
+    @app.get("/file")
+    def file() -> Response:
+        chunks = iter([b"part one, ", b"part two"])
+        return app.response_class(chunks, mimetype="text/plain", direct_passthrough=True)
+
+    response = await app.test_client().get("/file")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert await response.get_data() == b"part one, part two"
+    assert Response(b"x", 201, direct_passthrough=True).direct_passthrough
+
+
 # -- MAX_COOKIE_SIZE --------------------------------------------------------------------------
 
 
