@@ -42,7 +42,7 @@ from .dispatch import (
     teardown_appcontext,
     traps_http_exception,
 )
-from .globals import _cv_request, _cv_websocket
+from .globals import _cv_request, _cv_websocket, g
 from .helpers import get_debug_flag, make_redirect
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifespan import freeze_gc, run_shutdown, run_startup
@@ -326,6 +326,14 @@ class Microframe(Scaffold):
         """Register a function whose dict is added to ``microframe shell``."""
         self.shell_context_processors.append(func)
         return func
+
+    def make_shell_context(self) -> dict[str, Any]:
+        """The names ``microframe shell`` defines: ``app``, ``g``, and what the
+        shell context processors return (async ones awaited), as Flask's."""
+        names: dict[str, Any] = {"app": self, "g": g}
+        for processor in self.shell_context_processors:
+            names.update(self.ensure_sync_result(processor()) or {})
+        return names
 
     def add_url_build_error_handler(
         self, func: Callable[[Exception, str, dict[str, Any]], str]
@@ -624,6 +632,11 @@ class Microframe(Scaffold):
         ctx = _cv_request.get(None)
         where = f"{ctx.request.path} [{ctx.request.method}]" if ctx else "(no request)"
         self.logger.error(f"Exception on {where}", exc_info=exc_info)
+
+    def should_ignore_error(self, error: BaseException | None) -> bool:
+        """Whether teardown functions are not told of ``error`` (they get
+        ``None``), as Flask's; override to hide some errors from them."""
+        return False
 
     def debug_response(self, error: BaseException) -> Response:
         """A plain traceback page, shown for unhandled errors in debug mode only."""

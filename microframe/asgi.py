@@ -114,6 +114,8 @@ class ASGIHTTPConnection:
         except ClientDisconnected as exc:
             error = exc
         finally:
+            if error is not None and app.should_ignore_error(error):
+                error = None
             try:
                 await ctx.pop_async(error)
             except Exception as exc:

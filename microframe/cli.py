@@ -57,7 +57,7 @@ from .discovery import (
     pass_script_info,
     prepare_import,
 )
-from .globals import _cv_app, current_app, g
+from .globals import _cv_app, current_app
 from .helpers import get_debug_flag, get_load_dotenv
 from .serving import CertParamType, SeparatedPathType, run_command
 from .shell import interact
@@ -266,12 +266,12 @@ def shell_command() -> None:
     (see :mod:`microframe.shell`). IPython is used when it is installed.
     """
     app: Microframe = current_app._get_current_object()  # type: ignore[attr-defined]
-    namespace: dict[str, object] = {"app": app, "g": g}
+    namespace: dict[str, object] = {}
     startup = os.environ.get("PYTHONSTARTUP")
     if startup and os.path.isfile(startup):
         with open(startup) as file:
             exec(compile(file.read(), startup, "exec"), namespace)
-    namespace.update(make_shell_context(app))
+    namespace.update(app.make_shell_context())
     banner = (
         f"Python {sys.version} on {sys.platform}\n"
         f"App: {app.name} (debug: {'on' if app.debug else 'off'})\n"
@@ -291,14 +291,9 @@ def shell_command() -> None:
 
 
 def make_shell_context(app: Microframe) -> dict[str, object]:
-    """Return the names the app's shell context processors give (awaiting async ones)."""
-    names: dict[str, object] = {}
-    for processor in app.shell_context_processors:
-        value = processor()
-        if inspect.isawaitable(value):  # an async processor's
-            value = run_async(value)
-        names.update(value or {})
-    return names
+    """Return the shell's names: :meth:`Microframe.make_shell_context
+    <microframe.app.Microframe.make_shell_context>`."""
+    return app.make_shell_context()
 
 
 def _enable_completion(namespace: dict[str, object]) -> None:

@@ -295,6 +295,48 @@ async def test_teardown_request_receives_exception(app: Microframe) -> None:
     assert seen == [None, ("app", None)]
 
 
+async def test_should_ignore_error_hides_an_error_from_teardown() -> None:
+    # Flask's hook: an app may keep some errors (here, a client leaving or
+    # a lookup error) from its teardown functions, which then get None.
+    class QuietApp(Microframe):
+        def should_ignore_error(self, error: BaseException | None) -> bool:
+            return isinstance(error, LookupError)
+
+    app = QuietApp(__name__)
+    seen: list[Any] = []
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        seen.append(type(exc).__name__)
+
+    @app.get("/lookup")
+    async def lookup() -> str:
+        raise KeyError("boom")
+
+    @app.get("/value")
+    async def value() -> str:
+        raise ValueError("boom")
+
+    client = app.test_client()
+    assert (await client.get("/lookup")).status_code == 500
+    assert (await client.get("/value")).status_code == 500
+    assert seen == ["NoneType", "ValueError"]
+    assert Microframe(__name__).should_ignore_error(KeyError()) is False
+
+
+async def test_make_shell_context(app: Microframe) -> None:
+    @app.shell_context_processor
+    def models() -> dict[str, Any]:
+        return {"User": "the model"}
+
+    @app.shell_context_processor
+    async def more() -> dict[str, Any]:
+        return {"answer": 42}
+
+    names = await asyncio.to_thread(app.make_shell_context)  # sync code, as the shell's
+    assert names == {"app": app, "g": g, "User": "the model", "answer": 42}
+
+
 async def test_teardown_runs_when_exception_propagates(app: Microframe) -> None:
     seen: list[Any] = []
 
