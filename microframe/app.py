@@ -21,7 +21,7 @@ from functools import cached_property
 from inspect import isawaitable
 from logging import Logger
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from werkzeug.exceptions import Aborter, HTTPException
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
@@ -153,6 +153,8 @@ class Microframe(Scaffold):
     test_client_class: type[MicroframeClient] | None = None
     #: ``None``: :class:`~microframe.testing.MicroframeCliRunner`.
     test_cli_runner_class: type[MicroframeCliRunner] | None = None
+    #: ``None``: :class:`~microframe.testing.TestApp` (Quart's attribute).
+    test_app_class: type[TestApp] | None = None
     #: The ASGI protocol: one instance serves one HTTP request, websocket
     #: connection or lifespan (Quart's extension points).
     asgi_http_class: type[ASGIHTTPConnection] = ASGIHTTPConnection
@@ -867,7 +869,7 @@ class Microframe(Scaffold):
             async with app.test_app() as test_app:
                 client = test_app.test_client()
         """
-        return cast("TestApp", _testing().TestApp(self))
+        return (self.test_app_class or _testing().TestApp)(self)
 
     def test_cli_runner(self, **kwargs: Any) -> MicroframeCliRunner:
         """Return a :class:`~microframe.testing.MicroframeCliRunner` for the app."""

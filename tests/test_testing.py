@@ -324,6 +324,27 @@ async def test_test_app_propagates_startup_errors() -> None:
             pass
 
 
+async def test_test_app_class_is_replaceable() -> None:
+    # Quart's test_app_class, as test_client_class: a subclass adds to it.
+    from microframe.testing import TestApp
+
+    class CountingTestApp(TestApp):
+        started = 0
+
+        async def startup(self) -> None:
+            CountingTestApp.started += 1
+            await super().startup()
+
+    class CountingApp(Microframe):
+        test_app_class = CountingTestApp
+
+    app = CountingApp(__name__)
+    async with app.test_app() as test_app:
+        assert isinstance(test_app, CountingTestApp)
+    assert CountingTestApp.started == 1
+    assert type(Microframe(__name__).test_app()) is TestApp
+
+
 def test_make_test_helpers(app: Microframe) -> None:
     headers, path, query = make_test_headers_path_and_query_string(
         app, "/p?a=1", {"X-A": "b"}
