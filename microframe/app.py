@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable
 from datetime import timedelta
 from functools import cached_property
 from inspect import isawaitable
@@ -354,6 +354,10 @@ class Microframe(Scaffold):
         if isinstance(request, dict):
             request = request_from_environ(self, request)
         return RequestContext(self, request)
+
+    def websocket_context(self, websocket: Websocket) -> WebsocketContext:
+        """Return a websocket context for ``websocket`` (Quart's): ``async with``."""
+        return WebsocketContext(self, websocket)
 
     def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
         """Return a request context for a request built from the arguments.
@@ -875,6 +879,30 @@ class Microframe(Scaffold):
         """Return a :class:`~microframe.testing.MicroframeCliRunner` for the app."""
         cls = self.test_cli_runner_class or _testing().MicroframeCliRunner
         return cls(self, **kwargs)
+
+    def run_task(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        debug: bool | None = None,
+        ca_certs: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        shutdown_trigger: Callable[..., Awaitable[object]] | None = None,
+    ) -> Coroutine[Any, Any, None]:
+        """Return a coroutine serving the app with Hypercorn on the running
+        event loop (Quart's), beside the program's other tasks::
+
+            stop = asyncio.Event()
+            await app.run_task(port=8000, shutdown_trigger=stop.wait)
+
+        It serves until ``shutdown_trigger`` returns or the task is
+        cancelled; the arguments are :meth:`run`'s, with ``ca_certs`` to
+        check client certificates.
+        """
+        from .serving import serve_task  # above the app, as for run()
+
+        return serve_task(self, host, port, debug, ca_certs, certfile, keyfile, shutdown_trigger)
 
     def run(
         self,

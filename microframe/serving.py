@@ -27,7 +27,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -90,6 +90,29 @@ def run_app(
         keyfile=keyfile,
         **options,
     )
+
+
+async def serve_task(
+    app: Microframe,
+    host: str,
+    port: int,
+    debug: bool | None,
+    ca_certs: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+    shutdown_trigger: Callable[..., Awaitable[object]] | None,
+) -> None:
+    """What :meth:`Microframe.run_task <microframe.app.Microframe.run_task>`
+    does: serve ``app`` with Hypercorn on the running loop, logging each
+    request, until ``shutdown_trigger`` returns (or the task is cancelled)."""
+    from hypercorn.asyncio import serve
+
+    if debug is not None:
+        app.debug = debug
+    config = _make_config(1, False, None, access_log=True)
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.ca_certs, config.certfile, config.keyfile = ca_certs, certfile, keyfile
+    await serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
 
 
 def run_simple(
@@ -666,5 +689,6 @@ __all__ = [
     "run_app",
     "run_command",
     "run_simple",
+    "serve_task",
     "startup_lines",
 ]

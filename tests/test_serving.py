@@ -306,3 +306,49 @@ def test_run_access_log_option(
     result = CliRunner().invoke(cli, ["run", *args])
     assert result.exit_code == 0, result.output
     assert calls[-1]["access_log"] is expected
+
+
+# -- app.run_task: serving on the running loop (Quart's) -------------------------------------
+
+
+async def test_run_task_serves_on_the_running_loop_until_triggered() -> None:
+    import asyncio
+
+    import httpx
+    from live_server import free_port
+
+    app = Microframe(__name__)
+    events: list[str] = []
+
+    @app.before_serving
+    async def started() -> None:
+        events.append("started")
+
+    @app.after_serving
+    async def stopped() -> None:
+        events.append("stopped")
+
+    @app.get("/")
+    async def index() -> dict[str, str]:
+        return {"served": "yes"}
+
+    port = free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(app.run_task(port=port, shutdown_trigger=stop.wait))
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):  # at most 5 s for the server to listen
+                try:
+                    response = await client.get(f"http://127.0.0.1:{port}/", timeout=2)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("run_task never served")
+        assert response.status_code == 200
+        assert response.json() == {"served": "yes"}
+        assert events == ["started"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert events == ["started", "stopped"]

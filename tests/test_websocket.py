@@ -604,6 +604,15 @@ async def test_add_websocket_registers_without_the_decorator(
     assert response.status_code == 400  # werkzeug's WebsocketMismatch, as in Quart
 
 
+async def test_app_websocket_context(app: Microframe) -> None:
+    # Quart's app.websocket_context(websocket), as request_context for requests.
+    made = app.test_websocket_context("/ws?room=7")
+    async with app.websocket_context(made.websocket):
+        assert has_websocket_context()
+        assert websocket.args["room"] == "7"
+    assert not has_websocket_context()
+
+
 async def test_signals(app: Microframe, client: MicroframeClient) -> None:
     received: list[str] = []
 
