@@ -907,3 +907,31 @@ def test_request_stream_under_a_real_server(tmp_path: Any) -> None:
         assert json.loads(answer) == {"lines": ["a", "b"]}
     finally:
         server.stop()
+
+
+# -- request.close(): werkzeug's and Quart's ---------------------------------------------
+
+
+async def test_request_close_closes_the_uploaded_files(app: Microframe) -> None:
+    seen: dict[str, bool] = {}
+
+    @app.post("/async")
+    async def async_view() -> str:
+        upload = (await request.files)["f"]
+        await request.close()  # Quart's, awaited
+        seen["async"] = upload.stream.closed
+        return "ok"
+
+    @app.post("/sync")
+    def sync_view() -> str:
+        with request:  # werkzeug's: closed on leaving the block
+            upload = request.files["f"]
+            seen["open inside"] = not upload.stream.closed
+        seen["sync"] = upload.stream.closed
+        return "ok"
+
+    client = app.test_client()
+    for path in ("/async", "/sync"):
+        response = await client.post(path, data={"f": (io.BytesIO(b"data"), "a.txt")})
+        assert response.status_code == 200
+    assert seen == {"async": True, "open inside": True, "sync": True}
