@@ -253,7 +253,7 @@ class Request(RoutedRequest):
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
-        self.body.max_content_length = value
+        self.body.set_max_content_length(value)
 
     @property
     def is_json(self) -> bool:
@@ -400,8 +400,9 @@ class Request(RoutedRequest):
 
     @property
     def json(self) -> Any:
-        """The parsed JSON body, or ``None``: ``await request.json`` in async code."""
-        return self._dual(self._get_json(False, True, True), "request.json")
+        """The parsed JSON body, as :meth:`get_json` returns it (raising 415 or
+        400 as it does): ``await request.json`` in async code."""
+        return self._dual(self._get_json(False, False, True), "request.json")
 
     def _form_type(self) -> tuple[str, dict[str, str]] | None:
         # The form's mimetype and options, or None for a body that is no form.
