@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from types import ModuleType
@@ -336,6 +337,22 @@ class Request(RoutedRequest):
         """The raw body as bytes: ``await request.data`` in async code."""
         data: DualBytes = self._dual(self._get_data(False, False), "request.data")
         return data
+
+    @property
+    def stream(self) -> Any:
+        """The raw body as a binary file object, as werkzeug's
+        ``request.stream`` (``await request.stream`` in async code).
+
+        It is read into memory first, within ``MAX_CONTENT_LENGTH``; to
+        handle a large body chunk by chunk as it arrives, iterate
+        ``request.body`` in an async view instead.
+        """
+        return self._dual(self._stream(), "request.stream")
+
+    async def _stream(self) -> io.BytesIO:
+        data = await self._get_data(False, False)
+        assert isinstance(data, bytes)
+        return io.BytesIO(data)
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON: awaitable in async code.

@@ -74,3 +74,23 @@ async def test_max_content_length_set_by_the_view(sync: bool) -> None:
     assert (await client.post("/", data=b"x" * 50)).status_code == 413
     response = await client.post("/", data=b"x" * 3)
     assert await response.get_json() == {"len": 3}
+
+
+async def test_request_stream_is_a_file_object_of_the_body() -> None:
+    # werkzeug's request.stream, which Flask views read uploads from.
+    app = Microframe(__name__)
+
+    @app.post("/sync")
+    def sync_view() -> dict[str, Any]:
+        stream = request.stream
+        return {"head": stream.read(2).decode(), "rest": stream.read().decode()}
+
+    @app.post("/async")
+    async def async_view() -> dict[str, Any]:
+        stream = await request.stream
+        return {"head": stream.read(2).decode(), "rest": stream.read().decode()}
+
+    client = app.test_client()
+    for path in ("/sync", "/async"):
+        response = await client.post(path, data=b"abcdef")
+        assert await response.get_json() == {"head": "ab", "rest": "cdef"}
