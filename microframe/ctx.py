@@ -474,15 +474,26 @@ class RequestContext(_ConnectionContext):
 
     @property
     def session(self) -> SessionMixin:
-        """The session, opened on first use (the cookie is untouched otherwise)."""
-        session = self._session
-        if session is None:
-            session = self._session = self.app.open_session_sync(self.request)
+        """The session, opened on first use (the cookie is untouched otherwise).
+
+        Using it (the ``session`` proxy does) marks it read, as in Flask
+        3.1.3: a view that only asks ``"user" in session`` still depends on
+        the cookie, and its response gets ``Vary: Cookie``.
+        """
+        session = self.opened_session()
+        session.accessed = True
         return session
 
     @session.setter
     def session(self, value: SessionMixin) -> None:
         self._session = value
+
+    def opened_session(self) -> SessionMixin:
+        """The session, opened if need be, without marking it read: for saving it."""
+        session = self._session
+        if session is None:
+            session = self._session = self.app.open_session_sync(self.request)
+        return session
 
     @property
     def session_opened(self) -> bool:

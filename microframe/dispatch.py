@@ -603,16 +603,17 @@ class RequestCycle:
     async def handle_websocket_exception(
         self, ctx: WebsocketContext, error: Exception
     ) -> Response | None:
-        """Log an unhandled error, then answer a 500 while the handshake is
-        open (``None`` after it); re-raise it when exceptions propagate."""
+        """Log an unhandled error, then make the 500 answer (the app's 500
+        handler's, if any) and run the ``after_websocket`` hooks on it, as
+        Quart does, even once the connection is accepted: it is sent while
+        the handshake is open, and an accepted connection is closed with
+        1011. Re-raise the error instead when exceptions propagate."""
         app = ctx.app
         if signals.got_websocket_exception.receivers:
             await signals.send_async(signals.got_websocket_exception, app, exception=error)
         if app.propagate_exceptions:
             raise error
         app.log_websocket_exception(ctx, error)
-        if ctx.websocket.accepted:
-            return None
         server_error = InternalServerError(original_exception=error)
         handler = self.find_error_handler(server_error, self.request_hooks(ctx.websocket).blueprints)
         rv: object = server_error

@@ -60,6 +60,7 @@ MODULES: dict[str, str] = {
     "quart.testing": "microframe.testing",
     "quart.testing.app": "microframe.testing.app",
     "quart.testing.client": "microframe.testing.client",
+    "quart.testing.connections": "microframe.testing.websocket",
     "quart.testing.utils": "microframe.testing.utils",
     "quart.typing": "microframe.typing",
     "quart.utils": "microframe.sync",

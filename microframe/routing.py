@@ -135,8 +135,10 @@ def bind_url_map(app: Microframe, request: Request | None) -> MapAdapter | None:
         server_name = host
         if not app.url_map.host_matching:
             configured = config["SERVER_NAME"]
-            if app.subdomain_matching and configured:
+            if configured:
+                # External URLs name SERVER_NAME's host, not the request's.
                 server_name = _without_default_port(configured.lower(), request.scheme)
+            if app.subdomain_matching and configured:
                 subdomain = _subdomain_of(host, server_name)
             else:
                 subdomain = app.url_map.default_subdomain or ""
@@ -296,8 +298,8 @@ def _without_default_port(server_name: str, scheme: str) -> str:
 
 def _subdomain_of(host: str, server_name: str) -> str:
     """The subdomain part of ``host`` under ``server_name`` (``SERVER_NAME``),
-    or ``"<invalid>"``, which matches no rule, for a host outside it."""
-    host = host.partition(":")[0] if ":" not in server_name else host
+    or ``"<invalid>"``, which matches no rule, for a host outside it (one on
+    another port too, as in Flask and Quart)."""
     if host == server_name:
         return ""
     if host.endswith("." + server_name):

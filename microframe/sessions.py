@@ -489,7 +489,7 @@ async def save_request_session(ctx: RequestContext, response: Response) -> None:
         app.config["SESSION_REFRESH_EACH_REQUEST"] and carries_session_cookie(app, ctx.request)
     ):
         return
-    session = ctx.session
+    session = ctx.opened_session()
     interface = app.session_interface
     if interface.is_null_session(session):
         return

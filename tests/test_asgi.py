@@ -197,6 +197,20 @@ async def test_no_body_for_204(app: Microframe) -> None:
     assert send.body == b""
 
 
+async def test_a_204_with_a_body_sends_no_content_length() -> None:
+    # Flask (werkzeug) drops it: a 204 or 1xx must not carry one (RFC 9110 8.6).
+    app = Microframe(__name__)
+
+    @app.get("/")
+    async def index() -> Any:
+        return "not empty", 204
+
+    send = await serve(app, http_scope("/"))
+    assert send.start["status"] == 204
+    assert b"content-length" not in send.headers
+    assert send.body == b""
+
+
 async def test_head_on_a_streamed_response_closes_the_generator() -> None:
     app = Microframe(__name__)
     made: list[Any] = []

@@ -277,3 +277,25 @@ def test_make_test_headers_path_and_query_string_as_quarts() -> None:
     assert query_string == b"x=1"
     headers, _, _ = make_test_headers_path_and_query_string(app, "/", headers={"User-Agent": "me"})
     assert headers["User-Agent"] == "me"
+
+
+async def test_a_websocket_the_app_closes_raises_quarts_disconnect_error(shim: None) -> None:
+    # Quart's test connection raises quart.testing.connections'
+    # WebsocketDisconnectError, an Exception, once the app has closed.
+    from quart import Quart, websocket
+    from quart.testing.connections import WebsocketDisconnectError
+
+    app = Quart(__name__)
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.accept()
+        await websocket.send("hi")
+        await websocket.close(4001, "done")
+
+    async with app.test_client().websocket("/ws") as connection:
+        assert await connection.receive() == "hi"
+        with pytest.raises(Exception) as caught:  # what Quart's tests may catch
+            await connection.receive()
+    assert isinstance(caught.value, WebsocketDisconnectError)
+    assert caught.value.code == 4001

@@ -360,6 +360,31 @@ async def test_subdomain_without_subdomain_matching_ignores_host(app: Microframe
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("subdomain_matching", [False, True])
+async def test_external_urls_in_a_request_name_server_name(subdomain_matching: bool) -> None:
+    # As in Flask and Quart: with SERVER_NAME set, an external URL built in a
+    # request names it, whatever Host the request came with (a proxy's, say).
+    app = Microframe(__name__, subdomain_matching=subdomain_matching)
+    app.config["SERVER_NAME"] = "example.test:80"
+
+    @app.get("/")
+    async def index() -> str:
+        return url_for("index", _external=True)
+
+    client = app.test_client()
+    if subdomain_matching:  # a host on another port is outside SERVER_NAME: a 404
+        with pytest.warns(UserWarning, match="doesn't match configured server name"):
+            response = await client.get("/", base_url="http://example.test:8080")
+        assert response.status_code == 404
+        response = await client.get("/", base_url="http://example.test")
+    else:
+        response = await client.get("/", base_url="http://example.test:8080")
+    assert await response.get_data(as_text=True) == "http://example.test/"
+    if not subdomain_matching:
+        response = await client.get("/", base_url="https://internal:8443")
+        assert await response.get_data(as_text=True) == "https://example.test:80/"
+
+
 async def test_url_value_preprocessor_and_url_defaults(app: Microframe) -> None:
     @app.url_defaults
     def add_lang(endpoint: str, values: dict[str, Any]) -> None:

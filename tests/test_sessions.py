@@ -15,7 +15,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.http import parse_date
 
-from microframe import Microframe, session
+from microframe import Microframe, get_flashed_messages, session
 from microframe.sessions import (
     NullSession,
     SecureCookieSession,
@@ -107,6 +107,35 @@ async def test_untouched_session_sends_nothing(session_app: Microframe) -> None:
     response = await client.get("/untouched")
     assert _set_cookie(response) is None
     assert "Vary" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda: "user" in session,
+        lambda: len(session),
+        lambda: list(session),
+        lambda: bool(session),
+        lambda: get_flashed_messages(),
+    ],
+)
+async def test_keys_only_uses_of_the_session_vary_on_cookie(use: Callable[[], object]) -> None:
+    # As in Flask 3.1.3 (GHSA-68rp-wp8r-4726): the response depends on the
+    # cookie even when no value was read, so a cache must key on it.
+    app = Microframe(__name__)
+    app.secret_key = "key"
+
+    @app.get("/")
+    def index() -> str:
+        return str(use())
+
+    @app.get("/untouched")
+    def untouched() -> str:
+        return "x"
+
+    client = app.test_client()
+    assert (await client.get("/")).headers.get("Vary") == "Cookie"
+    assert "Vary" not in (await client.get("/untouched")).headers
 
 
 async def test_tagged_types_round_trip(app: Microframe) -> None:

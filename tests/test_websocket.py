@@ -263,6 +263,36 @@ async def test_error_after_accept_closes_1011(app: Microframe, client: Microfram
     assert isinstance(seen[0], ValueError)
 
 
+async def test_error_after_accept_runs_the_500_handler_and_after_websocket(
+    app: Microframe, client: MicroframeClient
+) -> None:
+    # As Quart: the error is answered (a 500 that cannot be sent once the
+    # connection is accepted) and after_websocket hooks see that answer.
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    seen: list[object] = []
+
+    @app.errorhandler(500)
+    async def server_error(error: Exception) -> Any:
+        seen.append(("handler", type(getattr(error, "original_exception", None)).__name__))
+        return "failed", 500
+
+    @app.after_websocket
+    async def after(response: Any) -> Any:
+        seen.append(("after", response.status_code if response is not None else None))
+        return response
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.accept()
+        raise ValueError("boom")
+
+    async with client.websocket("/ws") as ws:
+        with pytest.raises(WebsocketDisconnect) as info:
+            await ws.receive()
+    assert info.value.code == 1011
+    assert seen == [("handler", "ValueError"), ("after", 500)]
+
+
 async def test_error_before_accept_is_500(app: Microframe, client: MicroframeClient) -> None:
     app.config["PROPAGATE_EXCEPTIONS"] = False
 

@@ -47,6 +47,21 @@ class WebsocketResponseError(Exception):
         return f"The websocket handshake was rejected with {self.response.status}"
 
 
+class WebsocketDisconnectError(WebsocketDisconnect, Exception):
+    """The app closed the websocket: raised by the test connection's
+    :meth:`~TestWebsocketConnection.receive`.
+
+    Quart's test client raises its ``WebsocketDisconnectError``, an
+    :class:`Exception`, which tests catch as such; it is also a
+    :class:`~microframe.wrappers.websocket.WebsocketDisconnect`, with the
+    app's close ``code`` and ``reason``.
+    """
+
+    def __str__(self) -> str:
+        reason = f": {self.reason}" if self.reason else ""
+        return f"The app closed the websocket with code {self.code}{reason}"
+
+
 def make_websocket_scope(
     app: Microframe,
     path: str = "/",
@@ -234,7 +249,7 @@ class TestWebsocketConnection:
     async def receive(self) -> str | bytes:
         """Wait for the app's next message.
 
-        :raises WebsocketDisconnect: when the app closed the connection
+        :raises WebsocketDisconnectError: when the app closed the connection
             (``.code`` is its close code).
         """
         message = await self._next()
@@ -247,7 +262,7 @@ class TestWebsocketConnection:
         if message["type"] == "websocket.close":
             self.close_code = message.get("code", 1000)
             await self._raise_app_error()
-            raise WebsocketDisconnect(self.close_code or 1000, message.get("reason") or "")
+            raise WebsocketDisconnectError(self.close_code or 1000, message.get("reason") or "")
         raise RuntimeError(f"Unexpected ASGI message {message['type']!r}.")
 
     async def receive_json(self) -> Any:
@@ -264,6 +279,7 @@ class TestWebsocketConnection:
 
 __all__ = [
     "TestWebsocketConnection",
+    "WebsocketDisconnectError",
     "WebsocketResponseError",
     "make_test_websocket",
     "make_websocket_scope",

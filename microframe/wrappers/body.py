@@ -124,6 +124,19 @@ class Body:
         body was given whole."""
         return self._ended or self._receive is None
 
+    def set_max_content_length(self, limit: int | None) -> None:
+        """Set :attr:`max_content_length`, as a view does for its request.
+
+        A body the server had already handed over whole (read ahead for a
+        sync view) is checked against the new limit when the app reads it,
+        as one still to come is: over it, the read raises 413 as in Flask.
+        """
+        self.max_content_length = limit
+        data = self._data
+        if limit is not None and data is not None and len(data) > limit and self._receive is not None:
+            self._data = None
+            self._first = {"type": "http.request", "body": data, "more_body": False}
+
     def mark_consumed(self) -> None:
         """Note that a parser read the stream: the body now reads as empty."""
         self._data = b""

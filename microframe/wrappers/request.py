@@ -286,7 +286,7 @@ class Request(RoutedRequest):
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
-        self.body.max_content_length = value
+        self.body.set_max_content_length(value)
 
     @property
     def is_json(self) -> bool:
@@ -364,32 +364,41 @@ class Request(RoutedRequest):
             data = await body.read()
         return data.decode(errors="replace") if as_text else data
 
-    @first_use
-    def stream(self) -> io.BufferedReader:
-        """The body as a blocking binary file, as Flask's ``request.stream``,
-        for sync code (a plain ``def`` view)::
+    @property
+    def stream(self) -> Any:
+        """The body as a binary file, as Flask's ``request.stream``.
+
+        In sync code (a plain ``def`` view) it is read as the client sends
+        it, within ``MAX_CONTENT_LENGTH`` (413 past it) and ``BODY_TIMEOUT``,
+        so a large upload is handled chunk by chunk without being held::
 
             digest = hashlib.sha256()
             for chunk in iter(lambda: request.stream.read(65536), b""):
                 digest.update(chunk)
 
-        It is read as the client sends it, within ``MAX_CONTENT_LENGTH``
-        (413 past it) and ``BODY_TIMEOUT``, and only once: the body is then
-        consumed. In async code iterate ``async for chunk in request.body``.
+        In async code ``await request.stream`` gives the whole body read
+        into memory as a file; to handle it as it arrives, iterate
+        ``async for chunk in request.body`` instead.
         """
-        if not in_sync_code():
-            raise RuntimeError(
-                "request.stream is a blocking file for sync code; in async code"
-                " read the body with 'async for chunk in request.body' (or"
-                " 'await request.get_data()')."
-            )
+        if in_sync_code():
+            return self._blocking_stream
+        return AwaitableValue(self._stream_in_memory(), "request.stream")
+
+    @first_use
+    def _blocking_stream(self) -> io.BufferedReader:
         return io.BufferedReader(_BodyStream(self.body))
+
+    async def _stream_in_memory(self) -> io.BytesIO:
+        data = await self._get_data(False, False)
+        assert isinstance(data, bytes)
+        return io.BytesIO(data)
 
     @property
     def data(self) -> DualBytes:
         """The raw body as bytes: ``await request.data`` in async code."""
         data: DualBytes = self._dual(self._get_data(False, False), "request.data")
         return data
+
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON: awaitable in async code.
@@ -454,8 +463,9 @@ class Request(RoutedRequest):
 
     @property
     def json(self) -> Any:
-        """The parsed JSON body, or ``None``: ``await request.json`` in async code."""
-        return self._dual(self._get_json(False, True, True), "request.json")
+        """The parsed JSON body, as :meth:`get_json` returns it (raising 415 or
+        400 as it does): ``await request.json`` in async code."""
+        return self._dual(self._get_json(False, False, True), "request.json")
 
     def _form_type(self) -> tuple[str, dict[str, str]] | None:
         # The form's mimetype and options, or None for a body that is no form.
