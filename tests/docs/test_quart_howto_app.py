@@ -5,6 +5,7 @@ JSON encoding and blueprints."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -187,7 +188,11 @@ def test_the_cli_runner(app: Microframe) -> None:
         click.echo(f"Hello, {name}!")
 
     runner = app.test_cli_runner()
+    before = dict(os.environ)
     assert runner.invoke(args=["hello"]).output == "Hello, World!\n"
+    # The process's environment is left as it was (an app.run() later in
+    # the tests, or a server they start, must not think the command serves it).
+    assert dict(os.environ) == before
     assert runner.invoke(args=["hello", "--name", "Quart"]).output == "Hello, Quart!\n"
     assert runner.invoke(args=["hello", "--bad"]).exit_code == 2
 
