@@ -37,6 +37,7 @@ from werkzeug.wsgi import get_input_stream
 
 from .asgi import handle_http, make_request
 from .logging import ERRORS_STREAM_KEY
+from .sync import loop_result, run_on_loop
 from .typing import ASGIMessage, ASGIReceiveCallable, ASGISendCallable
 from .wrappers import Request
 from .wrappers.body import Body
@@ -428,14 +429,14 @@ def serve_wsgi_environ(
     async def capture(message: ASGIMessage) -> None:
         messages.put(message)
 
-    future = asyncio.run_coroutine_threadsafe(
+    future = run_on_loop(
         handle_http(app, served, _body_for_app(environ, body, length, loop), capture),  # type: ignore[arg-type]
         loop,
     )
     future.add_done_callback(lambda _: messages.put(_DONE))
     first = messages.get()
     if first is _DONE:
-        future.result()  # raises what the app raised
+        loop_result(future)  # raises what the app raised
         raise RuntimeError("The app sent no response.")
     code = first["status"]
     start_response(
@@ -451,7 +452,7 @@ def _body_chunks(
     while True:
         message = messages.get()
         if message is _DONE:
-            future.result()  # raises what the app raised after answering
+            loop_result(future)  # raises what the app raised after answering
             return
         if message.get("type") == "http.response.body":
             chunk = message.get("body", b"")

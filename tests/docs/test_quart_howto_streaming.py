@@ -279,3 +279,24 @@ async def test_body_timeout_answers_408(app: Microframe) -> None:
         await connection.send(b"slow")
         response = await connection.as_response()
     assert response.status_code == 408
+
+
+async def test_a_client_leaving_mid_body_cancels_the_view(app: Microframe) -> None:
+    # As under Quart, whose request task is cancelled: 'except CancelledError' runs.
+    seen: list[str] = []
+
+    @app.post("/upload")
+    async def upload() -> str:
+        try:
+            async for _ in request.body:
+                seen.append("chunk")
+        except asyncio.CancelledError:
+            seen.append("client left")
+            raise
+        return "done"
+
+    async with app.test_client().request("/upload", method="POST") as connection:
+        await connection.send(b"part")
+        await connection.disconnect()
+    assert seen == ["chunk", "client left"]
+    assert connection.status_code is None  # nothing was answered

@@ -134,12 +134,6 @@ async def test_sending_and_receiving_independently(app: Microframe) -> None:
     assert received == ["from client"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="divergence from Quart, not fixed yet: a client leaving raises"
-    " WebsocketDisconnect (a BaseException) in receive(), where Quart cancels the"
-    " handler, so the guide's 'except asyncio.CancelledError' branch never runs",
-)
 async def test_disconnection_is_seen_as_cancellation(app: Microframe) -> None:
     seen: list[str] = []
     done = asyncio.Event()
