@@ -397,3 +397,84 @@ def test_dispatch_by_subdomain_in_asgi(raw_request: Any) -> None:
         assert application.instances["ann"] is application.get_application("ann.example.com")
 
     asyncio.run(run())
+
+
+# -- subclassing ---------------------------------------------------------------------------
+
+
+def test_a_subclass_with_its_own_request_class() -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from microframe import Request
+
+    # The page's ImmutableOrderedMultiDict is deprecated by werkzeug 3.1 (its
+    # MultiDict keeps the order now): a class of the user's own stands in.
+    class ImmutableOrderedMultiDict(ImmutableMultiDict[str, str]):
+        """The parameters, in the order they were sent."""
+
+    class MyRequest(Request):
+        """Request subclass to override request parameter storage"""
+
+        parameter_storage_class = ImmutableOrderedMultiDict
+
+    class MyFlask(Microframe):
+        """Subclass using the custom request class"""
+
+        request_class = MyRequest
+
+    app = MyFlask(__name__)
+
+    @app.route("/", methods=["GET", "POST"])
+    async def index() -> Any:
+        form = await request.form
+        return {
+            "request": type(request._get_current_object()).__name__,  # type: ignore[attr-defined]
+            "args": type(request.args).__name__,
+            "form": list(form.keys()),
+        }
+
+    form_type = "application/x-www-form-urlencoded"
+    response = app.test_client().post("/?b=1&a=2", data="z=1&y=2", content_type=form_type)
+    assert response.json == {
+        "request": "MyRequest",
+        "args": "ImmutableOrderedMultiDict",
+        "form": ["z", "y"],
+    }
+
+
+# -- subdomains ---------------------------------------------------------------------------
+
+
+def test_subdomain_routes_and_blueprints() -> None:
+    app = Microframe(__name__, subdomain_matching=True)
+    app.config["SERVER_NAME"] = "example.com"
+    api = Blueprint("api", __name__, subdomain="api")
+
+    @api.route("/users")
+    async def users() -> Any:
+        return {"host": request.host, "url": url_for("api.users", _external=True)}
+
+    @app.route("/", subdomain="<user>")
+    def user_home(user: str) -> str:
+        return f"{user}'s home, www at {url_for('home', _external=True)}"
+
+    @app.route("/")
+    def home() -> str:
+        return "home"
+
+    app.register_blueprint(api)
+    client = app.test_client()
+    assert client.get("/", base_url="http://example.com").text == "home"
+    assert client.get("/", base_url="http://ann.example.com").text == (
+        "ann's home, www at http://example.com/"
+    )
+    assert client.get("/users", base_url="http://api.example.com").json == {
+        "host": "api.example.com",
+        "url": "http://api.example.com/users",
+    }
+    assert client.get("/users", base_url="http://example.com").status_code == 404
+    # Another host: werkzeug warns and names its subdomain "<invalid>", as
+    # under Flask (a subdomain variable then matches it).
+    with pytest.warns(UserWarning, match="doesn't match configured server name"):
+        other = client.get("/", base_url="http://other.org")
+    assert other.text.startswith("<invalid>'s home")
