@@ -838,9 +838,13 @@ class Microframe(Scaffold):
         the middleware on a thread of its own, as a WSGI environ; the environ
         the middleware hands on is the request the app serves, and the
         response streams back through it. It is not a WSGI server entry
-        point: serve the app with an ASGI server.
+        point: serve the app with an ASGI server. Another app's WSGI
+        middleware may mount it (werkzeug's ``DispatcherMiddleware``), and
+        the request it passes on is then this app's.
         """
-        return serve_wsgi_environ(environ, start_response)
+        if not self._got_first_request:
+            self._start_serving()
+        return serve_wsgi_environ(self, environ, start_response)
 
     async def startup(self) -> None:
         """Run ``before_serving`` functions and enter ``while_serving``

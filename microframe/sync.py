@@ -483,6 +483,46 @@ async def run_sync_iterable(iterable: Iterable[T]) -> AsyncIterator[T]:
 _EXHAUSTED: Any = object()
 
 
+class _Raised:
+    """A cancellation-typed error a coroutine raised, carried as its result."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: asyncio.CancelledError) -> None:
+        self.error = error
+
+
+async def _raising_as_value(coro: Coroutine[Any, Any, T]) -> T | _Raised:
+    # A task whose coroutine raises a CancelledError subclass (the client's
+    # ClientDisconnected) counts as cancelled, and run_coroutine_threadsafe
+    # then reports a bare concurrent.futures.CancelledError, an Exception:
+    # the error is carried to the waiting thread as a value instead.
+    try:
+        return await coro
+    except asyncio.CancelledError as error:
+        if type(error) is asyncio.CancelledError:  # a real cancellation
+            raise
+        return _Raised(error)
+
+
+def run_on_loop(
+    coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
+) -> concurrent.futures.Future[Any]:
+    """Run ``coro`` on ``loop`` from another thread, as
+    :func:`asyncio.run_coroutine_threadsafe` does, keeping the errors it raises
+    that are cancellations by type only (the client's disconnect): give the
+    future to :func:`loop_result` for the result."""
+    return asyncio.run_coroutine_threadsafe(_raising_as_value(coro), loop)
+
+
+def loop_result(fut: concurrent.futures.Future[Any]) -> Any:
+    """The result of a :func:`run_on_loop` future, raising what it raised."""
+    result = fut.result()
+    if isinstance(result, _Raised):
+        raise result.error
+    return result
+
+
 def run_async(awaitable: Awaitable[T]) -> T:
     """Wait for ``awaitable`` from sync code and return its result.
 
@@ -494,7 +534,10 @@ def run_async(awaitable: Awaitable[T]) -> T:
     coro = _as_coroutine(awaitable)
     if loop is not None:
         worker: SyncWorker = _thread_state.worker
-        return worker.wait_for(asyncio.run_coroutine_threadsafe(coro, loop))
+        fut = run_on_loop(coro, loop)
+        worker.wait_for(fut)
+        result: T = loop_result(fut)
+        return result
     if events._get_running_loop() is not None:
         coro.close()
         raise RuntimeError(
@@ -788,11 +831,13 @@ __all__ = [
     "in_sync_code",
     "is_async_callable",
     "lease_here",
+    "loop_result",
     "ready",
     "new_request_lease",
     "run_async",
     "run_async_serving",
     "run_sync",
+    "run_on_loop",
     "run_sync_in_executor",
     "run_sync_iterable",
     "unawaited_error",

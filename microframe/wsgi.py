@@ -22,21 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import io
 import queue
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_input_stream
 
 from .asgi import handle_http, make_request
 from .logging import ERRORS_STREAM_KEY
+from .sync import loop_result, run_on_loop
 from .typing import ASGIMessage, ASGIReceiveCallable, ASGISendCallable
 from .wrappers import Request
 from .wrappers.body import Body
@@ -46,10 +47,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from .app import Microframe
-
-#: The ASGI app a WSGI middleware chain ends in: called with the scope the
-#: environ became, the receive and send callables of that request.
-ASGIInner = Callable[[dict[str, Any], ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 
 #: The environ key that carries the request's ASGI side to the end of a WSGI
 #: middleware chain (``app.wsgi_app``).
@@ -254,6 +251,60 @@ class _Body(io.RawIOBase):
 
         return replayed
 
+    def receive_after_body(self) -> ASGIReceiveCallable:
+        """A receive callable for after the body, which the app had from
+        elsewhere: the server's body messages not read yet are dropped."""
+        receive = self._receive
+
+        async def after_body() -> ASGIMessage:
+            for _ in range(1_000_000):  # bounded: a body of at most a million messages
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
+            raise RuntimeError("The request body did not end.")
+
+        return after_body
+
+
+def _receive_from_stream(
+    stream: IO[bytes], rest: ASGIReceiveCallable, loop: asyncio.AbstractEventLoop
+) -> ASGIReceiveCallable:
+    # The body a middleware put in the environ, read off the loop (it may
+    # read the server's body, which the loop delivers, as _Body does).
+    finished = False
+
+    async def receive() -> ASGIMessage:
+        nonlocal finished
+        if finished:
+            return await rest()
+        chunk = await loop.run_in_executor(None, stream.read, _CHUNK)
+        finished = not chunk
+        return {"type": "http.request", "body": chunk, "more_body": not finished}
+
+    return receive
+
+
+#: How much of a body a middleware replaced is read at a time.
+_CHUNK = 65536
+
+
+def _body_for_app(
+    environ: WSGIEnvironment, body: _Body, length: str | None, loop: asyncio.AbstractEventLoop
+) -> ASGIReceiveCallable:
+    """The receive callable that gives the app the body as the middleware
+    left it: the server's, or the ``wsgi.input`` and ``CONTENT_LENGTH`` it
+    set (a stream that hashes what is read, a method override's empty body)."""
+    unchanged: bool = environ.get("wsgi.input") is body and environ.get("CONTENT_LENGTH") == length
+    if unchanged:
+        return body.receive_for_app()
+    # Bodies here are read to their end, as with a chunked request; a
+    # CONTENT_LENGTH limits what is read, as werkzeug's server does
+    # (werkzeug tests for the input_terminated key, not its value).
+    if "CONTENT_LENGTH" not in environ:
+        environ = {**environ, "wsgi.input_terminated": True}
+    stream = get_input_stream(environ, safe_fallback=False)
+    return _receive_from_stream(stream, body.receive_after_body(), loop)
+
 
 # -- the bridge -------------------------------------------------------------------
 
@@ -272,9 +323,8 @@ async def serve_app_through_wsgi(
         executor = _executors[app] = ThreadPoolExecutor(
             int(app.config["SYNC_WORKERS"]), thread_name_prefix="microframe-wsgi"
         )
-    inner = functools.partial(handle_http, app)
     await serve_through_wsgi(
-        middleware, scope, receive, send, inner, executor, app.config["MAX_CONTENT_LENGTH"]
+        middleware, scope, receive, send, executor, app.config["MAX_CONTENT_LENGTH"]
     )
 
 
@@ -287,13 +337,15 @@ async def serve_through_wsgi(
     scope: dict[str, object],
     receive: ASGIReceiveCallable,
     send: ASGISendCallable,
-    inner: ASGIInner,
     executor: Executor,
     max_body: int | None,
 ) -> None:
     """Serve one HTTP request through the WSGI ``middleware``.
 
-    :param inner: what serves the request once the middleware passes it on.
+    The request is served by the app whose ``wsgi_app`` the middleware
+    calls: usually the app it wraps, or another app it mounts
+    (``DispatcherMiddleware(app.wsgi_app, {"/backend": backend.wsgi_app})``).
+
     :param executor: the threads WSGI code runs on. Not the ones that run the
         app's sync views: a middleware thread waits for the request it passed
         on, which may need such a thread.
@@ -302,7 +354,7 @@ async def serve_through_wsgi(
     loop = asyncio.get_running_loop()
     body = _Body(receive, max_body, loop)
     environ = environ_from_scope(scope, body)
-    environ[ASGI_KEY] = (scope, body, inner, loop)
+    environ[ASGI_KEY] = (scope, body, loop, environ.get("CONTENT_LENGTH"))
     await loop.run_in_executor(executor, _run_middleware, middleware, environ, send, loop)
 
 
@@ -356,12 +408,14 @@ def _start_message(status: list[tuple[str, list[tuple[str, str]]]]) -> ASGIMessa
     }
 
 
-def serve_wsgi_environ(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+def serve_wsgi_environ(
+    app: Microframe, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterator[bytes]:
     """The WSGI app at the end of a middleware chain: serve ``environ`` as
-    microframe's request and stream its response back (on the middleware's
+    ``app``'s request and stream its response back (on the middleware's
     worker thread)."""
     try:
-        scope, body, inner, loop = environ[ASGI_KEY]
+        scope, body, loop, length = environ[ASGI_KEY]
     except KeyError:
         raise RuntimeError(
             "app.wsgi_app runs only inside the app's ASGI handling, for WSGI"
@@ -375,13 +429,14 @@ def serve_wsgi_environ(environ: WSGIEnvironment, start_response: StartResponse) 
     async def capture(message: ASGIMessage) -> None:
         messages.put(message)
 
-    future = asyncio.run_coroutine_threadsafe(
-        inner(served, body.receive_for_app(), capture), loop
+    future = run_on_loop(
+        handle_http(app, served, _body_for_app(environ, body, length, loop), capture),  # type: ignore[arg-type]
+        loop,
     )
     future.add_done_callback(lambda _: messages.put(_DONE))
     first = messages.get()
     if first is _DONE:
-        future.result()  # raises what the app raised
+        loop_result(future)  # raises what the app raised
         raise RuntimeError("The app sent no response.")
     code = first["status"]
     start_response(
@@ -397,7 +452,7 @@ def _body_chunks(
     while True:
         message = messages.get()
         if message is _DONE:
-            future.result()  # raises what the app raised after answering
+            loop_result(future)  # raises what the app raised after answering
             return
         if message.get("type") == "http.response.body":
             chunk = message.get("body", b"")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,10 @@ class TestApp:
         await self.shutdown()
 
 
+#: The variable the ``microframe`` command sets for the process it serves.
+_RUN_FROM_CLI = "MICROFRAME_RUN_FROM_CLI"
+
+
 class MicroframeCliRunner(CliRunner):
     """A click test runner that invokes the app's commands::
 
@@ -100,6 +105,11 @@ class MicroframeCliRunner(CliRunner):
             )
         if "obj" not in kwargs:
             kwargs["obj"] = ScriptInfo(create_app=lambda: self.app, load_dotenv_defaults=False)
+        # The command line marks the process as served by the command (an
+        # app.run() not under a __main__ guard is then skipped); click's
+        # isolation gives the variable back as it was once the command ends,
+        # as under Flask, whose runner does not set it.
+        kwargs["env"] = {_RUN_FROM_CLI: os.environ.get(_RUN_FROM_CLI), **(kwargs.get("env") or {})}
         return super().invoke(cli, args, **kwargs)
 
 

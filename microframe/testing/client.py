@@ -32,6 +32,7 @@ from ..typing import ASGIApp, ASGIMessage
 from ..wrappers import Request, Response
 from ..wsgi import request_from_scope
 from .builder import ScopeBase, build_environ, scope_from_environ, werkzeug_version
+from .connection import TestHTTPConnection
 from .cookies import (
     Cookie,
     CookieJar,
@@ -532,6 +533,27 @@ class MicroframeClient:
     def trace(self, *args: Any, **kwargs: Any) -> DualTestResponse:
         """Send a TRACE request; see :meth:`open`."""
         return self.open(*args, **{**kwargs, "method": "TRACE"})
+
+    def request(self, path: str, *, method: str = "GET", **kwargs: Any) -> TestHTTPConnection:
+        """Open a request to send and read piece by piece (Quart's):
+        ``async with client.request("/upload", method="POST") as connection``.
+
+        See :mod:`microframe.testing.connection`. The body is what
+        ``connection.send()`` sends, so the request has no ``Content-Length``
+        (as a chunked upload); the other arguments are those of :meth:`open`
+        (``headers``, ``query_string``, ``auth``, ``subdomain``, ...). The
+        client's cookies go with it, and the response's are kept by
+        ``await connection.as_response()``.
+        """
+        environ, scope_base = build_environ(
+            self.app, (path,), {**kwargs, "method": method}, self.environ_base
+        )
+        environ.pop("CONTENT_LENGTH", None)
+        self._add_cookies(environ)
+        scope, _ = scope_from_environ(environ, "http", scope_base)
+        return TestHTTPConnection(
+            self.app, scope, lambda response: self._keep_cookies(environ, response)
+        )
 
     def websocket(
         self, path: str = "/", *, subprotocols: list[str] | None = None, **kwargs: Any

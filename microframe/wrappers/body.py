@@ -16,13 +16,16 @@ from ..typing import ASGIMessage
 ReceiveCallable = Callable[[], Awaitable[ASGIMessage]]
 
 
-class ClientDisconnected(BaseException):
+class ClientDisconnected(asyncio.CancelledError):
     """The client went away before the request body was read in full.
 
-    A :class:`BaseException`, like :class:`asyncio.CancelledError`: it is not
-    an error of the app, so ``except Exception`` in views and the app's error
-    handling (which would log it and answer a 500 to nobody) let it pass; the
-    ASGI layer ends the request and runs teardown with it.
+    An :class:`asyncio.CancelledError`, as Quart cancels the request's task
+    when its client leaves: code written for Quart that handles the client
+    leaving in ``except asyncio.CancelledError`` runs, and, as a
+    :class:`BaseException`, it is not an error of the app, so ``except
+    Exception`` in views and the app's error handling (which would log it and
+    answer a 500 to nobody) let it pass; the ASGI layer ends the request and
+    runs teardown with it.
     """
 
 

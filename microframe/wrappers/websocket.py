@@ -30,7 +30,9 @@ class WebsocketDisconnect(ClientDisconnected):
 
     Raised by :meth:`Websocket.receive` and :meth:`Websocket.send` once the
     client is gone. Like :class:`~microframe.wrappers.request.ClientDisconnected`
-    it is a :class:`BaseException`, so ``except Exception`` in handlers lets it
+    it is an :class:`asyncio.CancelledError` (Quart cancels the handler when
+    its client leaves, and its guide handles that in ``except
+    asyncio.CancelledError``), so ``except Exception`` in handlers lets it
     pass; catch it by name to react to a client leaving::
 
         try:

@@ -1,0 +1,1 @@
+"""Tests written from Flask's pattern pages and Quart's how-to guides."""
