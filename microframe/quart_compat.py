@@ -63,7 +63,7 @@ MODULES: dict[str, str] = {
     "quart.testing.connections": "microframe.testing.websocket",
     "quart.testing.utils": "microframe.testing.utils",
     "quart.typing": "microframe.typing",
-    "quart.utils": "microframe.sync",
+    "quart.utils": "microframe.blocking",
     "quart.views": "microframe.views",
     "quart.wrappers": "microframe.wrappers",
     "quart.wrappers.base": "microframe.wrappers.base",

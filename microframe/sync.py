@@ -35,10 +35,12 @@ from collections.abc import (
     Callable,
     Coroutine,
     Generator,
-    Iterable,
     Iterator,
 )
-from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
+
+# run_sync_in_executor: still importable from here, where it was first.
+from .blocking import run_in_executor, run_sync_in_executor
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -255,7 +257,7 @@ class WorkerLease:
         worker = self._worker
         if worker is None:
             if self._pool is None:
-                return await _run_in_executor(func, args, kwargs)
+                return await run_in_executor(func, args, kwargs)
             worker = self._worker = await self._pool.acquire()
         return await worker.submit(func, args, kwargs)
 
@@ -426,61 +428,6 @@ def call_outside_loop(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -
         return func(*args, **kwargs)
     finally:
         events._set_running_loop(loop)
-
-
-async def _run_in_executor(
-    func: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]
-) -> T:
-    loop = asyncio.get_running_loop()
-    ctx = contextvars.copy_context()
-    return await loop.run_in_executor(None, functools.partial(ctx.run, func, *args, **kwargs))
-
-
-async def run_sync_in_executor(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a blocking function on the default executor, contexts carried over.
-
-    Use this for blocking work outside the request's own worker thread::
-
-        data = await run_sync_in_executor(expensive_call, 42)
-    """
-    return await _run_in_executor(func, args, kwargs)
-
-
-def run_sync(func: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Quart's ``run_sync`` (``quart.utils``): ``func`` as a coroutine function
-    running it on the default executor, contexts carried over, as
-    :func:`run_sync_in_executor` does::
-
-        result = await run_sync(blocking_call)(42)
-
-    A generator that ``func`` returns is handed back as an async iterator
-    whose items are made there too (:func:`run_sync_iterable`).
-    """
-
-    @functools.wraps(func)
-    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
-        result = await _run_in_executor(func, args, kwargs)
-        if inspect.isgenerator(result):
-            return run_sync_iterable(result)  # type: ignore[return-value]
-        return result
-
-    return call
-
-
-async def run_sync_iterable(iterable: Iterable[T]) -> AsyncIterator[T]:
-    """Iterate the blocking ``iterable`` from async code: each item is made
-    on the default executor, contexts carried over (Quart's ``run_sync_iterable``)."""
-    iterator = iter(iterable)
-    while True:
-        # next() would raise StopIteration into the future, which asyncio
-        # refuses (it cannot cross a coroutine boundary): ask for a sentinel.
-        item = await _run_in_executor(next, (iterator, _EXHAUSTED), {})
-        if item is _EXHAUSTED:
-            return
-        yield cast(T, item)
-
-
-_EXHAUSTED: Any = object()
 
 
 class _Raised:
@@ -836,9 +783,7 @@ __all__ = [
     "new_request_lease",
     "run_async",
     "run_async_serving",
-    "run_sync",
     "run_on_loop",
     "run_sync_in_executor",
-    "run_sync_iterable",
     "unawaited_error",
 ]

@@ -13,15 +13,14 @@ from typing import Any
 import pytest
 
 from microframe import Microframe, g, request
+from microframe.blocking import run_sync, run_sync_iterable
 from microframe.sync import (
     SyncWorkerPool,
     WorkerLease,
     in_sync_code,
     is_async_callable,
     run_async,
-    run_sync,
     run_sync_in_executor,
-    run_sync_iterable,
 )
 
 
@@ -426,7 +425,7 @@ async def test_sync_teardown_of_an_async_websocket_handler_runs_on_the_loop_thre
 
 
 
-# -- Quart's run_sync and run_sync_iterable ----------------------------------------------
+# -- Quart's run_sync and run_sync_iterable (microframe.blocking) -------------------------
 
 _where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="unset")
 
