@@ -10,18 +10,17 @@ app deals only in requests and responses.
 
 No task is created for a plain response; a streamed response gets one
 watcher task that notices a client going away and cancels the stream, so
-the generator is closed and teardown runs.
+the generator is closed and teardown runs (:mod:`microframe.asgi_stream`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import types
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Coroutine
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
+from .asgi_stream import driven, send_reading_the_rest, send_streamed
 from .caches import BoundedCache
 from .ctx import RequestContext, WebsocketContext
 from .typing import (
@@ -262,193 +261,13 @@ async def _send(
         timeout = response.timeout
         if timeout is Ellipsis:
             timeout = ctx.app.config["RESPONSE_TIMEOUT"]
-        await _send_streamed(ctx, response, send, receive, timeout)
+        await send_streamed(ctx, response, send, receive, timeout)
         return
     last = {"type": "http.response.body", "body": data, "more_body": False}
     if request.body_declared and request.body_pending():
-        await _send_reading_the_rest(last, send, receive)
+        await send_reading_the_rest(last, send, receive)
     else:
         await send(last)
-
-
-async def _send_reading_the_rest(
-    message: ASGIMessage, send: ASGISendCallable, receive: ASGIReceiveCallable
-) -> None:
-    # The app answered without reading the whole body. Hypercorn queues at
-    # most ten body messages for the app and, as the response ends, waits
-    # for room to tell it the request is over: with the queue full, this send
-    # would never return. A task reads and drops the rest meanwhile.
-    reader = asyncio.create_task(_read_until_gone(receive))
-    try:
-        await send(message)
-    finally:
-        reader.cancel()
-
-
-@types.coroutine
-def _driven(
-    suspending: Callable[[], None], coro: Coroutine[object, object, None]
-) -> Generator[object, object, None]:
-    """Run ``coro`` as ``await coro`` would, calling ``suspending()`` each
-    time the task is about to suspend."""
-    value: object = None
-    error: BaseException | None = None
-    while True:
-        try:
-            yielded = coro.send(value) if error is None else coro.throw(error)
-        except StopIteration:
-            return
-        finally:
-            error = None  # not kept alive by this frame, if in a traceback
-        suspending()
-        value = None
-        try:
-            value = yield yielded
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:  # cancellation: passed on, as 'await' does
-            error = exc
-
-
-#: A stream gives the event loop a turn after this many chunks.
-CHUNKS_BETWEEN_TURNS = 16
-
-
-async def _stream(response: Response, send: ASGISendCallable) -> None:
-    # Entered as Quart's bodies are (a body may open its file in
-    # __aenter__), and left (closed) before the final message, so that once
-    # the client has the whole response nothing of the stream still runs.
-    async with response.body as body:
-        sent = 0
-        async for chunk in body:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            sent += 1
-            if sent % CHUNKS_BETWEEN_TURNS == 0:
-                # A generator that never awaits, sent by a server whose send
-                # does not wait either (Hypercorn's, below its buffer limit or
-                # once the client is gone), would hold the loop for as long
-                # as it yields: every other request waits, and the watch
-                # (which starts at the stream's first wait) never sees the
-                # client leave nor the timeout pass.
-                await asyncio.sleep(0)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-class _Watch:
-    """Watches a streamed response: stops it (cancels the task sending it)
-    when the client goes away or its timeout passes.
-
-    Both can only matter while the stream waits for something, so the
-    watcher task and the timer are started when the sending task first
-    suspends: a stream that never waits (one that only yields what it has)
-    is sent without either.
-    """
-
-    __slots__ = ("_deadline", "_receive", "_timer", "_watcher", "disconnected", "done", "task", "timed_out")
-
-    def __init__(
-        self, task: asyncio.Task[object], receive: ASGIReceiveCallable, deadline: float | None
-    ) -> None:
-        self.task = task
-        self._receive = receive
-        self._deadline = deadline
-        self._watcher: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self.done = False
-        self.disconnected = False
-        self.timed_out = False
-
-    def suspending(self) -> None:
-        """Start watching, if not yet: the sending task is about to wait."""
-        if self._watcher is not None or self.done:
-            return
-        self._watcher = asyncio.create_task(_watch_disconnect(self._receive, self))
-        if self._deadline is not None:
-            # Scheduled in an empty context: asyncio keeps a cancelled timer,
-            # and its context, until it is due; it must not keep the request.
-            self._timer = self.task.get_loop().call_at(
-                self._deadline, self.time_out, context=contextvars.Context()
-            )
-
-    def stop(self) -> None:
-        """The stream is over: stop watching."""
-        self.done = True
-        if self._watcher is not None:
-            self._watcher.cancel()
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def time_out(self) -> None:
-        """Stop the stream: its timeout has passed (the timer calls this)."""
-        if not self.done:
-            self.timed_out = True
-            self.task.cancel()
-
-    def disconnect(self) -> None:
-        """Stop the stream: the client went away."""
-        if not self.done:
-            self.disconnected = True
-            self.task.cancel()
-
-
-async def _read_until_gone(receive: ASGIReceiveCallable) -> bool:
-    """Read the connection's messages, dropping request body chunks, until
-    the client is gone (``True``) or the server's receive fails."""
-    try:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return True
-    except Exception:  # the server's receive failed: nothing left to read
-        return False
-
-
-async def _watch_disconnect(receive: ASGIReceiveCallable, watch: _Watch) -> None:
-    if await _read_until_gone(receive):
-        watch.disconnect()
-
-
-async def _send_streamed(
-    ctx: RequestContext,
-    response: Response,
-    send: ASGISendCallable,
-    receive: ASGIReceiveCallable,
-    timeout: float | None,
-) -> None:
-    # The body is streamed by this task; the watch cancels it (the stream
-    # stops at its next await), as asyncio.timeout does for a deadline.
-    task = asyncio.current_task()
-    assert task is not None
-    deadline = None if timeout is None else task.get_loop().time() + timeout
-    watch = _Watch(task, receive, deadline)
-    request = ctx.request
-    if request.body_declared and request.body_pending():
-        # The watcher reads (and drops) the unread body from the start, as
-        # the end of a response must not wait on it (see _send_reading_the_rest).
-        watch.suspending()
-    error: Exception | None = None
-    try:
-        await _driven(watch.suspending, _stream(response, send))
-    except asyncio.CancelledError:
-        if not (watch.disconnected or watch.timed_out):
-            raise
-    except Exception as exc:
-        error = exc
-    finally:
-        watch.stop()
-    if watch.disconnected or watch.timed_out:
-        # Our cancellations are spent; one requested by the server still counts.
-        for _ in range(watch.disconnected + watch.timed_out):
-            if task.uncancel() > 0:
-                raise asyncio.CancelledError()
-        if watch.timed_out:
-            ctx.app.logger.warning(
-                f"Response to {ctx.request.path} exceeded its timeout of {timeout}s and was ended."
-            )
-        return
-    if error is not None:
-        ctx.app.log_exception(error)
 
 
 # -- websockets -------------------------------------------------------------------
@@ -461,7 +280,7 @@ async def _send_streamed(
 # Noticing the client leave needs someone waiting on the ASGI receive at
 # every moment the connection's task is suspended. While that someone is a
 # receive() call it reads the ASGI receive itself ("direct" reads). The
-# connection's task runs the handler through _driven(), which sees each
+# connection's task runs the handler through driven(), which sees each
 # moment the task is about to suspend: if no direct read is in flight then,
 # the task is waiting elsewhere, and a reader task is started, which from
 # then on moves the client's messages into a queue that receive() reads.
@@ -597,7 +416,7 @@ class ASGIWebsocketConnection:
         conn = _Connection(receive)
         websocket = conn.websocket = self.create_websocket(conn.receive, send)
         try:
-            await _driven(conn.suspending, self._serve(websocket, conn))
+            await driven(conn.suspending, self._serve(websocket, conn))
         except asyncio.CancelledError:
             if websocket.disconnect is None:
                 raise

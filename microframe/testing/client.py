@@ -540,7 +540,8 @@ class MicroframeClient:
 
         See :mod:`microframe.testing.connection`. The body is what
         ``connection.send()`` sends, so the request has no ``Content-Length``
-        (as a chunked upload); the other arguments are those of :meth:`open`
+        but ``Transfer-Encoding: chunked`` (unless a ``GET`` or ``HEAD``), as a
+        streamed upload; the other arguments are those of :meth:`open`
         (``headers``, ``query_string``, ``auth``, ``subdomain``, ...). The
         client's cookies go with it, and the response's are kept by
         ``await connection.as_response()``.
@@ -549,6 +550,9 @@ class MicroframeClient:
             self.app, (path,), {**kwargs, "method": method}, self.environ_base
         )
         environ.pop("CONTENT_LENGTH", None)
+        if method.upper() not in ("GET", "HEAD"):
+            # A body of unknown length, as an HTTP/1.1 client streams one.
+            environ.setdefault("HTTP_TRANSFER_ENCODING", "chunked")
         self._add_cookies(environ)
         scope, _ = scope_from_environ(environ, "http", scope_base)
         return TestHTTPConnection(

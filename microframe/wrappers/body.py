@@ -140,6 +140,23 @@ class Body:
             self._data = None
             self._first = {"type": "http.request", "body": data, "more_body": False}
 
+    def read_through(self, receive: ReceiveCallable) -> Awaitable[ASGIMessage] | None:
+        """Read what is left of the body through ``receive`` from now on.
+
+        The protocol layer's single reader of the connection, while it also
+        watches for the client leaving during a streamed response, hands
+        the body's messages on through it. Returns the server's receive
+        already under way for the body, if any: its message comes first,
+        and the new reader hands it on before any other.
+        """
+        under_way: _Pending | None = None
+        if isinstance(self._second, _Pending):
+            under_way, self._second = self._second, _poll(receive)
+        elif isinstance(self._first, _Pending):
+            under_way, self._first = self._first, _poll(receive)
+        self._receive = receive
+        return under_way
+
     def mark_consumed(self) -> None:
         """Note that a parser read the stream: the body now reads as empty."""
         self._data = b""
@@ -244,8 +261,7 @@ class Body:
                     yield self._data
                 return
             first = self._resume("The request body has already been streamed.")
-        receive = self._receive
-        assert receive is not None
+        assert self._receive is not None
         received = 0
         step = first
         # Messages already there when asked for need no timer: a timer costs
@@ -266,7 +282,8 @@ class Body:
                     yield chunk
                 if not more:
                     return
-                message = await receive()
+                # self._receive each time: read_through() may re-point it.
+                message = await self._receive()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks()

@@ -325,6 +325,16 @@ class Request(RoutedRequest):
         body: Body | None = self.__dict__.get("body")
         return body is None or not body.is_received
 
+    def read_body_through(self, receive: ReceiveCallable) -> Awaitable[ASGIMessage] | None:
+        """Have the body read what is left of it through ``receive``; returns
+        the server's receive already under way for it, if any (see
+        :meth:`Body.read_through`)."""
+        body: Body | None = self.__dict__.get("body")
+        if body is None:
+            self.asgi_receive = receive  # the body, made on first use, reads through it
+            return None
+        return body.read_through(receive)
+
     def _dual(self, coro: Coroutine[object, object, T], expr: str) -> Any:
         if in_sync_code():
             return _settle(coro, self.body.is_complete)

@@ -200,12 +200,6 @@ async def test_a_request_body_streamed_in_parts(app: Microframe) -> None:
     assert (await plain.get_json())["total"] == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="microframe bug, not fixed yet: while a streamed response is sent, the"
-    " disconnect watcher reads the request's receive too and drops body chunks the"
-    " streaming generator still reads (here the end of the body), so it waits forever",
-)
 async def test_a_streamed_body_echoed_as_it_arrives(
     app: Microframe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
