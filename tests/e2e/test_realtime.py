@@ -146,6 +146,16 @@ APP_SOURCE = textwrap.dedent(
         return {"total": total}
 
 
+    @app.post("/shout")
+    async def shout():
+        # Quart's streaming echo: the response reads the body as it sends.
+        async def chunks():
+            async for chunk in request.body:
+                yield chunk.upper()
+
+        return chunks()
+
+
     @app.teardown_request
     async def http_teardown(exc):
         if request.path == "/upload":
@@ -339,6 +349,17 @@ def test_large_upload_streams(server: Server) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"total": size}
+
+
+@pytest.mark.parametrize("declared", ["chunked", "length"])
+def test_a_streamed_response_reads_the_body_as_it_sends(server: Server, declared: str) -> None:
+    # The stream's watch for the client leaving reads the connection too: it
+    # must hand every body chunk on (it dropped them, and the echo hung).
+    parts = [bytes([97 + n % 26]) * 50_000 for n in range(40)]  # 2 MB, in pieces
+    headers = {"Content-Length": str(sum(map(len, parts)))} if declared == "length" else {}
+    response = httpx.post(f"{server.http}/shout", content=iter(parts), headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert response.content == b"".join(parts).upper()
 
 
 def test_client_disconnect_mid_upload(server: Server) -> None:
