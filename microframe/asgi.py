@@ -240,11 +240,12 @@ async def _send(
     response: Response, ctx: RequestContext, send: ASGISendCallable, receive: ASGIReceiveCallable
 ) -> None:
     status = response.status_code
-    if status == 304:
-        strip_not_modified(response.headers)
-    elif status == 204 or status < 200:
-        # RFC 9110 8.6: no Content-Length on a 1xx or 204, as werkzeug sends them.
-        response.headers.pop("Content-Length", None)
+    if status != 200:  # the usual status needs no check of its headers
+        if status == 304:
+            strip_not_modified(response.headers)
+        elif status == 204 or status < 200:
+            # RFC 9110 8.6: no Content-Length on a 1xx or 204, as werkzeug sends them.
+            response.headers.pop("Content-Length", None)
     if response.autocorrect_location_header:
         correct_location(response, ctx.request)
     await send(
