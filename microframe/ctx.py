@@ -553,8 +553,15 @@ class RequestContext(_ConnectionContext):
             self.request.take_body_at_hand()
 
     def copy(self) -> RequestContext:
-        """Return a context for the same request and session, to push elsewhere."""
-        ctx = RequestContext(self.app, self.request, self._session)
+        """Return a context for the same request and session, to push elsewhere.
+
+        The session is opened now if it was not yet (unless the session
+        interface is async), so that the copy and this context share it.
+        """
+        session = self._session
+        if session is None and not self.app.session_interface_is_async:
+            session = self.opened_session()
+        ctx = RequestContext(self.app, self.request, session)
         ctx.url_adapter = self.url_adapter
         ctx.lease = self.lease
         return ctx
@@ -714,30 +721,42 @@ def copy_current_request_context(func: F) -> F:
     return _run_in(ctx.copy, func)
 
 
-def _run_in(make_ctx: Callable[[], object], func: F) -> F:
+def _run_in(make_ctx: Callable[[], _Entered], func: F) -> F:
+    # Each call pushes a copy of its own and pops it, with teardown, as
+    # Flask's and Quart's copies do: a resource the function opens in its
+    # thread or task (a database session on g) is closed there.
     if is_async_callable(func):
 
         @functools.wraps(func)
         async def async_wrapper(*args: object, **kwargs: object) -> object:
-            ctx = make_ctx()
-            token = _set_only(ctx)
-            try:
+            async with _copied(make_ctx):
                 return await cast(Callable[..., Awaitable[Any]], func)(*args, **kwargs)
-            finally:
-                _reset_only(ctx, token)
 
         return cast(F, async_wrapper)
 
     @functools.wraps(func)
     def sync_wrapper(*args: object, **kwargs: object) -> object:
-        ctx = make_ctx()
-        token = _set_only(ctx)
-        try:
+        ctx = _copied(make_ctx)
+        if not in_sync_code():
+            # Called on the event loop's thread, where a sync pop could not
+            # await teardown: the copy only makes the globals available.
+            tokens = _set_only(ctx)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _reset_only(ctx, tokens)
+        with ctx:
             return func(*args, **kwargs)
-        finally:
-            _reset_only(ctx, token)
 
     return cast(F, sync_wrapper)
+
+
+def _copied(make_ctx: Callable[[], _Entered]) -> _Entered:
+    # The copy's sync code and teardown run where it is called, never on
+    # the original request's worker thread (which may be waiting for it).
+    ctx = make_ctx()
+    ctx.lease = lease_here()  # type: ignore[attr-defined]
+    return ctx
 
 
 def _set_only(ctx: Any) -> tuple[Token[Any], Token[Any] | None]:

@@ -18,6 +18,7 @@ from microframe import (
     has_app_context,
     has_request_context,
     request,
+    session,
 )
 
 
@@ -200,6 +201,73 @@ def test_copy_current_context_sync_function(app: Microframe) -> None:
     assert read_path() == "/sync"
     assert read_name() == app.name
     assert not has_app_context()
+
+
+async def test_a_copied_request_context_tears_down_in_its_thread(app: Microframe) -> None:
+    # As Flask's copy: pushed and popped around the call, so what the
+    # function opened in its thread (here on g) is torn down there, and the
+    # copy shares the request's session.
+    import threading
+
+    app.secret_key = "copied"
+    torn: list[tuple[str, str, int]] = []
+
+    @app.teardown_request
+    def request_done(exc: BaseException | None) -> None:
+        torn.append(("request", request.path, threading.get_ident()))
+
+    @app.teardown_appcontext
+    def app_done(exc: BaseException | None) -> None:
+        if g.get("opened"):
+            torn.append(("app", g.opened, threading.get_ident()))
+
+    @app.get("/spawn")
+    def spawn() -> str:
+        seen: dict[str, int] = {}
+
+        @copy_current_request_context
+        def work() -> None:
+            seen["thread"] = threading.get_ident()
+            g.opened = "in the thread"
+            session["from_thread"] = request.args["n"]
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(5)
+        torn.append(("joined", "", seen["thread"]))
+        return "ok"
+
+    client = app.test_client()
+    response = await client.get("/spawn?n=3")
+    assert response.status_code == 200
+    assert [kind for kind, _, _ in torn] == ["request", "app", "joined", "request"]
+    thread = torn[2][2]
+    assert torn[0] == ("request", "/spawn", thread)  # the copy's teardown, in the thread
+    assert torn[1] == ("app", "in the thread", thread)  # its own app context's
+    assert torn[3][:2] == ("request", "/spawn") and torn[3][2] != thread  # the request's own
+    async with client.session_transaction() as saved:
+        assert saved["from_thread"] == "3"  # the copy's session is the request's
+
+
+async def test_a_copied_request_context_in_a_task_tears_down(app: Microframe) -> None:
+    torn: list[str] = []
+
+    @app.teardown_request
+    async def done(exc: BaseException | None) -> None:
+        torn.append(request.args.get("who", ""))
+
+    @app.get("/")
+    async def index() -> str:
+        @copy_current_request_context
+        async def side() -> str:
+            await asyncio.sleep(0)
+            return request.args["who"]
+
+        return await asyncio.create_task(side(), context=contextvars.Context())
+
+    response = await app.test_client().get("/?who=task")
+    assert await response.get_data() == b"task"
+    assert torn == ["task", "task"]  # the copy's, then the request's
 
 
 def test_copy_helpers_need_a_context() -> None:
