@@ -121,6 +121,25 @@ SUITES: tuple[Suite, ...] = (
             "-W", "ignore:'DateTimeField' renders:DeprecationWarning",
         ),
     ),
+    # Security (Flask-Security-Too, published as Flask-Security again since
+    # 5.6), dependency injection, uploads, web assets. Flask-Security's whole
+    # suite takes over 3 minutes on Flask: its core (login, roles, CSRF,
+    # WebAuthn, JSON responses, async views) is run.
+    Suite(
+        "flask-security",
+        "flask-security==5.9.2",
+        paths=(
+            "tests/test_basic.py", "tests/test_csrf.py", "tests/test_webauthn.py",
+            "tests/test_response.py", "tests/test_context_processors.py", "tests/test_async.py",
+        ),
+    ),
+    # Flask-Injector ships its tests inside the package.
+    Suite("flask-injector", "flask-injector==0.15.0", paths=("flask_injector/tests.py",)),
+    Suite("flask-reuploaded", "flask-reuploaded==1.6.0"),
+    Suite("flask-assets", "flask-assets==2.1.0"),
+    Suite("quart-tasks", "quart-tasks==0.5.0", pytest_args=QUART_ARGS, reference="Quart"),
+    # Quart-DB's tests run on aiosqlite; its PostgreSQL ones need a server.
+    Suite("quart-db", "quart-db==0.12.0", pytest_args=QUART_ARGS, reference="Quart"),
 )
 
 

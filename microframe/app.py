@@ -13,6 +13,7 @@ is worked out once per app rather than per request, are in the app's
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable
@@ -160,6 +161,8 @@ class Microframe(Scaffold):
     asgi_http_class: type[ASGIHTTPConnection] = ASGIHTTPConnection
     asgi_websocket_class: type[ASGIWebsocketConnection] = ASGIWebsocketConnection
     asgi_lifespan_class: type[ASGILifespan] = ASGILifespan
+    #: The class of :attr:`shutdown_event` (Quart's name).
+    event_class: type[asyncio.Event] = asyncio.Event
     default_config: dict[str, Any] = DEFAULT_CONFIG
 
     debug: ConfigAttribute[bool] = ConfigAttribute("DEBUG")
@@ -213,6 +216,9 @@ class Microframe(Scaffold):
         self.while_serving_gens: list[WhileServingCallable] = []
         #: The background tasks that are running.
         self.background_tasks: set[Any] = set()
+        #: Set when shutdown begins (made anew at each startup), for tasks
+        #: that run while the app serves to see when to stop, as in Quart.
+        self.shutdown_event: asyncio.Event = self.event_class()
         self._while_serving_running: list[AsyncGenerator[None, None]] = []
         self._gc_frozen = False
         self._got_first_request = False
@@ -858,8 +864,9 @@ class Microframe(Scaffold):
         freeze_gc(self)
 
     async def shutdown(self) -> None:
-        """Finish background tasks, leave ``while_serving`` generators (newest
-        first) and run ``after_serving`` functions."""
+        """Set :attr:`shutdown_event`, finish background tasks, leave
+        ``while_serving`` generators (newest first) and run ``after_serving``
+        functions."""
         await run_shutdown(self)
 
     # -- testing and serving ---------------------------------------------------

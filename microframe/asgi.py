@@ -87,12 +87,18 @@ class ASGIHTTPConnection:
                 error = exc
                 raise
             except asyncio.CancelledError as exc:
-                # The server gave up on the request (a shutdown past its graceful
-                # timeout) before any response started: say so with a 503 rather
-                # than leave the server to send an empty 500.
                 error = exc
-                await _send_unavailable(send)
-                raise
+                task = asyncio.current_task()
+                if task is not None and not task.cancelling():
+                    # A task the view awaited was cancelled, not the request: the view's error.
+                    app.log_exception(exc)
+                    response = app.response_class("Internal Server Error", 500)
+                else:
+                    # The server gave up on the request (a shutdown past its graceful
+                    # timeout) before any response started: say so with a 503 rather
+                    # than leave the server to send an empty 500.
+                    await _send_unavailable(send)
+                    raise
             except Exception as exc:
                 # PROPAGATE_EXCEPTIONS (debug or testing): answer, then re-raise
                 # for the caller to see, as Flask does: the test client raises

@@ -5,9 +5,9 @@ The bodies of :meth:`Microframe.startup <microframe.app.Microframe.startup>`,
 :meth:`~microframe.app.Microframe.shutdown`, which a server reaches through
 the ASGI lifespan (:class:`microframe.asgi.ASGILifespan`) and tests through
 ``async with app.test_app()``. Startup runs ``before_serving`` functions and
-enters ``while_serving`` generators, in an app context; shutdown finishes
-background tasks, leaves the generators and runs ``after_serving``
-functions.
+enters ``while_serving`` generators, in an app context; shutdown sets
+``app.shutdown_event``, finishes background tasks, leaves the generators
+and runs ``after_serving`` functions.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 async def run_startup(app: Microframe) -> None:
     """Run ``before_serving`` functions and enter ``while_serving`` generators."""
+    app.shutdown_event = app.event_class()
     async with app.app_context():
         for func in app.before_serving_funcs:
             await _call_serving(func)
@@ -49,8 +50,10 @@ def freeze_gc(app: Microframe) -> None:
 
 
 async def run_shutdown(app: Microframe) -> None:
-    """Finish background tasks, leave ``while_serving`` generators (newest
-    first) and run ``after_serving``."""
+    """Set ``shutdown_event``, finish background tasks, leave
+    ``while_serving`` generators (newest first) and run ``after_serving``."""
+    # Set first: tasks that loop until it is set are among those waited for.
+    app.shutdown_event.set()
     if app._gc_frozen:
         gc.unfreeze()
         app._gc_frozen = False

@@ -94,16 +94,18 @@ class View:
         # call, so a test may swap the class, as with Flask.
         made: list[Any] = []
 
-        def instance() -> View:
+        def instance(args: tuple[Any, ...], kwargs: dict[str, Any]) -> View:
             if shared is not None:
                 return shared
             view_class: type[View] = made[0].view_class
-            return view_class(*class_args, **class_kwargs)
+            return view_class(*args, **kwargs)
 
+        # The views name class_args and class_kwargs, as Flask's do: extensions
+        # read them from the closure (Flask-Injector, to build the class itself).
         if cls._view_is_async():
 
             async def async_view(**kwargs: object) -> Any:
-                rv = instance().dispatch_request(**kwargs)
+                rv = instance(class_args, class_kwargs).dispatch_request(**kwargs)
                 if isawaitable(rv):
                     rv = await rv
                 return rv
@@ -113,7 +115,7 @@ class View:
 
             def sync_view(**kwargs: object) -> Any:
                 # Runs on the request's worker thread: no loop to await on.
-                return instance().dispatch_request(**kwargs)
+                return instance(class_args, class_kwargs).dispatch_request(**kwargs)
 
             view = sync_view
 

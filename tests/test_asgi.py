@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from microframe import Microframe, Response, request, url_for
+from microframe.testing import MicroframeClient
 
 
 def http_scope(
@@ -587,6 +588,33 @@ async def test_request_cancelled_by_the_server_is_answered_503() -> None:
     assert (b"retry-after", b"1") in sent[0]["headers"]  # type: ignore[operator]
     assert sent[-1]["more_body"] is False
     assert len(torn_down) == 1 and isinstance(torn_down[0], asyncio.CancelledError)
+
+
+
+async def test_a_cancelled_error_out_of_the_view_is_a_logged_500(
+    app: Microframe, client: MicroframeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The view awaited a task someone else cancelled: the request itself was
+    # not cancelled, so it is answered (a 500, logged) and torn down, and the
+    # caller goes on (Quart-DB releases its connection in teardown).
+    torn_down: list[BaseException | None] = []
+
+    @app.get("/")
+    async def index() -> str:
+        other = asyncio.get_running_loop().create_task(asyncio.sleep(30))
+        other.cancel()
+        await other
+        return "never"
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.append(exc)
+
+    response = await client.get("/")
+    assert response.status_code == 500
+    assert await response.get_data() == b"Internal Server Error"
+    assert len(torn_down) == 1 and isinstance(torn_down[0], asyncio.CancelledError)
+    assert "Exception on / [GET]" in caplog.text
 
 
 # -- a body the app leaves unread -----------------------------------------------------

@@ -348,3 +348,22 @@ def test_view_in_sync_test_client(app: Microframe) -> None:
     response = app.test_client().get("/")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "sync client"
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_the_view_function_closes_over_class_args_and_kwargs(is_async: bool) -> None:
+    # Flask-Injector reads them from the view's closure to build the class
+    # itself (with its injections), as it does with Flask's as_view.
+    class Sync(View):
+        def dispatch_request(self) -> str:
+            return "sync"
+
+    class Async(View):
+        async def dispatch_request(self) -> str:
+            return "async"
+
+    view = (Async if is_async else Sync).as_view("v", 1, a=2)
+    cells = (cell.cell_contents for cell in view.__closure__ or ())
+    closure = dict(zip(view.__code__.co_freevars, cells, strict=True))
+    assert closure["class_args"] == (1,)
+    assert closure["class_kwargs"] == {"a": 2}

@@ -142,7 +142,9 @@ def cookie_origin(environ: Mapping[str, Any]) -> tuple[str, str]:
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "localhost"
     # "[::1]:8080" is an IPv6 address and a port.
     name = host[1 : host.find("]")] if host.startswith("[") else host.partition(":")[0]
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    # As the request's URL has it: a relative path ("login") is under the root.
+    script, path_info = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
+    path = f"{script.rstrip('/')}/{path_info.lstrip('/')}" if script or path_info else ""
     # WSGI strings carry the path's bytes as latin-1.
     return name.lower(), path.encode("latin-1", "replace").decode(errors="replace") or "/"
 

@@ -154,6 +154,16 @@ def test_cookie_origin_of_an_environ() -> None:
         "/r/x",
     )
     assert cookie_origin({"SERVER_NAME": "srv"}) == ("srv", "/")
+    assert cookie_origin({"SERVER_NAME": "srv", "PATH_INFO": "login"}) == ("srv", "/login")
+    assert cookie_origin({"SERVER_NAME": "srv", "SCRIPT_NAME": "/r/", "PATH_INFO": "x"}) == ("srv", "/r/x")
+
+
+def test_a_relative_path_gets_the_cookies_of_the_root(app: Microframe) -> None:
+    # client.post("login"), without the slash, is the request for /login, as
+    # in werkzeug's client: the session cookie (Path=/) goes with it.
+    client = app.test_client()
+    client.set_cookie("session", "1", path="/")
+    assert client.get("cookies").json == {"session": "1"}
 
 
 _TOKEN = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=';=,"\\')
