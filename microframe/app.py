@@ -770,7 +770,8 @@ class Microframe(Scaffold):
         the response during a request, else at once (to completion in sync
         code with no event loop). Tests wait for tasks with ``async with
         app.test_app()`` or :meth:`finish_background_tasks`: a plain ``def``
-        test's requests run on short-lived loops that cancel them.
+        test's request ends by cancelling the tasks it left running, as
+        ``asyncio.run`` does.
         """
         background.add_task(self, functools.partial(func, *args, **kwargs))
 

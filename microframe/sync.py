@@ -41,6 +41,7 @@ from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 # run_sync_in_executor: still importable from here, where it was first.
 from .blocking import run_in_executor, run_sync_in_executor
+from .main_loop import run_on_main_loop
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -490,7 +491,11 @@ def run_async(awaitable: Awaitable[T]) -> T:
         raise RuntimeError(
             "run_async() was called from async code; await the coroutine instead."
         )
+    if threading.current_thread() is threading.main_thread():
+        return run_on_main_loop(coro)
     return asyncio.run(coro)
+
+
 
 
 class ReadyValue(Coroutine[Any, Any, T]):
