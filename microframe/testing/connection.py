@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.datastructures import Headers
 
@@ -32,9 +32,35 @@ from ..app import Microframe
 from ..typing import ASGIMessage
 from .response import TestResponse, make_test_response
 
+T = TypeVar("T")
+
 #: How long the end of the block waits for the app to finish before
 #: cancelling it (a stream that never ends and was not disconnected).
 FINISH_SECONDS = 5.0
+
+
+class AppEnded:
+    """What :func:`next_from_app` gives when the app ended first."""
+
+
+APP_ENDED = AppEnded()
+
+
+async def next_from_app(queue: asyncio.Queue[T], task: asyncio.Task[Any]) -> T | AppEnded:
+    """The next item the app's ``task`` puts on ``queue``, waiting until it
+    does or the task ends (then :data:`APP_ENDED`, if the queue is empty)."""
+    if queue.empty() and not task.done():
+        getter = asyncio.ensure_future(queue.get())
+        try:
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter.done() and not getter.cancelled():
+            return getter.result()
+    if not queue.empty():
+        return queue.get_nowait()
+    return APP_ENDED
 
 
 class HTTPDisconnectError(Exception):
@@ -138,17 +164,9 @@ class TestHTTPConnection:
         """
         task = self._task
         assert task is not None, "use 'async with client.request(...)'"
-        if self._chunks.empty() and not task.done():
-            getter = asyncio.ensure_future(self._chunks.get())
-            try:
-                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not getter.done():
-                    getter.cancel()
-            if getter.done() and not getter.cancelled():
-                return self._chunk_or_end(getter.result())
-        if not self._chunks.empty():
-            return self._chunk_or_end(self._chunks.get_nowait())
+        chunk = await next_from_app(self._chunks, task)
+        if not isinstance(chunk, AppEnded):
+            return self._chunk_or_end(chunk)
         self._raise_app_error()
         raise HTTPDisconnectError()
 

@@ -28,6 +28,7 @@ from ..typing import ASGIMessage
 from ..wrappers import Response, Websocket
 from ..wrappers.websocket import WebsocketDisconnect
 from .builder import ScopeBase, build_environ, scope_from_environ
+from .connection import AppEnded, next_from_app
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -154,17 +155,9 @@ class TestWebsocketConnection:
         """The next message from the app; the app's error if it raised instead."""
         task = self._task
         assert task is not None, "use 'async with client.websocket(...)'"
-        if self._from_app.empty() and not task.done():
-            getter = asyncio.ensure_future(self._from_app.get())
-            try:
-                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not getter.done():
-                    getter.cancel()
-            if getter.done() and not getter.cancelled():
-                return getter.result()
-        if not self._from_app.empty():
-            return self._from_app.get_nowait()
+        message = await next_from_app(self._from_app, task)
+        if not isinstance(message, AppEnded):
+            return message
         await self._raise_app_error()
         raise RuntimeError("The websocket handler ended without closing the connection.")
 
