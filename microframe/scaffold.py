@@ -424,8 +424,7 @@ class Scaffold(ABC):
                     message = await websocket.receive()
                     await websocket.send(f"{room}: {message}")
 
-        Handlers must be ``async def`` (a plain function is refused with a
-        :class:`TypeError`). The same as :meth:`add_websocket`.
+        Handlers must be ``async def`` (a plain one is a :class:`TypeError`), as for :meth:`add_websocket`.
 
         :param rule: the URL rule, with werkzeug converters.
         :param options: as for :meth:`route` (``endpoint``, ``defaults``, ...).

@@ -538,13 +538,11 @@ class MicroframeClient:
         """Open a request to send and read piece by piece (Quart's):
         ``async with client.request("/upload", method="POST") as connection``.
 
-        See :mod:`microframe.testing.connection`. The body is what
-        ``connection.send()`` sends, so the request has no ``Content-Length``
-        but ``Transfer-Encoding: chunked`` (unless a ``GET`` or ``HEAD``), as a
-        streamed upload; the other arguments are those of :meth:`open`
-        (``headers``, ``query_string``, ``auth``, ``subdomain``, ...). The
-        client's cookies go with it, and the response's are kept by
-        ``await connection.as_response()``.
+        See :mod:`microframe.testing.connection`. The body is what ``connection.send()``
+        sends: no ``Content-Length`` but ``Transfer-Encoding: chunked`` (unless a ``GET`` or
+        ``HEAD``), as a streamed upload. The other arguments are those of :meth:`open`
+        (``headers``, ``query_string``, ``auth``, ``subdomain``, ...). The client's cookies go
+        with it, and the response's are kept by ``await connection.as_response()``.
         """
         environ, scope_base = build_environ(
             self.app, (path,), {**kwargs, "method": method}, self.environ_base
