@@ -655,10 +655,7 @@ def after_this_request(func: T_after) -> T_after:
             "'after_this_request' can only be used when a request"
             " context is active, such as in a view function."
         )
-    functions = ctx._after_request_functions
-    if not isinstance(functions, list):
-        functions = ctx._after_request_functions = []
-    functions.append(func)
+    _add_after(ctx, "_after_request_functions", func)
     return func
 
 
@@ -685,11 +682,18 @@ def after_this_websocket(func: T_after_ws) -> T_after_ws:
             "'after_this_websocket' can only be used when a websocket"
             " context is active, such as in a websocket handler."
         )
-    functions = ctx._after_websocket_functions
-    if not isinstance(functions, list):
-        functions = ctx._after_websocket_functions = []
-    functions.append(func)
+    _add_after(ctx, "_after_websocket_functions", func)
     return func
+
+
+def _add_after(ctx: _ConnectionContext, name: str, func: Callable[..., Any]) -> None:
+    # The context's list of functions ``name``: an empty tuple (the class
+    # default) until the first is added.
+    functions = getattr(ctx, name)
+    if not isinstance(functions, list):
+        functions = []
+        setattr(ctx, name, functions)
+    functions.append(func)
 
 
 def copy_current_app_context(func: F) -> F:
